@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { positiveInt, runCommand, type CommonFlags } from '../run.js';
+import { keyportCommand } from './common.js';
+import { InvalidRequest } from '../../errors.js';
+
+interface Flags extends CommonFlags {
+  team: number;
+  name?: string;
+  env?: string;
+  expiresInDays?: number;
+  scope?: string;
+  publicKey?: string;
+  requestedBy?: string;
+}
+
+export const serviceAccountAddCommand = () =>
+  keyportCommand('serviceaccountadd', 'create a service account and its OAuth client')
+    .requiredOption('--team <id>', 'team id', positiveInt('team'))
+    .option('--name <name>', 'a name to recognise the key by')
+    .option('--env <env>', 'prod or dev', 'prod')
+    .option('--expires-in-days <days>', 'the key stops working after this many days', positiveInt('expires-in-days'))
+    .option('--scope <scopes>', 'space-separated scopes from the catalogue')
+    .option('--public-key <file>', 'PEM public key: the client authenticates with private_key_jwt and has no secret')
+    .option('--requested-by <email>', 'the team admin who asked for the key')
+    .action((flags: Flags) =>
+      runCommand(flags, async ({ clientService }) => {
+        const { client, clientSecret } = await clientService.createServiceAccount({
+          teamId: flags.team,
+          name: flags.name,
+          environment: flags.env,
+          expiresInDays: flags.expiresInDays,
+          scopes: flags.scope?.split(/\s+/).filter(Boolean),
+          publicKeyPem: flags.publicKey === undefined ? undefined : readKeyFile(flags.publicKey),
+          requestedBy: flags.requestedBy,
+        });
+        return { ...client, client_secret: clientSecret };
+      }),
+    );
+
+export function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidRequest('public-key', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { normalizeGoStyleFlags } from './argv.js';
+import { appAddCommand } from './commands/app-add.js';
+import { clientRevokeCommand } from './commands/client-revoke.js';
+import { clientSetKeyCommand } from './commands/client-set-key.js';
+import { migrateCommand } from './commands/migrate.js';
+import { resourceServerAddCommand } from './commands/resource-server-add.js';
+import { serveCommand } from './commands/serve.js';
+import { serviceAccountAddCommand } from './commands/service-account-add.js';
+import { signingKeysCommand } from './commands/signing-keys.js';
+import { teamAddCommand } from './commands/team-add.js';
+import { userAddCommand } from './commands/user-add.js';
+
+const program = new Command('keyport')
+  .description('keyport: OAuth2 credentials for your API')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+for (const command of [
+  serveCommand(),
+  migrateCommand(),
+  teamAddCommand(),
+  userAddCommand(),
+  serviceAccountAddCommand(),
+  appAddCommand(),
+  resourceServerAddCommand(),
+  clientSetKeyCommand(),
+  clientRevokeCommand(),
+  signingKeysCommand(),
+]) {
+  program.addCommand(command.exitOverride());
+}
+
+function longOptionNames(command: Command): string[] {
+  return [...command.options.map((o) => o.long?.slice(2) ?? ''), ...command.commands.flatMap(longOptionNames)].filter(Boolean);
+}
+
+const args = normalizeGoStyleFlags(process.argv.slice(2), new Set(longOptionNames(program)));
+try {
+  await program.parseAsync(args, { from: 'user' });
+} catch (err) {
+  // commander has printed its message; usage errors exit 1 like every other error.
+  process.exitCode = err instanceof CommanderError && err.exitCode === 0 ? 0 : 1;
+}

@@ -1,0 +1,72 @@
+import type { ClientKind } from './kinds.js';
+
+export type Environment = 'prod' | 'dev';
+export const ENVIRONMENTS: readonly Environment[] = ['prod', 'dev'];
+
+/** A row of `o_auth_clients`, as the domain sees it. */
+export interface ClientRecord {
+  readonly clientId: string;
+  readonly kind: ClientKind;
+  readonly name: string | null;
+  readonly teamId: number | null;
+  /** The service-account user the client acts as (service accounts only). */
+  readonly userId: number | null;
+  readonly secretHash: string | null;
+  readonly publicKeyPem: string | null;
+  readonly redirectUris: readonly string[];
+  readonly environment: Environment;
+  /** null: the row was inserted by hand without scopes; the configured defaults apply. */
+  readonly scopes: readonly string[] | null;
+  readonly secretHint: string | null;
+  readonly createdAt: number | null;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly lastUsedAt: number | null;
+  readonly usageCount: number;
+  /** The plan of the owning team, read with the row (undefined: no team). */
+  readonly teamPlan: string | undefined;
+}
+
+/** Valid: not revoked and not past its expiry. Only valid clients authenticate. */
+export function isValid(client: ClientRecord, now: number): boolean {
+  return client.revokedAt === null && (client.expiresAt === null || client.expiresAt > now);
+}
+
+/** The JSON shape of CONTRACT.md, for CLI output and the admin API. Never holds a secret. */
+export interface ClientView {
+  readonly client_id: string;
+  readonly name: string | null;
+  readonly kind: ClientKind;
+  readonly team_id: number | null;
+  readonly user_id: number | null;
+  readonly environment: Environment;
+  readonly scopes: readonly string[];
+  readonly redirect_uris?: readonly string[];
+  readonly created_at: string | null;
+  readonly expires_at: string | null;
+  readonly last_used_at: string | null;
+  readonly usage_count: number;
+  readonly is_valid: boolean;
+  readonly secret_hint: string | null;
+}
+
+const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+
+export function toClientView(client: ClientRecord, defaultScopes: readonly string[], now: number): ClientView {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    kind: client.kind,
+    team_id: client.teamId,
+    user_id: client.userId,
+    environment: client.environment,
+    scopes: client.scopes ?? defaultScopes,
+    ...(client.kind === 'app' ? { redirect_uris: client.redirectUris } : {}),
+    created_at: iso(client.createdAt),
+    expires_at: iso(client.expiresAt),
+    last_used_at: iso(client.lastUsedAt),
+    usage_count: client.usageCount,
+    is_valid: isValid(client, now),
+    secret_hint: client.secretHint,
+  };
+}

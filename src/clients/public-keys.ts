@@ -1,0 +1,42 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { InvalidRequest } from '../errors.js';
+
+const MIN_RSA_BITS = 2048;
+const EC_CURVES = new Set(['prime256v1']);
+
+/**
+ * Validates a PEM public key for private_key_jwt (RFC 7523) and returns it in
+ * canonical SPKI PEM. Refuses private keys (the customer keeps those), keys
+ * other than RSA ≥ 2048 bits or EC P-256, and anything that is not a key.
+ */
+export function normalizePublicKey(pem: string, field = 'public_key'): string {
+  if (typeof pem !== 'string' || pem.length > 16_384) throw new InvalidRequest(field, 'must be a PEM public key');
+  if (/PRIVATE KEY-----/.test(pem) || isPrivateKey(pem)) {
+    throw new InvalidRequest(field, 'is a private key; register only the public key and keep the private key yourself');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch {
+    throw new InvalidRequest(field, 'is not a PEM public key');
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) throw new InvalidRequest(field, `RSA keys must be at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
+  } else if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    if (!EC_CURVES.has(curve)) throw new InvalidRequest(field, 'EC keys must use the P-256 curve (ES256)');
+  } else {
+    throw new InvalidRequest(field, `must be an RSA or EC key, not ${key.asymmetricKeyType ?? 'unknown'}`);
+  }
+  return key.export({ format: 'pem', type: 'spki' }).toString();
+}
+
+function isPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey({ key: pem, format: 'pem' });
+    return true;
+  } catch {
+    return false;
+  }
+}

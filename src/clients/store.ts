@@ -1,0 +1,138 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex.js';
+import type { ClientRecord, Environment } from './client.js';
+import { kindOfRow, type ClientKind } from './kinds.js';
+
+export interface NewClient {
+  readonly clientId: string;
+  readonly kind: ClientKind;
+  readonly name: string | null;
+  readonly teamId: number | null;
+  readonly userId: number | null;
+  readonly secretHash: string | null;
+  readonly publicKeyPem: string | null;
+  readonly redirectUris: readonly string[];
+  readonly environment: Environment;
+  readonly scopes: readonly string[];
+  readonly secretHint: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+}
+
+export type ClientChanges = Partial<{
+  kind: ClientKind;
+  name: string | null;
+  scopes: readonly string[];
+  secretHash: string | null;
+  secretHint: string | null;
+  publicKeyPem: string | null;
+  revokedAt: number | null;
+}>;
+
+export interface ClientStore {
+  findById(clientId: string): Promise<ClientRecord | undefined>;
+  insert(client: NewClient, trx?: Knex.Transaction): Promise<void>;
+  update(clientId: string, changes: ClientChanges): Promise<boolean>;
+  listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; clients: ClientRecord[] }>;
+}
+
+interface ClientRow {
+  client_id: string;
+  client_secret_hash: string | null;
+  client_r_s_a_public_key: string | null;
+  redirect_uri: string | null;
+  team_id: number | null;
+  user_id: number | null;
+  kind: string | null;
+  name: string | null;
+  environment: string | null;
+  scopes: string | null;
+  secret_hint: string | null;
+  created_at: number | string | null;
+  expires_at: number | string | null;
+  revoked_at: number | string | null;
+  last_used_at: number | string | null;
+  usage_count: number | string | null;
+  team_plan?: string | null;
+}
+
+const num = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+const words = (v: string | null) => (v ?? '').split(/\s+/).filter(Boolean);
+
+function toRecord(row: ClientRow): ClientRecord {
+  return {
+    clientId: row.client_id,
+    kind: kindOfRow(row),
+    name: row.name,
+    teamId: row.team_id,
+    userId: row.user_id,
+    secretHash: row.client_secret_hash?.trim() || null,
+    publicKeyPem: row.client_r_s_a_public_key?.trim() || null,
+    redirectUris: words(row.redirect_uri),
+    environment: row.environment === 'dev' ? 'dev' : 'prod',
+    scopes: row.scopes === null ? null : words(row.scopes),
+    secretHint: row.secret_hint,
+    createdAt: num(row.created_at),
+    expiresAt: num(row.expires_at),
+    revokedAt: num(row.revoked_at),
+    lastUsedAt: num(row.last_used_at),
+    usageCount: num(row.usage_count) ?? 0,
+    teamPlan: row.team_plan ?? undefined,
+  };
+}
+
+const SELECT = ['o_auth_clients.*', 'teams.plan as team_plan'];
+
+export function createKnexClientStore(db: Db): ClientStore {
+  const withTeam = () => db<ClientRow>('o_auth_clients').leftJoin('teams', 'teams.id', 'o_auth_clients.team_id').select(SELECT);
+
+  return {
+    async findById(clientId) {
+      const row = await withTeam().where('o_auth_clients.client_id', clientId).first();
+      // MySQL's PAD SPACE collations let 'sa1 ' find 'sa1': identity is byte for byte.
+      return row && row.client_id === clientId ? toRecord(row) : undefined;
+    },
+
+    async insert(c, trx) {
+      await (trx ?? db)('o_auth_clients').insert({
+        client_id: c.clientId,
+        client_secret_hash: c.secretHash,
+        client_r_s_a_public_key: c.publicKeyPem,
+        // One URI per line; a row pasted by hand with a single URI reads the same.
+        redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
+        team_id: c.teamId,
+        user_id: c.userId,
+        kind: c.kind,
+        name: c.name,
+        environment: c.environment,
+        scopes: c.scopes.join(' '),
+        secret_hint: c.secretHint,
+        created_at: c.createdAt,
+        expires_at: c.expiresAt,
+      });
+    },
+
+    async update(clientId, changes) {
+      const columns: Record<string, unknown> = {};
+      if (changes.kind !== undefined) columns.kind = changes.kind;
+      if (changes.name !== undefined) columns.name = changes.name;
+      if (changes.scopes !== undefined) columns.scopes = changes.scopes.join(' ');
+      if (changes.secretHash !== undefined) columns.client_secret_hash = changes.secretHash;
+      if (changes.secretHint !== undefined) columns.secret_hint = changes.secretHint;
+      if (changes.publicKeyPem !== undefined) columns.client_r_s_a_public_key = changes.publicKeyPem;
+      if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
+      const updated = await db('o_auth_clients').where({ client_id: clientId }).update(columns);
+      return updated > 0;
+    },
+
+    async listByTeam(teamId, { limit, offset }) {
+      const [{ count }] = (await db('o_auth_clients').where({ team_id: teamId }).count({ count: '*' })) as [{ count: number | string }];
+      const rows = await withTeam()
+        .where('o_auth_clients.team_id', teamId)
+        .orderBy([{ column: 'o_auth_clients.created_at', order: 'desc' }, { column: 'o_auth_clients.client_id' }])
+        .limit(limit)
+        .offset(offset);
+      return { total: Number(count), clients: rows.map(toRecord) };
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Every setting keyport reads, its default and why. A JSON file (`-conf FILE`
+ * or `KEYPORT_CONF`) may set any key below; the environment variables of
+ * CONTRACT.md override the file. Validation runs at start and names each bad key.
+ */
+
+const planSchema = z
+  .object({
+    /** Whether the team may hold API credentials at all. */
+    api_access: z.boolean(),
+    /** How many valid (not revoked, not expired) keys a team may hold. */
+    max_keys: z.int().min(0).default(10),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    port: z.int().min(0).max(65535).default(3000),
+    /** Public base URL, the `iss` of every token. Default: http://localhost:$PORT. */
+    issuer: z.url({ protocol: /^https?$/ }).optional(),
+    /** `mysql://user:pass@host:3306/db` or `sqlite:PATH`. */
+    database_url: z.string().regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:').default('sqlite:./data/keyport.sqlite'),
+    /** Signing keys and cookie keys; created on first start, never committed. */
+    keys_dir: z.string().min(1).default('./keys'),
+    /** Operator token for the admin API; unset means no operator token. */
+    admin_token: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** The scope catalogue: name → what it allows. Clients may only be given these. */
+    scopes: z
+      .record(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'scope names are RFC 6749 §3.3 scope-tokens'), z.string())
+      .default({
+        'api:read': 'Read access to the API',
+        'api:write': 'Write access to the API',
+        'keys:manage': 'Manage the team’s API keys through the admin API',
+      }),
+    /** Scopes a new client gets when none are asked for. */
+    default_scopes: z.array(z.string()).default(['api:read']),
+    /**
+     * Plans. Only plans with api_access may hold keys (RFC-free business rule:
+     * starter and growth are UI-only; pro and enterprise include the API).
+     */
+    plans: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), planSchema).default({
+      starter: { api_access: false, max_keys: 10 },
+      growth: { api_access: false, max_keys: 10 },
+      pro: { api_access: true, max_keys: 10 },
+      enterprise: { api_access: true, max_keys: 10 },
+    }),
+    /** Lifetime of access tokens (client credentials and apps). One hour, as most APIs do. */
+    access_token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
+    /** How often expired token rows are deleted, in batches. */
+    expired_rows_sweep_seconds: z.int().min(1).default(60),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    for (const scope of value.default_scopes) {
+      if (!(scope in value.scopes)) {
+        ctx.addIssue({ code: 'custom', path: ['default_scopes'], message: `"${scope}" is not in the scope catalogue` });
+      }
+    }
+  });
+
+export type PlanSettings = z.infer<typeof planSchema>;
+
+export interface Config {
+  readonly port: number;
+  readonly issuer: string;
+  readonly databaseUrl: string;
+  readonly keysDir: string;
+  readonly adminToken: string | undefined;
+  readonly scopes: Readonly<Record<string, string>>;
+  readonly defaultScopes: readonly string[];
+  readonly plans: Readonly<Record<string, PlanSettings>>;
+  readonly accessTokenTtlSeconds: number;
+  readonly expiredRowsSweepSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables of CONTRACT.md and the file key each one overrides. */
+const ENV_KEYS = {
+  PORT: 'port',
+  ISSUER: 'issuer',
+  DATABASE_URL: 'database_url',
+  KEYS_DIR: 'keys_dir',
+  KEYPORT_ADMIN_TOKEN: 'admin_token',
+} as const;
+
+export interface LoadConfigOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Path of the JSON file; falls back to KEYPORT_CONF. */
+  readonly file?: string;
+  /** Settings given by code (tests); they override file and environment. */
+  readonly overrides?: Record<string, unknown>;
+}
+
+export function loadConfig({ env = process.env, file, overrides = {} }: LoadConfigOptions = {}): Config {
+  const path = file ?? env.KEYPORT_CONF;
+  const raw: Record<string, unknown> = path ? readConfigFile(path) : {};
+
+  for (const [variable, key] of Object.entries(ENV_KEYS)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    raw[key] = key === 'port' ? Number(value) : value;
+  }
+  Object.assign(raw, overrides);
+
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = issue.path.length ? issue.path.join('.') : '(root)';
+      const variable = Object.entries(ENV_KEYS).find(([, k]) => k === issue.path[0])?.[0];
+      return `${key}${variable ? ` (or ${variable})` : ''}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+
+  const c = parsed.data;
+  return {
+    port: c.port,
+    issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
+    databaseUrl: c.database_url,
+    keysDir: c.keys_dir,
+    adminToken: c.admin_token,
+    scopes: c.scopes,
+    defaultScopes: c.default_scopes,
+    plans: c.plans,
+    accessTokenTtlSeconds: c.access_token_ttl_seconds,
+    expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
+  };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}

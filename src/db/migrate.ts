@@ -1,0 +1,44 @@
+import type { Knex } from 'knex';
+import type { Db } from './knex.js';
+import * as teams from '../../migrations/20261123000001_teams.js';
+import * as users from '../../migrations/20261123000002_users.js';
+import * as memberships from '../../migrations/20261123000003_team_memberships.js';
+import * as clients from '../../migrations/20261123000004_o_auth_clients.js';
+import * as payloads from '../../migrations/20261123000005_oidc_payloads.js';
+
+/**
+ * Migrations are imported, not read from a folder, so the same list runs from
+ * TypeScript sources (tests) and from the compiled build (npm start).
+ */
+const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
+  ['20261123000001_teams', teams],
+  ['20261123000002_users', users],
+  ['20261123000003_team_memberships', memberships],
+  ['20261123000004_o_auth_clients', clients],
+  ['20261123000005_oidc_payloads', payloads],
+];
+
+const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};
+
+const options: Knex.MigratorConfig = { migrationSource: source, tableName: 'keyport_migrations' };
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(options)) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollbackAll(db: Db): Promise<void> {
+  await db.migrate.rollback(options, true);
+}
+
+/** 'current', 'behind' (migrations to apply) or 'ahead' (database newer than this code). */
+export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
+  const [done, pending] = (await db.migrate.list(options)) as [Array<{ name: string }>, unknown[]];
+  const known = new Set(MIGRATIONS.map(([name]) => name));
+  if (done.some(({ name }) => !known.has(name))) return 'ahead';
+  return pending.length ? 'behind' : 'current';
+}

@@ -1,0 +1,37 @@
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { deleteExpiredPayloads } from './oidc/adapter.js';
+import { createClientLoader } from './oidc/client-loader.js';
+import { createProvider } from './oidc/provider.js';
+import { loadOrCreateKeys } from './oidc/signing-keys.js';
+import { openServices, type Services } from './services.js';
+
+export interface Keyport extends Services {
+  readonly provider: Provider;
+  readonly app: Koa;
+}
+
+/** Everything a server process needs, wired together; no module-level state. */
+export async function createKeyport(config: Config): Promise<Keyport> {
+  const services = await openServices(config);
+  const keys = await loadOrCreateKeys(config.keysDir);
+  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients) });
+  const app = createApp({ config, provider });
+
+  const sweeper = setInterval(() => {
+    deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));
+  }, config.expiredRowsSweepSeconds * 1000);
+  sweeper.unref();
+
+  return {
+    ...services,
+    provider,
+    app,
+    async close() {
+      clearInterval(sweeper);
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import { createServer, type Server } from 'node:http';
+import type { Config } from './config.js';
+import { createKeyport, type Keyport } from './keyport.js';
+
+/** config → database (migrated) → provider → listen. */
+export async function serve(config: Config): Promise<{ server: Server; keyport: Keyport }> {
+  const keyport = await createKeyport(config);
+  const server = createServer(keyport.app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  return { server, keyport };
+}

@@ -1,0 +1,119 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { isDuplicateKeyError, nowSeconds, type Db } from '../db/knex.js';
+
+const TABLE = 'oidc_payloads';
+
+/** Reads a client's oidc-provider metadata from keyport's own table (see client-loader.ts). */
+export type ClientMetadataLoader = (clientId: string) => Promise<AdapterPayload | undefined>;
+
+/**
+ * oidc-provider's adapter contract on knex: the Client model is read from
+ * `o_auth_clients` through the loader, every other model lives in one
+ * payload table. `consume` and replay detection are single conditional
+ * writes, so two processes on one database never both win.
+ */
+export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader): (name: string) => Adapter {
+  return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name));
+}
+
+function clientAdapter(loadClient: ClientMetadataLoader): Adapter {
+  const unsupported = async () => {
+    // Dynamic registration is off: clients are created by the CLI and admin API only.
+    throw new Error('clients are managed through keyport, not oidc-provider');
+  };
+  return {
+    find: (id) => loadClient(id),
+    upsert: unsupported,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    consume: unsupported,
+    destroy: unsupported,
+    revokeByGrantId: async () => undefined,
+  };
+}
+
+interface PayloadRow {
+  payload: string;
+  expires_at: number | string | null;
+  consumed_at: number | string | null;
+}
+
+const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
+
+function payloadAdapter(db: Db, type: string): Adapter {
+  const rows = () => db(TABLE).where({ type });
+
+  const read = (row: PayloadRow | undefined): AdapterPayload | undefined => {
+    if (!row) return undefined;
+    if (row.expires_at !== null && Number(row.expires_at) <= nowSeconds()) return undefined;
+    const payload = JSON.parse(row.payload) as AdapterPayload;
+    return row.consumed_at === null ? payload : { ...payload, consumed: Number(row.consumed_at) };
+  };
+
+  return {
+    async upsert(id, payload, expiresIn) {
+      const row = {
+        type,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        expires_at: expiresIn ? nowSeconds() + expiresIn : null,
+      };
+      if (type === 'ReplayDetection') {
+        // RFC 7523 §3 (jti): a plain insert on the primary key is the atomic
+        // check-and-set that makes an assertion single-use across processes.
+        try {
+          await db(TABLE).insert(row);
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
+          throw err;
+        }
+        return;
+      }
+      await db(TABLE).insert(row).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+    },
+
+    async find(id) {
+      return read(await rows().andWhere({ id }).first<PayloadRow>(COLUMNS));
+    },
+
+    async findByUid(uid) {
+      return read(await rows().andWhere({ uid }).first<PayloadRow>(COLUMNS));
+    },
+
+    async findByUserCode(userCode) {
+      return read(await rows().andWhere({ user_code: userCode }).first<PayloadRow>(COLUMNS));
+    },
+
+    async consume(id) {
+      // RFC 6749 §4.1.2: a code is single-use. The conditional update lets
+      // exactly one of several concurrent redemptions through.
+      const updated = await rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: nowSeconds() });
+      if (updated === 0) throw new errors.InvalidGrant(`${type === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
+    },
+
+    async destroy(id) {
+      await rows().andWhere({ id }).delete();
+    },
+
+    async revokeByGrantId(grantId) {
+      await db(TABLE).where({ grant_id: grantId }).delete();
+    },
+  };
+}
+
+/** Deletes expired rows in small batches so a large backlog never holds long locks. */
+export async function deleteExpiredPayloads(db: Db, batchSize = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = await db(TABLE).where('expires_at', '<=', nowSeconds()).limit(batchSize).select('type', 'id');
+    if (!ids.length) return total;
+    await db(TABLE)
+      .whereIn(['type', 'id'], ids.map((r: { type: string; id: string }) => [r.type, r.id]))
+      .delete();
+    total += ids.length;
+    if (ids.length < batchSize) return total;
+  }
+}

@@ -1,0 +1,47 @@
+import type { AdapterPayload } from 'oidc-provider';
+import type { Config } from '../config.js';
+import { isValid } from '../clients/client.js';
+import { oidcMetadataFor } from '../clients/kinds.js';
+import type { ClientStore } from '../clients/store.js';
+import { nowSeconds } from '../db/knex.js';
+import type { ClientMetadataLoader } from './adapter.js';
+
+/** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
+export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access'] as const;
+
+export interface KeyportClientMetadata {
+  readonly team_id: number | null;
+  readonly user_id: number | null;
+  readonly environment: 'prod' | 'dev';
+  readonly kind: string;
+  readonly api_access: boolean;
+}
+
+// Client ids are printable ASCII; anything else cannot name a client and is not looked up.
+const PLAUSIBLE_ID = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * Reads the client from `o_auth_clients` on every lookup, so a row inserted
+ * or edited by hand, a revocation or an expiry takes effect at once.
+ * A revoked, expired or credential-less client is not found: every use of it
+ * answers `invalid_client`, and its tokens introspect as inactive.
+ */
+export function createClientLoader(config: Config, clients: ClientStore): ClientMetadataLoader {
+  return async (clientId) => {
+    if (!PLAUSIBLE_ID.test(clientId)) return undefined;
+    const client = await clients.findById(clientId);
+    if (!client || !isValid(client, nowSeconds())) return undefined;
+    const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);
+    if (!metadata) return undefined;
+    const plan = client.teamPlan === undefined ? undefined : config.plans[client.teamPlan];
+    const extra: KeyportClientMetadata = {
+      team_id: client.teamId,
+      user_id: client.userId,
+      environment: client.environment,
+      kind: client.kind,
+      // Resource servers belong to no team and get no tokens; everyone else needs the plan's API access.
+      api_access: client.kind === 'resource_server' || plan?.api_access === true,
+    };
+    return { ...metadata, ...extra } as unknown as AdapterPayload;
+  };
+}

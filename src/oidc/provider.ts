@@ -1,0 +1,122 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config.js';
+import { verifySecret } from '../clients/secrets.js';
+import type { ClientMetadataLoader } from './adapter.js';
+import { createAdapterFactory } from './adapter.js';
+import { KEYPORT_CLIENT_METADATA, type KeyportClientMetadata } from './client-loader.js';
+import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
+import type { KeyMaterial } from './signing-keys.js';
+import type { Db } from '../db/knex.js';
+
+export interface ProviderDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly keys: KeyMaterial;
+  readonly loadClient: ClientMetadataLoader;
+}
+
+type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
+
+export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
+  return client.metadata() as unknown as KeyportClientMetadata;
+}
+
+/**
+ * The oidc-provider configuration. Everything that would need a client
+ * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
+ * registration, request objects) stays off, since keyport keeps only hashes.
+ */
+export function createProvider({ config, db, keys, loadClient }: ProviderDeps): Provider {
+  const configuration: Configuration = {
+    adapter: createAdapterFactory(db, loadClient),
+    jwks: keys.jwks as Configuration['jwks'],
+    cookies: { keys: keys.cookieKeys },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+      idTokenSigningAlgValues: ['RS256'],
+      userinfoSigningAlgValues: ['RS256'],
+      introspectionSigningAlgValues: ['RS256'],
+      authorizationSigningAlgValues: ['RS256'],
+      requestObjectSigningAlgValues: ['RS256'],
+    },
+    scopes: ['openid', 'offline_access', ...Object.keys(config.scopes)],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: mayIntrospectOrRevoke },
+      revocation: { enabled: true, allowedPolicy: mayIntrospectOrRevoke },
+      registration: { enabled: false },
+      encryption: { enabled: false },
+      requestObjects: { enabled: false },
+    },
+    extraClientMetadata: { properties: [...KEYPORT_CLIENT_METADATA] },
+    extraTokenClaims: issuancePolicy,
+    ttl: {
+      AccessToken: config.accessTokenTtlSeconds,
+      ClientCredentials: config.accessTokenTtlSeconds,
+      AuthorizationCode: 60,
+      RefreshToken: 30 * 86_400,
+      Grant: 30 * 86_400,
+      Interaction: 3600,
+      Session: 14 * 86_400,
+      IdToken: 3600,
+    },
+    clockTolerance: 5,
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+
+  // keyport stores bcrypt hashes where oidc-provider expects the secret:
+  // compare through bcrypt instead of the provider's constant-time equality.
+  (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
+    function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+      return this.clientSecret ? verifySecret(actual, this.clientSecret) : Promise.resolve(false);
+    };
+
+  provider.use(rfc6749TokenErrors);
+  return provider;
+}
+
+/**
+ * RFC 7662 §4 and RFC 7009 §2.1: a resource server may introspect and revoke
+ * any token; any other client only its own. A token whose client was revoked
+ * or expired is no longer active.
+ */
+async function mayIntrospectOrRevoke(ctx: KoaContextWithOIDC, client: OidcClient, token: { clientId?: string }): Promise<boolean> {
+  if (!token.clientId) return false;
+  const owner = token.clientId === client.clientId ? client : await ctx.oidc.provider.Client.find(token.clientId);
+  if (!owner) return false;
+  return token.clientId === client.clientId || keyportMetadata(client).kind === 'resource_server';
+}
+
+/**
+ * Runs as each access token is issued, before it is stored: refuses clients
+ * whose team lost API access (RFC 6749 §5.2 unauthorized_client) and scopes
+ * outside the client's own (§5.2 invalid_scope), then adds what resource
+ * servers need from introspection: the team and the acting service account.
+ */
+async function issuancePolicy(ctx: KoaContextWithOIDC, token: { clientId?: string; scope?: string; accountId?: string }) {
+  const client = ctx.oidc.client?.clientId === token.clientId ? ctx.oidc.client : await ctx.oidc.provider.Client.find(token.clientId ?? '');
+  if (!client) throw new errors.InvalidClient('client not found');
+  const meta = keyportMetadata(client);
+  if (!meta.api_access) throw new errors.UnauthorizedClient("the team's plan does not include API access");
+
+  // oidc-provider drops scopes it does not know from the parameters; read
+  // the request body so a client asking for one is told, not silently ignored.
+  const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
+  const requested = ctx.oidc.params?.grant_type === 'client_credentials' && typeof body?.scope === 'string' ? body.scope : (token.scope ?? '');
+  const allowed = new Set((client.scope ?? '').split(' ').concat('openid', 'offline_access'));
+  const refused = requested.split(' ').filter((s) => s && !allowed.has(s));
+  if (refused.length) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
+
+  return {
+    team_id: meta.team_id,
+    environment: meta.environment,
+    // Client credentials act as the service-account user (RFC 7662 §2.2 `sub`).
+    ...(token.accountId === undefined && meta.user_id !== null ? { sub: String(meta.user_id) } : {}),
+  };
+}

@@ -1,0 +1,27 @@
+import { createClientService, type ClientService } from './clients/service.js';
+import { createKnexClientStore, type ClientStore } from './clients/store.js';
+import type { Config } from './config.js';
+import { createDb, type Db } from './db/knex.js';
+import { migrateLatest } from './db/migrate.js';
+import { createTeamService, type TeamService } from './teams/service.js';
+import { createKnexTeamStore, type TeamStore } from './teams/store.js';
+
+/** The domain services, built once per database; the CLI uses these alone. */
+export interface Services {
+  readonly db: Db;
+  readonly teams: TeamStore;
+  readonly clients: ClientStore;
+  readonly teamService: TeamService;
+  readonly clientService: ClientService;
+  close(): Promise<void>;
+}
+
+export async function openServices(config: Config): Promise<Services> {
+  const db = createDb(config.databaseUrl);
+  await migrateLatest(db);
+  const teams = createKnexTeamStore(db);
+  const clients = createKnexClientStore(db);
+  const teamService = createTeamService({ config, teams });
+  const clientService = createClientService({ config, db, clients, teams, teamService });
+  return { db, teams, clients, teamService, clientService, close: () => db.destroy() };
+}

@@ -1,0 +1,80 @@
+import bcrypt from 'bcrypt';
+import type { Config, PlanSettings } from '../config.js';
+import { isDuplicateKeyError } from '../db/knex.js';
+import { Conflict, InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
+import type { TeamStore } from './store.js';
+import { ROLES, type Role, type Team, type User } from './team.js';
+
+/** bcrypt cost for people's passwords, the same as for client secrets. */
+const PASSWORD_COST = 10;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+export interface TeamService {
+  createTeam(input: { name: string; plan: string }): Promise<Team>;
+  addPerson(input: { teamId: number; email: string; password: string; role?: string }): Promise<User>;
+  getTeam(teamId: number): Promise<Team>;
+  planOf(team: Team): PlanSettings;
+  /** Throws `insufficient_permissions` unless the team's plan includes API access. */
+  requireApiAccess(team: Team): void;
+  /** The user, when it is an admin of the team; else `insufficient_permissions`. */
+  requireAdmin(teamId: number, email: string): Promise<User>;
+}
+
+export function createTeamService({ config, teams }: { config: Config; teams: TeamStore }): TeamService {
+  const planOf = (team: Team): PlanSettings => {
+    const plan = config.plans[team.plan];
+    // A team whose plan was removed from the configuration keeps its data but loses access.
+    return plan ?? { api_access: false, max_keys: 0 };
+  };
+
+  return {
+    async createTeam({ name, plan }) {
+      const trimmed = name.trim();
+      if (!trimmed || trimmed.length > 200) throw new InvalidRequest('name', 'must be 1 to 200 characters');
+      if (!(plan in config.plans)) {
+        throw new InvalidRequest('plan', `unknown plan "${plan}"; known plans: ${Object.keys(config.plans).join(', ')}`);
+      }
+      return teams.createTeam(trimmed, plan);
+    },
+
+    async addPerson({ teamId, email, password, role = 'member' }) {
+      await this.getTeam(teamId);
+      const normalized = email.trim().toLowerCase();
+      if (!EMAIL.test(normalized)) throw new InvalidRequest('email', 'is not an email address');
+      if (!ROLES.includes(role as Role)) throw new InvalidRequest('role', `must be one of ${ROLES.join(', ')}`);
+      // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
+      const bytes = Buffer.byteLength(password, 'utf8');
+      if (password.length < 8 || bytes > 72) throw new InvalidRequest('password', 'must be 8 characters to 72 bytes long');
+      const passwordHash = await bcrypt.hash(password, PASSWORD_COST);
+      try {
+        return await teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) throw new Conflict(`a user with email ${normalized} already exists`);
+        throw err;
+      }
+    },
+
+    async getTeam(teamId) {
+      const team = Number.isSafeInteger(teamId) && teamId > 0 ? await teams.findTeam(teamId) : undefined;
+      if (!team) throw new NotFound(`team ${teamId} not found`);
+      return team;
+    },
+
+    planOf,
+
+    requireApiAccess(team) {
+      if (!planOf(team).api_access) {
+        throw new InsufficientPermissions(`the team's plan "${team.plan}" does not include API access`);
+      }
+    },
+
+    async requireAdmin(teamId, email) {
+      const user = await teams.findUserByEmail(email.trim().toLowerCase());
+      const membership = user && (await teams.findMembership(teamId, user.id));
+      if (!user || membership?.role !== 'admin') {
+        throw new InsufficientPermissions(`${email} is not an admin of team ${teamId}`);
+      }
+      return user;
+    },
+  };
+}

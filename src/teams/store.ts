@@ -1,0 +1,72 @@
+import type { Knex } from 'knex';
+import { nowSeconds, type Db } from '../db/knex.js';
+import type { Membership, Role, Team, User, UserKind } from './team.js';
+
+export interface NewUser {
+  readonly kind: UserKind;
+  readonly email?: string;
+  readonly passwordHash?: string;
+  readonly name?: string;
+}
+
+export interface TeamStore {
+  createTeam(name: string, plan: string): Promise<Team>;
+  findTeam(id: number): Promise<Team | undefined>;
+  /** Creates the user and its membership in one transaction (`trx` joins an outer one). */
+  createMember(teamId: number, user: NewUser, role: Role, trx?: Knex.Transaction): Promise<User>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  findUser(id: number): Promise<User | undefined>;
+  findMembership(teamId: number, userId: number): Promise<Membership | undefined>;
+}
+
+interface TeamRow { id: number; name: string; plan: string; created_at: number }
+interface UserRow { id: number; kind: UserKind; email: string | null; password_hash: string | null; name: string | null }
+
+const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) });
+const toUser = (r: UserRow): User => ({ id: r.id, kind: r.kind, email: r.email, passwordHash: r.password_hash, name: r.name });
+
+export function createKnexTeamStore(db: Db): TeamStore {
+  return {
+    async createTeam(name, plan) {
+      const createdAt = nowSeconds();
+      const [id] = await db('teams').insert({ name, plan, created_at: createdAt });
+      return { id: Number(id), name, plan, createdAt };
+    },
+
+    async findTeam(id) {
+      const row = await db<TeamRow>('teams').where({ id }).first();
+      return row && toTeam(row);
+    },
+
+    async createMember(teamId, user, role, trx) {
+      const run = async (t: Knex.Transaction) => {
+        const now = nowSeconds();
+        const [id] = await t('users').insert({
+          kind: user.kind,
+          email: user.email ?? null,
+          password_hash: user.passwordHash ?? null,
+          name: user.name ?? null,
+          created_at: now,
+        });
+        await t('team_memberships').insert({ team_id: teamId, user_id: Number(id), role, created_at: now });
+        return { id: Number(id), kind: user.kind, email: user.email ?? null, passwordHash: user.passwordHash ?? null, name: user.name ?? null };
+      };
+      return trx ? run(trx) : db.transaction(run);
+    },
+
+    async findUserByEmail(email) {
+      const row = await db<UserRow>('users').where({ email }).first();
+      return row && toUser(row);
+    },
+
+    async findUser(id) {
+      const row = await db<UserRow>('users').where({ id }).first();
+      return row && toUser(row);
+    },
+
+    async findMembership(teamId, userId) {
+      const row = await db('team_memberships').where({ team_id: teamId, user_id: userId }).first();
+      return row && { teamId: row.team_id, userId: row.user_id, role: row.role };
+    },
+  };
+}
