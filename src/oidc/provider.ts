@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { verifySecret } from '../clients/secrets.js';
 import type { ClientMetadataLoader } from './adapter.js';
 import { createAdapterFactory } from './adapter.js';
+import { assertClientAssertion, CLOCK_TOLERANCE_SECONDS } from './client-assertions.js';
 import { KEYPORT_CLIENT_METADATA, type KeyportClientMetadata } from './client-loader.js';
 import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
 import type { KeyMaterial } from './signing-keys.js';
@@ -54,6 +55,7 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
     },
     extraClientMetadata: { properties: [...KEYPORT_CLIENT_METADATA] },
     extraTokenClaims: issuancePolicy,
+    assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
     ttl: {
       AccessToken: config.accessTokenTtlSeconds,
       ClientCredentials: config.accessTokenTtlSeconds,
@@ -64,7 +66,7 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
       Session: 14 * 86_400,
       IdToken: 3600,
     },
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
   };
 
