@@ -147,6 +147,11 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     }
   });
 
+  it('runs as `npx keyport`, the way the README calls it', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'keyport', 'migrate', '-json'], { env: { ...process.env, ...env }, cwd: join(import.meta.dirname, '../..') });
+    expect(JSON.parse(stdout)).toEqual({ migrations: 'current' });
+  });
+
   it('migrate reports the schema current', async () => {
     expect(await json('migrate')).toEqual({ migrations: 'current' });
   });
