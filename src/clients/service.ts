@@ -7,7 +7,7 @@ import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type En
 import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
 import { normalizePublicKey } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, secretHint } from './secrets.js';
-import type { ClientStore, NewClient } from './store.js';
+import type { ClientStore } from './store.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
 export interface CreatedClient {
@@ -90,18 +90,15 @@ export function createClientService({ config, db, clients, teams, teamService }:
     return now + days * DAY;
   }
 
-  async function insertWithSecret(base: Omit<NewClient, 'secretHash' | 'secretHint' | 'publicKeyPem'>, publicKeyPem?: string, trxRun?: (c: NewClient) => Promise<void>) {
-    let secret: string | undefined;
-    let client: NewClient;
-    if (publicKeyPem) {
-      client = { ...base, publicKeyPem, secretHash: null, secretHint: null };
-    } else {
-      secret = generateClientSecret(base.environment);
-      client = { ...base, publicKeyPem: null, secretHash: await hashSecret(secret), secretHint: secretHint(secret) };
-    }
-    if (trxRun) await trxRun(client);
-    else await clients.insert(client);
-    return { secret, stored: await mustFind(client.clientId) };
+  /** A new secret (returned this once, stored as its hash) or, with a public key, none. */
+  async function credentials(environment: Environment, publicKeyPem?: string) {
+    if (publicKeyPem) return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null } };
+    const secret = generateClientSecret(environment);
+    return { secret, fields: { publicKeyPem: null, secretHash: await hashSecret(secret), secretHint: secretHint(secret) } };
+  }
+
+  async function created(clientId: string, secret: string | undefined): Promise<CreatedClient> {
+    return { client: view(await mustFind(clientId)), clientSecret: secret };
   }
 
   async function mustFind(clientId: string): Promise<ClientRecord> {
@@ -119,26 +116,17 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const kind: ClientKind = input.publicKeyPem ? 'service_account_jwt' : 'service_account';
       const publicKeyPem = input.publicKeyPem ? normalizePublicKey(input.publicKeyPem) : undefined;
       const name = checkName(input.name, 'service account');
-      const base = {
-        clientId: generateClientId(),
-        kind,
-        name,
-        teamId: team.id,
-        userId: null,
-        redirectUris: [],
-        environment: checkEnvironment(input.environment),
-        scopes: checkScopes(input.scopes),
-        createdAt: now,
-        expiresAt: expiryFrom(input.expiresInDays, now),
-      };
+      const environment = checkEnvironment(input.environment);
+      const scopes = checkScopes(input.scopes);
+      const expiresAt = expiryFrom(input.expiresInDays, now);
+      const { secret, fields } = await credentials(environment, publicKeyPem);
+      const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
-      const { secret, stored } = await insertWithSecret(base, publicKeyPem, (client) =>
-        db.transaction(async (trx) => {
-          const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
-          await clients.insert({ ...client, userId: user.id }, trx);
-        }),
-      );
-      return { client: view(stored), clientSecret: secret };
+      await db.transaction(async (trx) => {
+        const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
+        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, ...fields }, trx);
+      });
+      return created(clientId, secret);
     },
 
     async createApp(input) {
@@ -146,35 +134,20 @@ export function createClientService({ config, db, clients, teams, teamService }:
       teamService.requireApiAccess(team);
       const now = nowSeconds();
       const redirectUris = checkRedirectUris(input.redirectUris?.length ? input.redirectUris : [OOB_REDIRECT_URI]);
-      const { secret, stored } = await insertWithSecret({
-        clientId: generateClientId(),
-        kind: 'app',
-        name: checkName(input.name, ''),
-        teamId: team.id,
-        userId: null,
-        redirectUris,
-        environment: 'prod',
-        scopes: checkScopes(input.scopes),
-        createdAt: now,
-        expiresAt: null,
-      });
-      return { client: view(stored), clientSecret: secret };
+      const name = checkName(input.name, '');
+      const scopes = checkScopes(input.scopes);
+      const { secret, fields } = await credentials('prod');
+      const clientId = generateClientId();
+      await clients.insert({ clientId, kind: 'app', name, teamId: team.id, userId: null, redirectUris, environment: 'prod', scopes, createdAt: now, expiresAt: null, ...fields });
+      return created(clientId, secret);
     },
 
     async createResourceServer(input) {
-      const { secret, stored } = await insertWithSecret({
-        clientId: generateClientId(),
-        kind: 'resource_server',
-        name: checkName(input.name, ''),
-        teamId: null,
-        userId: null,
-        redirectUris: [],
-        environment: 'prod',
-        scopes: [],
-        createdAt: nowSeconds(),
-        expiresAt: null,
-      });
-      return { client: view(stored), clientSecret: secret };
+      const name = checkName(input.name, '');
+      const { secret, fields } = await credentials('prod');
+      const clientId = generateClientId();
+      await clients.insert({ clientId, kind: 'resource_server', name, teamId: null, userId: null, redirectUris: [], environment: 'prod', scopes: [], createdAt: nowSeconds(), expiresAt: null, ...fields });
+      return created(clientId, secret);
     },
 
     async setPublicKey(clientId, pem) {
