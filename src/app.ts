@@ -2,20 +2,24 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
+import type Router from '@koa/router';
 
 export interface AppDeps {
   readonly config: Config;
   readonly provider: Provider;
+  readonly adminRouter: Router<any>;
 }
 
 /**
  * The HTTP surface: keyport's own routes first, then oidc-provider for
  * everything OAuth (discovery, token, introspection, revocation, JWKS, auth).
  */
-export function createApp({ provider }: AppDeps): Koa {
+export function createApp({ provider, adminRouter }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(securityHeaders);
+  app.use(adminRouter.routes());
+  app.use(adminRouter.allowedMethods());
   app.use(mount(provider));
   return app;
 }

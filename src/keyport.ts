@@ -7,10 +7,15 @@ import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
+import { createKnexAuditStore } from './admin/audit.js';
+import { createCallerAuth } from './admin/callers.js';
+import { createAdminRouter, type AdminState } from './admin/router.js';
+import type Router from '@koa/router';
 
 export interface Keyport extends Services {
   readonly provider: Provider;
   readonly app: Koa;
+  readonly adminRouter: Router<AdminState>;
 }
 
 /** Everything a server process needs, wired together; no module-level state. */
@@ -18,7 +23,12 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const services = await openServices(config);
   const keys = await loadOrCreateKeys(config.keysDir);
   const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients) });
-  const app = createApp({ config, provider });
+  const adminRouter = createAdminRouter({
+    callers: createCallerAuth({ config, provider, teams: services.teams }),
+    clientService: services.clientService,
+    audit: createKnexAuditStore(services.db),
+  });
+  const app = createApp({ config, provider, adminRouter });
 
   const sweeper = setInterval(() => {
     deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));
@@ -29,6 +39,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     ...services,
     provider,
     app,
+    adminRouter,
     async close() {
       clearInterval(sweeper);
       await services.close();

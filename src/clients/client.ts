@@ -23,6 +23,9 @@ export interface ClientRecord {
   readonly revokedAt: number | null;
   readonly lastUsedAt: number | null;
   readonly usageCount: number;
+  /** After a rotation with a grace period: the old secret's hash, valid until the time beside it. */
+  readonly previousSecretHash: string | null;
+  readonly previousSecretExpiresAt: number | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
 }

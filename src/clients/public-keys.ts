@@ -40,3 +40,24 @@ function isPrivateKey(pem: string): boolean {
     return false;
   }
 }
+
+/** JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2). */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/**
+ * Accepts a public key given as a JWK or a JWKS of one key, refusing any
+ * private part, and returns it as PEM for `normalizePublicKey`.
+ */
+export function pemFromJwk(value: object, field = 'public_key'): string {
+  const keys = 'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  if (keys.length !== 1 || typeof keys[0] !== 'object' || keys[0] === null) throw new InvalidRequest(field, 'a JWKS must hold exactly one key');
+  const jwk = keys[0] as Record<string, unknown>;
+  if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
+    throw new InvalidRequest(field, 'holds private key parts; register only the public key and keep the private key yourself');
+  }
+  try {
+    return createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString();
+  } catch {
+    throw new InvalidRequest(field, 'is not a valid public JWK');
+  }
+}

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
-import { nowSeconds, type Db } from '../db/knex.js';
-import { InvalidRequest, NotFound } from '../errors.js';
+import type { Knex } from 'knex';
+import { isMysql, nowSeconds, type Db } from '../db/knex.js';
+import { InvalidRequest, KeyLimitReached, NotFound } from '../errors.js';
+import type { Team } from '../teams/team.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
 import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type Environment } from './client.js';
@@ -24,6 +26,8 @@ export interface NewServiceAccount {
   readonly publicKeyPem?: string;
   /** Email of the team admin who asked for the key (CLI `-requested-by`). */
   readonly requestedBy?: string;
+  /** A secret the customer chose instead of a generated one (admin API). */
+  readonly clientSecret?: string;
 }
 
 export interface NewApp {
@@ -43,6 +47,21 @@ export interface ClientService {
   revoke(clientId: string): Promise<ClientView>;
   get(clientId: string): Promise<ClientRecord>;
   view(client: ClientRecord): ClientView;
+  list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
+  update(clientId: string, changes: { name?: string; scopes?: readonly string[]; isValid?: false }): Promise<ClientView>;
+  /**
+   * A new secret for the same client_id. The old one keeps working for
+   * `gracePeriodSeconds` (default 0) so an integration can switch without
+   * downtime. Revives a revoked client.
+   */
+  regenerateSecret(clientId: string, input: { clientSecret?: string; gracePeriodSeconds?: number }): Promise<CreatedClient>;
+}
+
+export interface ClientPage {
+  readonly total_count: number;
+  readonly data: readonly ClientView[];
+  /** True when more rows follow the ones returned. */
+  readonly exceeds_total_count: boolean;
 }
 
 export interface ClientServiceDeps {
@@ -90,11 +109,32 @@ export function createClientService({ config, db, clients, teams, teamService }:
     return now + days * DAY;
   }
 
-  /** A new secret (returned this once, stored as its hash) or, with a public key, none. */
-  async function credentials(environment: Environment, publicKeyPem?: string) {
+  /**
+   * A new secret (returned this once, stored as its hash) or, with a public
+   * key, none. A secret the customer chose has no random part to hint at.
+   */
+  async function credentials(environment: Environment, publicKeyPem?: string, chosen?: string) {
     if (publicKeyPem) return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null } };
-    const secret = generateClientSecret(environment);
-    return { secret, fields: { publicKeyPem: null, secretHash: await hashSecret(secret), secretHint: secretHint(secret) } };
+    if (chosen !== undefined) checkChosenSecret(chosen);
+    const secret = chosen ?? generateClientSecret(environment);
+    return { secret, fields: { publicKeyPem: null, secretHash: await hashSecret(secret), secretHint: chosen === undefined ? secretHint(secret) : null } };
+  }
+
+  /**
+   * Runs `insert` only while the team holds fewer valid keys than its plan
+   * allows. The team row is locked first (MySQL; SQLite serialises writers),
+   * so of several creates racing for the last place exactly one wins.
+   */
+  async function withFreeKeySlot(team: Team, insert: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+    await db.transaction(async (trx) => {
+      const lock = trx('teams').where({ id: team.id });
+      await (isMysql(db) ? lock.forUpdate() : lock).first('id');
+      const { max_keys: max } = teamService.planOf(team);
+      if ((await clients.countValid(team.id, nowSeconds(), trx)) >= max) {
+        throw new KeyLimitReached(`the team already holds ${max} valid keys, the most its plan "${team.plan}" allows`);
+      }
+      await insert(trx);
+    });
   }
 
   async function created(clientId: string, secret: string | undefined): Promise<CreatedClient> {
@@ -119,10 +159,10 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const environment = checkEnvironment(input.environment);
       const scopes = checkScopes(input.scopes);
       const expiresAt = expiryFrom(input.expiresInDays, now);
-      const { secret, fields } = await credentials(environment, publicKeyPem);
+      const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
-      await db.transaction(async (trx) => {
+      await withFreeKeySlot(team, async (trx) => {
         const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
         await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, ...fields }, trx);
       });
@@ -138,7 +178,9 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const scopes = checkScopes(input.scopes);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
-      await clients.insert({ clientId, kind: 'app', name, teamId: team.id, userId: null, redirectUris, environment: 'prod', scopes, createdAt: now, expiresAt: null, ...fields });
+      await withFreeKeySlot(team, (trx) =>
+        clients.insert({ clientId, kind: 'app', name, teamId: team.id, userId: null, redirectUris, environment: 'prod', scopes, createdAt: now, expiresAt: null, ...fields }, trx),
+      );
       return created(clientId, secret);
     },
 
@@ -164,9 +206,54 @@ export function createClientService({ config, db, clients, teams, teamService }:
       return view(await mustFind(clientId));
     },
 
+    async list(teamId, { limit, offset }) {
+      const { total, clients: rows } = await clients.listByTeam(teamId, { limit, offset });
+      return { total_count: total, data: rows.map(view), exceeds_total_count: offset + rows.length < total };
+    },
+
+    async update(clientId, changes) {
+      const client = await mustFind(clientId);
+      await clients.update(clientId, {
+        ...(changes.name !== undefined ? { name: checkName(changes.name, '') } : {}),
+        ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
+        ...(changes.isValid === false && client.revokedAt === null ? { revokedAt: nowSeconds() } : {}),
+      });
+      return view(await mustFind(clientId));
+    },
+
+    async regenerateSecret(clientId, { clientSecret, gracePeriodSeconds = 0 }) {
+      const client = await mustFind(clientId);
+      if (client.publicKeyPem) throw new InvalidRequest('client_secret', 'this client authenticates with private_key_jwt and has no secret');
+      if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > 7 * DAY) {
+        throw new InvalidRequest('grace_period_seconds', `must be a whole number from 0 to ${7 * DAY}`);
+      }
+      const { secret, fields } = await credentials(client.environment, undefined, clientSecret);
+      // A revoked key's old secret never comes back, even for a grace period.
+      const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
+      await clients.update(clientId, {
+        secretHash: fields.secretHash,
+        secretHint: fields.secretHint,
+        previousSecretHash: keepOld ? client.secretHash : null,
+        previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
+        revokedAt: null,
+      });
+      return created(clientId, secret);
+    },
+
     get: mustFind,
     view,
   };
+}
+
+/** CONTRACT.md: 10 to 30 characters with at least three of the four character classes. */
+function checkChosenSecret(secret: string): void {
+  if (secret.length < 10 || secret.length > 30 || /[\u0000-\u001f\u007f]/.test(secret)) {
+    throw new InvalidRequest('client_secret', 'must be 10 to 30 printable characters');
+  }
+  const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(secret)).length;
+  if (classes < 3) {
+    throw new InvalidRequest('client_secret', 'must mix at least three of: upper-case letters, lower-case letters, digits, other characters');
+  }
 }
 
 /**

@@ -27,12 +27,16 @@ export type ClientChanges = Partial<{
   secretHint: string | null;
   publicKeyPem: string | null;
   revokedAt: number | null;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
 }>;
 
 export interface ClientStore {
   findById(clientId: string): Promise<ClientRecord | undefined>;
   insert(client: NewClient, trx?: Knex.Transaction): Promise<void>;
   update(clientId: string, changes: ClientChanges): Promise<boolean>;
+  /** Valid (not revoked, not expired) clients of the team, read inside `trx`. */
+  countValid(teamId: number, now: number, trx?: Knex.Transaction): Promise<number>;
   listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; clients: ClientRecord[] }>;
 }
 
@@ -53,6 +57,8 @@ interface ClientRow {
   revoked_at: number | string | null;
   last_used_at: number | string | null;
   usage_count: number | string | null;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | string | null;
   team_plan?: string | null;
 }
 
@@ -77,6 +83,8 @@ function toRecord(row: ClientRow): ClientRecord {
     revokedAt: num(row.revoked_at),
     lastUsedAt: num(row.last_used_at),
     usageCount: num(row.usage_count) ?? 0,
+    previousSecretHash: row.previous_secret_hash ?? null,
+    previousSecretExpiresAt: num(row.previous_secret_expires_at),
     teamPlan: row.team_plan ?? undefined,
   };
 }
@@ -121,8 +129,19 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.secretHint !== undefined) columns.secret_hint = changes.secretHint;
       if (changes.publicKeyPem !== undefined) columns.client_r_s_a_public_key = changes.publicKeyPem;
       if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
+      if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
+      if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
       const updated = await db('o_auth_clients').where({ client_id: clientId }).update(columns);
       return updated > 0;
+    },
+
+    async countValid(teamId, now, trx) {
+      const [{ count }] = (await (trx ?? db)('o_auth_clients')
+        .where({ team_id: teamId })
+        .whereNull('revoked_at')
+        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
+        .count({ count: '*' })) as [{ count: number | string }];
+      return Number(count);
     },
 
     async listByTeam(teamId, { limit, offset }) {

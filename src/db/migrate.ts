@@ -5,6 +5,8 @@ import * as users from '../../migrations/20261123000002_users.js';
 import * as memberships from '../../migrations/20261123000003_team_memberships.js';
 import * as clients from '../../migrations/20261123000004_o_auth_clients.js';
 import * as payloads from '../../migrations/20261123000005_oidc_payloads.js';
+import * as previousSecret from '../../migrations/20261123000006_client_previous_secret.js';
+import * as audit from '../../migrations/20261123000007_audit_events.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -16,6 +18,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000003_team_memberships', memberships],
   ['20261123000004_o_auth_clients', clients],
   ['20261123000005_oidc_payloads', payloads],
+  ['20261123000006_client_previous_secret', previousSecret],
+  ['20261123000007_audit_events', audit],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

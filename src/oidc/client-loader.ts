@@ -7,7 +7,7 @@ import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
 /** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
-export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access'] as const;
+export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'previous_secret_hash'] as const;
 
 export interface KeyportClientMetadata {
   readonly team_id: number | null;
@@ -15,6 +15,8 @@ export interface KeyportClientMetadata {
   readonly environment: 'prod' | 'dev';
   readonly kind: string;
   readonly api_access: boolean;
+  /** The secret replaced by a rotation, while its grace period lasts. */
+  readonly previous_secret_hash?: string;
 }
 
 // Client ids are printable ASCII; anything else cannot name a client and is not looked up.
@@ -34,6 +36,8 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
     const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);
     if (!metadata) return undefined;
     const plan = client.teamPlan === undefined ? undefined : config.plans[client.teamPlan];
+    const now = nowSeconds();
+    const inGrace = client.previousSecretHash !== null && (client.previousSecretExpiresAt ?? 0) > now;
     const extra: KeyportClientMetadata = {
       team_id: client.teamId,
       user_id: client.userId,
@@ -41,6 +45,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       kind: client.kind,
       // Resource servers belong to no team and get no tokens; everyone else needs the plan's API access.
       api_access: client.kind === 'resource_server' || plan?.api_access === true,
+      ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
     };
     return { ...metadata, ...extra } as unknown as AdapterPayload;
   };

@@ -74,9 +74,12 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
 
   // keyport stores bcrypt hashes where oidc-provider expects the secret:
   // compare through bcrypt instead of the provider's constant-time equality.
+  // During a rotation's grace period the previous secret matches too.
   (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
-    function compareClientSecret(this: { clientSecret?: string }, actual: string) {
-      return this.clientSecret ? verifySecret(actual, this.clientSecret) : Promise.resolve(false);
+    async function compareClientSecret(this: OidcClient, actual: string) {
+      if (this.clientSecret && (await verifySecret(actual, this.clientSecret))) return true;
+      const previous = keyportMetadata(this).previous_secret_hash;
+      return previous !== undefined && verifySecret(actual, previous);
     };
 
   provider.use(rfc6749TokenErrors);

@@ -1,0 +1,46 @@
+import type Koa from 'koa';
+import { KeyportError } from '../errors.js';
+import type { AuditStore } from './audit.js';
+import type { AdminState } from './router.js';
+
+/**
+ * Every admin answer that is not a success is `{error, message}` (CONTRACT.md).
+ * A client's mistake is a 4xx naming what to fix; anything else is a bare 500
+ * with no stack or SQL. Failed calls are recorded in the team's audit log.
+ */
+export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const { status, code, message } = describe(err);
+      ctx.status = status;
+      ctx.body = { error: code, message };
+      if (status === 401) ctx.set('WWW-Authenticate', `Bearer realm="keyport", error="invalid_token"`);
+      if (status >= 500) console.error('admin API error:', (err as Error).message);
+      const teamId = Number(ctx.params?.team);
+      const caller = ctx.state.caller;
+      await audit
+        .record({
+          teamId: Number.isSafeInteger(teamId) && caller && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
+          actorType: caller?.type ?? 'anonymous',
+          actorId: caller?.id ?? null,
+          action: 'request.failed',
+          clientId: typeof ctx.params?.client_id === 'string' ? ctx.params.client_id.slice(0, 64) : null,
+          status,
+          ip: ctx.ip,
+          details: { method: ctx.method, path: ctx.path.slice(0, 200), error: code },
+        })
+        .catch(() => undefined);
+    }
+  };
+}
+
+function describe(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof KeyportError) return { status: err.status, code: err.code, message: err.message };
+  const status = (err as { status?: number }).status;
+  // koa-bodyparser and co-body errors: oversized or unreadable bodies.
+  if (status === 413) return { status: 413, code: 'invalid_request', message: 'body: the request body is too large' };
+  if (status && status >= 400 && status < 500) return { status: 400, code: 'invalid_request', message: 'body: must be a JSON object' };
+  return { status: 500, code: 'server_error', message: 'internal error' };
+}

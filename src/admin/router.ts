@@ -1,0 +1,131 @@
+import Router, { type RouterContext } from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type Koa from 'koa';
+import type { ClientService } from '../clients/service.js';
+import { normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
+import { InvalidRequest, NotFound } from '../errors.js';
+import type { AuditAction, AuditStore } from './audit.js';
+import type { Caller, CallerAuth } from './callers.js';
+import { adminErrors } from './error-handler.js';
+import { OPENAPI } from './openapi.js';
+import { clientChangesSchema, newClientSchema, newSecretSchema, pageSchema, parse, type NewClientBody } from './schemas.js';
+
+export interface AdminState {
+  caller?: Caller;
+  teamId: number;
+}
+
+export interface AdminDeps {
+  readonly callers: CallerAuth;
+  readonly clientService: ClientService;
+  readonly audit: AuditStore;
+}
+
+type Ctx = RouterContext<AdminState>;
+
+/** The admin API of CONTRACT.md, mounted at /api. */
+export function createAdminRouter({ callers, clientService, audit }: AdminDeps): Router<AdminState> {
+  const router = new Router<AdminState>({ prefix: '/api' });
+
+  async function requireCaller(ctx: Ctx, next: Koa.Next) {
+    ctx.state.caller = await callers.authenticate(ctx.get('authorization') || undefined);
+    const teamId = /^[1-9]\d{0,9}$/.test(ctx.params.team ?? '') ? Number(ctx.params.team) : NaN;
+    if (!Number.isSafeInteger(teamId)) throw new NotFound('not found');
+    await callers.authorizeTeam(ctx.state.caller, teamId);
+    ctx.state.teamId = teamId;
+    await next();
+  }
+
+  /** The client named in the path, if it belongs to the team in the path; else 404. */
+  async function teamClient(ctx: Ctx) {
+    const client = await clientService.get(ctx.params.client_id ?? '').catch(() => undefined);
+    if (!client || client.teamId !== ctx.state.teamId) throw new NotFound('not found');
+    return client;
+  }
+
+  const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
+    audit.record({ teamId: ctx.state.teamId, actorType: ctx.state.caller!.type, actorId: ctx.state.caller!.id, action, clientId, status: ctx.status, ip: ctx.ip, details });
+
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+
+  async function requireJson(ctx: Ctx, next: Koa.Next) {
+    const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && !ctx.is('application/json')) throw new InvalidRequest('content-type', 'must be application/json');
+    await json(ctx as unknown as Parameters<typeof json>[0], next);
+  }
+
+  const body = (ctx: Ctx): unknown => (ctx.request as unknown as { body?: unknown }).body ?? {};
+  const secretAnswer = (ctx: Ctx) => ctx.set('Cache-Control', 'no-store');
+
+  router.use(adminErrors(audit));
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = OPENAPI;
+  });
+
+  router.post('/teams/:team/clients', requireCaller, requireJson, async (ctx) => {
+    const input = parse(newClientSchema, body(ctx));
+    const created = await createClient(clientService, ctx.state.teamId, input);
+    ctx.status = 201;
+    secretAnswer(ctx);
+    ctx.body = { ...created.client, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
+    await record(ctx, 'client.create', created.client.client_id, { kind: created.client.kind, name: created.client.name, scopes: created.client.scopes });
+  });
+
+  router.get('/teams/:team/clients', requireCaller, async (ctx) => {
+    const page = parse(pageSchema, ctx.query);
+    ctx.body = await clientService.list(ctx.state.teamId, page);
+  });
+
+  router.get('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
+    ctx.body = clientService.view(await teamClient(ctx));
+  });
+
+  router.patch('/teams/:team/clients/:client_id', requireCaller, requireJson, async (ctx) => {
+    const changes = parse(clientChangesSchema, body(ctx));
+    const client = await teamClient(ctx);
+    ctx.body = await clientService.update(client.clientId, { name: changes.name, scopes: changes.scopes, isValid: changes.is_valid });
+    await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, { fields: Object.keys(changes) });
+  });
+
+  router.post('/teams/:team/clients/:client_id/secret', requireCaller, requireJson, async (ctx) => {
+    const input = parse(newSecretSchema, body(ctx));
+    const client = await teamClient(ctx);
+    const created = await clientService.regenerateSecret(client.clientId, { clientSecret: input.client_secret, gracePeriodSeconds: input.grace_period_seconds });
+    secretAnswer(ctx);
+    ctx.body = { ...created.client, client_secret: created.clientSecret };
+    await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: input.grace_period_seconds ?? 0, chosen: input.client_secret !== undefined });
+  });
+
+  router.delete('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
+    const client = await teamClient(ctx);
+    await clientService.revoke(client.clientId);
+    ctx.status = 204;
+    await record(ctx, 'client.revoke', client.clientId);
+  });
+
+  router.get('/teams/:team/events', requireCaller, async (ctx) => {
+    const page = parse(pageSchema, ctx.query);
+    const { total, events } = await audit.listByTeam(ctx.state.teamId, page);
+    ctx.body = { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };
+  });
+
+  return router;
+}
+
+function createClient(clients: ClientService, teamId: number, input: NewClientBody) {
+  switch (input.kind) {
+    case 'service_account':
+      return clients.createServiceAccount({
+        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, clientSecret: input.client_secret,
+      });
+    case 'service_account_jwt': {
+      const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
+      return clients.createServiceAccount({
+        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem),
+      });
+    }
+    case 'app':
+      return clients.createApp({ teamId, name: input.name, scopes: input.scopes, redirectUris: input.redirect_uris });
+  }
+}

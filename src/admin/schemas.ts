@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { InvalidRequest } from '../errors.js';
+
+const name = z.string().min(1).max(200);
+const scopes = z.array(z.string().min(1).max(100)).max(50);
+const environment = z.enum(['prod', 'dev']);
+const expiresInDays = z.int().min(1).max(3650);
+const publicKey = z.union([z.string().max(16_384), z.record(z.string(), z.unknown())]);
+
+/** POST /api/teams/:team/clients: one shape per kind. */
+export const newClientSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('service_account'),
+    name: name.optional(),
+    environment: environment.optional(),
+    expires_in_days: expiresInDays.optional(),
+    scopes: scopes.optional(),
+    client_secret: z.string().max(200).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('service_account_jwt'),
+    name: name.optional(),
+    environment: environment.optional(),
+    expires_in_days: expiresInDays.optional(),
+    scopes: scopes.optional(),
+    public_key: publicKey,
+  }),
+  z.strictObject({
+    kind: z.literal('app'),
+    name,
+    scopes: scopes.optional(),
+    redirect_uris: z.array(z.string().max(2000)).min(1).max(10).optional(),
+  }),
+]);
+export type NewClientBody = z.infer<typeof newClientSchema>;
+
+/** PATCH /api/teams/:team/clients/:client_id */
+export const clientChangesSchema = z.strictObject({
+  name: name.optional(),
+  scopes: scopes.optional(),
+  is_valid: z.literal(false, { error: 'only false is accepted: regenerate the secret to revive a key' }).optional(),
+});
+
+/** POST /api/teams/:team/clients/:client_id/secret */
+export const newSecretSchema = z.strictObject({
+  client_secret: z.string().max(200).optional(),
+  grace_period_seconds: z.int().min(0).max(7 * 86_400).optional(),
+});
+
+/** ?limit=&offset= on lists. */
+export const pageSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** Parses `value`, or throws `invalid_request` naming the first bad field. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.join('.') || 'body';
+  const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message;
+  throw new InvalidRequest(field, message);
+}
