@@ -11,6 +11,8 @@ import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
 import type Router from '@koa/router';
+import { createInteractionRouter } from './interactions/router.js';
+import { createLoginThrottle } from './interactions/login-throttle.js';
 
 export interface Keyport extends Services {
   readonly provider: Provider;
@@ -28,7 +30,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     clientService: services.clientService,
     audit: createKnexAuditStore(services.db),
   });
-  const app = createApp({ config, provider, adminRouter });
+  const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle: createLoginThrottle(), csrfKey: keys.cookieKeys[0]! });
+  const app = createApp({ config, provider, adminRouter, interactionRouter });
 
   const sweeper = setInterval(() => {
     deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));

@@ -51,7 +51,7 @@ export function oidcMetadataFor(client: ClientRecord, scopes: readonly string[])
   const credentials = credentialMetadata(client);
   if (!credentials) return undefined;
   // oidc-provider refuses an empty scope string: a client with no scopes has none set.
-  const base = { client_id: client.clientId, ...(scopes.length ? { scope: scopes.join(' ') } : {}), ...credentials };
+  const base = { client_id: client.clientId, ...(client.name ? { client_name: client.name } : {}), ...(scopes.length ? { scope: scopes.join(' ') } : {}), ...credentials };
 
   switch (client.kind) {
     case 'service_account':

@@ -7,6 +7,8 @@ import { assertClientAssertion, CLOCK_TOLERANCE_SECONDS } from './client-asserti
 import { KEYPORT_CLIENT_METADATA, type KeyportClientMetadata } from './client-loader.js';
 import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
 import type { KeyMaterial } from './signing-keys.js';
+import { PAGE_HEADERS } from '../interactions/html.js';
+import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 
 export interface ProviderDeps {
@@ -15,6 +17,9 @@ export interface ProviderDeps {
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
 }
+
+/** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
+export const API_RESOURCE = 'urn:keyport:api';
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -52,7 +57,21 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
       registration: { enabled: false },
       encryption: { enabled: false },
       requestObjects: { enabled: false },
+      // One resource server, "the API": access tokens carry catalogue scopes
+      // only when issued for a resource (RFC 8707), so every token is.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => API_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== API_RESOURCE) throw new errors.InvalidTarget(`the only resource is ${API_RESOURCE}`);
+          return { scope: Object.keys(config.scopes).join(' '), accessTokenFormat: 'opaque', audience: API_RESOURCE };
+        },
+      },
     },
+    rotateRefreshToken: true,
+    // Apps may use refresh tokens without asking for offline_access.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     extraClientMetadata: { properties: [...KEYPORT_CLIENT_METADATA] },
     extraTokenClaims: issuancePolicy,
     assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
@@ -67,6 +86,13 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
       IdToken: 3600,
     },
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Error pages are plain HTML with every value escaped and nothing that runs.
+    renderError: async (ctx, out) => {
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      ctx.body = errorPage(String(out.error), out.error_description ? String(out.error_description) : undefined);
+    },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
   };
 

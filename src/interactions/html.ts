@@ -1,0 +1,51 @@
+/** HTML-escapes a value for text and double-quoted attribute contexts. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** A value already escaped (or markup built from escaped values). */
+export class SafeHtml {
+  constructor(readonly html: string) {}
+}
+
+/** Tagged template that escapes every interpolated value unless it is SafeHtml. */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0]!;
+  values.forEach((value, i) => {
+    const part = Array.isArray(value) ? value.map((v) => (v instanceof SafeHtml ? v.html : escapeHtml(v))).join('') : value instanceof SafeHtml ? value.html : escapeHtml(value);
+    out += part + strings[i + 1]!;
+  });
+  return new SafeHtml(out);
+}
+
+/** Headers for every keyport page: no caching, no referrer, no framing, no inline script. */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+export function page(title: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · keyport</title>
+<link rel="stylesheet" href="/static/keyport.css">
+</head>
+<body>
+<main>
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>
+`.html;
+}

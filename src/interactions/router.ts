@@ -1,0 +1,148 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Router, { type RouterContext } from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import bcrypt from 'bcrypt';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { TeamStore } from '../teams/store.js';
+import { API_RESOURCE, keyportMetadata } from '../oidc/provider.js';
+import { PAGE_HEADERS } from './html.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { consentPage, errorPage, loginPage } from './pages.js';
+
+export interface InteractionDeps {
+  readonly config: Config;
+  readonly provider: Provider;
+  readonly teams: TeamStore;
+  readonly throttle: LoginThrottle;
+  /** Key for the CSRF tokens (the first cookie key). */
+  readonly csrfKey: string;
+}
+
+type Ctx = RouterContext;
+
+// Compared against when the email is unknown, so both paths cost one bcrypt check.
+const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa';
+const WRONG = 'Wrong email or password.';
+
+/** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
+export function createInteractionRouter({ config, provider, teams, throttle, csrfKey }: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
+  const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
+
+  // CSRF: a token bound to the interaction, which is itself bound to this
+  // browser by oidc-provider's interaction cookie (SameSite=Lax).
+  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(`csrf:${uid}`).digest('base64url');
+  const render = (ctx: Ctx, status: number, body: string) => {
+    ctx.status = status;
+    ctx.set(PAGE_HEADERS);
+    ctx.type = 'html';
+    ctx.body = body;
+  };
+  const field = (ctx: Ctx, name: string) => {
+    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
+    return typeof value === 'string' ? value : '';
+  };
+
+  async function pages(ctx: Ctx, next: Koa.Next) {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as { statusCode?: number; status?: number; error?: string; error_description?: string; message: string };
+      const status = e.statusCode ?? e.status ?? 500;
+      if (status >= 500) console.error('interaction error:', e.message);
+      render(ctx, status >= 500 ? 500 : status, errorPage(status >= 500 ? 'server_error' : (e.error ?? 'invalid_request'), status >= 500 ? undefined : e.error_description ?? e.message));
+    }
+  }
+
+  async function checkCsrf(ctx: Ctx, next: Koa.Next) {
+    const expected = Buffer.from(csrfFor(ctx.params.uid!));
+    const given = Buffer.from(field(ctx, 'csrf'));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      render(ctx, 403, errorPage('invalid_request', 'The form expired or did not come from this page. Go back to the application and start again.'));
+      return;
+    }
+    await next();
+  }
+
+  async function details(ctx: Ctx) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) throw Object.assign(new Error('interaction mismatch'), { status: 400 });
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    if (!client) throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
+    return { interaction, client, appName: client.clientName ?? keyportName(client) };
+  }
+
+  const finish = async (ctx: Ctx, result: InteractionResults) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(to);
+  };
+
+  router.use(pages);
+
+  router.get('/', async (ctx) => {
+    const { interaction, appName } = await details(ctx);
+    const uid = interaction.uid;
+    if (interaction.prompt.name === 'login') {
+      render(ctx, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), appName }));
+      return;
+    }
+    const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const names = [...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')];
+    const scopes = names.map((name) => ({ name, description: config.scopes[name] ?? (name === 'offline_access' ? 'Stay connected' : name) }));
+    render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }));
+  });
+
+  router.post('/login', form, checkCsrf, async (ctx) => {
+    const { interaction, client, appName } = await details(ctx);
+    const email = field(ctx, 'email').trim().toLowerCase().slice(0, 254);
+    const password = field(ctx, 'password');
+    const again = (status: number, error: string) =>
+      render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }));
+
+    const wait = throttle.waitSeconds(email);
+    if (wait > 0) return again(429, `Too many attempts. Try again in ${wait} seconds.`);
+
+    const user = email ? await teams.findUserByEmail(email) : undefined;
+    const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
+    const passwordOk = Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)) && hash !== DUMMY_HASH;
+    // Only people of the team that owns the app sign in to it; others see the same message.
+    const teamId = keyportMetadata(client).team_id;
+    const member = passwordOk && user && teamId !== null ? await teams.findMembership(teamId, user.id) : undefined;
+    if (!member || !user) {
+      throttle.failed(email);
+      return again(401, WRONG);
+    }
+    throttle.succeeded(email);
+    await finish(ctx, { login: { accountId: String(user.id) } });
+  });
+
+  router.post('/confirm', form, checkCsrf, async (ctx) => {
+    const { interaction } = await details(ctx);
+    const { accountId } = interaction.session ?? {};
+    if (interaction.prompt.name !== 'consent' || !accountId) throw Object.assign(new Error('nothing to approve'), { status: 400 });
+    const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant = interaction.grantId
+      ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId: String(interaction.params.client_id) }))
+      : new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await finish(ctx, { consent: { grantId } });
+  });
+
+  router.post('/abort', form, checkCsrf, async (ctx) => {
+    await details(ctx);
+    await finish(ctx, { error: 'access_denied', error_description: 'the person denied access' });
+  });
+
+  return router;
+}
+
+function keyportName(client: { clientId: string }): string {
+  return client.clientId;
+}
