@@ -131,6 +131,18 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     expect(row.client_r_s_a_public_key).toContain('BEGIN PUBLIC KEY');
   });
 
+  it('appadd creates an app whose redirect defaults to the oob URN', async () => {
+    const team = await json('teamadd', '-name', 'Apps', '-plan', 'pro');
+    const oob = await json('appadd', '-team', String(team.team_id), '-name', 'Report builder');
+    expect(oob).toMatchObject({ kind: 'app', redirect_uris: ['urn:ietf:wg:oauth:2.0:oob'] });
+    expect(oob.client_secret).toEqual(expect.any(String));
+    const web = await json('appadd', '-team', String(team.team_id), '-name', 'Web', '-redirect-uri', 'https://app.example/cb', '-redirect-uri', 'http://127.0.0.1:8080/cb');
+    expect(web.redirect_uris).toEqual(['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
+    const refused = await keyport('appadd', '-team', String(team.team_id), '-name', 'Bad', '-redirect-uri', 'http://evil.example/cb');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/redirect_uris/);
+  });
+
   it('clientrevoke marks the client invalid', async () => {
     const team = await json('teamadd', '-name', 'Revoke', '-plan', 'pro');
     const sa = await json('serviceaccountadd', '-team', String(team.team_id));
