@@ -68,6 +68,22 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     expect(intro.body).toMatchObject({ active: true, sub: String(personId), team_id: teamId, client_id: app.id, scope: 'api:read' });
   });
 
+  it('a loopback redirect (RFC 8252 §7.3) receives the code and state in its query', async () => {
+    const loopback = await server.keyport.clientService.createApp({ teamId, name: 'Desktop', redirectUris: ['http://127.0.0.1:8765/callback'] });
+    const { verifier, challenge } = pkce();
+    const url = new URL('/auth', server.url);
+    for (const [k, v] of Object.entries({ client_id: loopback.client.client_id, response_type: 'code', redirect_uri: 'http://127.0.0.1:8765/callback', scope: 'api:read', state: 's1', code_challenge: challenge, code_challenge_method: 'S256' })) {
+      url.searchParams.set(k, v);
+    }
+    const { done } = await authorizeThroughPages(new Browser(server.url), url.toString(), email, password);
+    expect(done.status).toBe(303);
+    const location = new URL(done.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('http://127.0.0.1:8765/callback');
+    expect(location.searchParams.get('state')).toBe('s1');
+    const tokens = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code: location.searchParams.get('code')!, redirect_uri: 'http://127.0.0.1:8765/callback', code_verifier: verifier }, { authorization: basic(loopback.client.client_id, loopback.clientSecret!) });
+    expect(tokens.status).toBe(200);
+  });
+
   it('the consent page names the app (escaped) and the scopes', async () => {
     const { consent } = await authorizeThroughPages(new Browser(server.url), authorizeUrl(pkce().challenge), email, password);
     expect(consent.text).toContain('Report &lt;Builder&gt;');
