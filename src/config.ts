@@ -49,6 +49,8 @@ const fileSchema = z
     }),
     /** Lifetime of access tokens (client credentials and apps). One hour, as most APIs do. */
     access_token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
+    /** How often recorded key usage (last_used_at, usage_count) is written; at most 5 s of lag. */
+    usage_flush_seconds: z.number().min(0.1).max(5).default(1),
     /** How often expired token rows are deleted, in batches. */
     expired_rows_sweep_seconds: z.int().min(1).default(60),
   })
@@ -74,6 +76,7 @@ export interface Config {
   readonly plans: Readonly<Record<string, PlanSettings>>;
   readonly accessTokenTtlSeconds: number;
   readonly expiredRowsSweepSeconds: number;
+  readonly usageFlushSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +133,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     plans: c.plans,
     accessTokenTtlSeconds: c.access_token_ttl_seconds,
     expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
+    usageFlushSeconds: c.usage_flush_seconds,
   };
 }
 

@@ -7,6 +7,7 @@ import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
+import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
@@ -18,13 +19,15 @@ export interface Keyport extends Services {
   readonly provider: Provider;
   readonly app: Koa;
   readonly adminRouter: Router<AdminState>;
+  readonly usage: UsageRecorder;
 }
 
 /** Everything a server process needs, wired together; no module-level state. */
 export async function createKeyport(config: Config): Promise<Keyport> {
   const services = await openServices(config);
   const keys = await loadOrCreateKeys(config.keysDir);
-  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients) });
+  const usage = createUsageRecorder(services.db, { flushEveryMs: config.usageFlushSeconds * 1000 });
+  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients), usage });
   const adminRouter = createAdminRouter({
     callers: createCallerAuth({ config, provider, teams: services.teams }),
     clientService: services.clientService,
@@ -43,8 +46,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     provider,
     app,
     adminRouter,
+    usage,
     async close() {
       clearInterval(sweeper);
+      await usage.close();
       await services.close();
     },
   };

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { normalizeGoStyleFlags } from './argv.js';
 import { appAddCommand } from './commands/app-add.js';
+import { clientListCommand } from './commands/client-list.js';
 import { clientRevokeCommand } from './commands/client-revoke.js';
 import { clientSetKeyCommand } from './commands/client-set-key.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -27,6 +28,7 @@ for (const command of [
   resourceServerAddCommand(),
   clientSetKeyCommand(),
   clientRevokeCommand(),
+  clientListCommand(),
   signingKeysCommand(),
 ]) {
   program.addCommand(command.exitOverride());

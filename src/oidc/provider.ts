@@ -10,12 +10,14 @@ import type { KeyMaterial } from './signing-keys.js';
 import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
+import type { UsageRecorder } from '../clients/usage.js';
 
 export interface ProviderDeps {
   readonly config: Config;
   readonly db: Db;
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
+  readonly usage: UsageRecorder;
 }
 
 /** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
@@ -32,7 +34,7 @@ export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, keys, loadClient }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, loadClient, usage }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient),
     jwks: keys.jwks as Configuration['jwks'],
@@ -52,7 +54,15 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true, allowedPolicy: mayIntrospectOrRevoke },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) => {
+          const allowed = await mayIntrospectOrRevoke(ctx, client, token);
+          // An introspection of a client's token is a use of that client's key.
+          if (allowed && token.clientId) usage.record(token.clientId);
+          return allowed;
+        },
+      },
       revocation: { enabled: true, allowedPolicy: mayIntrospectOrRevoke },
       registration: { enabled: false },
       encryption: { enabled: false },
@@ -73,7 +83,11 @@ export function createProvider({ config, db, keys, loadClient }: ProviderDeps): 
     // Apps may use refresh tokens without asking for offline_access.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     extraClientMetadata: { properties: [...KEYPORT_CLIENT_METADATA] },
-    extraTokenClaims: issuancePolicy,
+    extraTokenClaims: async (ctx, token) => {
+      const claims = await issuancePolicy(ctx, token);
+      if (token.clientId) usage.record(token.clientId);
+      return claims;
+    },
     assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
     ttl: {
       AccessToken: config.accessTokenTtlSeconds,
