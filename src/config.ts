@@ -7,12 +7,17 @@ import { z } from 'zod';
  * CONTRACT.md override the file. Validation runs at start and names each bad key.
  */
 
+/** Requests a client may make per window (minute, hour, day by default). */
+const limitsSchema = z.tuple([z.int().min(1), z.int().min(1), z.int().min(1)]);
+
 const planSchema = z
   .object({
     /** Whether the team may hold API credentials at all. */
     api_access: z.boolean(),
     /** How many valid (not revoked, not expired) keys a team may hold. */
     max_keys: z.int().min(0).default(10),
+    /** Requests per client over each rate-limit window; `dev` keys get a tenth. */
+    rate_limits: limitsSchema.default([30, 500, 5000]),
   })
   .strict();
 
@@ -42,11 +47,23 @@ const fileSchema = z
      * starter and growth are UI-only; pro and enterprise include the API).
      */
     plans: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), planSchema).default({
-      starter: { api_access: false, max_keys: 10 },
-      growth: { api_access: false, max_keys: 10 },
-      pro: { api_access: true, max_keys: 10 },
-      enterprise: { api_access: true, max_keys: 10 },
+      starter: { api_access: false, max_keys: 10, rate_limits: [30, 500, 5000] },
+      growth: { api_access: false, max_keys: 10, rate_limits: [60, 1000, 10_000] },
+      pro: { api_access: true, max_keys: 10, rate_limits: [120, 5000, 50_000] },
+      enterprise: { api_access: true, max_keys: 10, rate_limits: [600, 20_000, 200_000] },
     }),
+    /** The rate-limit windows, in seconds (tests shorten them). */
+    rate_limit_windows_seconds: z.tuple([z.int().min(1), z.int().min(1), z.int().min(1)]).default([60, 3600, 86_400]),
+    /** Resource servers belong to no plan: their introspections are limited by this. */
+    resource_server_rate_limits: limitsSchema.default([6000, 200_000, 2_000_000]),
+    /**
+     * Failed client authentications allowed per client_id and per source
+     * address within the window before answers are 429, before any bcrypt work.
+     */
+    auth_failures: z
+      .object({ per_client: z.int().min(1), per_address: z.int().min(1), window_seconds: z.int().min(1) })
+      .strict()
+      .default({ per_client: 20, per_address: 100, window_seconds: 300 }),
     /** Lifetime of access tokens (client credentials and apps). One hour, as most APIs do. */
     access_token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
     /** How often recorded key usage (last_used_at, usage_count) is written; at most 5 s of lag. */
@@ -77,6 +94,9 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly expiredRowsSweepSeconds: number;
   readonly usageFlushSeconds: number;
+  readonly rateLimitWindowsSeconds: readonly [number, number, number];
+  readonly resourceServerRateLimits: readonly [number, number, number];
+  readonly authFailures: { readonly per_client: number; readonly per_address: number; readonly window_seconds: number };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +154,9 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     accessTokenTtlSeconds: c.access_token_ttl_seconds,
     expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
     usageFlushSeconds: c.usage_flush_seconds,
+    rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
+    resourceServerRateLimits: c.resource_server_rate_limits,
+    authFailures: c.auth_failures,
   };
 }
 

@@ -41,6 +41,14 @@ export class NotFound extends KeyportError {
   readonly code = 'not_found';
 }
 
+export class RateLimitExceeded extends KeyportError {
+  readonly status = 429;
+  readonly code = 'rate_limit_exceeded';
+  constructor(readonly retryAfter: number) {
+    super(`rate limit exceeded; retry after ${retryAfter} seconds`);
+  }
+}
+
 export class Conflict extends KeyportError {
   readonly status = 409;
   readonly code = 'conflict';

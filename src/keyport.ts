@@ -8,6 +8,9 @@ import { createProvider } from './oidc/provider.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
+import { createPlanLimits } from './limits/plan-limits.js';
+import { createAuthFailures } from './limits/auth-failures.js';
+import { createBcryptGate } from './limits/bcrypt-gate.js';
 import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
@@ -27,9 +30,16 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const services = await openServices(config);
   const keys = await loadOrCreateKeys(config.keysDir);
   const usage = createUsageRecorder(services.db, { flushEveryMs: config.usageFlushSeconds * 1000 });
-  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients), usage });
+  const limits = {
+    plans: createPlanLimits(services.db, config),
+    failures: createAuthFailures(services.db, config),
+    // As many checks as libuv has threads to run them (bcrypt runs there).
+    bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
+  };
+  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients), usage, limits });
   const adminRouter = createAdminRouter({
-    callers: createCallerAuth({ config, provider, teams: services.teams }),
+    callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
+    plans: limits.plans,
     clientService: services.clientService,
     audit: createKnexAuditStore(services.db),
   });

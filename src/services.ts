@@ -18,7 +18,13 @@ export interface Services {
 
 export async function openServices(config: Config): Promise<Services> {
   const db = createDb(config.databaseUrl);
-  await migrateLatest(db);
+  try {
+    await migrateLatest(db);
+  } catch (err) {
+    // Close the pool, or a failed CLI command would never exit.
+    await db.destroy();
+    throw err;
+  }
   const teams = createKnexTeamStore(db);
   const clients = createKnexClientStore(db);
   const teamService = createTeamService({ config, teams });

@@ -4,12 +4,15 @@ import type { Config } from '../config.js';
 import { InsufficientPermissions, InvalidToken, NotFound } from '../errors.js';
 import type { TeamStore } from '../teams/store.js';
 import type { KeyportClientMetadata } from '../oidc/client-loader.js';
+import type { PlanLimits } from '../limits/plan-limits.js';
 
 /** Who is calling the admin API. */
 export type Caller =
   | { readonly type: 'operator'; readonly id: null }
-  | { readonly type: 'client'; readonly id: string; readonly teamId: number }
-  | { readonly type: 'person'; readonly id: string; readonly teamId: number; readonly userId: number; readonly clientId: string };
+  | { readonly type: 'client'; readonly id: string; readonly teamId: number; readonly clientId: string; readonly limits: Limits }
+  | { readonly type: 'person'; readonly id: string; readonly teamId: number; readonly userId: number; readonly clientId: string; readonly limits: Limits };
+
+type Limits = readonly [number, number, number];
 
 export const MANAGE_SCOPE = 'keys:manage';
 
@@ -22,7 +25,7 @@ export interface CallerAuth {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-export function createCallerAuth({ config, provider, teams }: { config: Config; provider: Provider; teams: TeamStore }): CallerAuth {
+export function createCallerAuth({ config, provider, teams, plans }: { config: Config; provider: Provider; teams: TeamStore; plans: PlanLimits }): CallerAuth {
   const operatorDigest = config.adminToken ? digest(config.adminToken) : undefined;
 
   async function fromAccessToken(value: string): Promise<Caller | undefined> {
@@ -33,9 +36,10 @@ export function createCallerAuth({ config, provider, teams }: { config: Config; 
     const client = await provider.Client.find(token.clientId);
     const meta = client?.metadata() as unknown as KeyportClientMetadata | undefined;
     if (!meta || meta.team_id === null) return undefined;
+    const limits = plans.limitsFor(meta);
     const accountId = (token as { accountId?: string }).accountId;
-    if (accountId === undefined) return { type: 'client', id: token.clientId, teamId: meta.team_id };
-    return { type: 'person', id: accountId, teamId: meta.team_id, userId: Number(accountId), clientId: token.clientId };
+    if (accountId === undefined) return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };
+    return { type: 'person', id: accountId, teamId: meta.team_id, userId: Number(accountId), clientId: token.clientId, limits };
   }
 
   return {

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { KeyportError } from '../errors.js';
+import { KeyportError, RateLimitExceeded } from '../errors.js';
 import type { AuditStore } from './audit.js';
 import type { AdminState } from './router.js';
 
@@ -15,7 +15,7 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
     } catch (err) {
       const { status, code, message } = describe(err);
       ctx.status = status;
-      ctx.body = { error: code, message };
+      ctx.body = { error: code, message, ...(err instanceof RateLimitExceeded ? { retry_after: err.retryAfter } : {}) };
       if (status === 401) ctx.set('WWW-Authenticate', `Bearer realm="keyport", error="invalid_token"`);
       if (status >= 500) console.error('admin API error:', (err as Error).message);
       const teamId = Number(ctx.params?.team);

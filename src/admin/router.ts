@@ -3,7 +3,8 @@ import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
 import { normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
-import { InvalidRequest, NotFound } from '../errors.js';
+import { InvalidRequest, NotFound, RateLimitExceeded } from '../errors.js';
+import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AuditAction, AuditStore } from './audit.js';
 import type { Caller, CallerAuth } from './callers.js';
 import { adminErrors } from './error-handler.js';
@@ -17,6 +18,7 @@ export interface AdminState {
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
+  readonly plans: PlanLimits;
   readonly clientService: ClientService;
   readonly audit: AuditStore;
 }
@@ -24,11 +26,21 @@ export interface AdminDeps {
 type Ctx = RouterContext<AdminState>;
 
 /** The admin API of CONTRACT.md, mounted at /api. */
-export function createAdminRouter({ callers, clientService, audit }: AdminDeps): Router<AdminState> {
+export function createAdminRouter({ callers, plans, clientService, audit }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
   async function requireCaller(ctx: Ctx, next: Koa.Next) {
-    ctx.state.caller = await callers.authenticate(ctx.get('authorization') || undefined);
+    const caller = await callers.authenticate(ctx.get('authorization') || undefined);
+    ctx.state.caller = caller;
+    if (caller.type !== 'operator') {
+      // Per client, per plan, before any other work (CONTRACT.md, Rate limits).
+      const verdict = await plans.consume(caller.clientId, caller.limits);
+      ctx.set(verdict.headers);
+      if (!verdict.allowed) {
+        ctx.set('Retry-After', String(verdict.retryAfter));
+        throw new RateLimitExceeded(verdict.retryAfter);
+      }
+    }
     const teamId = /^[1-9]\d{0,9}$/.test(ctx.params.team ?? '') ? Number(ctx.params.team) : NaN;
     if (!Number.isSafeInteger(teamId)) throw new NotFound('not found');
     await callers.authorizeTeam(ctx.state.caller, teamId);

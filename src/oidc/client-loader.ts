@@ -7,7 +7,7 @@ import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
 /** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
-export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'previous_secret_hash'] as const;
+export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash'] as const;
 
 export interface KeyportClientMetadata {
   readonly team_id: number | null;
@@ -15,6 +15,8 @@ export interface KeyportClientMetadata {
   readonly environment: 'prod' | 'dev';
   readonly kind: string;
   readonly api_access: boolean;
+  /** The team's plan, for its rate limits (absent for resource servers). */
+  readonly plan?: string;
   /** The secret replaced by a rotation, while its grace period lasts. */
   readonly previous_secret_hash?: string;
 }
@@ -45,6 +47,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       kind: client.kind,
       // Resource servers belong to no team and get no tokens; everyone else needs the plan's API access.
       api_access: client.kind === 'resource_server' || plan?.api_access === true,
+      ...(client.teamPlan !== undefined ? { plan: client.teamPlan } : {}),
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
     };
     return { ...metadata, ...extra } as unknown as AdapterPayload;

@@ -11,6 +11,7 @@ import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { UsageRecorder } from '../clients/usage.js';
+import { chargeAuthenticatedClient, gatedCheck, oauthGuard, refuseThrottledClient, type OAuthLimits } from '../limits/oauth-guard.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -18,6 +19,7 @@ export interface ProviderDeps {
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
   readonly usage: UsageRecorder;
+  readonly limits: OAuthLimits;
 }
 
 /** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
@@ -34,7 +36,7 @@ export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, keys, loadClient, usage }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, loadClient, usage, limits }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient),
     jwks: keys.jwks as Configuration['jwks'],
@@ -88,7 +90,10 @@ export function createProvider({ config, db, keys, loadClient, usage }: Provider
       if (token.clientId) usage.record(token.clientId);
       return claims;
     },
-    assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
+    assertJwtClientAuthClaimsAndHeader: async (ctx, claims, header, client) => {
+      await assertClientAssertion(ctx, claims, header);
+      await chargeAuthenticatedClient(limits, client);
+    },
     ttl: {
       AccessToken: config.accessTokenTtlSeconds,
       ClientCredentials: config.accessTokenTtlSeconds,
@@ -117,11 +122,19 @@ export function createProvider({ config, db, keys, loadClient, usage }: Provider
   // During a rotation's grace period the previous secret matches too.
   (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
     async function compareClientSecret(this: OidcClient, actual: string) {
-      if (this.clientSecret && (await verifySecret(actual, this.clientSecret))) return true;
+      // A client_id under a brute-force attack is refused before any bcrypt work.
+      await refuseThrottledClient(limits, this.clientId);
       const previous = keyportMetadata(this).previous_secret_hash;
-      return previous !== undefined && verifySecret(actual, previous);
+      const stored = this.clientSecret;
+      const matches = await gatedCheck(
+        limits,
+        async () => (stored !== undefined && (await verifySecret(actual, stored))) || (previous !== undefined && (await verifySecret(actual, previous))),
+      );
+      if (matches) await chargeAuthenticatedClient(limits, this);
+      return matches;
     };
 
+  provider.use(oauthGuard(limits));
   provider.use(rfc6749TokenErrors);
   return provider;
 }

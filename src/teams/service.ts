@@ -24,7 +24,7 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
   const planOf = (team: Team): PlanSettings => {
     const plan = config.plans[team.plan];
     // A team whose plan was removed from the configuration keeps its data but loses access.
-    return plan ?? { api_access: false, max_keys: 0 };
+    return plan ?? { api_access: false, max_keys: 0, rate_limits: [30, 500, 5000] };
   };
 
   return {

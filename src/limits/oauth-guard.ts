@@ -1,0 +1,91 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AuthFailures } from './auth-failures.js';
+import type { BcryptGate } from './bcrypt-gate.js';
+import type { LimitVerdict, PlanLimits } from './plan-limits.js';
+
+/** 429 inside the OAuth surface; the body is rewritten to CONTRACT.md's by `oauthGuard`. */
+export class RateLimitExceeded extends errors.OIDCProviderError {
+  constructor(readonly retryAfter: number) {
+    super(429, 'rate_limit_exceeded');
+    (this as unknown as { error_description: string }).error_description = 'rate limit exceeded';
+  }
+}
+
+/** Endpoints where clients authenticate (oidc-provider's default routes). */
+const CLIENT_AUTH_PATHS = new Set(['/token', '/token/introspection', '/token/revocation']);
+/** Of those, the ones that spend the plan budget (CONTRACT.md). */
+const BUDGETED_ROUTES = new Set(['token', 'introspection']);
+
+function applyVerdict(ctx: KoaContextWithOIDC, verdict: LimitVerdict): void {
+  ctx.set(verdict.headers);
+  if (!verdict.allowed) {
+    ctx.set('Retry-After', String(verdict.retryAfter));
+    throw new RateLimitExceeded(verdict.retryAfter);
+  }
+}
+
+export interface OAuthLimits {
+  readonly plans: PlanLimits;
+  readonly failures: AuthFailures;
+  readonly bcrypt: BcryptGate;
+}
+
+/**
+ * Charges an authenticated client's plan budget, from inside client
+ * authentication (after the secret or assertion checked out, before the
+ * endpoint does any work). `client` carries keyport's metadata.
+ */
+export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { clientId: string; metadata(): object }): Promise<void> {
+  const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+  if (!ctx || !BUDGETED_ROUTES.has(String(ctx.oidc?.route))) return;
+  const meta = client.metadata() as { plan?: string; environment: string; kind: string };
+  applyVerdict(ctx, await limits.plans.consume(client.clientId, limits.plans.limitsFor(meta)));
+}
+
+/** Refuses a client_id that failed too often, before bcrypt runs for it. */
+export async function refuseThrottledClient(limits: OAuthLimits, clientId: string): Promise<void> {
+  const wait = await limits.failures.retryAfter({ clientId });
+  if (wait > 0) {
+    Provider.ctx?.set('Retry-After', String(wait));
+    throw new RateLimitExceeded(wait);
+  }
+}
+
+/** Runs a secret check through the bcrypt gate; a full gate answers 429 at once. */
+export async function gatedCheck(limits: OAuthLimits, check: () => Promise<boolean>): Promise<boolean> {
+  const result = await limits.bcrypt.run(Provider.ctx?.ip ?? 'unknown', check);
+  if (result === undefined) {
+    Provider.ctx?.set('Retry-After', '1');
+    throw new RateLimitExceeded(1);
+  }
+  return result;
+}
+
+/**
+ * Around oidc-provider's client-authenticating endpoints: a source address
+ * that failed too often is refused before anything else; every failed client
+ * authentication is counted for its address and client_id; and a 429 gets
+ * the body `{"error":"rate_limit_exceeded","retry_after":N}`.
+ */
+export function oauthGuard(limits: OAuthLimits) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
+
+    const wait = await limits.failures.retryAfter({ address: ctx.ip });
+    if (wait > 0) {
+      ctx.status = 429;
+      ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
+      ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };
+      return;
+    }
+
+    await next();
+
+    const body = ctx.body as { error?: string } | undefined;
+    if (ctx.status === 401 && body?.error === 'invalid_client') {
+      await limits.failures.failed({ address: ctx.ip, clientId: ctx.oidc?.client?.clientId });
+    } else if (ctx.status === 429 && body?.error === 'rate_limit_exceeded') {
+      ctx.body = { error: 'rate_limit_exceeded', retry_after: Number(ctx.response.get('Retry-After')) || 1 };
+    }
+  };
+}

@@ -1,0 +1,17 @@
+import { RateLimiterMySQL, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { isMysql, type Db } from '../db/knex.js';
+
+const TABLE = 'rate_limits';
+
+/**
+ * A rate-limiter-flexible counter kept in keyport's database (the table comes
+ * from keyport's migrations), so every process on one database shares it.
+ */
+export function createDbLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
+  const common = { storeClient: db, storeType: 'knex', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false, ...opts };
+  if (isMysql(db)) {
+    const uri = (db.client.config.connection as { uri: string }).uri;
+    return new RateLimiterMySQL({ ...common, dbName: decodeURIComponent(new URL(uri).pathname.slice(1)) });
+  }
+  return new RateLimiterSQLite(common);
+}
