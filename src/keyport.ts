@@ -43,7 +43,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     clientService: services.clientService,
     audit: createKnexAuditStore(services.db),
   });
-  const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle: createLoginThrottle(), csrfKey: keys.cookieKeys[0]! });
+  const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle: createLoginThrottle(), failures: limits.failures, csrfKey: keys.cookieKeys[0]! });
   const app = createApp({ config, provider, adminRouter, interactionRouter });
 
   const sweeper = setInterval(() => {

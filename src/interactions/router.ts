@@ -10,6 +10,7 @@ import type { TeamStore } from '../teams/store.js';
 import { API_RESOURCE, keyportMetadata } from '../oidc/provider.js';
 import { PAGE_HEADERS } from './html.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { AuthFailures } from '../limits/auth-failures.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 
 export interface InteractionDeps {
@@ -17,6 +18,8 @@ export interface InteractionDeps {
   readonly provider: Provider;
   readonly teams: TeamStore;
   readonly throttle: LoginThrottle;
+  /** Failed sign-ins count per source address with failed client authentications. */
+  readonly failures: AuthFailures;
   /** Key for the CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
 }
@@ -28,7 +31,7 @@ const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa
 const WRONG = 'Wrong email or password.';
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
-export function createInteractionRouter({ config, provider, teams, throttle, csrfKey }: InteractionDeps): Router {
+export function createInteractionRouter({ config, provider, teams, throttle, failures, csrfKey }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
   const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
@@ -104,7 +107,7 @@ export function createInteractionRouter({ config, provider, teams, throttle, csr
     const again = (status: number, error: string) =>
       render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }));
 
-    const wait = throttle.waitSeconds(email);
+    const wait = Math.max(throttle.waitSeconds(email), await failures.retryAfter({ address: ctx.ip }));
     if (wait > 0) return again(429, `Too many attempts. Try again in ${wait} seconds.`);
 
     const user = email ? await teams.findUserByEmail(email) : undefined;
@@ -115,6 +118,7 @@ export function createInteractionRouter({ config, provider, teams, throttle, csr
     const member = passwordOk && user && teamId !== null ? await teams.findMembership(teamId, user.id) : undefined;
     if (!member || !user) {
       throttle.failed(email);
+      await failures.failed({ address: ctx.ip });
       return again(401, WRONG);
     }
     throttle.succeeded(email);

@@ -156,6 +156,20 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       expect(statuses[12]).toBe(429);
     });
 
+    it('failed sign-ins count per source address too', async () => {
+      const { Browser, actionOf, csrfOf, pkce, OOB } = await import('../helpers/auth-flow.js');
+      const app = await server.keyport.clientService.createApp({ teamId, name: 'app' });
+      const browser = new Browser(server.url);
+      const url = new URL('/auth', server.url);
+      for (const [k, v] of Object.entries({ client_id: app.client.client_id, response_type: 'code', redirect_uri: OOB, scope: 'api:read', code_challenge: pkce().challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+      const login = await browser.follow(url.toString());
+      const statuses: number[] = [];
+      // A different email each time: the per-email slow-down never triggers, the per-address throttle does.
+      for (let i = 0; i < 13; i++) statuses.push((await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email: `guess${i}@x.test`, password: 'nope-nope' } })).status);
+      expect(statuses.slice(0, 12).every((s) => s === 401)).toBe(true);
+      expect(statuses[12]).toBe(429);
+    });
+
     it('a client with the right secret keeps getting tokens while another address floods wrong secrets', async () => {
       const victim = await newKey('prod', bigTeam);
       // Wrong secrets for real clients: each one costs a bcrypt check until the throttles stop them.
