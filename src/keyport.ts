@@ -11,6 +11,7 @@ import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createPlanLimits } from './limits/plan-limits.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
+import { deleteExpiredCounters } from './limits/store.js';
 import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
@@ -48,6 +49,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
 
   const sweeper = setInterval(() => {
     deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));
+    deleteExpiredCounters(services.db).catch((err) => console.error('deleting expired rate-limit counters failed:', (err as Error).message));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 

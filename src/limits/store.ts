@@ -15,3 +15,15 @@ export function createDbLimiter(db: Db, opts: { keyPrefix: string; points: numbe
   }
   return new RateLimiterSQLite(common);
 }
+
+/** Deletes counters whose window has passed (rate-limiter-flexible stores `expire` in ms). */
+export async function deleteExpiredCounters(db: Db, batchSize = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const keys = (await db(TABLE).where('expire', '<', Date.now()).limit(batchSize).pluck('key')) as string[];
+    if (!keys.length) return total;
+    await db(TABLE).whereIn('key', keys).delete();
+    total += keys.length;
+    if (keys.length < batchSize) return total;
+  }
+}
