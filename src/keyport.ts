@@ -9,9 +9,11 @@ import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createPlanLimits } from './limits/plan-limits.js';
+import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
 import { deleteExpiredCounters } from './limits/store.js';
+import { createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
@@ -24,6 +26,7 @@ export interface Keyport extends Services {
   readonly app: Koa;
   readonly adminRouter: Router<AdminState>;
   readonly usage: UsageRecorder;
+  readonly limits: OAuthLimits;
 }
 
 /** Everything a server process needs, wired together; no module-level state. */
@@ -36,6 +39,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     failures: createAuthFailures(services.db, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
+    verified: createVerifiedSecrets(),
   };
   const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients), usage, limits });
   const adminRouter = createAdminRouter({
@@ -59,6 +63,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     app,
     adminRouter,
     usage,
+    limits,
     async close() {
       clearInterval(sweeper);
       await usage.close();

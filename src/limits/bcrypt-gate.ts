@@ -12,10 +12,13 @@ export interface BcryptGate {
   run<T>(source: string, check: () => Promise<T>): Promise<T | undefined>;
   readonly inFlight: number;
   readonly waiting: number;
+  /** Checks run since start (for metrics, and for tests that must see none ran). */
+  readonly started: number;
 }
 
 export function createBcryptGate({ maxInFlight = 4, maxWaiting = 64, maxWaitingPerSource = 8 } = {}): BcryptGate {
   let inFlight = 0;
+  let started = 0;
   const queue: Array<{ source: string; start: () => void }> = [];
   const waitingBySource = new Map<string, number>();
 
@@ -40,6 +43,7 @@ export function createBcryptGate({ maxInFlight = 4, maxWaiting = 64, maxWaitingP
       } else {
         inFlight += 1;
       }
+      started += 1;
       try {
         return await check();
       } finally {
@@ -51,6 +55,9 @@ export function createBcryptGate({ maxInFlight = 4, maxWaiting = 64, maxWaitingP
     },
     get waiting() {
       return queue.length;
+    },
+    get started() {
+      return started;
     },
   };
 }

@@ -1,6 +1,8 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuthFailures } from './auth-failures.js';
 import type { BcryptGate } from './bcrypt-gate.js';
+import { verifySecret } from '../clients/secrets.js';
+import type { VerifiedSecrets } from '../clients/verified-secrets.js';
 import type { LimitVerdict, PlanLimits } from './plan-limits.js';
 
 /** 429 inside the OAuth surface; the body is rewritten to CONTRACT.md's by `oauthGuard`. */
@@ -28,6 +30,7 @@ export interface OAuthLimits {
   readonly plans: PlanLimits;
   readonly failures: AuthFailures;
   readonly bcrypt: BcryptGate;
+  readonly verified: VerifiedSecrets;
 }
 
 /**
@@ -51,14 +54,26 @@ export async function refuseThrottledClient(limits: OAuthLimits, clientId: strin
   }
 }
 
-/** Runs a secret check through the bcrypt gate; a full gate answers 429 at once. */
-export async function gatedCheck(limits: OAuthLimits, check: () => Promise<boolean>): Promise<boolean> {
-  const result = await limits.bcrypt.run(Provider.ctx?.ip ?? 'unknown', check);
-  if (result === undefined) {
+/**
+ * Whether `secret` matches one of the client's stored hashes (the current
+ * one, and the previous one during a rotation's grace period). A match seen
+ * before is remembered; otherwise bcrypt runs through the gate, and a full
+ * gate answers 429 at once.
+ */
+export async function secretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
+  const candidates = hashes.filter((h): h is string => h !== undefined);
+  if (candidates.some((hash) => limits.verified.has(clientId, hash, secret))) return true;
+  const matched = await limits.bcrypt.run(Provider.ctx?.ip ?? 'unknown', async () => {
+    for (const hash of candidates) if (await verifySecret(secret, hash)) return hash;
+    return null;
+  });
+  if (matched === undefined) {
     Provider.ctx?.set('Retry-After', '1');
     throw new RateLimitExceeded(1);
   }
-  return result;
+  if (matched === null) return false;
+  limits.verified.remember(clientId, matched, secret);
+  return true;
 }
 
 /**

@@ -1,6 +1,5 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
-import { verifySecret } from '../clients/secrets.js';
 import type { ClientMetadataLoader } from './adapter.js';
 import { createAdapterFactory } from './adapter.js';
 import { assertClientAssertion, CLOCK_TOLERANCE_SECONDS } from './client-assertions.js';
@@ -11,7 +10,7 @@ import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { chargeAuthenticatedClient, gatedCheck, oauthGuard, refuseThrottledClient, type OAuthLimits } from '../limits/oauth-guard.js';
+import { chargeAuthenticatedClient, oauthGuard, refuseThrottledClient, secretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -122,14 +121,10 @@ export function createProvider({ config, db, keys, loadClient, usage, limits }: 
   // During a rotation's grace period the previous secret matches too.
   (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
     async function compareClientSecret(this: OidcClient, actual: string) {
-      // A client_id under a brute-force attack is refused before any bcrypt work.
+      // A client_id under a brute-force attack is refused before any bcrypt work;
+      // a secret verified before against the same stored hash needs none.
       await refuseThrottledClient(limits, this.clientId);
-      const previous = keyportMetadata(this).previous_secret_hash;
-      const stored = this.clientSecret;
-      const matches = await gatedCheck(
-        limits,
-        async () => (stored !== undefined && (await verifySecret(actual, stored))) || (previous !== undefined && (await verifySecret(actual, previous))),
-      );
+      const matches = await secretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
       if (matches) await chargeAuthenticatedClient(limits, this);
       return matches;
     };

@@ -1,0 +1,49 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * Remembers that a presented secret matched a stored bcrypt hash, so a
+ * client presenting the same secret again skips the ~70 ms bcrypt check.
+ * - The key is an HMAC under a per-process random key of (client_id, hash,
+ *   secret): the secret itself is never kept, and a memory dump cannot be
+ *   tested against guesses without the process key.
+ * - The stored hash is part of the key, and the client row is still read on
+ *   every request: a rotation (new hash), revocation or expiry fails at once.
+ * - Only successes are remembered; entries expire and the map is bounded.
+ */
+export interface VerifiedSecrets {
+  has(clientId: string, hash: string, secret: string, now?: number): boolean;
+  remember(clientId: string, hash: string, secret: string, now?: number): void;
+  readonly size: number;
+}
+
+export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000 } = {}): VerifiedSecrets {
+  const processKey = randomBytes(32);
+  const entries = new Map<string, number>();
+  const keyOf = (clientId: string, hash: string, secret: string) =>
+    createHmac('sha256', processKey).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url');
+
+  return {
+    has(clientId, hash, secret, now = Date.now()) {
+      const key = keyOf(clientId, hash, secret);
+      const expires = entries.get(key);
+      if (expires === undefined) return false;
+      if (expires <= now) {
+        entries.delete(key);
+        return false;
+      }
+      return true;
+    },
+
+    remember(clientId, hash, secret, now = Date.now()) {
+      const key = keyOf(clientId, hash, secret);
+      entries.delete(key);
+      entries.set(key, now + ttlMs);
+      // Map keeps insertion order: the first entry is the oldest.
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+    },
+
+    get size() {
+      return entries.size;
+    },
+  };
+}
