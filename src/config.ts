@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -24,6 +25,8 @@ const planSchema = z
 const fileSchema = z
   .object({
     port: z.int().min(0).max(65535).default(3000),
+    /** Server processes sharing the port and the database; default one per core. */
+    workers: z.int().min(1).max(64).default(availableParallelism()),
     /** Public base URL, the `iss` of every token. Default: http://localhost:$PORT. */
     issuer: z.url({ protocol: /^https?$/ }).optional(),
     /** `mysql://user:pass@host:3306/db` or `sqlite:PATH`. */
@@ -84,6 +87,7 @@ export type PlanSettings = z.infer<typeof planSchema>;
 
 export interface Config {
   readonly port: number;
+  readonly workers: number;
   readonly issuer: string;
   readonly databaseUrl: string;
   readonly keysDir: string;
@@ -106,6 +110,7 @@ export class ConfigError extends Error {
 /** Environment variables of CONTRACT.md and the file key each one overrides. */
 const ENV_KEYS = {
   PORT: 'port',
+  KEYPORT_WORKERS: 'workers',
   ISSUER: 'issuer',
   DATABASE_URL: 'database_url',
   KEYS_DIR: 'keys_dir',
@@ -127,7 +132,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] = key === 'port' ? Number(value) : value;
+    raw[key] = key === 'port' || key === 'workers' ? Number(value) : value;
   }
   Object.assign(raw, overrides);
 
@@ -144,6 +149,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   const c = parsed.data;
   return {
     port: c.port,
+    workers: c.workers,
     issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
     databaseUrl: c.database_url,
     keysDir: c.keys_dir,

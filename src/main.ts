@@ -6,9 +6,14 @@ import { createKeyport, type Keyport } from './keyport.js';
 export async function serve(config: Config): Promise<{ server: Server; keyport: Keyport }> {
   const keyport = await createKeyport(config);
   const server = createServer(keyport.app.callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, resolve);
+    });
+  } catch (err) {
+    await keyport.close();
+    throw err;
+  }
   return { server, keyport };
 }

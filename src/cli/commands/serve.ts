@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { serve } from '../../main.js';
+import { isPrimaryOfMany, runPrimary } from '../../workers.js';
 import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 
@@ -6,8 +8,13 @@ export const serveCommand = () =>
   keyportCommand('serve', 'start the server (applies migrations first)').action(async (flags: CommonFlags) => {
     try {
       const config = configFrom(flags);
+      if (isPrimaryOfMany(config)) {
+        process.stderr.write(`keyport starting ${config.workers} workers on port ${config.port}, issuer ${config.issuer}\n`);
+        await runPrimary(config);
+        return;
+      }
       const { server, keyport } = await serve(config);
-      process.stderr.write(`keyport listening on port ${config.port}, issuer ${config.issuer}\n`);
+      if (config.workers === 1) process.stderr.write(`keyport listening on port ${config.port}, issuer ${config.issuer}\n`);
       const stop = () => {
         server.close(() => void keyport.close().then(() => process.exit(0)));
         server.closeIdleConnections();
@@ -16,5 +23,7 @@ export const serveCommand = () =>
       process.once('SIGINT', stop);
     } catch (err) {
       fail(err);
+      // A worker's IPC channel would keep it alive; the primary sees the exit and stops.
+      if (cluster.isWorker) process.exit(1);
     }
   });

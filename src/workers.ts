@@ -1,0 +1,58 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from './config.js';
+import { createDb } from './db/knex.js';
+import { migrateLatest } from './db/migrate.js';
+import { loadOrCreateKeys } from './oidc/signing-keys.js';
+
+/**
+ * The primary of `KEYPORT_WORKERS=N`: applies migrations and creates the keys
+ * once (so workers never race to), then runs N workers that share the port.
+ * All shared state is in the database, so any worker answers any request.
+ * A worker that dies is replaced; SIGTERM stops them all, then the primary.
+ */
+export async function runPrimary(config: Config): Promise<void> {
+  const db = createDb(config.databaseUrl);
+  try {
+    await migrateLatest(db);
+  } finally {
+    await db.destroy();
+  }
+  await loadOrCreateKeys(config.keysDir);
+
+  let stopping = false;
+  const workers = new Set<Worker>();
+  const fork = () => {
+    const worker = cluster.fork();
+    let listening = false;
+    workers.add(worker);
+    worker.once('listening', () => (listening = true));
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) {
+        if (workers.size === 0) process.exit(process.exitCode ?? 0);
+        return;
+      }
+      if (!listening) {
+        // It never started (bad port, database down): restarting would only loop.
+        process.stderr.write(`keyport worker ${worker.process.pid} failed to start; stopping\n`);
+        process.exitCode = 1;
+        stop();
+        if (workers.size === 0) process.exit(1);
+        return;
+      }
+      process.stderr.write(`keyport worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+      fork();
+    });
+  };
+  function stop() {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of workers) worker.process.kill('SIGTERM');
+  }
+
+  for (let i = 0; i < config.workers; i++) fork();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export const isPrimaryOfMany = (config: Config) => config.workers > 1 && cluster.isPrimary;
