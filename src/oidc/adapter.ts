@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { isDuplicateKeyError, nowSeconds, type Db } from '../db/knex.js';
 
@@ -40,22 +41,42 @@ interface PayloadRow {
 
 const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
 
+/**
+ * Bearer credentials whose payload repeats the value as `jti` and which are
+ * only ever looked up by that value: the stored payload leaves it out.
+ * (Sessions are also found by uid, so their payload stays whole.)
+ */
+const BEARER_MODELS = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode']);
+
+/**
+ * The key a payload is stored under. An opaque token's id is the token itself
+ * (and so is a session's, a code's, a refresh token's): only its SHA-256 is
+ * stored, so a copy of the database holds no usable token.
+ */
+export function storageKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
 function payloadAdapter(db: Db, type: string): Adapter {
   const rows = () => db(TABLE).where({ type });
 
-  const read = (row: PayloadRow | undefined): AdapterPayload | undefined => {
+  const read = (row: PayloadRow | undefined, id?: string): AdapterPayload | undefined => {
     if (!row) return undefined;
     if (row.expires_at !== null && Number(row.expires_at) <= nowSeconds()) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload;
+    // The token value was left out of the stored payload; the caller just presented it.
+    if (id !== undefined && payload.jti === undefined && BEARER_MODELS.has(type)) payload.jti = id;
     return row.consumed_at === null ? payload : { ...payload, consumed: Number(row.consumed_at) };
   };
 
   return {
     async upsert(id, payload, expiresIn) {
+      // A bearer token's value is neither the key nor kept in the stored payload.
+      const { jti, ...rest } = payload;
       const row = {
         type,
-        id,
-        payload: JSON.stringify(payload),
+        id: storageKey(id),
+        payload: JSON.stringify(BEARER_MODELS.has(type) && jti === id ? rest : payload),
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
         user_code: payload.userCode ?? null,
@@ -76,7 +97,7 @@ function payloadAdapter(db: Db, type: string): Adapter {
     },
 
     async find(id) {
-      return read(await rows().andWhere({ id }).first<PayloadRow>(COLUMNS));
+      return read(await rows().andWhere({ id: storageKey(id) }).first<PayloadRow>(COLUMNS), id);
     },
 
     async findByUid(uid) {
@@ -90,12 +111,12 @@ function payloadAdapter(db: Db, type: string): Adapter {
     async consume(id) {
       // RFC 6749 §4.1.2: a code is single-use. The conditional update lets
       // exactly one of several concurrent redemptions through.
-      const updated = await rows().andWhere({ id }).whereNull('consumed_at').update({ consumed_at: nowSeconds() });
+      const updated = await rows().andWhere({ id: storageKey(id) }).whereNull('consumed_at').update({ consumed_at: nowSeconds() });
       if (updated === 0) throw new errors.InvalidGrant(`${type === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
     },
 
     async destroy(id) {
-      await rows().andWhere({ id }).delete();
+      await rows().andWhere({ id: storageKey(id) }).delete();
     },
 
     async revokeByGrantId(grantId) {

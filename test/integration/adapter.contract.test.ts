@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors } from 'oidc-provider';
 import { createDb, type Db } from '../../src/db/knex.js';
 import { migrateLatest, migrateRollbackAll, migrationState } from '../../src/db/migrate.js';
-import { createAdapterFactory, deleteExpiredPayloads } from '../../src/oidc/adapter.js';
+import { createAdapterFactory, deleteExpiredPayloads, storageKey } from '../../src/oidc/adapter.js';
 import { DATABASES } from '../helpers/databases.js';
 
 describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) => {
@@ -33,6 +33,15 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
     expect(await codes.find('c1')).toBeUndefined();
   });
 
+  it('stores no bearer token in clear: the key is its SHA-256 and the payload leaves it out', async () => {
+    const tokens = adapterFor('AccessToken');
+    const value = 'tok_SecretBearerValue123';
+    await tokens.upsert(value, { jti: value, kind: 'AccessToken', clientId: 'c' }, 60);
+    const rows = await db('oidc_payloads').where({ type: 'AccessToken' });
+    expect(JSON.stringify(rows)).not.toContain(value);
+    expect(await tokens.find(value)).toMatchObject({ jti: value, clientId: 'c' });
+  });
+
   it('keeps models apart: the same id under another model is another row', async () => {
     await adapterFor('AccessToken').upsert('same', { kind: 'AccessToken' }, 60);
     expect(await adapterFor('RefreshToken').find('same')).toBeUndefined();
@@ -56,10 +65,10 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
   it('treats an expired row as absent, and the sweep deletes it', async () => {
     const tokens = adapterFor('AccessToken');
     await tokens.upsert('old', { kind: 'AccessToken' }, 60);
-    await db('oidc_payloads').where({ id: 'old' }).update({ expires_at: 1 });
+    await db('oidc_payloads').where({ id: storageKey('old') }).update({ expires_at: 1 });
     expect(await tokens.find('old')).toBeUndefined();
     expect(await deleteExpiredPayloads(db)).toBeGreaterThanOrEqual(1);
-    expect(await db('oidc_payloads').where({ id: 'old' }).first()).toBeUndefined();
+    expect(await db('oidc_payloads').where({ id: storageKey('old') }).first()).toBeUndefined();
   });
 
   it('revokes every payload of a grant', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
+import { storageKey } from '../../src/oidc/adapter.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { actionOf, authorizeThroughPages, Browser, codeOf, csrfOf, OOB, pkce } from '../helpers/auth-flow.js';
 
@@ -188,11 +189,11 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
 
     it('a code expires after 60 seconds', async () => {
       const { code, verifier } = await newCode();
-      const row = await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: code! }).first();
+      const row = await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: storageKey(code!) }).first();
       expect(Number(row.expires_at) - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(60);
       expect(Number(row.expires_at) - Math.floor(Date.now() / 1000)).toBeGreaterThan(50);
       // Time passes (the expiry is moved, not waited for).
-      await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: code! }).update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
+      await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: storageKey(code!) }).update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
       const res = await exchange(code, verifier);
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('invalid_grant');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import bcrypt from 'bcrypt';
 import * as oauth from 'openid-client';
 import { DATABASES } from '../helpers/databases.js';
+import { storageKey } from '../../src/oidc/adapter.js';
 import { basic, postForm, seedServiceAccount, startServer, type TestServer } from '../helpers/server.js';
 
 describe.each(DATABASES)('token endpoint, introspection and revocation on $name', (database) => {
@@ -220,7 +221,7 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
 
     it('an expired token answers {active:false}', async () => {
       const token = await newToken();
-      await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials', id: token }).update({ expires_at: 1 });
+      await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials', id: storageKey(token) }).update({ expires_at: 1 });
       expect((await introspect(token)).body).toEqual({ active: false });
     });
 
