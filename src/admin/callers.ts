@@ -31,11 +31,12 @@ export function createCallerAuth({ config, provider, teams, plans }: { config: C
   async function fromAccessToken(value: string): Promise<Caller | undefined> {
     const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
     if (!token?.isValid || !token.clientId) return undefined;
-    if (!(token.scope ?? '').split(' ').includes(MANAGE_SCOPE)) throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
     // The client is read again: a revoked or expired client's tokens stop working at once.
     const client = await provider.Client.find(token.clientId);
     const meta = client?.metadata() as unknown as KeyportClientMetadata | undefined;
     if (!meta || meta.team_id === null) return undefined;
+    // A valid token without the scope is a permission problem (RFC 6750 §3.1 insufficient_scope), not an unknown token.
+    if (!(token.scope ?? '').split(' ').includes(MANAGE_SCOPE)) throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
     const limits = plans.limitsFor(meta);
     const accountId = (token as { accountId?: string }).accountId;
     if (accountId === undefined) return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };

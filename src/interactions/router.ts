@@ -76,7 +76,7 @@ export function createInteractionRouter({ config, provider, teams, throttle, fai
     if (interaction.uid !== ctx.params.uid) throw Object.assign(new Error('interaction mismatch'), { status: 400 });
     const client = await provider.Client.find(String(interaction.params.client_id));
     if (!client) throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
-    return { interaction, client, appName: client.clientName ?? keyportName(client) };
+    return { interaction, client, appName: client.clientName ?? client.clientId };
   }
 
   const finish = async (ctx: Ctx, result: InteractionResults) => {
@@ -145,8 +145,4 @@ export function createInteractionRouter({ config, provider, teams, throttle, fai
   });
 
   return router;
-}
-
-function keyportName(client: { clientId: string }): string {
-  return client.clientId;
 }

@@ -111,6 +111,15 @@ describe.each(DATABASES)('admin API on $name', (database) => {
       expect(demoted.body.error).toBe('insufficient_permissions');
     });
 
+    it("a revoked client's token is 401 invalid_token, whatever its scope", async () => {
+      const plain = await server.keyport.clientService.createServiceAccount({ teamId: teamA, name: 'plain-revoked' });
+      const token = (await tokenFor(plain.client.client_id, plain.clientSecret!)).body.access_token as string;
+      await server.keyport.clientService.revoke(plain.client.client_id);
+      const res = await api('GET', `/teams/${teamA}/clients`, { token });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('invalid_token');
+    });
+
     it("a revoked manager's token stops working at once", async () => {
       const m = await server.keyport.clientService.createServiceAccount({ teamId: teamA, name: 'm2', scopes: ['keys:manage'] });
       const token = (await tokenFor(m.client.client_id, m.clientSecret!, 'keys:manage')).body.access_token as string;
