@@ -8,7 +8,7 @@ import { createProvider } from './oidc/provider.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
-import { createPlanLimits } from './limits/plan-limits.js';
+import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
 import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
@@ -54,6 +54,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const sweeper = setInterval(() => {
     deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));
     deleteExpiredCounters(services.db).catch((err) => console.error('deleting expired rate-limit counters failed:', (err as Error).message));
+    deleteIdleCounters(services.db, config).catch((err) => console.error('deleting idle plan counters failed:', (err as Error).message));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 

@@ -33,6 +33,8 @@ export type ClientChanges = Partial<{
 
 export interface ClientStore {
   findById(clientId: string): Promise<ClientRecord | undefined>;
+  /** Several clients in one query; the answer is in the order of `clientIds`. */
+  findManyById(clientIds: readonly string[]): Promise<Array<ClientRecord | undefined>>;
   insert(client: NewClient, trx?: Knex.Transaction): Promise<void>;
   update(clientId: string, changes: ClientChanges): Promise<boolean>;
   /** Valid (not revoked, not expired) clients of the team, read inside `trx`. */
@@ -99,6 +101,15 @@ export function createKnexClientStore(db: Db): ClientStore {
       const row = await withTeam().where('o_auth_clients.client_id', clientId).first();
       // MySQL's PAD SPACE collations let 'sa1 ' find 'sa1': identity is byte for byte.
       return row && row.client_id === clientId ? toRecord(row) : undefined;
+    },
+
+    async findManyById(clientIds) {
+      const rows = await withTeam().whereIn('o_auth_clients.client_id', [...new Set(clientIds)]);
+      const byId = new Map(rows.map((row) => [row.client_id, row]));
+      return clientIds.map((id) => {
+        const row = byId.get(id);
+        return row ? toRecord(row) : undefined;
+      });
     },
 
     async insert(c, trx) {

@@ -8,6 +8,7 @@ import * as payloads from '../../migrations/20261123000005_oidc_payloads.js';
 import * as previousSecret from '../../migrations/20261123000006_client_previous_secret.js';
 import * as audit from '../../migrations/20261123000007_audit_events.js';
 import * as rateLimits from '../../migrations/20261123000008_rate_limits.js';
+import * as planCounters from '../../migrations/20261123000009_plan_counters.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000006_client_previous_secret', previousSecret],
   ['20261123000007_audit_events', audit],
   ['20261123000008_rate_limits', rateLimits],
+  ['20261123000009_plan_counters', planCounters],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

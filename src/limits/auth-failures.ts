@@ -6,12 +6,22 @@ import { createDbLimiter } from './store.js';
  * Failed client authentications, counted per client_id and per source
  * address apart from the plan budget: past the threshold the next attempt
  * answers 429 before any bcrypt work, until the window passes.
+ *
+ * The counters are in the database, shared by every process. Reading them on
+ * every request would cost two queries each, so a process remembers a clean
+ * answer (under the threshold) for up to a second, and forgets it at once
+ * when it records a failure for that key. `exact` reads always: every check
+ * that is about to run bcrypt asks for it, so a guess is never let through
+ * on a remembered answer; only a secret already verified may be.
  */
 export interface AuthFailures {
   /** Seconds to wait when this client_id or address is throttled; 0 when it may try. */
-  retryAfter(key: { clientId?: string; address?: string }): Promise<number>;
+  retryAfter(key: { clientId?: string; address?: string }, options?: { exact?: boolean }): Promise<number>;
   failed(key: { clientId?: string; address?: string }): Promise<void>;
 }
+
+const CLEAN_FOR_MS = 1000;
+const MAX_REMEMBERED = 10_000;
 
 export function createAuthFailures(db: Db, config: Config): AuthFailures {
   const { per_client, per_address, window_seconds } = config.authFailures;
@@ -20,21 +30,34 @@ export function createAuthFailures(db: Db, config: Config): AuthFailures {
 
   const pairs = ({ clientId, address }: { clientId?: string; address?: string }) =>
     [
-      clientId ? ([byClient, clientId, per_client] as const) : undefined,
-      address ? ([byAddress, address, per_address] as const) : undefined,
+      clientId ? ([byClient, clientId, per_client, `c:${clientId}`] as const) : undefined,
+      address ? ([byAddress, address, per_address, `a:${address}`] as const) : undefined,
     ].filter((p) => p !== undefined);
+  // key → when it was last read clean; Map order is insertion order, oldest first.
+  const clean = new Map<string, number>();
 
   return {
-    async retryAfter(key) {
+    async retryAfter(key, { exact = false } = {}) {
       let wait = 0;
-      for (const [limiter, id, max] of pairs(key)) {
+      const now = Date.now();
+      for (const [limiter, id, max, remembered] of pairs(key)) {
+        const readAt = clean.get(remembered);
+        if (!exact && readAt !== undefined && now - readAt < CLEAN_FOR_MS) continue;
         const res = await limiter.get(id);
-        if (res && res.consumedPoints >= max) wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
+        if (res && res.consumedPoints >= max) {
+          clean.delete(remembered);
+          wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
+        } else {
+          clean.delete(remembered);
+          clean.set(remembered, now);
+          if (clean.size > MAX_REMEMBERED) clean.delete(clean.keys().next().value!);
+        }
       }
       return wait;
     },
 
     async failed(key) {
+      for (const [, , , remembered] of pairs(key)) clean.delete(remembered);
       await Promise.all(
         pairs(key).map(([limiter, id]) =>
           limiter.consume(id, 1).catch((rejection: unknown) => {

@@ -45,9 +45,14 @@ export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { c
   applyVerdict(ctx, await limits.plans.consume(client.clientId, limits.plans.limitsFor(meta)));
 }
 
-/** Refuses a client_id that failed too often, before bcrypt runs for it. */
-export async function refuseThrottledClient(limits: OAuthLimits, clientId: string): Promise<void> {
-  const wait = await limits.failures.retryAfter({ clientId });
+/**
+ * Refuses a client_id that failed too often. `beforeBcrypt` reads the
+ * counters of the client and of the source address from the database; a
+ * secret verified before may rely on a clean answer up to a second old.
+ */
+async function refuseThrottledClient(limits: OAuthLimits, clientId: string, beforeBcrypt: boolean): Promise<void> {
+  const address = beforeBcrypt ? Provider.ctx?.ip : undefined;
+  const wait = await limits.failures.retryAfter({ clientId, address }, { exact: beforeBcrypt });
   if (wait > 0) {
     Provider.ctx?.set('Retry-After', String(wait));
     throw new RateLimitExceeded(wait);
@@ -58,11 +63,16 @@ export async function refuseThrottledClient(limits: OAuthLimits, clientId: strin
  * Whether `secret` matches one of the client's stored hashes (the current
  * one, and the previous one during a rotation's grace period). A match seen
  * before is remembered; otherwise bcrypt runs through the gate, and a full
- * gate answers 429 at once.
+ * gate answers 429 at once. A throttled client_id is refused either way.
  */
 export async function secretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
   const candidates = hashes.filter((h): h is string => h !== undefined);
-  if (candidates.some((hash) => limits.verified.has(clientId, hash, secret))) return true;
+  if (candidates.some((hash) => limits.verified.has(clientId, hash, secret))) {
+    await refuseThrottledClient(limits, clientId, false);
+    return true;
+  }
+  // A client_id or address under a brute-force attack is refused before any bcrypt work.
+  await refuseThrottledClient(limits, clientId, true);
   const matched = await limits.bcrypt.run(Provider.ctx?.ip ?? 'unknown', async () => {
     for (const hash of candidates) if (await verifySecret(secret, hash)) return hash;
     return null;

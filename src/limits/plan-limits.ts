@@ -1,7 +1,6 @@
-import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
-import type { Db } from '../db/knex.js';
-import { createDbLimiter } from './store.js';
+import { createBatcher } from '../db/batch.js';
+import { isMysql, type Db } from '../db/knex.js';
 
 /** What a rate-limited answer carries (CONTRACT.md, Rate limits). */
 export interface LimitVerdict {
@@ -21,20 +20,78 @@ export interface PlanLimits {
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
 }
 
-// The counters never refuse on their own: keyport compares the count with the client's limit.
-const UNBOUNDED = 2 ** 31 - 1;
+const TABLE = 'plan_counters';
+
+/**
+ * Counts requests in all three windows with one upsert per batch of
+ * concurrent requests (db/batch.ts). Windows are fixed and aligned to the
+ * clock (a minute window starts on the minute), so every process computes
+ * the same window start. A request that arrives with an older window start
+ * than the row's (a straggler at a boundary) is counted in the newer window:
+ * a count never goes backwards. Each request gets its own place in the
+ * count: k requests of one client in a batch that leaves the count at c get
+ * c-k+1 … c, so a batch never lets more through than one at a time would.
+ */
+function createCounter(db: Db): (clientId: string, starts: readonly number[]) => Promise<number[]> {
+  const mysql = isMysql(db);
+  const update = [0, 1, 2]
+    .map((i) =>
+      mysql
+        ? `n${i} = IF(VALUES(s${i}) > s${i}, VALUES(n${i}), n${i} + VALUES(n${i})), s${i} = GREATEST(s${i}, VALUES(s${i}))`
+        : `n${i} = CASE WHEN excluded.s${i} > s${i} THEN excluded.n${i} ELSE n${i} + excluded.n${i} END, s${i} = MAX(s${i}, excluded.s${i})`,
+    )
+    .join(', ');
+
+  const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[] }>) => {
+    const groups = new Map<string, { starts: number[]; k: number }>();
+    for (const { clientId, starts } of requests) {
+      const group = groups.get(clientId);
+      if (group) {
+        group.k += 1;
+        group.starts = group.starts.map((s, i) => Math.max(s, starts[i]!));
+      } else groups.set(clientId, { starts: [...starts], k: 1 });
+    }
+    const ids = [...groups.keys()];
+    const values = ids.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+    const bindings = ids.flatMap((id) => {
+      const { starts, k } = groups.get(id)!;
+      return [id, starts[0]!, k, starts[1]!, k, starts[2]!, k];
+    });
+    const insert = `INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES ${values}`;
+    let rows: Array<{ client_id: string; n0: number; n1: number; n2: number }>;
+    if (mysql) {
+      // MySQL has no RETURNING: read the rows back. Increments are atomic,
+      // so a count read is at least this batch's last place.
+      await db.raw(`${insert} ON DUPLICATE KEY UPDATE ${update}`, bindings);
+      [rows] = (await db.raw(`SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`, ids)) as [typeof rows];
+    } else {
+      rows = (await db.raw(`${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`, bindings)) as typeof rows;
+    }
+    const counts = new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]]));
+    const handedOut = new Map<string, number>();
+    return requests.map(({ clientId }) => {
+      const place = handedOut.get(clientId) ?? 0;
+      handedOut.set(clientId, place + 1);
+      const { k } = groups.get(clientId)!;
+      return counts.get(clientId)!.map((n) => n - k + 1 + place);
+    });
+  };
+
+  const count = createBatcher(countBatch, 100);
+  return (clientId, starts) => count({ clientId, starts });
+}
 
 export function createPlanLimits(db: Db, config: Config): PlanLimits {
-  const windows: Array<{ seconds: number; limiter: RateLimiterAbstract }> = config.rateLimitWindowsSeconds.map((seconds, i) => ({
-    seconds,
-    limiter: createDbLimiter(db, { keyPrefix: `plan${i}`, points: UNBOUNDED, duration: seconds }),
-  }));
+  const windows = config.rateLimitWindowsSeconds;
+  const count = createCounter(db);
 
   return {
     async consume(clientId, limits) {
-      const results: RateLimiterRes[] = await Promise.all(windows.map(({ limiter }) => limiter.consume(clientId, 1)));
       const now = Date.now();
-      const states = results.map((res, i) => ({ limit: limits[i]!, used: res.consumedPoints, resetMs: res.msBeforeNext }));
+      const seconds = Math.floor(now / 1000);
+      const starts = windows.map((w) => seconds - (seconds % w));
+      const used = await count(clientId, starts);
+      const states = used.map((n, i) => ({ limit: limits[i]!, used: n, resetMs: (starts[i]! + windows[i]!) * 1000 - now }));
       const exceeded = states.filter((s) => s.used > s.limit);
       // The tightest window: the one with the fewest requests left.
       const tightest = states.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a));
@@ -56,4 +113,18 @@ export function createPlanLimits(db: Db, config: Config): PlanLimits {
       return environment === 'dev' ? (base.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as [number, number, number]) : base;
     },
   };
+}
+
+/** Deletes the counters of clients idle for a whole longest window, in batches. */
+export async function deleteIdleCounters(db: Db, config: Config, batchSize = 1000): Promise<number> {
+  const longest = config.rateLimitWindowsSeconds[2];
+  const before = Math.floor(Date.now() / 1000) - longest;
+  let total = 0;
+  for (;;) {
+    const ids = (await db(TABLE).where('s2', '<', before).limit(batchSize).pluck('client_id')) as string[];
+    if (!ids.length) return total;
+    await db(TABLE).whereIn('client_id', ids).delete();
+    total += ids.length;
+    if (ids.length < batchSize) return total;
+  }
 }

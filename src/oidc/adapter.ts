@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { createBatcher } from '../db/batch.js';
 import { isDuplicateKeyError, nowSeconds, type Db } from '../db/knex.js';
 
 const TABLE = 'oidc_payloads';
@@ -14,7 +15,42 @@ export type ClientMetadataLoader = (clientId: string) => Promise<AdapterPayload 
  * writes, so two processes on one database never both win.
  */
 export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader): (name: string) => Adapter {
-  return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name));
+  const batched = payloadBatches(db);
+  return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched));
+}
+
+interface StoredRow {
+  type: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+}
+
+/**
+ * Lookups by key and writes of tokens made at the same moment, by any model,
+ * share one query each (db/batch.ts): issuing a token and introspecting one
+ * are the hot paths, one row each.
+ */
+function payloadBatches(db: Db) {
+  return {
+    find: createBatcher(async (keys: ReadonlyArray<readonly [string, string]>) => {
+      const rows = await db(TABLE)
+        .whereIn(['type', 'id'], keys.map(([type, id]) => [type, id]))
+        .select<Array<PayloadRow & { type: string; id: string }>>(['type', 'id', ...COLUMNS]);
+      // Compared in code too: MySQL's PAD SPACE would match a key with trailing spaces.
+      const byKey = new Map(rows.map((row) => [`${row.type}\0${row.id}`, row]));
+      return keys.map(([type, id]) => byKey.get(`${type}\0${id}`));
+    }),
+    upsert: createBatcher(async (rows: readonly StoredRow[]) => {
+      // The last write of a key wins, as it would have one statement at a time.
+      const unique = [...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()];
+      await db(TABLE).insert(unique).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+      return rows.map(() => undefined);
+    }),
+  };
 }
 
 function clientAdapter(loadClient: ClientMetadataLoader): Adapter {
@@ -57,7 +93,7 @@ export function storageKey(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
-function payloadAdapter(db: Db, type: string): Adapter {
+function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payloadBatches>): Adapter {
   const rows = () => db(TABLE).where({ type });
 
   const read = (row: PayloadRow | undefined, id?: string): AdapterPayload | undefined => {
@@ -93,11 +129,11 @@ function payloadAdapter(db: Db, type: string): Adapter {
         }
         return;
       }
-      await db(TABLE).insert(row).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+      await batched.upsert(row);
     },
 
     async find(id) {
-      return read(await rows().andWhere({ id: storageKey(id) }).first<PayloadRow>(COLUMNS), id);
+      return read(await batched.find([type, storageKey(id)]), id);
     },
 
     async findByUid(uid) {

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { isValid } from '../clients/client.js';
 import { oidcMetadataFor } from '../clients/kinds.js';
 import type { ClientStore } from '../clients/store.js';
+import { createBatcher } from '../db/batch.js';
 import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
@@ -27,13 +28,15 @@ const PLAUSIBLE_ID = /^[\x21-\x7e]{1,64}$/;
 /**
  * Reads the client from `o_auth_clients` on every lookup, so a row inserted
  * or edited by hand, a revocation or an expiry takes effect at once.
+ * Lookups made at the same moment share one query (db/batch.ts).
  * A revoked, expired or credential-less client is not found: every use of it
  * answers `invalid_client`, and its tokens introspect as inactive.
  */
 export function createClientLoader(config: Config, clients: ClientStore): ClientMetadataLoader {
+  const find = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
   return async (clientId) => {
     if (!PLAUSIBLE_ID.test(clientId)) return undefined;
-    const client = await clients.findById(clientId);
+    const client = await find(clientId);
     if (!client || !isValid(client, nowSeconds())) return undefined;
     const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);
     if (!metadata) return undefined;

@@ -10,7 +10,7 @@ import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { chargeAuthenticatedClient, oauthGuard, refuseThrottledClient, secretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
+import { chargeAuthenticatedClient, oauthGuard, secretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -121,9 +121,8 @@ export function createProvider({ config, db, keys, loadClient, usage, limits }: 
   // During a rotation's grace period the previous secret matches too.
   (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
     async function compareClientSecret(this: OidcClient, actual: string) {
-      // A client_id under a brute-force attack is refused before any bcrypt work;
-      // a secret verified before against the same stored hash needs none.
-      await refuseThrottledClient(limits, this.clientId);
+      // A secret verified before against the same stored hash needs no bcrypt;
+      // a throttled client_id is refused either way (see secretMatches).
       const matches = await secretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
       if (matches) await chargeAuthenticatedClient(limits, this);
       return matches;
