@@ -80,6 +80,8 @@ function startProcess(name, args, env) {
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  // keyport logs a JSON line per request, as in production: read and drop them.
+  if (!name.startsWith('flood')) child.stdout.resume();
   child.on('exit', (code, signal) => {
     children.delete(child);
     if (!child.stopping) {
@@ -264,6 +266,7 @@ async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound
     for (;;) {
       const res = await runLoad(system.url, await specFor(system, 'warmup'), warmupSeconds);
       if (res.non2xx + res.errors + res.timeouts === 0) break;
+      log(`  ${label} · ${system.name} warm-up: ${res['2xx']} answered 2xx, ${res.non2xx} not (${Object.entries(res.statusCodeStats ?? {}).map(([k, v]) => `${k}: ${v.count}`).join(', ')})`);
       if ((Date.now() - started) / 1000 > warmupBound) throw new Error(`${label}: ${system.name} still answers errors after ${warmupBound} s of warm-up`);
     }
     system.warmup = Math.round((Date.now() - started) / 100) / 10;

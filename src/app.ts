@@ -5,12 +5,22 @@ import type { Config } from './config.js';
 import { staticAssets } from './interactions/static.js';
 import { oobRedirectPage } from './oidc/oob.js';
 import type Router from '@koa/router';
+import type { Db } from './db/knex.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { probes } from './observability/probes.js';
+import { requestLog } from './observability/request-log.js';
 
 export interface AppDeps {
   readonly config: Config;
+  readonly db: Db;
   readonly provider: Provider;
   readonly adminRouter: Router<any>;
   readonly interactionRouter: Router<any>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Set on SIGTERM: every answer closes its connection, so none is reused while the process drains. */
+  readonly state: { readonly draining: boolean };
 }
 
 /**
@@ -18,12 +28,21 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ provider, adminRouter, interactionRouter }: AppDeps): Koa {
+export function createApp({ config, db, provider, adminRouter, interactionRouter, logger, metrics, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
   app.keys = provider.keys;
+  // Behind N trusted proxies, ctx.ip is the Nth address from the right of X-Forwarded-For.
+  app.proxy = config.trustedProxies > 0;
+  app.maxIpsCount = config.trustedProxies;
+  app.use(requestLog(logger, metrics));
+  app.use(async (ctx, next) => {
+    if (state.draining) ctx.set('Connection', 'close');
+    await next();
+  });
   app.use(securityHeaders);
+  app.use(probes({ config, db, metrics }));
   app.use(adminRouter.routes());
   app.use(adminRouter.allowedMethods());
   app.use(staticAssets);

@@ -73,6 +73,21 @@ const fileSchema = z
     usage_flush_seconds: z.number().min(0.1).max(5).default(1),
     /** How often expired token rows are deleted, in batches. */
     expired_rows_sweep_seconds: z.int().min(1).default(60),
+    /** pino level of the JSON logs on stdout: one line per request at info. */
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Bearer token that GET /metrics requires; unset: /metrics is open (keep it off the public network). */
+    metrics_token: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** On SIGTERM: how long requests in flight may take before the process exits anyway. */
+    shutdown_timeout_seconds: z.number().min(0).max(300).default(10),
+    /**
+     * Proxies (load balancers) in front of keyport that append to
+     * X-Forwarded-For. 0: the peer address is the client's. N: the Nth
+     * address from the right is, so per-address limits and logs see clients,
+     * not the load balancer, and a client cannot forge its own.
+     */
+    trusted_proxies: z.int().min(0).max(10).default(0),
+    /** How often each process looks for new or retired signing keys in keys_dir. */
+    keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -101,6 +116,11 @@ export interface Config {
   readonly rateLimitWindowsSeconds: readonly [number, number, number];
   readonly resourceServerRateLimits: readonly [number, number, number];
   readonly authFailures: { readonly per_client: number; readonly per_address: number; readonly window_seconds: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly metricsToken: string | undefined;
+  readonly shutdownTimeoutSeconds: number;
+  readonly keysReloadSeconds: number;
+  readonly trustedProxies: number;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +135,9 @@ const ENV_KEYS = {
   DATABASE_URL: 'database_url',
   KEYS_DIR: 'keys_dir',
   KEYPORT_ADMIN_TOKEN: 'admin_token',
+  LOG_LEVEL: 'log_level',
+  KEYPORT_METRICS_TOKEN: 'metrics_token',
+  KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
 } as const;
 
 export interface LoadConfigOptions {
@@ -132,7 +155,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] = key === 'port' || key === 'workers' ? Number(value) : value;
+    raw[key] = key === 'port' || key === 'workers' || key === 'trusted_proxies' ? Number(value) : value;
   }
   Object.assign(raw, overrides);
 
@@ -163,6 +186,11 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
     resourceServerRateLimits: c.resource_server_rate_limits,
     authFailures: c.auth_failures,
+    logLevel: c.log_level,
+    metricsToken: c.metrics_token,
+    shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
+    keysReloadSeconds: c.keys_reload_seconds,
+    trustedProxies: c.trusted_proxies,
   };
 }
 

@@ -57,3 +57,8 @@ export class Conflict extends KeyportError {
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`);
 }
+
+/** A refusal of an operator's command or of a start (CLI and serve print its message as is). */
+export class OperatorError extends Error {
+  override name = 'OperatorError';
+}

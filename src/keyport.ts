@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createApp } from './app.js';
@@ -5,7 +6,7 @@ import type { Config } from './config.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
-import { loadOrCreateKeys } from './oidc/signing-keys.js';
+import { keysVersion, loadOrCreateKeys, type KeyMaterial } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
@@ -20,55 +21,122 @@ import { createAdminRouter, type AdminState } from './admin/router.js';
 import type Router from '@koa/router';
 import { createInteractionRouter } from './interactions/router.js';
 import { createLoginThrottle } from './interactions/login-throttle.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
+import { recordClientAuthFailures } from './observability/request-log.js';
 
 export interface Keyport extends Services {
+  /** The provider now serving requests (replaced when the signing keys change). */
   readonly provider: Provider;
   readonly app: Koa;
   readonly adminRouter: Router<AdminState>;
+  /** The request listener for node:http; always routes to the current app. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   readonly usage: UsageRecorder;
   readonly limits: OAuthLimits;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Reads KEYS_DIR again; when the keys changed, new requests use a provider built with them. */
+  reloadKeys(): Promise<boolean>;
+  /** Marks responses `Connection: close` from now on (graceful shutdown). */
+  draining: boolean;
+}
+
+export interface KeyportOptions {
+  /** Where the JSON logs go; stdout by default. */
+  readonly logDestination?: import('pino').DestinationStream;
 }
 
 /** Everything a server process needs, wired together; no module-level state. */
-export async function createKeyport(config: Config): Promise<Keyport> {
+export async function createKeyport(config: Config, options: KeyportOptions = {}): Promise<Keyport> {
+  const logger = createLogger(config, options.logDestination);
   const services = await openServices(config);
-  const keys = await loadOrCreateKeys(config.keysDir);
   const usage = createUsageRecorder(services.db, { flushEveryMs: config.usageFlushSeconds * 1000 });
-  const limits = {
+  const limits: OAuthLimits = {
     plans: createPlanLimits(services.db, config),
     failures: createAuthFailures(services.db, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
   };
-  const provider = createProvider({ config, db: services.db, keys, loadClient: createClientLoader(config, services.clients), usage, limits });
-  const adminRouter = createAdminRouter({
-    callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
-    plans: limits.plans,
-    clientService: services.clientService,
-    audit: createKnexAuditStore(services.db),
-  });
-  const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle: createLoginThrottle(), failures: limits.failures, csrfKey: keys.cookieKeys[0]! });
-  const app = createApp({ config, provider, adminRouter, interactionRouter });
+  const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt });
+  shareWithPrimary(metrics);
+  const loadClient = createClientLoader(config, services.clients);
+  const audit = createKnexAuditStore(services.db);
+  const throttle = createLoginThrottle();
+  const state = { draining: false };
+
+  // What depends on the signing keys: rebuilt, whole, when they change.
+  const surface = (keys: KeyMaterial) => {
+    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits });
+    recordClientAuthFailures(provider);
+    const adminRouter = createAdminRouter({
+      callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
+      plans: limits.plans,
+      clientService: services.clientService,
+      audit,
+    });
+    const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle, failures: limits.failures, csrfKey: keys.cookieKeys[0]! });
+    const app = createApp({ config, db: services.db, provider, adminRouter, interactionRouter, logger, metrics, state });
+    return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
+  };
+  let current = surface(await loadOrCreateKeys(config.keysDir));
+
+  const reloadKeys = async () => {
+    const version = keysVersion(config.keysDir);
+    if (version === current.version) return false;
+    const keys = await loadOrCreateKeys(config.keysDir);
+    const kids = (k: KeyMaterial) => k.jwks.keys.map((key) => key.kid).join(',');
+    if (kids(keys) === kids(current.keys) && keys.cookieKeys.join() === current.keys.cookieKeys.join()) {
+      current = { ...current, version };
+      return false;
+    }
+    current = surface(keys);
+    logger.info({ signing_kid: keys.jwks.keys[0]?.kid, published_kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
+    return true;
+  };
+  const keyWatch = setInterval(() => {
+    reloadKeys().catch((err: Error) => logger.error({ err: { message: err.message } }, 'reading the signing keys failed; keeping the current ones'));
+  }, config.keysReloadSeconds * 1000);
+  keyWatch.unref();
 
   const sweeper = setInterval(() => {
-    deleteExpiredPayloads(services.db).catch((err) => console.error('deleting expired tokens failed:', (err as Error).message));
-    deleteExpiredCounters(services.db).catch((err) => console.error('deleting expired rate-limit counters failed:', (err as Error).message));
-    deleteIdleCounters(services.db, config).catch((err) => console.error('deleting idle plan counters failed:', (err as Error).message));
+    const report = (what: string) => (err: Error) => logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
+    deleteExpiredPayloads(services.db).catch(report('expired tokens'));
+    deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
+    deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 
   return {
     ...services,
-    provider,
-    app,
-    adminRouter,
+    get provider() {
+      return current.provider;
+    },
+    get app() {
+      return current.app;
+    },
+    get adminRouter() {
+      return current.adminRouter;
+    },
+    handle: (req, res) => void current.callback(req, res),
     usage,
     limits,
+    logger,
+    metrics,
+    reloadKeys,
+    get draining() {
+      return state.draining;
+    },
+    set draining(value: boolean) {
+      state.draining = value;
+    },
     async close() {
+      clearInterval(keyWatch);
       clearInterval(sweeper);
       await usage.close();
       await services.close();
+      logger.flush();
     },
   };
 }

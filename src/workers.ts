@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { createDb } from './db/knex.js';
 import { migrateLatest } from './db/migrate.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
+import { answerMetricsRequests } from './observability/metrics.js';
 
 /**
  * The primary of `KEYPORT_WORKERS=N`: applies migrations and creates the keys
@@ -21,8 +22,10 @@ export async function runPrimary(config: Config): Promise<void> {
 
   let stopping = false;
   const workers = new Set<Worker>();
+  const serveMetrics = answerMetricsRequests();
   const fork = () => {
     const worker = cluster.fork();
+    serveMetrics(worker);
     let listening = false;
     workers.add(worker);
     worker.once('listening', () => (listening = true));

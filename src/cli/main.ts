@@ -5,6 +5,7 @@ import { appAddCommand } from './commands/app-add.js';
 import { clientListCommand } from './commands/client-list.js';
 import { clientRevokeCommand } from './commands/client-revoke.js';
 import { clientSetKeyCommand } from './commands/client-set-key.js';
+import { configCommand } from './commands/config.js';
 import { migrateCommand } from './commands/migrate.js';
 import { resourceServerAddCommand } from './commands/resource-server-add.js';
 import { serveCommand } from './commands/serve.js';
@@ -30,6 +31,7 @@ for (const command of [
   clientRevokeCommand(),
   clientListCommand(),
   signingKeysCommand(),
+  configCommand(),
 ]) {
   program.addCommand(command.exitOverride());
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config.js';
-import { KeyportError } from '../errors.js';
+import { KeyportError, OperatorError } from '../errors.js';
 import { openServices, type Services } from '../services.js';
 
 /** Flags every command takes (CONTRACT.md). */
@@ -45,7 +45,7 @@ export function print(result: Record<string, unknown>, json: boolean): void {
 }
 
 export function fail(err: unknown): void {
-  const known = err instanceof KeyportError || err instanceof ConfigError || err instanceof UsageError;
+  const known = err instanceof KeyportError || err instanceof OperatorError || err instanceof ConfigError || err instanceof UsageError;
   process.stderr.write(`keyport: ${known ? (err as Error).message : `unexpected error: ${(err as Error).message}`}\n`);
   process.exitCode = 1;
 }

@@ -17,24 +17,42 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000 } = {}): Usage
   let pending = new Map<string, { count: number; lastUsedAt: number }>();
   let flushing: Promise<void> = Promise.resolve();
 
+  /**
+   * One UPDATE per 300 clients, all in one transaction (a failed flush is
+   * retried whole, so it must have written nothing). Several processes share
+   * a row: add to the count, keep the latest time.
+   */
   async function write(batch: Map<string, { count: number; lastUsedAt: number }>) {
-    for (const [clientId, { count, lastUsedAt }] of batch) {
-      // Several processes share the row: add to the count, keep the latest time.
-      await db('o_auth_clients')
-        .where({ client_id: clientId })
-        .update({
-          usage_count: db.raw('usage_count + ?', [count]),
-          last_used_at: db.raw('CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END', [lastUsedAt, lastUsedAt]),
-        });
-    }
+    const entries = [...batch];
+    await db.transaction(async (trx) => {
+      for (let i = 0; i < entries.length; i += 300) {
+        const part = entries.slice(i, i + 300);
+        const count = part.map(() => 'WHEN ? THEN ?').join(' ');
+        const latest = part.map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)').join(' ');
+        await trx.raw(
+          `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
+          [...part.flatMap(([id, u]) => [id, u.count]), ...part.flatMap(([id, u]) => [id, u.lastUsedAt, u.lastUsedAt]), ...part.map(([id]) => id)],
+        );
+      }
+    });
   }
 
   function flush(): Promise<void> {
     const batch = pending;
     pending = new Map();
-    flushing = flushing.then(() => (batch.size ? write(batch) : undefined)).catch((err) => {
-      console.error('recording key usage failed:', (err as Error).message);
-    });
+    flushing = flushing
+      .then(() => (batch.size ? write(batch) : undefined))
+      .catch((err) => {
+        // Nothing is lost: what could not be written is added back and tried with the next flush.
+        for (const [clientId, { count, lastUsedAt }] of batch) {
+          const entry = pending.get(clientId);
+          if (entry) {
+            entry.count += count;
+            entry.lastUsedAt = Math.max(entry.lastUsedAt, lastUsedAt);
+          } else pending.set(clientId, { count, lastUsedAt });
+        }
+        console.error('recording key usage failed; will retry:', (err as Error).message);
+      });
     return flushing;
   }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
+import { OperatorError } from '../errors.js';
 import * as teams from '../../migrations/20261123000001_teams.js';
 import * as users from '../../migrations/20261123000002_users.js';
 import * as memberships from '../../migrations/20261123000003_team_memberships.js';
@@ -34,7 +35,18 @@ const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
 
 const options: Knex.MigratorConfig = { migrationSource: source, tableName: 'keyport_migrations' };
 
+/**
+ * Applies the migrations this code knows. A database already migrated by a
+ * newer keyport is refused: this code would not know its tables.
+ */
 export async function migrateLatest(db: Db): Promise<string[]> {
+  if ((await migrationState(db)) === 'ahead') {
+    const known = new Set(MIGRATIONS.map(([name]) => name));
+    const names = (await db('keyport_migrations').pluck('name')) as string[];
+    throw new OperatorError(
+      `the database was migrated by a newer keyport (unknown migrations: ${names.filter((n) => !known.has(n)).join(', ')}); refusing to start: run the newer keyport, or restore a backup made for this one`,
+    );
+  }
   const [, applied] = (await db.migrate.latest(options)) as [number, string[]];
   return applied;
 }
@@ -45,8 +57,10 @@ export async function migrateRollbackAll(db: Db): Promise<void> {
 
 /** 'current', 'behind' (migrations to apply) or 'ahead' (database newer than this code). */
 export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
-  const [done, pending] = (await db.migrate.list(options)) as [Array<{ name: string }>, unknown[]];
+  // Read from the table: knex's own listing refuses outright when a name is unknown.
+  if (!(await db.schema.hasTable('keyport_migrations'))) return 'behind';
+  const done = new Set((await db('keyport_migrations').pluck('name')) as string[]);
   const known = new Set(MIGRATIONS.map(([name]) => name));
-  if (done.some(({ name }) => !known.has(name))) return 'ahead';
-  return pending.length ? 'behind' : 'current';
+  if ([...done].some((name) => !known.has(name))) return 'ahead';
+  return [...known].some((name) => !done.has(name)) ? 'behind' : 'current';
 }

@@ -107,8 +107,12 @@ export function createInteractionRouter({ config, provider, teams, throttle, fai
     const again = (status: number, error: string) =>
       render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }));
 
-    const wait = Math.max(throttle.waitSeconds(email), await failures.retryAfter({ address: ctx.ip }));
-    if (wait > 0) return again(429, `Too many attempts. Try again in ${wait} seconds.`);
+    // Read from the database every time: a bcrypt check follows.
+    const wait = Math.max(throttle.waitSeconds(email), await failures.retryAfter({ address: ctx.ip }, { exact: true }));
+    if (wait > 0) {
+      ctx.state.limitReason = 'sign_in';
+      return again(429, `Too many attempts. Try again in ${wait} seconds.`);
+    }
 
     const user = email ? await teams.findUserByEmail(email) : undefined;
     const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;

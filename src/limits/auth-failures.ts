@@ -13,11 +13,15 @@ import { createDbLimiter } from './store.js';
  * when it records a failure for that key. `exact` reads always: every check
  * that is about to run bcrypt asks for it, so a guess is never let through
  * on a remembered answer; only a secret already verified may be.
+ * A throttled source address is remembered too, for up to a second, so a
+ * flood from it is refused without a query each (never longer than its window).
  */
 export interface AuthFailures {
   /** Seconds to wait when this client_id or address is throttled; 0 when it may try. */
   retryAfter(key: { clientId?: string; address?: string }, options?: { exact?: boolean }): Promise<number>;
   failed(key: { clientId?: string; address?: string }): Promise<void>;
+  /** Drops every remembered answer (after counters were cleared by hand, the next check reads them). */
+  forget(): void;
 }
 
 const CLEAN_FOR_MS = 1000;
@@ -35,18 +39,29 @@ export function createAuthFailures(db: Db, config: Config): AuthFailures {
     ].filter((p) => p !== undefined);
   // key → when it was last read clean; Map order is insertion order, oldest first.
   const clean = new Map<string, number>();
+  // address key → until when it is known to be throttled without asking, and when its window ends.
+  const throttled = new Map<string, { recheckAt: number; endsAt: number }>();
 
   return {
     async retryAfter(key, { exact = false } = {}) {
       let wait = 0;
       const now = Date.now();
       for (const [limiter, id, max, remembered] of pairs(key)) {
+        const known = throttled.get(remembered);
+        if (known !== undefined && known.recheckAt > now) {
+          wait = Math.max(wait, Math.ceil((known.endsAt - now) / 1000));
+          continue;
+        }
         const readAt = clean.get(remembered);
         if (!exact && readAt !== undefined && now - readAt < CLEAN_FOR_MS) continue;
         const res = await limiter.get(id);
         if (res && res.consumedPoints >= max) {
           clean.delete(remembered);
           wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
+          if (remembered.startsWith('a:')) {
+            throttled.set(remembered, { recheckAt: now + Math.min(CLEAN_FOR_MS, res.msBeforeNext), endsAt: now + res.msBeforeNext });
+            if (throttled.size > MAX_REMEMBERED) throttled.delete(throttled.keys().next().value!);
+          }
         } else {
           clean.delete(remembered);
           clean.set(remembered, now);
@@ -54,6 +69,11 @@ export function createAuthFailures(db: Db, config: Config): AuthFailures {
         }
       }
       return wait;
+    },
+
+    forget() {
+      clean.clear();
+      throttled.clear();
     },
 
     async failed(key) {

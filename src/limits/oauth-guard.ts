@@ -22,6 +22,7 @@ function applyVerdict(ctx: KoaContextWithOIDC, verdict: LimitVerdict): void {
   ctx.set(verdict.headers);
   if (!verdict.allowed) {
     ctx.set('Retry-After', String(verdict.retryAfter));
+    ctx.state.limitReason = 'plan';
     throw new RateLimitExceeded(verdict.retryAfter);
   }
 }
@@ -55,6 +56,7 @@ async function refuseThrottledClient(limits: OAuthLimits, clientId: string, befo
   const wait = await limits.failures.retryAfter({ clientId, address }, { exact: beforeBcrypt });
   if (wait > 0) {
     Provider.ctx?.set('Retry-After', String(wait));
+    if (Provider.ctx) Provider.ctx.state.limitReason = 'auth_failures';
     throw new RateLimitExceeded(wait);
   }
 }
@@ -79,6 +81,7 @@ export async function secretMatches(limits: OAuthLimits, clientId: string, secre
   });
   if (matched === undefined) {
     Provider.ctx?.set('Retry-After', '1');
+    if (Provider.ctx) Provider.ctx.state.limitReason = 'bcrypt_busy';
     throw new RateLimitExceeded(1);
   }
   if (matched === null) return false;
@@ -98,6 +101,7 @@ export function oauthGuard(limits: OAuthLimits) {
 
     const wait = await limits.failures.retryAfter({ address: ctx.ip });
     if (wait > 0) {
+      ctx.state.limitReason = 'auth_failures';
       ctx.status = 429;
       ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
       ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { ClientMetadataLoader } from './adapter.js';
@@ -128,9 +129,42 @@ export function createProvider({ config, db, keys, loadClient, usage, limits }: 
       return matches;
     };
 
+  cacheClientObjects(provider, loadClient);
+
   provider.use(oauthGuard(limits));
   provider.use(rfc6749TokenErrors);
   return provider;
+}
+
+const CLIENT_OBJECTS = 2000;
+
+/**
+ * oidc-provider builds a Client object (metadata validation, key import)
+ * from the adapter's row and keeps the last 100 by a hash of the row. With
+ * more active clients than that, every request rebuilds one. This find does
+ * what the provider's does for adapter-backed clients (keyport has no static
+ * clients and no client metadata documents) with room for 2,000. The row is
+ * still read on every call, and the key is the row's content: a revocation,
+ * expiry or rotation changes the row, so it is never served from the cache.
+ */
+function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader): void {
+  const built = new Map<string, OidcClient>();
+  const Client = provider.Client as unknown as { new (metadata: object): OidcClient; find(id: string): Promise<OidcClient | undefined> };
+  Client.find = async (id: string) => {
+    if (typeof id !== 'string' || !id.length) return undefined;
+    const properties = await loadClient(id);
+    if (!properties) return undefined;
+    const key = createHash('sha256').update(JSON.stringify(properties)).digest('base64url');
+    let client = built.get(key);
+    if (client) {
+      built.delete(key);
+    } else {
+      client = new Client(properties);
+      if (built.size >= CLIENT_OBJECTS) built.delete(built.keys().next().value!);
+    }
+    built.set(key, client);
+    return client;
+  };
 }
 
 /**

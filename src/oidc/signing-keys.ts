@@ -1,7 +1,8 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { OperatorError } from '../errors.js';
 
 /** What KEYS_DIR holds: token signing keys (private JWKs, newest first) and cookie keys. */
 export interface KeyMaterial {
@@ -34,6 +35,38 @@ export async function rotateSigningKey(dir: string): Promise<JWK> {
   const key = await newSigningKey();
   writeSecretJson(join(dir, SIGNING_FILE), { keys: [key, ...jwks.keys] });
   return key;
+}
+
+/**
+ * Removes a published key: tokens signed with it stop verifying. The newest
+ * key (the one signing now) cannot be retired: rotate first.
+ */
+export async function retireSigningKey(dir: string, kid: string): Promise<{ retired: string; remaining: string[] }> {
+  const { jwks } = await loadOrCreateKeys(dir);
+  const index = jwks.keys.findIndex((key) => key.kid === kid);
+  if (index === -1) throw new SigningKeyError(`no signing key has kid ${kid}; published: ${jwks.keys.map((k) => k.kid).join(', ')}`);
+  if (index === 0) throw new SigningKeyError(`${kid} is the key signing now; run \`keyport signingkeys rotate\` first, then retire it`);
+  const keys = jwks.keys.filter((key) => key.kid !== kid);
+  writeSecretJson(join(dir, SIGNING_FILE), { keys });
+  return { retired: kid, remaining: keys.map((k) => k.kid!) };
+}
+
+export class SigningKeyError extends OperatorError {
+  override name = 'SigningKeyError';
+}
+
+/** Changes whenever either key file is rewritten (each write is a rename, so a new inode and mtime). */
+export function keysVersion(dir: string): string {
+  return [SIGNING_FILE, COOKIE_FILE]
+    .map((file) => {
+      try {
+        const st = statSync(join(dir, file));
+        return `${st.ino}:${st.mtimeMs}:${st.size}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
 }
 
 async function newSigningKey(): Promise<JWK> {

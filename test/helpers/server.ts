@@ -21,10 +21,10 @@ export async function startServer(databaseUrl: string, overrides: Record<string,
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     env: {},
-    overrides: { issuer: url, port, database_url: databaseUrl, keys_dir: join(mkdtempSync(join(tmpdir(), 'keyport-keys-')), 'keys'), ...overrides },
+    overrides: { issuer: url, port, database_url: databaseUrl, keys_dir: join(mkdtempSync(join(tmpdir(), 'keyport-keys-')), 'keys'), log_level: 'silent', ...overrides },
   });
   const keyport = await createKeyport(config);
-  server.on('request', keyport.app.callback());
+  server.on('request', keyport.handle);
   return {
     url,
     config,

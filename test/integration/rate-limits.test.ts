@@ -52,6 +52,8 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
     // Each test starts with fresh counters (all tests come from 127.0.0.1).
     await server.keyport.db('rate_limits').delete();
     await server.keyport.db('plan_counters').delete();
+    // Counters cleared by hand: the processes' remembered verdicts (up to a second old) go too.
+    for (const s of [server, second]) s.keyport.limits.failures.forget();
   });
 
   afterAll(async () => {
@@ -174,6 +176,18 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       const ok = await token(key);
       expect(ok.status).toBe(200);
       expect(ok.headers.get('x-ratelimit-remaining')).toBe('5');
+    });
+
+    it('a process that remembered a client as clean still reads the counters before it runs bcrypt', async () => {
+      const key = await newKey();
+      // The second process verifies the secret and remembers the client as clean…
+      expect((await token(key, second.url)).status).toBe(200);
+      // …then wrong secrets on the first process push the client over its threshold.
+      for (let i = 0; i < 5; i++) expect((await token({ id: key.id, secret: 'wrong-secret' }, server.url)).status).toBe(401);
+      const checks = second.keyport.limits.bcrypt.started;
+      const guess = await token({ id: key.id, secret: 'another-guess' }, second.url);
+      expect(guess.status).toBe(429);
+      expect(second.keyport.limits.bcrypt.started).toBe(checks);
     });
 
     it('failures are counted per source address too: unknown client ids from one address get 429', async () => {

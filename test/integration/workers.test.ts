@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,21 @@ async function freePort(): Promise<number> {
   const { port } = probe.address() as { port: number };
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+/** One request on a connection of its own. */
+function onNewConnection(base: string, method: string, path: string, authorization?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const body = method === 'POST' ? 'grant_type=client_credentials' : '';
+    const headers: Record<string, string | number> = authorization ? { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } : {};
+    const req = httpRequest(`${base}${path}`, { method, agent: false, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -50,6 +66,14 @@ describe('KEYPORT_WORKERS: several processes on one port and one database', () =
 
     const answers = await Promise.all(Array.from({ length: 8 }, () => postForm(`${base}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic(sa.client_id, sa.client_secret) })));
     expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+
+    // A new connection per request: the primary hands connections to the workers in turn,
+    // so both served some, and GET /metrics from either one holds both workers' counts.
+    for (let i = 0; i < 6; i++) expect((await onNewConnection(base, 'POST', '/token', basic(sa.client_id, sa.client_secret))).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const metrics = await onNewConnection(base, 'GET', '/metrics');
+      expect(metrics.text).toMatch(/^keyport_token_grants_total\{grant_type="client_credentials",outcome="success"\} 14$/m);
+    }
 
     const done = exited(child);
     child.kill('SIGTERM');

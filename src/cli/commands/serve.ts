@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { serve } from '../../main.js';
+import { serve, shutdown } from '../../main.js';
 import { isPrimaryOfMany, runPrimary } from '../../workers.js';
 import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
@@ -14,10 +14,16 @@ export const serveCommand = () =>
         return;
       }
       const { server, keyport } = await serve(config);
-      if (config.workers === 1) process.stderr.write(`keyport listening on port ${config.port}, issuer ${config.issuer}\n`);
+      keyport.logger.info({ port: config.port, issuer: config.issuer }, 'keyport listening');
       const stop = () => {
-        server.close(() => void keyport.close().then(() => process.exit(0)));
-        server.closeIdleConnections();
+        keyport.logger.info('SIGTERM: draining');
+        shutdown(server, keyport, config.shutdownTimeoutSeconds).then(
+          () => process.exit(0),
+          (err: Error) => {
+            process.stderr.write(`keyport: shutdown failed: ${err.message}\n`);
+            process.exit(1);
+          },
+        );
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

@@ -1,0 +1,34 @@
+import type { Config } from '../../config.js';
+import { configFrom, fail, type CommonFlags } from '../run.js';
+import { keyportCommand } from './common.js';
+
+const MASK = '********';
+
+/**
+ * The configuration under its file keys (`database_url`, …) with every
+ * secret replaced: tokens whole, a database password inside its URL.
+ */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl.startsWith('mysql://')) {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = MASK;
+    databaseUrl = url.toString();
+  }
+  const masked: Record<string, unknown> = {
+    ...config,
+    databaseUrl,
+    adminToken: config.adminToken === undefined ? null : MASK,
+    metricsToken: config.metricsToken === undefined ? null : MASK,
+  };
+  return Object.fromEntries(Object.entries(masked).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
+}
+
+export const configCommand = () =>
+  keyportCommand('config', 'print the effective configuration (file, then environment), secrets masked').action((flags: CommonFlags) => {
+    try {
+      process.stdout.write(`${JSON.stringify(maskedConfig(configFrom(flags)), null, 2)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });

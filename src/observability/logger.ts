@@ -1,0 +1,28 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config.js';
+
+export type { Logger };
+
+/**
+ * JSON lines on stdout (pino). Nothing logs a request's headers, body or
+ * query string: what a line may hold is chosen field by field in
+ * request-log.ts, so a secret, token, assertion, password or cookie has no
+ * way in. The redact paths are a second fence for objects logged by mistake.
+ */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: ['authorization', 'cookie', 'password', 'client_secret', 'client_assertion', 'token', 'access_token', 'refresh_token', '*.authorization', '*.cookie', '*.password', '*.client_secret', '*.client_assertion', '*.token'],
+        censor: '[redacted]',
+      },
+    },
+    // Asynchronous writes; if stdout is not read fast enough, at most 16 MB wait
+    // and later lines are dropped rather than memory growing without bound.
+    destination ?? pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
+  );
+}

@@ -1,0 +1,62 @@
+import type Koa from 'koa';
+import type { Config } from '../config.js';
+import type { Db } from '../db/knex.js';
+import { migrationState } from '../db/migrate.js';
+import type { Metrics } from './metrics.js';
+import { timingSafeEqual } from 'node:crypto';
+
+/**
+ * GET /healthz: 200 while the process runs. GET /readyz: 200 when the
+ * database answers and its migrations are this code's, else 503 with the
+ * reason. GET /metrics: Prometheus text, behind `metrics_token` when set.
+ */
+export function probes({ config, db, metrics }: { config: Config; db: Db; metrics: Metrics }): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    ctx.set('Cache-Control', 'no-store');
+    switch (ctx.path) {
+      case '/healthz':
+        ctx.body = { status: 'ok' };
+        return;
+      case '/readyz': {
+        const reason = await notReadyBecause(db);
+        ctx.status = reason ? 503 : 200;
+        ctx.body = reason ? { status: 'not_ready', reason } : { status: 'ready' };
+        return;
+      }
+      case '/metrics': {
+        if (config.metricsToken && !bearerMatches(ctx.get('authorization'), config.metricsToken)) {
+          ctx.status = 401;
+          ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
+          ctx.body = { error: 'invalid_token', message: 'GET /metrics needs the metrics token' };
+          return;
+        }
+        const { contentType, text } = await metrics.render();
+        ctx.type = contentType;
+        ctx.body = text;
+        return;
+      }
+      default:
+        return next();
+    }
+  };
+}
+
+async function notReadyBecause(db: Db): Promise<string | undefined> {
+  try {
+    await db.raw('SELECT 1');
+  } catch (err) {
+    return `database unreachable: ${(err as { code?: string }).code ?? 'error'}`;
+  }
+  const state = await migrationState(db).catch(() => 'unknown' as const);
+  if (state === 'current') return undefined;
+  if (state === 'behind') return 'database migrations are behind this keyport: run `keyport migrate`';
+  if (state === 'ahead') return 'database was migrated by a newer keyport';
+  return 'database migrations could not be read';
+}
+
+function bearerMatches(header: string, token: string): boolean {
+  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
