@@ -11,6 +11,8 @@ import { answerMetricsRequests } from './observability/metrics.js';
  * All shared state is in the database, so any worker answers any request.
  * A worker that dies is replaced; SIGTERM stops them all, then the primary.
  */
+const WORKER_HEAP_MB = 128;
+
 export async function runPrimary(config: Config): Promise<void> {
   const db = createDb(config.databaseUrl);
   try {
@@ -19,6 +21,13 @@ export async function runPrimary(config: Config): Promise<void> {
     await db.destroy();
   }
   await loadOrCreateKeys(config.keysDir);
+
+  // V8 sizes its heap from the machine's memory and collects lazily: under
+  // load a worker's resident memory drifts well past what it uses. A cap
+  // keeps it near its working set (about 140 MB measured, see BENCHMARKS.md);
+  // an operator's own --max-old-space-size (argv or NODE_OPTIONS) wins.
+  const ownCap = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-old-space-size'));
+  if (!ownCap) cluster.setupPrimary({ execArgv: [...process.execArgv, `--max-old-space-size=${WORKER_HEAP_MB}`] });
 
   let stopping = false;
   const workers = new Set<Worker>();
