@@ -6,6 +6,8 @@ import type { Metrics } from './metrics.js';
 // An incoming X-Request-Id is kept when it is short and plain; anything else is replaced.
 const PLAIN_ID = /^[\w.:-]{1,128}$/;
 const OAUTH_ROUTES = new Set(['token', 'introspection', 'revocation']);
+// Label values come from a fixed set: a client must not be able to create metric series.
+const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
 
 interface Seen {
   route: string;
@@ -27,7 +29,7 @@ function seen(ctx: Koa.Context): Seen {
     route: oidc?.route ? `oidc:${oidc.route}` : (matched ?? (ctx.path.startsWith('/assets/') && ctx.status < 400 ? '/assets' : '(none)')),
     clientId: oidc?.client?.clientId ?? caller?.clientId,
     oauthRoute: oidc?.route && OAUTH_ROUTES.has(oidc.route) ? oidc.route : undefined,
-    grantType: oidc?.route === 'token' && typeof oidc.params?.grant_type === 'string' ? oidc.params.grant_type : undefined,
+    grantType: oidc?.route === 'token' ? (GRANT_TYPES.has(String(oidc.params?.grant_type)) ? String(oidc.params!.grant_type) : 'other') : undefined,
     error: isJson && typeof body.error === 'string' ? body.error : undefined,
   };
 }
@@ -77,7 +79,7 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
       const s = seen(ctx);
       metrics.httpRequests.inc({ route: s.route, method: ctx.method, status: String(status) });
       metrics.httpDuration.observe({ route: s.route }, seconds);
-      if (s.grantType !== undefined) metrics.tokenGrants.inc({ grant_type: s.grantType.slice(0, 64), outcome: status < 400 ? 'success' : (s.error ?? String(status)) });
+      if (s.grantType !== undefined) metrics.tokenGrants.inc({ grant_type: s.grantType, outcome: status < 400 ? 'success' : (s.error ?? String(status)) });
       if (s.oauthRoute && status === 401 && s.error === 'invalid_client') metrics.clientAuthFailures.inc({ reason: String((ctx.state as { authFailureReason?: string }).authFailureReason ?? 'other') });
       if (status === 429) metrics.rateLimitRejections.inc({ reason: String((ctx.state as { limitReason?: string }).limitReason ?? 'plan') });
 

@@ -134,6 +134,16 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
     expect(after).toMatch(/^keyport_http_request_duration_seconds_bucket\{[^}]*route="oidc:token"[^}]*\} \d+$/m);
   });
 
+  it('a grant type the client makes up is counted as "other": clients cannot create metric series', async () => {
+    const series = 'keyport_token_grants_total{grant_type="other",outcome="unsupported_grant_type"}';
+    const before = value(await metrics(), series);
+    const res = await postForm(`${server.url}/token`, { grant_type: 'made-up-grant-7f3a' }, { authorization: basic(key.id, key.secret) });
+    expect(res.status).toBe(400);
+    const after = await metrics();
+    expect(value(after, series) - before).toBe(1);
+    expect(after).not.toContain('made-up-grant-7f3a');
+  });
+
   it('counts 429s by reason', async () => {
     const reason = 'keyport_rate_limit_rejections_total{reason="auth_failures"}';
     const before = value(await metrics(), reason);
