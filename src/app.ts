@@ -10,6 +10,7 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
+import { refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -19,6 +20,7 @@ export interface AppDeps {
   readonly interactionRouter: Router<any>;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly limits: OAuthLimits;
   /** Set on SIGTERM: every answer closes its connection, so none is reused while the process drains. */
   readonly state: { readonly draining: boolean };
 }
@@ -28,7 +30,7 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, provider, adminRouter, interactionRouter, logger, metrics, state }: AppDeps): Koa {
+export function createApp({ config, db, provider, adminRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -37,6 +39,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.proxy = config.trustedProxies > 0;
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
+  app.use(refuseThrottledAddress(limits));
   app.use(async (ctx, next) => {
     if (state.draining) ctx.set('Connection', 'close');
     await next();

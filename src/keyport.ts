@@ -77,7 +77,7 @@ export async function createKeyport(config: Config, options: KeyportOptions = {}
       audit,
     });
     const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle, failures: limits.failures, csrfKey: keys.cookieKeys[0]! });
-    const app = createApp({ config, db: services.db, provider, adminRouter, interactionRouter, logger, metrics, state });
+    const app = createApp({ config, db: services.db, provider, adminRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));

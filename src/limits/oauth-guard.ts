@@ -89,24 +89,34 @@ export async function secretMatches(limits: OAuthLimits, clientId: string, secre
   return true;
 }
 
+const ROUTE_NAMES: Record<string, string> = { '/token': 'oidc:token', '/token/introspection': 'oidc:introspection', '/token/revocation': 'oidc:revocation' };
+
 /**
- * Around oidc-provider's client-authenticating endpoints: a source address
- * that failed too often is refused before anything else; every failed client
+ * Near the top of keyport's app, before any routing: a source address that
+ * failed too often is refused on oidc-provider's client-authenticating
+ * endpoints, so a flood from it costs as little as a request can.
+ */
+export function refuseThrottledAddress(limits: OAuthLimits) {
+  return async (ctx: import('koa').Context, next: () => Promise<void>): Promise<void> => {
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
+    const wait = await limits.failures.retryAfter({ address: ctx.ip });
+    if (wait === 0) return next();
+    ctx.state.limitReason = 'auth_failures';
+    ctx.state.route = ROUTE_NAMES[ctx.path];
+    ctx.status = 429;
+    ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
+    ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };
+  };
+}
+
+/**
+ * Around oidc-provider's client-authenticating endpoints: every failed client
  * authentication is counted for its address and client_id; and a 429 gets
  * the body `{"error":"rate_limit_exceeded","retry_after":N}`.
  */
 export function oauthGuard(limits: OAuthLimits) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
-
-    const wait = await limits.failures.retryAfter({ address: ctx.ip });
-    if (wait > 0) {
-      ctx.state.limitReason = 'auth_failures';
-      ctx.status = 429;
-      ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
-      ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };
-      return;
-    }
 
     await next();
 

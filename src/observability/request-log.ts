@@ -23,10 +23,10 @@ function seen(ctx: Koa.Context): Seen {
   const matched = (ctx as unknown as { _matchedRoute?: string })._matchedRoute;
   const body = ctx.body as { error?: unknown } | undefined;
   const isJson = typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
-  const caller = (ctx.state as { caller?: { clientId?: string } }).caller;
+  const { caller, route } = ctx.state as { caller?: { clientId?: string }; route?: string };
   return {
     // oidc-provider routes with @koa/router too: its route name comes first.
-    route: oidc?.route ? `oidc:${oidc.route}` : (matched ?? (ctx.path.startsWith('/assets/') && ctx.status < 400 ? '/assets' : '(none)')),
+    route: route ?? (oidc?.route ? `oidc:${oidc.route}` : (matched ?? (ctx.path.startsWith('/assets/') && ctx.status < 400 ? '/assets' : '(none)'))),
     clientId: oidc?.client?.clientId ?? caller?.clientId,
     oauthRoute: oidc?.route && OAUTH_ROUTES.has(oidc.route) ? oidc.route : undefined,
     grantType: oidc?.route === 'token' ? (GRANT_TYPES.has(String(oidc.params?.grant_type)) ? String(oidc.params!.grant_type) : 'other') : undefined,
