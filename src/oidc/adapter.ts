@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { createBatcher } from '../db/batch.js';
-import { isDuplicateKeyError, nowSeconds, type Db } from '../db/knex.js';
+import { isMysql, nowSeconds, type Db } from '../db/knex.js';
 
 const TABLE = 'oidc_payloads';
 
@@ -44,6 +44,24 @@ function payloadBatches(db: Db) {
       const byKey = new Map(rows.map((row) => [`${row.type}\0${row.id}`, row]));
       return keys.map(([type, id]) => byKey.get(`${type}\0${id}`));
     }),
+    /**
+     * RFC 7523 §3 (jti): inserts replay-detection rows, a batch at a time, and
+     * tells each one whether it was first. Each row carries a random nonce;
+     * the insert leaves an existing row alone, and reading the rows back shows
+     * whose nonce is stored: that request was first, any other is a replay,
+     * whether the other came in the same batch or from another process.
+     */
+    firstUse: createBatcher(async (rows: readonly StoredRow[]) => {
+      const nonces = rows.map(() => randomBytes(12).toString('base64url'));
+      const stored = rows.map((row, i) => ({ ...row, payload: JSON.stringify({ ...JSON.parse(row.payload), nonce: nonces[i] }) }));
+      const insert = db(TABLE).insert(stored).onConflict(['type', 'id']);
+      await (isMysql(db) ? insert.merge({ id: db.raw('id') }) : insert.ignore());
+      const found = await db(TABLE)
+        .whereIn(['type', 'id'], rows.map((row) => [row.type, row.id]))
+        .select<Array<{ type: string; id: string; payload: string }>>(['type', 'id', 'payload']);
+      const winner = new Map(found.map((row) => [`${row.type}\0${row.id}`, (JSON.parse(row.payload) as { nonce?: string }).nonce]));
+      return rows.map((row, i) => winner.get(`${row.type}\0${row.id}`) === nonces[i]);
+    }, 100),
     upsert: createBatcher(async (rows: readonly StoredRow[]) => {
       // The last write of a key wins, as it would have one statement at a time.
       const unique = [...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()];
@@ -119,14 +137,8 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
         expires_at: expiresIn ? nowSeconds() + expiresIn : null,
       };
       if (type === 'ReplayDetection') {
-        // RFC 7523 §3 (jti): a plain insert on the primary key is the atomic
-        // check-and-set that makes an assertion single-use across processes.
-        try {
-          await db(TABLE).insert(row);
-        } catch (err) {
-          if (isDuplicateKeyError(err)) throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
-          throw err;
-        }
+        // The atomic check-and-set that makes an assertion single-use across processes.
+        if (!(await batched.firstUse(row))) throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
         return;
       }
       await batched.upsert(row);
