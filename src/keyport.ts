@@ -136,7 +136,8 @@ export async function createKeyport(config: Config, options: KeyportOptions = {}
       clearInterval(sweeper);
       await usage.close();
       await services.close();
-      logger.flush();
+      // Lines still buffered are written before the process may exit.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }
