@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/knex.js';
+import { runCli } from '../helpers/cli.js';
 import { DATABASES } from '../helpers/databases.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 
 describe.each(DATABASES)('operator CLI on $name', (database) => {
   let env: NodeJS.ProcessEnv;
@@ -18,15 +18,7 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
   let dir: string;
 
   /** Runs `keyport ARGS` as the runbook does; never throws, returns exit code and output. */
-  async function keyport(...args: string[]) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const keyport = (...args: string[]) => runCli(env, ...args);
   const json = async (...args: string[]) => {
     const result = await keyport(...args, '-json');
     expect(result.code, result.stderr).toBe(0);

@@ -1,39 +1,18 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDb } from '../../src/db/knex.js';
 import { DATABASES } from '../helpers/databases.js';
 import { authorizeThroughPages, Browser, codeOf, OOB, pkce } from '../helpers/auth-flow.js';
+import { CLI, freePort, runCli } from '../helpers/cli.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const NEWER_MIGRATION = '29991231000000_from_a_newer_keyport';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-async function cli(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** `keyport serve` as a child process, its stdout and stderr captured; resolves once the port answers. */
 async function serveProcess(env: NodeJS.ProcessEnv) {
@@ -196,15 +175,15 @@ describe('request logs', () => {
     const port = await freePort();
     const operator = `op-${randomBytes(24).toString('hex')}`;
     const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), KEYPORT_ADMIN_TOKEN: operator, KEYPORT_WORKERS: '1' };
-    const team = JSON.parse((await cli(env, 'teamadd', '-name', 'L', '-plan', 'pro', '-json')).stdout);
-    const sa = JSON.parse((await cli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
+    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'L', '-plan', 'pro', '-json')).stdout);
+    const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const password = `Pw-${randomBytes(12).toString('hex')}`;
-    await cli(env, 'useradd', '-team', String(team.team_id), '-email', 'dev@logs.test', '-password', password);
+    await runCli(env, 'useradd', '-team', String(team.team_id), '-email', 'dev@logs.test', '-password', password);
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = join(dir, 'jwt.pem');
     writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
-    const jwtClient = JSON.parse((await cli(env, 'serviceaccountadd', '-team', String(team.team_id), '-public-key', pem, '-json')).stdout);
-    const app = JSON.parse((await cli(env, 'appadd', '-team', String(team.team_id), '-name', 'A', '-json')).stdout);
+    const jwtClient = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-public-key', pem, '-json')).stdout);
+    const app = JSON.parse((await runCli(env, 'appadd', '-team', String(team.team_id), '-name', 'A', '-json')).stdout);
 
     const served = await serveProcess(env);
     child = served.child;
@@ -283,7 +262,7 @@ describe('request logs', () => {
     child = undefined;
     expect(served.output.stdout).not.toMatch(/"msg":"request"/);
 
-    const bad = await cli({ ...env, LOG_LEVEL: 'loud' }, 'serve');
+    const bad = await runCli({ ...env, LOG_LEVEL: 'loud' }, 'serve');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/log_level \(or LOG_LEVEL\)/);
   });
@@ -326,8 +305,8 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));
     const port = await freePort();
     const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '1' };
-    const team = JSON.parse((await cli(env, 'teamadd', '-name', 'S', '-plan', 'enterprise', '-json')).stdout);
-    const sa = JSON.parse((await cli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
+    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'S', '-plan', 'enterprise', '-json')).stdout);
+    const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const served = await serveProcess(env);
     child = served.child;
     const authorization = basic(sa.client_id, sa.client_secret);
@@ -393,7 +372,7 @@ describe('signing keys', () => {
   it('rotate: every process signs with the new key and still publishes the old one, without a restart', async () => {
     const [old] = await published(a);
     expect(await published(b)).toEqual([old]);
-    const rotated = await cli(env, 'signingkeys', 'rotate', '-json');
+    const rotated = await runCli(env, 'signingkeys', 'rotate', '-json');
     expect(rotated.code, rotated.stderr).toBe(0);
     const { kid } = JSON.parse(rotated.stdout) as { kid: string };
 
@@ -405,18 +384,18 @@ describe('signing keys', () => {
 
   it('retire: the old key leaves every JWKS; the key signing now and unknown kids are refused', async () => {
     const [current, old] = await published(a);
-    const newest = await cli(env, 'signingkeys', 'retire', '-kid', current!);
+    const newest = await runCli(env, 'signingkeys', 'retire', '-kid', current!);
     expect(newest.code).toBe(1);
     expect(newest.stderr).toMatch(/is the key signing now/);
-    const unknown = await cli(env, 'signingkeys', 'retire', '-kid', 'no-such-kid');
+    const unknown = await runCli(env, 'signingkeys', 'retire', '-kid', 'no-such-kid');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no signing key has kid no-such-kid/);
 
-    const retired = await cli(env, 'signingkeys', 'retire', '-kid', old!, '-json');
+    const retired = await runCli(env, 'signingkeys', 'retire', '-kid', old!, '-json');
     expect(retired.code, retired.stderr).toBe(0);
     expect(JSON.parse(retired.stdout)).toEqual({ retired: old, remaining: [current] });
     for (const server of [a, b]) await vi.waitFor(async () => expect(await published(server)).toEqual([current]), { timeout: 5000, interval: 50 });
-    const listed = JSON.parse((await cli(env, 'signingkeys', 'list', '-json')).stdout);
+    const listed = JSON.parse((await runCli(env, 'signingkeys', 'list', '-json')).stdout);
     expect(listed).toEqual({ signing: current, published: [current] });
   });
 });
@@ -427,7 +406,7 @@ describe('configuration', () => {
     const conf = join(dir, 'keyport.json');
     writeFileSync(conf, JSON.stringify({ port: 4100, metrics_token: 'secret-metrics-token-0123456789abcdef', access_token_ttl_seconds: 600 }));
     const admin = `admin-${randomBytes(20).toString('hex')}`;
-    const result = await cli({ PATH: process.env.PATH, PORT: '4200', KEYPORT_ADMIN_TOKEN: admin, DATABASE_URL: 'mysql://keyport:hunter2-db-password@db.internal:3306/keyport' }, 'config', '-conf', conf);
+    const result = await runCli({ PATH: process.env.PATH, PORT: '4200', KEYPORT_ADMIN_TOKEN: admin, DATABASE_URL: 'mysql://keyport:hunter2-db-password@db.internal:3306/keyport' }, 'config', '-conf', conf);
     expect(result.code, result.stderr).toBe(0);
     const shown = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(shown).toMatchObject({ port: 4200, access_token_ttl_seconds: 600, admin_token: '********', metrics_token: '********', database_url: 'mysql://keyport:********@db.internal:3306/keyport' });
@@ -440,7 +419,7 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyport-conf-'));
     const conf = join(dir, 'keyport.json');
     writeFileSync(conf, JSON.stringify({ port: 'eighty', shutdown_timeout_seconds: -1, colour: 'blue' }));
-    const result = await cli({ PATH: process.env.PATH }, 'config', '-conf', conf);
+    const result = await runCli({ PATH: process.env.PATH }, 'config', '-conf', conf);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/port \(or PORT\):/);
     expect(result.stderr).toMatch(/shutdown_timeout_seconds:/);
@@ -454,12 +433,12 @@ describe.each(DATABASES)('schema version on $name', (database) => {
     const { url, drop } = await database.create();
     const dir = mkdtempSync(join(tmpdir(), 'keyport-ahead-'));
     const env = { PATH: process.env.PATH, PORT: String(await freePort()), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '1' };
-    expect((await cli(env, 'migrate')).code).toBe(0);
+    expect((await runCli(env, 'migrate')).code).toBe(0);
     const db = createDb(url);
     try {
       await db('keyport_migrations').insert({ name: NEWER_MIGRATION, batch: 99, migration_time: new Date() });
       const before = await db('keyport_migrations').count({ n: '*' });
-      const result = await cli(env, 'serve');
+      const result = await runCli(env, 'serve');
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/migrated by a newer keyport \(unknown migrations: 29991231000000_from_a_newer_keyport\); refusing to start/);
       expect(await db('keyport_migrations').count({ n: '*' })).toEqual(before);

@@ -6,18 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { basic, postForm } from '../helpers/server.js';
+import { CLI, freePort, runCli } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+import { basic, postForm } from '../helpers/server.js';
 
 /** One request on a connection of its own. */
 function onNewConnection(base: string, method: string, path: string, authorization?: string): Promise<{ status: number; text: string }> {
@@ -50,8 +42,8 @@ describe('KEYPORT_WORKERS: several processes on one port and one database', () =
   it('runs N workers that all answer, and stops them all on SIGTERM with exit code 0', async () => {
     const port = await freePort();
     const env = environment(port);
-    const team = JSON.parse((await run(process.execPath, [CLI, 'teamadd', '-name', 'W', '-plan', 'pro', '-json'], { env })).stdout);
-    const sa = JSON.parse((await run(process.execPath, [CLI, 'serviceaccountadd', '-team', String(team.team_id), '-json'], { env })).stdout);
+    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'W', '-plan', 'pro', '-json')).stdout);
+    const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
 
     child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: 'ignore' });
     const base = `http://127.0.0.1:${port}`;
