@@ -40,11 +40,10 @@ const options: Knex.MigratorConfig = { migrationSource: source, tableName: 'keyp
  * newer keyport is refused: this code would not know its tables.
  */
 export async function migrateLatest(db: Db): Promise<string[]> {
-  if ((await migrationState(db)) === 'ahead') {
-    const known = new Set(MIGRATIONS.map(([name]) => name));
-    const names = (await db('keyport_migrations').pluck('name')) as string[];
+  const unknown = unknownMigrations(await appliedMigrations(db));
+  if (unknown.length) {
     throw new OperatorError(
-      `the database was migrated by a newer keyport (unknown migrations: ${names.filter((n) => !known.has(n)).join(', ')}); refusing to start: run the newer keyport, or restore a backup made for this one`,
+      `the database was migrated by a newer keyport (unknown migrations: ${unknown.join(', ')}); refusing to start: run the newer keyport, or restore a backup made for this one`,
     );
   }
   const [, applied] = (await db.migrate.latest(options)) as [number, string[]];
@@ -57,10 +56,18 @@ export async function migrateRollbackAll(db: Db): Promise<void> {
 
 /** 'current', 'behind' (migrations to apply) or 'ahead' (database newer than this code). */
 export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
-  // Read from the table: knex's own listing refuses outright when a name is unknown.
-  if (!(await db.schema.hasTable('keyport_migrations'))) return 'behind';
-  const done = new Set((await db('keyport_migrations').pluck('name')) as string[]);
+  const applied = await appliedMigrations(db);
+  if (unknownMigrations(applied).length) return 'ahead';
+  return MIGRATIONS.some(([name]) => !applied.has(name)) ? 'behind' : 'current';
+}
+
+/** Read from the table: knex's own listing refuses outright when a name is unknown. */
+async function appliedMigrations(db: Db): Promise<Set<string>> {
+  if (!(await db.schema.hasTable('keyport_migrations'))) return new Set();
+  return new Set((await db('keyport_migrations').pluck('name')) as string[]);
+}
+
+function unknownMigrations(applied: ReadonlySet<string>): string[] {
   const known = new Set(MIGRATIONS.map(([name]) => name));
-  if ([...done].some((name) => !known.has(name))) return 'ahead';
-  return [...known].some((name) => !done.has(name)) ? 'behind' : 'current';
+  return [...applied].filter((name) => !known.has(name));
 }
