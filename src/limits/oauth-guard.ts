@@ -13,8 +13,12 @@ export class RateLimitExceeded extends errors.OIDCProviderError {
   }
 }
 
-/** Endpoints where clients authenticate (oidc-provider's default routes). */
-const CLIENT_AUTH_PATHS = new Set(['/token', '/token/introspection', '/token/revocation']);
+/** Endpoints where clients authenticate (oidc-provider's default paths), by route name. */
+const CLIENT_AUTH_ROUTES = new Map([
+  ['/token', 'oidc:token'],
+  ['/token/introspection', 'oidc:introspection'],
+  ['/token/revocation', 'oidc:revocation'],
+]);
 /** Of those, the ones that spend the plan budget (CONTRACT.md). */
 const BUDGETED_ROUTES = new Set(['token', 'introspection']);
 
@@ -89,8 +93,6 @@ export async function secretMatches(limits: OAuthLimits, clientId: string, secre
   return true;
 }
 
-const ROUTE_NAMES: Record<string, string> = { '/token': 'oidc:token', '/token/introspection': 'oidc:introspection', '/token/revocation': 'oidc:revocation' };
-
 /**
  * Near the top of keyport's app, before any routing: a source address that
  * failed too often is refused on oidc-provider's client-authenticating
@@ -98,11 +100,12 @@ const ROUTE_NAMES: Record<string, string> = { '/token': 'oidc:token', '/token/in
  */
 export function refuseThrottledAddress(limits: OAuthLimits) {
   return async (ctx: import('koa').Context, next: () => Promise<void>): Promise<void> => {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
+    const route = CLIENT_AUTH_ROUTES.get(ctx.path);
+    if (ctx.method !== 'POST' || !route) return next();
     const wait = await limits.failures.retryAfter({ address: ctx.ip });
     if (wait === 0) return next();
     ctx.state.limitReason = 'auth_failures';
-    ctx.state.route = ROUTE_NAMES[ctx.path];
+    ctx.state.route = route;
     ctx.status = 429;
     ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });
     ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };
@@ -116,7 +119,7 @@ export function refuseThrottledAddress(limits: OAuthLimits) {
  */
 export function oauthGuard(limits: OAuthLimits) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_ROUTES.has(ctx.path)) return next();
 
     await next();
 
