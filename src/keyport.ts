@@ -36,22 +36,18 @@ export interface Keyport extends Services {
   readonly limits: OAuthLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Reads KEYS_DIR again; when the keys changed, new requests use a provider built with them. */
-  reloadKeys(): Promise<boolean>;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
   draining: boolean;
 }
 
-export interface KeyportOptions {
-  /** Where the JSON logs go; stdout by default. */
-  readonly logDestination?: import('pino').DestinationStream;
-}
-
 /** Everything a server process needs, wired together; no module-level state. */
-export async function createKeyport(config: Config, options: KeyportOptions = {}): Promise<Keyport> {
-  const logger = createLogger(config, options.logDestination);
+export async function createKeyport(config: Config): Promise<Keyport> {
+  const logger = createLogger(config);
   const services = await openServices(config);
-  const usage = createUsageRecorder(services.db, { flushEveryMs: config.usageFlushSeconds * 1000 });
+  const usage = createUsageRecorder(services.db, {
+    flushEveryMs: config.usageFlushSeconds * 1000,
+    onError: (err) => logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
+  });
   const limits: OAuthLimits = {
     plans: createPlanLimits(services.db, config),
     failures: createAuthFailures(services.db, config),
@@ -82,18 +78,18 @@ export async function createKeyport(config: Config, options: KeyportOptions = {}
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));
 
+  // Reads KEYS_DIR again; when the keys changed, new requests go to a provider built with them.
   const reloadKeys = async () => {
     const version = keysVersion(config.keysDir);
-    if (version === current.version) return false;
+    if (version === current.version) return;
     const keys = await loadOrCreateKeys(config.keysDir);
     const kids = (k: KeyMaterial) => k.jwks.keys.map((key) => key.kid).join(',');
     if (kids(keys) === kids(current.keys) && keys.cookieKeys.join() === current.keys.cookieKeys.join()) {
       current = { ...current, version };
-      return false;
+      return;
     }
     current = surface(keys);
     logger.info({ signing_kid: keys.jwks.keys[0]?.kid, published_kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
-    return true;
   };
   const keyWatch = setInterval(() => {
     reloadKeys().catch((err: Error) => logger.error({ err: { message: err.message } }, 'reading the signing keys failed; keeping the current ones'));
@@ -124,7 +120,6 @@ export async function createKeyport(config: Config, options: KeyportOptions = {}
     limits,
     logger,
     metrics,
-    reloadKeys,
     get draining() {
       return state.draining;
     },

@@ -13,7 +13,13 @@ export interface UsageRecorder {
   close(): Promise<void>;
 }
 
-export function createUsageRecorder(db: Db, { flushEveryMs = 1000 } = {}): UsageRecorder {
+export interface UsageRecorderOptions {
+  readonly flushEveryMs?: number;
+  /** Told when a flush fails (it is retried with the next one). */
+  readonly onError?: (err: Error) => void;
+}
+
+export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () => undefined }: UsageRecorderOptions = {}): UsageRecorder {
   let pending = new Map<string, { count: number; lastUsedAt: number }>();
   let flushing: Promise<void> = Promise.resolve();
 
@@ -51,7 +57,7 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000 } = {}): Usage
             entry.lastUsedAt = Math.max(entry.lastUsedAt, lastUsedAt);
           } else pending.set(clientId, { count, lastUsedAt });
         }
-        console.error('recording key usage failed; will retry:', (err as Error).message);
+        onError(err as Error);
       });
     return flushing;
   }

@@ -9,7 +9,7 @@ export type { Logger };
  * request-log.ts, so a secret, token, assertion, password or cookie has no
  * way in. The redact paths are a second fence for objects logged by mistake.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino(
     {
       level: config.logLevel,
@@ -23,6 +23,6 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
     },
     // Asynchronous writes; if stdout is not read fast enough, at most 16 MB wait
     // and later lines are dropped rather than memory growing without bound.
-    destination ?? pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
+    pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
   );
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, seedServiceAccount, startServer, type TestServer } from '../helpers/server.js';
 
@@ -45,6 +45,22 @@ describe.each(DATABASES)('key usage on $name', (database) => {
     expect(Number(stored.last_used_at)).toBeGreaterThanOrEqual(before);
   });
 
+  it('a flush the database refuses loses nothing: the next one writes it, once', async () => {
+    const count = Number((await row()).usage_count);
+    await grant();
+    await grant();
+    const { db } = server.keyport;
+    await db.schema.renameTable('o_auth_clients', 'o_auth_clients_away');
+    try {
+      await server.keyport.usage.flush();
+    } finally {
+      await db.schema.renameTable('o_auth_clients_away', 'o_auth_clients');
+    }
+    expect(Number((await row()).usage_count)).toBe(count);
+    await server.keyport.usage.flush();
+    expect(Number((await row()).usage_count)).toBe(count + 2);
+  });
+
   it('failed grants are not usage', async () => {
     const count = Number((await row()).usage_count);
     await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(sa.clientId, 'wrong') });
@@ -65,8 +81,7 @@ describe.each(DATABASES)('key usage on $name', (database) => {
     expect(view.usage_count).toBe(count + 1);
     expect(Date.parse(view.last_used_at)).toBeGreaterThan(0);
 
-    const cli = join(import.meta.dirname, '../../dist/src/cli/main.js');
-    const { stdout } = await run(process.execPath, [cli, 'clientlist', '-team', String(sa.team.id), '-json'], {
+    const { stdout } = await run(process.execPath, [CLI, 'clientlist', '-team', String(sa.team.id), '-json'], {
       env: { PATH: process.env.PATH, DATABASE_URL: url, KEYS_DIR: server.config.keysDir },
     });
     const listed = JSON.parse(stdout) as { data: Array<{ client_id: string; usage_count: number; last_used_at: string | null }> };
