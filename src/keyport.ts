@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { deleteExpiredPayloads } from './oidc/adapter.js';
 import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
-import { keysVersion, loadOrCreateKeys, type KeyMaterial } from './oidc/signing-keys.js';
+import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
@@ -79,10 +79,11 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   let current = surface(await loadOrCreateKeys(config.keysDir));
 
   // Reads KEYS_DIR again; when the keys changed, new requests go to a provider built with them.
-  const reloadKeys = async () => {
+  const reloadKeys = () => {
     const version = keysVersion(config.keysDir);
     if (version === current.version) return;
-    const keys = await loadOrCreateKeys(config.keysDir);
+    const keys = readKeys(config.keysDir);
+    if (!keys) throw new Error(`no signing or cookie keys in ${config.keysDir}`);
     const kids = (k: KeyMaterial) => k.jwks.keys.map((key) => key.kid).join(',');
     if (kids(keys) === kids(current.keys) && keys.cookieKeys.join() === current.keys.cookieKeys.join()) {
       current = { ...current, version };
@@ -92,7 +93,11 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     logger.info({ signing_kid: keys.jwks.keys[0]?.kid, published_kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
   };
   const keyWatch = setInterval(() => {
-    reloadKeys().catch((err: Error) => logger.error({ err: { message: err.message } }, 'reading the signing keys failed; keeping the current ones'));
+    try {
+      reloadKeys();
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, 'reading the signing keys failed; keeping the current ones');
+    }
   }, config.keysReloadSeconds * 1000);
   keyWatch.unref();
 

@@ -29,6 +29,18 @@ export async function loadOrCreateKeys(dir: string): Promise<KeyMaterial> {
   return { jwks, cookieKeys: cookies.keys };
 }
 
+/**
+ * Reads the keys a running server picks up, creating nothing: files that
+ * went missing or empty (a volume not mounted yet, a half-finished copy)
+ * leave the keys in use alone, rather than each process making its own.
+ */
+export function readKeys(dir: string): KeyMaterial | undefined {
+  const jwks = readJson<{ keys: JWK[] }>(join(dir, SIGNING_FILE));
+  const cookies = readJson<{ keys: string[] }>(join(dir, COOKIE_FILE));
+  if (!jwks?.keys?.length || !cookies?.keys?.length) return undefined;
+  return { jwks, cookieKeys: cookies.keys };
+}
+
 /** Adds a new signing key in front: tokens are signed with it, the older keys still verify. */
 export async function rotateSigningKey(dir: string): Promise<JWK> {
   const { jwks } = await loadOrCreateKeys(dir);
