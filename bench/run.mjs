@@ -17,7 +17,9 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createDb } from '../dist/src/db/knex.js';
+import { SEED_CLIENTS, SEED_TOKENS, cloneClients, copyFixtures, seed } from './data.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
+import { aggregate, printTable, summarize } from './report.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -35,8 +37,6 @@ const ROUNDS = Number(flags.rounds);
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 const WORKERS = Number(flags.workers);
-const SEED_TOKENS = 1_000_000;
-const SEED_CLIENTS = 100_000;
 const MANY_CLIENTS = 1000;
 const CLI = 'dist/src/cli/main.js';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -177,20 +177,6 @@ async function makeFixtures(keyport) {
   return { team_id, warm, rs, jwt: { ...jwt, privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }, many };
 }
 
-/** Copies a client row under new ids (same stored hash): 1,000 bcrypt hashes would take a minute to make. */
-async function cloneClients(databaseUrl, fromId, ids) {
-  const db = createDb(databaseUrl);
-  try {
-    const row = await db('o_auth_clients').where({ client_id: fromId }).first();
-    // 250 rows per statement: SQLite allows 500 terms in a compound SELECT.
-    for (let i = 0; i < ids.length; i += 250) {
-      await db('o_auth_clients').insert(ids.slice(i, i + 250).map((client_id) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null })));
-    }
-  } finally {
-    await db.destroy();
-  }
-}
-
 function baselineClients(f) {
   const secretClient = (c) => ({ client_id: c.client_id, client_secret: c.client_secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read api:write' });
   return [
@@ -238,25 +224,6 @@ function runLoad(url, spec, duration = DURATION) {
       err ? reject(err) : resolve(res),
     );
   });
-}
-
-const summarize = (res) => ({
-  rps: Math.round(res['2xx'] / res.duration),
-  p50_ms: res.latency.p50,
-  p99_ms: res.latency.p99,
-  ok: res['2xx'],
-  not_ok: res.non2xx + res.errors + res.timeouts,
-});
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-function aggregate(rounds) {
-  return {
-    rps: median(rounds.map((r) => r.rps)),
-    p50_ms: median(rounds.map((r) => r.p50_ms)),
-    p99_ms: median(rounds.map((r) => r.p99_ms)),
-    not_ok: rounds.reduce((n, r) => n + r.not_ok, 0),
-    rounds,
-  };
 }
 
 /** Warm-up until a whole pass answers 2xx only (bounded), then alternating timed rounds. */
@@ -336,52 +303,6 @@ function scenarios(f) {
       },
     },
   };
-}
-
-// ---------------------------------------------------------------- seeding
-
-/** 100,000 clients (copies of one row) and 1,000,000 token rows, a fifth of them expired. */
-async function seed(databaseUrl, f) {
-  const started = Date.now();
-  const ids = Array.from({ length: SEED_CLIENTS }, (_, i) => `${f.warm.client_id}-seed-${i}`);
-  await cloneClients(databaseUrl, f.warm.client_id, ids);
-  const db = createDb(databaseUrl);
-  try {
-    const template = await db('oidc_payloads').where({ type: 'ClientCredentials' }).first();
-    if (!template) throw new Error('no token row to copy');
-    const payload = JSON.parse(template.payload);
-    const now = Math.floor(Date.now() / 1000);
-    const batch = 250;
-    for (let i = 0; i < SEED_TOKENS; i += batch) {
-      const rows = [];
-      for (let j = i; j < Math.min(i + batch, SEED_TOKENS); j++) {
-        const expired = j % 5 === 0;
-        const exp = expired ? now - 60 : now + 3600;
-        rows.push({ type: 'ClientCredentials', id: randomBytes(32).toString('base64url'), payload: JSON.stringify({ ...payload, clientId: ids[j % ids.length], iat: exp - 3600, exp }), expires_at: exp });
-      }
-      await db('oidc_payloads').insert(rows);
-    }
-  } finally {
-    await db.destroy();
-  }
-  return Math.round((Date.now() - started) / 1000);
-}
-
-// ---------------------------------------------------------------- report
-
-function printTable(results, systems) {
-  const [a, b] = systems;
-  const rows = [['scenario', `${a} req/s`, 'p50', 'p99', `${b} req/s`, 'p50', 'p99', `ratio ${a}/${b}`]];
-  for (const { title, result, ratio } of results) {
-    const x = result[a];
-    const y = result[b];
-    rows.push([title, x.rps, `${x.p50_ms} ms`, `${x.p99_ms} ms`, y.rps, `${y.p50_ms} ms`, `${y.p99_ms} ms`, ratio.toFixed(2)]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  for (const [n, row] of rows.entries()) {
-    console.log(row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  '));
-    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
 }
 
 // ---------------------------------------------------------------- main
@@ -480,21 +401,6 @@ async function main() {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(flags.out, JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top }, null, 2));
   console.log(`\nresults: ${flags.out}`);
-}
-
-/** The fixtures' rows (team, users, clients) into the seeded database, so the same credentials work there. */
-async function copyFixtures(fromUrl, toUrl) {
-  const from = createDb(fromUrl);
-  const to = createDb(toUrl);
-  try {
-    for (const table of ['teams', 'users', 'team_memberships', 'o_auth_clients']) {
-      const rows = await from(table).select();
-      for (let i = 0; i < rows.length; i += 250) await to(table).insert(rows.slice(i, i + 250));
-    }
-  } finally {
-    await from.destroy();
-    await to.destroy();
-  }
 }
 
 main().catch(async (err) => {
