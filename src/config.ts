@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { ownEntries } from './names.js';
 
 /**
  * Every setting keyport reads, its default and why. A JSON file (`-conf FILE`
@@ -92,7 +93,7 @@ const fileSchema = z
   .strict()
   .superRefine((value, ctx) => {
     for (const scope of value.default_scopes) {
-      if (!(scope in value.scopes)) {
+      if (!Object.hasOwn(value.scopes, scope)) {
         ctx.addIssue({ code: 'custom', path: ['default_scopes'], message: `"${scope}" is not in the scope catalogue` });
       }
     }
@@ -177,9 +178,9 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     databaseUrl: c.database_url,
     keysDir: c.keys_dir,
     adminToken: c.admin_token,
-    scopes: c.scopes,
+    scopes: ownEntries(c.scopes),
     defaultScopes: c.default_scopes,
-    plans: c.plans,
+    plans: ownEntries(c.plans),
     accessTokenTtlSeconds: c.access_token_ttl_seconds,
     expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
     usageFlushSeconds: c.usage_flush_seconds,

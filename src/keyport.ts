@@ -64,7 +64,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
-    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits });
+    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits, teams: services.teams });
     recordClientAuthFailures(provider);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),

@@ -5,6 +5,7 @@ import { InsufficientPermissions, InvalidToken, NotFound } from '../errors.js';
 import type { TeamStore } from '../teams/store.js';
 import type { KeyportClientMetadata } from '../oidc/client-loader.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
+import { currentScope } from '../oidc/current-scopes.js';
 
 /** Who is calling the admin API. */
 export type Caller =
@@ -36,7 +37,8 @@ export function createCallerAuth({ config, provider, teams, plans }: { config: C
     const meta = client?.metadata() as unknown as KeyportClientMetadata | undefined;
     if (!meta || meta.team_id === null) return undefined;
     // A valid token without the scope is a permission problem (RFC 6750 §3.1 insufficient_scope), not an unknown token.
-    if (!(token.scope ?? '').split(' ').includes(MANAGE_SCOPE)) throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
+    // Judged against the client's scopes now, not when the token was issued.
+    if (!currentScope(token.scope, client!.scope).split(' ').includes(MANAGE_SCOPE)) throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
     const limits = plans.limitsFor(meta);
     const accountId = (token as { accountId?: string }).accountId;
     if (accountId === undefined) return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };

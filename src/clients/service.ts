@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Knex } from 'knex';
 import { isMysql, nowSeconds, type Db } from '../db/knex.js';
 import { InvalidRequest, KeyLimitReached, NotFound } from '../errors.js';
+import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
@@ -80,7 +81,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
 
   function checkScopes(scopes: readonly string[] | undefined): readonly string[] {
     if (scopes === undefined) return config.defaultScopes;
-    const unknown = scopes.filter((s) => !(s in config.scopes));
+    const unknown = scopes.filter((s) => !Object.hasOwn(config.scopes, s));
     if (unknown.length) {
       throw new InvalidRequest('scopes', `unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; known: ${Object.keys(config.scopes).join(' ')}`);
     }
@@ -88,10 +89,8 @@ export function createClientService({ config, db, clients, teams, teamService }:
   }
 
   function checkName(name: string | undefined, fallback: string): string {
-    const value = (name ?? fallback).trim();
-    if (!value || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) {
-      throw new InvalidRequest('name', 'must be 1 to 200 printable characters');
-    }
+    const value = printableName(name ?? fallback);
+    if (value === undefined) throw new InvalidRequest('name', 'must be 1 to 200 printable characters, without control or bidirectional-override characters');
     return value;
   }
 
@@ -202,7 +201,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
 
     async revoke(clientId) {
       const client = await mustFind(clientId);
-      if (client.revokedAt === null) await clients.update(clientId, { revokedAt: nowSeconds() });
+      await clients.revoke(client.clientId, nowSeconds());
       return view(await mustFind(clientId));
     },
 
@@ -212,12 +211,13 @@ export function createClientService({ config, db, clients, teams, teamService }:
     },
 
     async update(clientId, changes) {
-      const client = await mustFind(clientId);
-      await clients.update(clientId, {
+      await mustFind(clientId);
+      const columns = {
         ...(changes.name !== undefined ? { name: checkName(changes.name, '') } : {}),
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
-        ...(changes.isValid === false && client.revokedAt === null ? { revokedAt: nowSeconds() } : {}),
-      });
+      };
+      if (Object.keys(columns).length) await clients.update(clientId, columns);
+      if (changes.isValid === false) await clients.revoke(clientId, nowSeconds());
       return view(await mustFind(clientId));
     },
 
@@ -230,13 +230,24 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const { secret, fields } = await credentials(client.environment, undefined, clientSecret);
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
-      await clients.update(clientId, {
-        secretHash: fields.secretHash,
-        secretHint: fields.secretHint,
-        previousSecretHash: keepOld ? client.secretHash : null,
-        previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
-        revokedAt: null,
-      });
+      const update = (trx?: Knex.Transaction) =>
+        clients.update(
+          clientId,
+          {
+            secretHash: fields.secretHash,
+            secretHint: fields.secretHint,
+            previousSecretHash: keepOld ? client.secretHash : null,
+            previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
+            revokedAt: null,
+          },
+          trx,
+        );
+      // Reviving a revoked key makes it count again: it needs a free place, exactly like a new key.
+      if (client.revokedAt !== null && client.teamId !== null) {
+        await withFreeKeySlot(await teamService.getTeam(client.teamId), async (trx) => void (await update(trx)));
+      } else {
+        await update();
+      }
       return created(clientId, secret);
     },
 

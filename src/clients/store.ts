@@ -36,7 +36,13 @@ export interface ClientStore {
   /** Several clients in one query; the answer is in the order of `clientIds`. */
   findManyById(clientIds: readonly string[]): Promise<Array<ClientRecord | undefined>>;
   insert(client: NewClient, trx?: Knex.Transaction): Promise<void>;
-  update(clientId: string, changes: ClientChanges): Promise<boolean>;
+  update(clientId: string, changes: ClientChanges, trx?: Knex.Transaction): Promise<boolean>;
+  /**
+   * Revokes the client and, in the same transaction, deletes every token,
+   * code, refresh token and grant issued to it: whatever happens to the key
+   * later (a new secret, a new public key), nothing issued before comes back.
+   */
+  revoke(clientId: string, at: number): Promise<void>;
   /** Valid (not revoked, not expired) clients of the team, read inside `trx`. */
   countValid(teamId: number, now: number, trx?: Knex.Transaction): Promise<number>;
   listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; clients: ClientRecord[] }>;
@@ -131,7 +137,7 @@ export function createKnexClientStore(db: Db): ClientStore {
       });
     },
 
-    async update(clientId, changes) {
+    async update(clientId, changes, trx) {
       const columns: Record<string, unknown> = {};
       if (changes.kind !== undefined) columns.kind = changes.kind;
       if (changes.name !== undefined) columns.name = changes.name;
@@ -142,8 +148,15 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
       if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
       if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
-      const updated = await db('o_auth_clients').where({ client_id: clientId }).update(columns);
+      const updated = await (trx ?? db)('o_auth_clients').where({ client_id: clientId }).update(columns);
       return updated > 0;
+    },
+
+    async revoke(clientId, at) {
+      await db.transaction(async (trx) => {
+        await trx('o_auth_clients').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: at });
+        await trx('oidc_payloads').where({ client_id: clientId }).delete();
+      });
     },
 
     async countValid(teamId, now, trx) {

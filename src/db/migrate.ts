@@ -10,6 +10,8 @@ import * as previousSecret from '../../migrations/20261123000006_client_previous
 import * as audit from '../../migrations/20261123000007_audit_events.js';
 import * as rateLimits from '../../migrations/20261123000008_rate_limits.js';
 import * as planCounters from '../../migrations/20261123000009_plan_counters.js';
+import * as payloadClientId from '../../migrations/20261125000010_payload_client_id.js';
+import * as usersEmailExact from '../../migrations/20261125000011_users_email_exact.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -25,6 +27,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000007_audit_events', audit],
   ['20261123000008_rate_limits', rateLimits],
   ['20261123000009_plan_counters', planCounters],
+  ['20261125000010_payload_client_id', payloadClientId],
+  ['20261125000011_users_email_exact', usersEmailExact],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

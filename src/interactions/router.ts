@@ -12,6 +12,7 @@ import { PAGE_HEADERS } from './html.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
+import { isTeamMember } from '../oidc/team-members.js';
 
 export interface InteractionDeps {
   readonly config: Config;
@@ -130,9 +131,12 @@ export function createInteractionRouter({ config, provider, teams, throttle, fai
   });
 
   router.post('/confirm', form, checkCsrf, async (ctx) => {
-    const { interaction } = await details(ctx);
+    const { interaction, client } = await details(ctx);
     const { accountId } = interaction.session ?? {};
     if (interaction.prompt.name !== 'consent' || !accountId) throw Object.assign(new Error('nothing to approve'), { status: 400 });
+    if (!(await isTeamMember(teams, keyportMetadata(client).team_id, accountId))) {
+      throw Object.assign(new Error('only members of the team that owns this application may approve it'), { status: 403, error: 'access_denied' });
+    }
     const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const grant = interaction.grantId
       ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId: String(interaction.params.client_id) }))

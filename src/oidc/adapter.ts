@@ -26,6 +26,7 @@ interface StoredRow {
   grant_id: string | null;
   uid: string | null;
   user_code: string | null;
+  client_id: string | null;
   expires_at: number | null;
 }
 
@@ -65,7 +66,7 @@ function payloadBatches(db: Db) {
     upsert: createBatcher(async (rows: readonly StoredRow[]) => {
       // The last write of a key wins, as it would have one statement at a time.
       const unique = [...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()];
-      await db(TABLE).insert(unique).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+      await db(TABLE).insert(unique).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'client_id', 'expires_at']);
       return rows.map(() => undefined);
     }),
   };
@@ -134,6 +135,8 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
         user_code: payload.userCode ?? null,
+        // Sessions and interactions belong to no client; tokens and grants do (see revokeClient).
+        client_id: type === 'Session' || type === 'Interaction' || type === 'ReplayDetection' ? null : (payload.clientId ?? null),
         expires_at: expiresIn ? nowSeconds() + expiresIn : null,
       };
       if (type === 'ReplayDetection') {

@@ -10,6 +10,9 @@ import type { KeyMaterial } from './signing-keys.js';
 import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
+import type { TeamStore } from '../teams/store.js';
+import { findTeamMember, teamMembershipPolicy } from './team-members.js';
+import { currentScope } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import { chargeAuthenticatedClient, oauthGuard, secretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
 
@@ -20,6 +23,7 @@ export interface ProviderDeps {
   readonly loadClient: ClientMetadataLoader;
   readonly usage: UsageRecorder;
   readonly limits: OAuthLimits;
+  readonly teams: TeamStore;
 }
 
 /** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
@@ -36,7 +40,7 @@ export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, keys, loadClient, usage, limits }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, loadClient, usage, limits, teams }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient),
     jwks: keys.jwks as Configuration['jwks'],
@@ -105,14 +109,14 @@ export function createProvider({ config, db, keys, loadClient, usage, limits }: 
       IdToken: 3600,
     },
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: teamMembershipPolicy() },
     // Error pages are plain HTML with every value escaped and nothing that runs.
     renderError: async (ctx, out) => {
       ctx.set(PAGE_HEADERS);
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), out.error_description ? String(out.error_description) : undefined);
     },
-    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    findAccount: findTeamMember(teams),
   };
 
   const provider = new Provider(config.issuer, configuration);
@@ -132,6 +136,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits }: 
   cacheClientObjects(provider, loadClient);
 
   provider.use(oauthGuard(limits));
+  provider.use(introspectCurrentScope);
   provider.use(rfc6749TokenErrors);
   return provider;
 }
@@ -167,6 +172,15 @@ function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader
   };
 }
 
+/** Introspection answers with the scopes the token's client holds now (see current-scopes.ts). */
+async function introspectCurrentScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const body = ctx.body as { active?: boolean; scope?: string } | undefined;
+  if (ctx.oidc?.route !== 'introspection' || !body?.active || typeof ctx.state.tokenOwnerScope !== 'string') return;
+  const scope = currentScope(body.scope, ctx.state.tokenOwnerScope);
+  ctx.body = scope ? { ...body, scope } : (({ scope: _dropped, ...rest }) => rest)(body);
+}
+
 /**
  * RFC 7662 §4 and RFC 7009 §2.1: a resource server may introspect and revoke
  * any token; any other client only its own. A token whose client was revoked
@@ -176,6 +190,7 @@ async function mayIntrospectOrRevoke(ctx: KoaContextWithOIDC, client: OidcClient
   if (!token.clientId) return false;
   const owner = token.clientId === client.clientId ? client : await ctx.oidc.provider.Client.find(token.clientId);
   if (!owner) return false;
+  ctx.state.tokenOwnerScope = owner.scope ?? '';
   return token.clientId === client.clientId || keyportMetadata(client).kind === 'resource_server';
 }
 

@@ -2,6 +2,7 @@ import bcrypt from 'bcrypt';
 import type { Config, PlanSettings } from '../config.js';
 import { isDuplicateKeyError } from '../db/knex.js';
 import { Conflict, InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
+import { printableName } from '../names.js';
 import type { TeamStore } from './store.js';
 import { ROLES, type Role, type Team, type User } from './team.js';
 
@@ -22,16 +23,16 @@ export interface TeamService {
 
 export function createTeamService({ config, teams }: { config: Config; teams: TeamStore }): TeamService {
   const planOf = (team: Team): PlanSettings => {
-    const plan = config.plans[team.plan];
+    const plan = Object.hasOwn(config.plans, team.plan) ? config.plans[team.plan] : undefined;
     // A team whose plan was removed from the configuration keeps its data but loses access.
     return plan ?? { api_access: false, max_keys: 0, rate_limits: [30, 500, 5000] };
   };
 
   return {
     async createTeam({ name, plan }) {
-      const trimmed = name.trim();
-      if (!trimmed || trimmed.length > 200) throw new InvalidRequest('name', 'must be 1 to 200 characters');
-      if (!(plan in config.plans)) {
+      const trimmed = printableName(name);
+      if (trimmed === undefined) throw new InvalidRequest('name', 'must be 1 to 200 printable characters, without control or bidirectional-override characters');
+      if (!Object.hasOwn(config.plans, plan)) {
         throw new InvalidRequest('plan', `unknown plan "${plan}"; known plans: ${Object.keys(config.plans).join(', ')}`);
       }
       return teams.createTeam(trimmed, plan);
