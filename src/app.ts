@@ -11,6 +11,7 @@ import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
 import { refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
+import { clientAuthenticatingRoutes } from './clients/client-auth-routes.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -39,7 +40,8 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.proxy = config.trustedProxies > 0;
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
-  app.use(refuseThrottledAddress(limits));
+  const clientAuthRoutes = clientAuthenticatingRoutes(provider);
+  app.use(refuseThrottledAddress(limits, clientAuthRoutes));
   app.use(async (ctx, next) => {
     if (state.draining) ctx.set('Connection', 'close');
     await next();

@@ -3,9 +3,12 @@ import type { Db } from '../db/knex.js';
 import { createDbLimiter } from './store.js';
 
 /**
- * Failed client authentications, counted per client_id and per source
- * address apart from the plan budget: past the threshold the next attempt
- * answers 429 before any bcrypt work, until the window passes.
+ * Failed client authentications, counted per (client_id, source address)
+ * and per source address apart from the plan budget: past the threshold the
+ * next attempt from that source answers 429 before any bcrypt work, until the
+ * window passes. Never per client_id alone: a client_id is no secret (an
+ * app's is in every authorization URL), and a count anyone could fill would
+ * let anyone lock its owner out.
  *
  * The counters are in the database, shared by every process. Reading them on
  * every request would cost two queries each, so a process remembers a clean
@@ -17,11 +20,17 @@ import { createDbLimiter } from './store.js';
  * flood from it is refused without a query each (never longer than its window).
  */
 export interface AuthFailures {
-  /** Seconds to wait when this client_id or address is throttled; 0 when it may try. */
-  retryAfter(key: { clientId?: string; address?: string }, options?: { exact?: boolean }): Promise<number>;
-  failed(key: { clientId?: string; address?: string }): Promise<void>;
+  /** Seconds to wait when this client_id at this address, or the address, is throttled; 0 when it may try. */
+  retryAfter(key: FailureKey, options?: { exact?: boolean }): Promise<number>;
+  failed(key: FailureKey): Promise<void>;
   /** Drops every remembered answer (after counters were cleared by hand, the next check reads them). */
   forget(): void;
+}
+
+/** A client_id counts only together with the address it was tried from. */
+export interface FailureKey {
+  readonly clientId?: string;
+  readonly address: string;
 }
 
 const CLEAN_FOR_MS = 1000;
@@ -32,10 +41,10 @@ export function createAuthFailures(db: Db, config: Config): AuthFailures {
   const byClient = createDbLimiter(db, { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds });
   const byAddress = createDbLimiter(db, { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds });
 
-  const pairs = ({ clientId, address }: { clientId?: string; address?: string }) =>
+  const pairs = ({ clientId, address }: FailureKey) =>
     [
-      clientId ? ([byClient, clientId, per_client, `c:${clientId}`] as const) : undefined,
-      address ? ([byAddress, address, per_address, `a:${address}`] as const) : undefined,
+      clientId ? ([byClient, `${address} ${clientId}`, per_client, `c:${address} ${clientId}`] as const) : undefined,
+      [byAddress, address, per_address, `a:${address}`] as const,
     ].filter((p) => p !== undefined);
   // key → when it was last read clean; Map order is insertion order, oldest first.
   const clean = new Map<string, number>();

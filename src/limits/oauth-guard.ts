@@ -1,7 +1,8 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type Koa from 'koa';
 import type { AuthFailures } from './auth-failures.js';
 import type { BcryptGate } from './bcrypt-gate.js';
-import { verifySecret } from '../clients/secrets.js';
+import { ClientThrottled, secretMatches } from '../clients/authenticate.js';
 import type { VerifiedSecrets } from '../clients/verified-secrets.js';
 import type { LimitVerdict, PlanLimits } from './plan-limits.js';
 
@@ -13,13 +14,7 @@ export class RateLimitExceeded extends errors.OIDCProviderError {
   }
 }
 
-/** Endpoints where clients authenticate (oidc-provider's default paths), by route name. */
-const CLIENT_AUTH_ROUTES = new Map([
-  ['/token', 'oidc:token'],
-  ['/token/introspection', 'oidc:introspection'],
-  ['/token/revocation', 'oidc:revocation'],
-]);
-/** Of those, the ones that spend the plan budget (CONTRACT.md). */
+/** Of the client-authenticating routes, the ones that spend the plan budget (CONTRACT.md). */
 const BUDGETED_ROUTES = new Set(['token', 'introspection']);
 
 function applyVerdict(ctx: KoaContextWithOIDC, verdict: LimitVerdict): void {
@@ -51,56 +46,30 @@ export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { c
 }
 
 /**
- * Refuses a client_id that failed too often. `beforeBcrypt` reads the
- * counters of the client and of the source address from the database; a
- * secret verified before may rely on a clean answer up to a second old.
+ * oidc-provider's secret comparison, through keyport's (clients/authenticate.ts),
+ * with the request's source address; a throttle answers 429.
  */
-async function refuseThrottledClient(limits: OAuthLimits, clientId: string, beforeBcrypt: boolean): Promise<void> {
-  const address = beforeBcrypt ? Provider.ctx?.ip : undefined;
-  const wait = await limits.failures.retryAfter({ clientId, address }, { exact: beforeBcrypt });
-  if (wait > 0) {
-    Provider.ctx?.set('Retry-After', String(wait));
-    if (Provider.ctx) Provider.ctx.state.limitReason = 'auth_failures';
-    throw new RateLimitExceeded(wait);
+export async function providerSecretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
+  const ctx = Provider.ctx;
+  try {
+    return await secretMatches(limits, { clientId, secret, hashes, address: ctx?.ip ?? 'unknown' });
+  } catch (err) {
+    if (!(err instanceof ClientThrottled)) throw err;
+    ctx?.set('Retry-After', String(err.retryAfter));
+    if (ctx) ctx.state.limitReason = err.reason;
+    throw new RateLimitExceeded(err.retryAfter);
   }
-}
-
-/**
- * Whether `secret` matches one of the client's stored hashes (the current
- * one, and the previous one during a rotation's grace period). A match seen
- * before is remembered; otherwise bcrypt runs through the gate, and a full
- * gate answers 429 at once. A throttled client_id is refused either way.
- */
-export async function secretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
-  const candidates = hashes.filter((h): h is string => h !== undefined);
-  if (candidates.some((hash) => limits.verified.has(clientId, hash, secret))) {
-    await refuseThrottledClient(limits, clientId, false);
-    return true;
-  }
-  // A client_id or address under a brute-force attack is refused before any bcrypt work.
-  await refuseThrottledClient(limits, clientId, true);
-  const matched = await limits.bcrypt.run(Provider.ctx?.ip ?? 'unknown', async () => {
-    for (const hash of candidates) if (await verifySecret(secret, hash)) return hash;
-    return null;
-  });
-  if (matched === undefined) {
-    Provider.ctx?.set('Retry-After', '1');
-    if (Provider.ctx) Provider.ctx.state.limitReason = 'bcrypt_busy';
-    throw new RateLimitExceeded(1);
-  }
-  if (matched === null) return false;
-  limits.verified.remember(clientId, matched, secret);
-  return true;
 }
 
 /**
  * Near the top of keyport's app, before any routing: a source address that
- * failed too often is refused on oidc-provider's client-authenticating
- * endpoints, so a flood from it costs as little as a request can.
+ * failed too often is refused on every client-authenticating route, so a
+ * flood from it costs as little as a request can. `routes` are the
+ * provider's (clients/client-auth-routes.ts).
  */
-export function refuseThrottledAddress(limits: OAuthLimits) {
-  return async (ctx: import('koa').Context, next: () => Promise<void>): Promise<void> => {
-    const route = CLIENT_AUTH_ROUTES.get(ctx.path);
+export function refuseThrottledAddress(limits: OAuthLimits, routes: ReadonlyMap<string, string>): Koa.Middleware {
+  return async (ctx, next) => {
+    const route = routes.get(ctx.path);
     if (ctx.method !== 'POST' || !route) return next();
     const wait = await limits.failures.retryAfter({ address: ctx.ip });
     if (wait === 0) return next();
@@ -114,12 +83,12 @@ export function refuseThrottledAddress(limits: OAuthLimits) {
 
 /**
  * Around oidc-provider's client-authenticating endpoints: every failed client
- * authentication is counted for its address and client_id; and a 429 gets
- * the body `{"error":"rate_limit_exceeded","retry_after":N}`.
+ * authentication is counted for its (client, address) and its address; and a
+ * 429 gets the body `{"error":"rate_limit_exceeded","retry_after":N}`.
  */
-export function oauthGuard(limits: OAuthLimits) {
+export function oauthGuard(limits: OAuthLimits, routes: ReadonlyMap<string, string>) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_ROUTES.has(ctx.path)) return next();
+    if (ctx.method !== 'POST' || !routes.has(ctx.path)) return next();
 
     await next();
 

@@ -14,7 +14,8 @@ import type { TeamStore } from '../teams/store.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { currentScope } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { chargeAuthenticatedClient, oauthGuard, secretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
+import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
+import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -71,6 +72,13 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       },
       revocation: { enabled: true, allowedPolicy: mayIntrospectOrRevoke },
       registration: { enabled: false },
+      // Endpoints keyport does not use are off: each would be one more place
+      // that authenticates clients or stores state for anonymous callers.
+      pushedAuthorizationRequests: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      deviceFlow: { enabled: false },
+      ciba: { enabled: false },
+      backchannelLogout: { enabled: false },
       encryption: { enabled: false },
       requestObjects: { enabled: false },
       // One resource server, "the API": access tokens carry catalogue scopes
@@ -128,14 +136,14 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
     async function compareClientSecret(this: OidcClient, actual: string) {
       // A secret verified before against the same stored hash needs no bcrypt;
       // a throttled client_id is refused either way (see secretMatches).
-      const matches = await secretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
+      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
       if (matches) await chargeAuthenticatedClient(limits, this);
       return matches;
     };
 
   cacheClientObjects(provider, loadClient);
 
-  provider.use(oauthGuard(limits));
+  provider.use(oauthGuard(limits, clientAuthenticatingRoutes(provider)));
   provider.use(introspectCurrentScope);
   provider.use(rfc6749TokenErrors);
   return provider;
