@@ -12,6 +12,7 @@ import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
 import { refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
 import { clientAuthenticatingRoutes } from './clients/client-auth-routes.js';
+import { limitAuthorizationRequests } from './limits/authorization-requests.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -40,6 +41,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.proxy = config.trustedProxies > 0;
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
+  app.use(issuerOrigin(config.issuer));
   const clientAuthRoutes = clientAuthenticatingRoutes(provider);
   app.use(refuseThrottledAddress(limits, clientAuthRoutes));
   app.use(async (ctx, next) => {
@@ -53,8 +55,29 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.use(staticAssets);
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);
+  app.use(limitAuthorizationRequests(provider.pathFor('authorization')));
   app.use(mount(provider));
   return app;
+}
+
+/**
+ * Every absolute URL keyport builds (discovery, accepted assertion audiences,
+ * redirects) comes from ISSUER, never from the request's Host or
+ * X-Forwarded-* headers: a request claiming `Host: evil.example` must not
+ * make keyport accept an assertion addressed to evil.example.
+ */
+function issuerOrigin(issuer: string): Koa.Middleware {
+  const url = new URL(issuer);
+  const fixed = { value: undefined as unknown, writable: false, enumerable: true };
+  return async (ctx, next) => {
+    Object.defineProperties(ctx.request, {
+      host: { ...fixed, value: url.host },
+      hostname: { ...fixed, value: url.hostname },
+      protocol: { ...fixed, value: url.protocol.slice(0, -1) },
+      origin: { ...fixed, value: url.origin },
+    });
+    await next();
+  };
 }
 
 async function securityHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {

@@ -20,7 +20,7 @@ import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
 import type Router from '@koa/router';
 import { createInteractionRouter } from './interactions/router.js';
-import { createLoginThrottle } from './interactions/login-throttle.js';
+import { createSignInThrottle } from './interactions/sign-in-throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
 import { recordClientAuthFailures } from './observability/request-log.js';
@@ -59,7 +59,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
-  const throttle = createLoginThrottle();
+  const signIns = createSignInThrottle(services.db, limits.failures);
   const state = { draining: false };
 
   // What depends on the signing keys: rebuilt, whole, when they change.
@@ -71,8 +71,9 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       plans: limits.plans,
       clientService: services.clientService,
       audit,
+      failures: limits.failures,
     });
-    const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, throttle, failures: limits.failures, csrfKey: keys.cookieKeys[0]! });
+    const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
     const app = createApp({ config, db: services.db, provider, adminRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };

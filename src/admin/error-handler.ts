@@ -6,7 +6,9 @@ import type { AdminState } from './router.js';
 /**
  * Every admin answer that is not a success is `{error, message}` (CONTRACT.md).
  * A client's mistake is a 4xx naming what to fix; anything else is a bare 500
- * with no stack or SQL. Failed calls are recorded in the team's audit log.
+ * with no stack or SQL. Failed calls of a known caller are recorded in the
+ * team's audit log; an anonymous failure writes nothing durable (it is
+ * counted in the request metrics and throttled per address instead).
  */
 export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
   return async (ctx, next) => {
@@ -20,11 +22,12 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
       if (status >= 500) console.error('admin API error:', (err as Error).message);
       const teamId = Number(ctx.params?.team);
       const caller = ctx.state.caller;
+      if (!caller) return;
       await audit
         .record({
-          teamId: Number.isSafeInteger(teamId) && caller && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
-          actorType: caller?.type ?? 'anonymous',
-          actorId: caller?.id ?? null,
+          teamId: Number.isSafeInteger(teamId) && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
+          actorType: caller.type,
+          actorId: caller.id,
           action: 'request.failed',
           clientId: typeof ctx.params?.client_id === 'string' ? ctx.params.client_id.slice(0, 64) : null,
           status,

@@ -3,7 +3,8 @@ import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
 import { normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
-import { InvalidRequest, NotFound, RateLimitExceeded } from '../errors.js';
+import { InvalidRequest, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
+import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AuditAction, AuditStore } from './audit.js';
 import type { Caller, CallerAuth } from './callers.js';
@@ -14,6 +15,8 @@ import { clientChangesSchema, newClientSchema, newSecretSchema, pageSchema, pars
 export interface AdminState {
   caller?: Caller;
   teamId: number;
+  /** Why a 429 was answered, for logs and metrics. */
+  limitReason?: string;
 }
 
 export interface AdminDeps {
@@ -21,16 +24,31 @@ export interface AdminDeps {
   readonly plans: PlanLimits;
   readonly clientService: ClientService;
   readonly audit: AuditStore;
+  /** Unknown tokens count per source address with failed client authentications. */
+  readonly failures: AuthFailures;
 }
 
 type Ctx = RouterContext<AdminState>;
 
 /** The admin API of CONTRACT.md, mounted at /api. */
-export function createAdminRouter({ callers, plans, clientService, audit }: AdminDeps): Router<AdminState> {
+export function createAdminRouter({ callers, plans, clientService, audit, failures }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
   async function requireCaller(ctx: Ctx, next: Koa.Next) {
-    const caller = await callers.authenticate(ctx.get('authorization') || undefined);
+    // An address that presented too many unknown tokens is refused before any lookup.
+    const wait = await failures.retryAfter({ address: ctx.ip });
+    if (wait > 0) {
+      ctx.state.limitReason = 'auth_failures';
+      ctx.set('Retry-After', String(wait));
+      throw new RateLimitExceeded(wait);
+    }
+    let caller: Caller;
+    try {
+      caller = await callers.authenticate(ctx.get('authorization') || undefined);
+    } catch (err) {
+      if (err instanceof InvalidToken) await failures.failed({ address: ctx.ip });
+      throw err;
+    }
     ctx.state.caller = caller;
     if (caller.type !== 'operator') {
       // Per client, per plan, before any other work (CONTRACT.md, Rate limits).

@@ -9,8 +9,9 @@ import type { Config } from '../config.js';
 import type { TeamStore } from '../teams/store.js';
 import { API_RESOURCE, keyportMetadata } from '../oidc/provider.js';
 import { PAGE_HEADERS } from './html.js';
-import type { LoginThrottle } from './login-throttle.js';
-import type { AuthFailures } from '../limits/auth-failures.js';
+import type { SignInThrottle } from './sign-in-throttle.js';
+import { canonicalEmail } from '../teams/email.js';
+import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import { isTeamMember } from '../oidc/team-members.js';
 
@@ -18,9 +19,9 @@ export interface InteractionDeps {
   readonly config: Config;
   readonly provider: Provider;
   readonly teams: TeamStore;
-  readonly throttle: LoginThrottle;
-  /** Failed sign-ins count per source address with failed client authentications. */
-  readonly failures: AuthFailures;
+  readonly signIns: SignInThrottle;
+  /** Sign-in checks share the bcrypt gate with client secrets. */
+  readonly bcryptGate: BcryptGate;
   /** Key for the CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
 }
@@ -32,7 +33,7 @@ const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa
 const WRONG = 'Wrong email or password.';
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
-export function createInteractionRouter({ config, provider, teams, throttle, failures, csrfKey }: InteractionDeps): Router {
+export function createInteractionRouter({ config, provider, teams, signIns, bcryptGate, csrfKey }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
   const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
@@ -103,30 +104,31 @@ export function createInteractionRouter({ config, provider, teams, throttle, fai
 
   router.post('/login', form, checkCsrf, async (ctx) => {
     const { interaction, client, appName } = await details(ctx);
-    const email = field(ctx, 'email').trim().toLowerCase().slice(0, 254);
+    const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
     const password = field(ctx, 'password');
     const again = (status: number, error: string) =>
       render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }));
-
-    // Read from the database every time: a bcrypt check follows.
-    const wait = Math.max(throttle.waitSeconds(email), await failures.retryAfter({ address: ctx.ip }, { exact: true }));
-    if (wait > 0) {
+    const tooMany = (wait: number) => {
       ctx.state.limitReason = 'sign_in';
+      ctx.set('Retry-After', String(wait));
       return again(429, `Too many attempts. Try again in ${wait} seconds.`);
-    }
+    };
 
     const user = email ? await teams.findUserByEmail(email) : undefined;
+    // The attempt is counted before it is checked (sign-in-throttle.ts).
+    const account = user ? `user:${user.id}` : `email:${email}`;
+    const wait = await signIns.reserve(ctx.ip, account);
+    if (wait > 0) return tooMany(wait);
+
     const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
-    const passwordOk = Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)) && hash !== DUMMY_HASH;
+    // Through the bcrypt gate, with client secrets: a flood of sign-ins cannot starve token requests.
+    const checked = await bcryptGate.run(ctx.ip, async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)));
+    if (checked === undefined) return tooMany(1);
+    const passwordOk = checked && hash !== DUMMY_HASH;
     // Only people of the team that owns the app sign in to it; others see the same message.
-    const teamId = keyportMetadata(client).team_id;
-    const member = passwordOk && user && teamId !== null ? await teams.findMembership(teamId, user.id) : undefined;
-    if (!member || !user) {
-      throttle.failed(email);
-      await failures.failed({ address: ctx.ip });
-      return again(401, WRONG);
-    }
-    throttle.succeeded(email);
+    const member = passwordOk && user && (await isTeamMember(teams, keyportMetadata(client).team_id, String(user.id)));
+    if (!member || !user) return again(401, WRONG);
+    await signIns.succeeded(ctx.ip, account);
     await finish(ctx, { login: { accountId: String(user.id) } });
   });
 

@@ -23,6 +23,14 @@ export interface AuthFailures {
   /** Seconds to wait when this client_id at this address, or the address, is throttled; 0 when it may try. */
   retryAfter(key: FailureKey, options?: { exact?: boolean }): Promise<number>;
   failed(key: FailureKey): Promise<void>;
+  /**
+   * Counts an attempt as failed before it is checked (sign-in): concurrent
+   * attempts cannot all read "under the threshold" and all run bcrypt.
+   * Seconds to wait when the threshold is passed; `refund` takes it back
+   * when the attempt succeeds.
+   */
+  reserve(key: FailureKey): Promise<number>;
+  refund(key: FailureKey): Promise<void>;
   /** Drops every remembered answer (after counters were cleared by hand, the next check reads them). */
   forget(): void;
 }
@@ -83,6 +91,24 @@ export function createAuthFailures(db: Db, config: Config): AuthFailures {
     forget() {
       clean.clear();
       throttled.clear();
+    },
+
+    async reserve(key) {
+      let wait = 0;
+      for (const [limiter, id, , remembered] of pairs(key)) {
+        clean.delete(remembered);
+        try {
+          await limiter.consume(id, 1);
+        } catch (rejection) {
+          if (rejection instanceof Error) throw rejection;
+          wait = Math.max(wait, Math.ceil((rejection as { msBeforeNext: number }).msBeforeNext / 1000));
+        }
+      }
+      return wait;
+    },
+
+    async refund(key) {
+      await Promise.all(pairs(key).map(([limiter, id]) => limiter.reward(id, 1)));
     },
 
     async failed(key) {

@@ -112,7 +112,8 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       AuthorizationCode: 60,
       RefreshToken: 30 * 86_400,
       Grant: 30 * 86_400,
-      Interaction: 3600,
+      // Long enough to sign in and approve; an abandoned one is gone soon.
+      Interaction: 600,
       Session: 14 * 86_400,
       IdToken: 3600,
     },

@@ -3,6 +3,7 @@ import type { Config, PlanSettings } from '../config.js';
 import { isDuplicateKeyError } from '../db/knex.js';
 import { Conflict, InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
+import { canonicalEmail } from './email.js';
 import type { TeamStore } from './store.js';
 import { ROLES, type Role, type Team, type User } from './team.js';
 
@@ -40,7 +41,7 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
 
     async addPerson({ teamId, email, password, role = 'member' }) {
       await this.getTeam(teamId);
-      const normalized = email.trim().toLowerCase();
+      const normalized = canonicalEmail(email);
       if (!EMAIL.test(normalized)) throw new InvalidRequest('email', 'is not an email address');
       if (!ROLES.includes(role as Role)) throw new InvalidRequest('role', `must be one of ${ROLES.join(', ')}`);
       // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
@@ -70,7 +71,7 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
     },
 
     async requireAdmin(teamId, email) {
-      const user = await teams.findUserByEmail(email.trim().toLowerCase());
+      const user = await teams.findUserByEmail(canonicalEmail(email));
       const membership = user && (await teams.findMembership(teamId, user.id));
       if (!user || membership?.role !== 'admin') {
         throw new InsufficientPermissions(`${email} is not an admin of team ${teamId}`);

@@ -56,7 +56,8 @@ export function createKnexTeamStore(db: Db): TeamStore {
 
     async findUserByEmail(email) {
       const row = await db<UserRow>('users').where({ email }).first();
-      return row && toUser(row);
+      // Byte for byte, whatever the column's collation (teams/email.ts).
+      return row && row.email === email ? toUser(row) : undefined;
     },
 
     async findUser(id) {

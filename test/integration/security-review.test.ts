@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { actionOf, Browser, codeOf, csrfOf, OOB, pkce } from '../helpers/auth-flow.js';
@@ -95,6 +95,13 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     teamB = (await server.keyport.teamService.createTeam({ name: 'B', plan: 'pro' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
+  });
+
+  // Each rule starts from clean throttles: the tests share 127.0.0.1.
+  beforeEach(async () => {
+    await server.keyport.db('rate_limits').delete();
+    server.keyport.limits.failures.forget();
+    second.keyport.limits.failures.forget();
   });
 
   afterAll(async () => {

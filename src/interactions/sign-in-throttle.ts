@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/knex.js';
+import type { AuthFailures } from '../limits/auth-failures.js';
+import { createDbLimiter } from '../limits/store.js';
+
+/** Wrong passwords allowed per account within the window, across every process. */
+export const SIGN_IN_FAILURES_PER_ACCOUNT = 5;
+export const SIGN_IN_WINDOW_SECONDS = 900;
+
+/**
+ * Throttles for people signing in (the app sign-in page, the dashboard).
+ * Each attempt is reserved before its bcrypt check, in the database:
+ * - per source address, in the same count as failed client authentications;
+ * - per account: the person the email names, or (for an email that names
+ *   nobody) the email itself, so both cost the same and reveal nothing.
+ * A success gives the address its attempt back and clears the account's count.
+ */
+export interface SignInThrottle {
+  /** Seconds to wait when refused; 0 when the attempt may be checked. */
+  reserve(address: string, account: string): Promise<number>;
+  succeeded(address: string, account: string): Promise<void>;
+}
+
+export function createSignInThrottle(db: Db, failures: AuthFailures): SignInThrottle {
+  const perAccount = createDbLimiter(db, { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS });
+  const key = (account: string) => createHash('sha256').update(account).digest('base64url');
+
+  return {
+    async reserve(address, account) {
+      const wait = await failures.reserve({ address });
+      if (wait > 0) return wait;
+      try {
+        await perAccount.consume(key(account), 1);
+        return 0;
+      } catch (rejection) {
+        if (rejection instanceof Error) throw rejection;
+        return Math.ceil((rejection as { msBeforeNext: number }).msBeforeNext / 1000);
+      }
+    },
+
+    async succeeded(address, account) {
+      await Promise.all([failures.refund({ address }), perAccount.delete(key(account))]);
+    },
+  };
+}
