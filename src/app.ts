@@ -42,6 +42,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
   app.use(issuerOrigin(config.issuer));
+  app.use(refuseUnknownMethods);
   const clientAuthRoutes = clientAuthenticatingRoutes(provider);
   app.use(refuseThrottledAddress(limits, clientAuthRoutes));
   app.use(async (ctx, next) => {
@@ -78,6 +79,17 @@ function issuerOrigin(issuer: string): Koa.Middleware {
     });
     await next();
   };
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const ALLOW = [...METHODS].join(', ');
+
+/** A method keyport serves nowhere (PROPFIND, TRACE, …) is the client's mistake: 405, never 501. */
+async function refuseUnknownMethods(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  if (METHODS.has(ctx.method)) return next();
+  ctx.status = 405;
+  ctx.set('Allow', ALLOW);
+  ctx.body = { error: 'method_not_allowed', message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}` };
 }
 
 async function securityHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {

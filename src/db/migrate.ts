@@ -59,7 +59,8 @@ export async function migrateRollbackAll(db: Db): Promise<void> {
 }
 
 /** 'current', 'behind' (migrations to apply) or 'ahead' (database newer than this code). */
-export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
+export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead' | 'empty'> {
+  if (!(await db.schema.hasTable('keyport_migrations'))) return 'empty';
   const applied = await appliedMigrations(db);
   if (unknownMigrations(applied).length) return 'ahead';
   return MIGRATIONS.some(([name]) => !applied.has(name)) ? 'behind' : 'current';

@@ -48,11 +48,17 @@ async function notReadyBecause(db: Db): Promise<string | undefined> {
   } catch (err) {
     return `database unreachable: ${(err as { code?: string }).code ?? 'error'}`;
   }
-  const state = await migrationState(db).catch(() => 'unknown' as const);
+  let state: Awaited<ReturnType<typeof migrationState>>;
+  try {
+    state = await migrationState(db);
+  } catch (err) {
+    return `database unreachable: ${(err as { code?: string }).code ?? 'error'}`;
+  }
   if (state === 'current') return undefined;
+  // A server that is running migrated at start: no tables now means the database it had is gone.
+  if (state === 'empty') return 'database unreachable: keyport\'s tables are gone (the database was dropped or replaced)';
   if (state === 'behind') return 'database migrations are behind this keyport: run `keyport migrate`';
-  if (state === 'ahead') return 'database was migrated by a newer keyport';
-  return 'database migrations could not be read';
+  return 'database was migrated by a newer keyport';
 }
 
 function bearerMatches(header: string, token: string): boolean {

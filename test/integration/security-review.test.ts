@@ -398,3 +398,29 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     });
   });
 });
+
+describe.each(DATABASES)('13. /readyz on $name after the database vanished', (database) => {
+  it('says the database is unreachable, not that migrations are behind', async () => {
+    const created = await database.create();
+    const server = await startServer(created.url);
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      if (database.name === 'mysql') {
+        const name = new URL(created.url).pathname.slice(1);
+        await server.keyport.db.raw(`DROP DATABASE \`${name}\``);
+      } else {
+        // An SQLite file replaced under a running server reads as one with no tables.
+        await server.keyport.db.raw('PRAGMA foreign_keys = OFF');
+        for (const table of await server.keyport.db('sqlite_master').where({ type: 'table' }).pluck('name')) {
+          if (!String(table).startsWith('sqlite_')) await server.keyport.db.schema.dropTable(table);
+        }
+      }
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { reason: string }).reason).toMatch(/^database unreachable/);
+    } finally {
+      await server.close();
+      await created.drop();
+    }
+  });
+});
