@@ -22,9 +22,12 @@ export async function serve(config: Config): Promise<{ server: Server; keyport: 
  * Graceful stop (SIGTERM): stop accepting connections, let requests in
  * flight finish (their answers close the connection, and idle keep-alive
  * connections are closed), then flush usage and close the database.
- * Connections still busy at the deadline are cut. Resolves when all is done.
+ * Connections still busy at the deadline are cut. The whole stop ends by the
+ * deadline even when the database stops answering: then what could not be
+ * written is logged with its count. Resolves true when everything was done.
  */
-export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds: number): Promise<void> {
+export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds: number): Promise<boolean> {
+  const deadlineAt = Date.now() + deadlineSeconds * 1000;
   keyport.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
@@ -37,5 +40,13 @@ export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds
   await closed;
   clearInterval(idle);
   clearTimeout(deadline);
-  await keyport.close();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadlineAt - Date.now()))));
+  const done = await Promise.race([keyport.close().then(() => true as const), timedOut]);
+  clearTimeout(timer);
+  if (!done) {
+    keyport.logger.error({ deadline_seconds: deadlineSeconds, unwritten_usage: keyport.usage.unwritten }, 'shutdown deadline reached before the database answered; key usage not written');
+    await new Promise<void>((resolve) => keyport.logger.flush(() => resolve()));
+  }
+  return done;
 }

@@ -11,6 +11,8 @@ export interface UsageRecorder {
   /** Writes everything recorded so far. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Uses recorded and not yet written (waiting, or in a write that has not finished). */
+  readonly unwritten: number;
 }
 
 export interface UsageRecorderOptions {
@@ -22,6 +24,8 @@ export interface UsageRecorderOptions {
 export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () => undefined }: UsageRecorderOptions = {}): UsageRecorder {
   let pending = new Map<string, { count: number; lastUsedAt: number }>();
   let flushing: Promise<void> = Promise.resolve();
+  let writing = 0;
+  const total = (batch: Map<string, { count: number }>) => [...batch.values()].reduce((sum, u) => sum + u.count, 0);
 
   /**
    * One UPDATE per 300 clients, all in one transaction (a failed flush is
@@ -46,8 +50,11 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () 
   function flush(): Promise<void> {
     const batch = pending;
     pending = new Map();
+    const size = total(batch);
+    writing += size;
     flushing = flushing
       .then(() => (batch.size ? write(batch) : undefined))
+      .finally(() => (writing -= size))
       .catch((err) => {
         // Nothing is lost: what could not be written is added back and tried with the next flush.
         for (const [clientId, { count, lastUsedAt }] of batch) {
@@ -79,6 +86,9 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () 
     async close() {
       clearInterval(timer);
       await flush();
+    },
+    get unwritten() {
+      return writing + total(pending);
     },
   };
 }

@@ -18,7 +18,7 @@ export const serveCommand = () =>
       const stop = () => {
         keyport.logger.info('SIGTERM: draining');
         shutdown(server, keyport, config.shutdownTimeoutSeconds).then(
-          () => process.exit(0),
+          (clean) => process.exit(clean ? 0 : 1),
           (err: Error) => {
             process.stderr.write(`keyport: shutdown failed: ${err.message}\n`);
             process.exit(1);
