@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
 import { staticAssets } from './interactions/static.js';
+import { PAGE_HEADERS } from './interactions/html.js';
 import { oobRedirectPage } from './oidc/oob.js';
 import type Router from '@koa/router';
 import type { Db } from './db/knex.js';
@@ -57,6 +58,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);
   app.use(limitAuthorizationRequests(provider.pathFor('authorization')));
+  app.use(providerPageHeaders);
   app.use(mount(provider));
   return app;
 }
@@ -90,6 +92,12 @@ async function refuseUnknownMethods(ctx: Koa.Context, next: Koa.Next): Promise<v
   ctx.status = 405;
   ctx.set('Allow', ALLOW);
   ctx.body = { error: 'method_not_allowed', message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}` };
+}
+
+/** HTML that oidc-provider writes itself gets keyport's page headers (CSP, no framing, no caching) unless it set its own CSP. */
+async function providerPageHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  await next();
+  if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) ctx.set(PAGE_HEADERS);
 }
 
 async function securityHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {

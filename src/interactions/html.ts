@@ -31,6 +31,27 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
+/**
+ * Headers for a sign-in or consent page whose form may end in a redirect to
+ * the app: browsers apply form-action to every redirect after a form is sent,
+ * so the app's redirect origins are allowed too (http(s) only; the oob URN
+ * redirects to keyport itself).
+ */
+export function pageHeadersFor(redirectUris: readonly string[]): Readonly<Record<string, string>> {
+  const origins = new Set<string>();
+  for (const uri of redirectUris) {
+    try {
+      const url = new URL(uri);
+      if (url.protocol === 'https:' || url.protocol === 'http:') origins.add(url.origin);
+    } catch {
+      // Not a URL (the oob URN): nothing to allow.
+    }
+  }
+  if (!origins.size) return PAGE_HEADERS;
+  const csp = PAGE_HEADERS['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${[...origins].join(' ')}`);
+  return { ...PAGE_HEADERS, 'Content-Security-Policy': csp };
+}
+
 export function page(title: string, body: SafeHtml): string {
   return html`<!doctype html>
 <html lang="en">

@@ -8,7 +8,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { TeamStore } from '../teams/store.js';
 import { API_RESOURCE, keyportMetadata } from '../oidc/provider.js';
-import { PAGE_HEADERS } from './html.js';
+import { pageHeadersFor } from './html.js';
 import type { SignInThrottle } from './sign-in-throttle.js';
 import { canonicalEmail } from '../teams/email.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
@@ -41,9 +41,9 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
   // CSRF: a token bound to the interaction, which is itself bound to this
   // browser by oidc-provider's interaction cookie (SameSite=Lax).
   const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(`csrf:${uid}`).digest('base64url');
-  const render = (ctx: Ctx, status: number, body: string) => {
+  const render = (ctx: Ctx, status: number, body: string, redirectUris: readonly string[] = []) => {
     ctx.status = status;
-    ctx.set(PAGE_HEADERS);
+    ctx.set(pageHeadersFor(redirectUris));
     ctx.type = 'html';
     ctx.body = body;
   };
@@ -78,7 +78,7 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     if (interaction.uid !== ctx.params.uid) throw Object.assign(new Error('interaction mismatch'), { status: 400 });
     const client = await provider.Client.find(String(interaction.params.client_id));
     if (!client) throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
-    return { interaction, client, appName: client.clientName ?? client.clientId };
+    return { interaction, client, appName: client.clientName ?? client.clientId, redirects: client.redirectUris ?? [] };
   }
 
   const finish = async (ctx: Ctx, result: InteractionResults) => {
@@ -90,24 +90,24 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
   router.use(pages);
 
   router.get('/', async (ctx) => {
-    const { interaction, appName } = await details(ctx);
+    const { interaction, appName, redirects } = await details(ctx);
     const uid = interaction.uid;
     if (interaction.prompt.name === 'login') {
-      render(ctx, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), appName }));
+      render(ctx, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), appName }), redirects);
       return;
     }
     const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     const names = [...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')];
     const scopes = names.map((name) => ({ name, description: config.scopes[name] ?? (name === 'offline_access' ? 'Stay connected' : name) }));
-    render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }));
+    render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }), redirects);
   });
 
   router.post('/login', form, checkCsrf, async (ctx) => {
-    const { interaction, client, appName } = await details(ctx);
+    const { interaction, client, appName, redirects } = await details(ctx);
     const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
     const password = field(ctx, 'password');
     const again = (status: number, error: string) =>
-      render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }));
+      render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }), redirects);
     const tooMany = (wait: number) => {
       ctx.state.limitReason = 'sign_in';
       ctx.set('Retry-After', String(wait));

@@ -388,6 +388,15 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     });
   });
 
+  it("12. pages oidc-provider would write itself are off or carry keyport's headers", async () => {
+    expect((await fetch(`${server.url}/session/end`)).status).toBe(404);
+    const error = await fetch(`${server.url}/auth?client_id=nobody&response_type=code`);
+    expect(error.status).toBe(400);
+    expect(error.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(error.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    expect(error.headers.get('cache-control')).toBe('no-store');
+  });
+
   describe('13. odd requests are the client’s fault', () => {
     it('an unknown method answers 4xx, not 501', async () => {
       for (const path of ['/x', '/token', '/api/teams/1/clients']) {
