@@ -109,7 +109,7 @@ describe.each(DATABASES)('migrations on $name', (database) => {
     const { url, drop } = await database.create();
     const db = createDb(url);
     try {
-      expect(await migrationState(db)).toBe('behind');
+      expect(await migrationState(db)).toBe('empty');
       await migrateLatest(db);
       expect(await migrationState(db)).toBe('current');
       await migrateRollbackAll(db);

@@ -174,7 +174,8 @@ describe('request logs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyport-logs-'));
     const port = await freePort();
     const operator = `op-${randomBytes(24).toString('hex')}`;
-    const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), KEYPORT_ADMIN_TOKEN: operator, KEYPORT_WORKERS: '1' };
+    // The browser below follows redirects to the issuer, so the issuer is the address it uses.
+    const env = { PATH: process.env.PATH, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), KEYPORT_ADMIN_TOKEN: operator, KEYPORT_WORKERS: '1' };
     const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'L', '-plan', 'pro', '-json')).stdout);
     const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const password = `Pw-${randomBytes(12).toString('hex')}`;
@@ -209,7 +210,7 @@ describe('request logs', () => {
       .setProtectedHeader({ alg: 'RS256' })
       .setIssuer(jwtClient.client_id)
       .setSubject(jwtClient.client_id)
-      .setAudience(`http://localhost:${port}`)
+      .setAudience(base)
       .setJti(randomBytes(8).toString('hex'))
       .setIssuedAt()
       .setExpirationTime('2m')
