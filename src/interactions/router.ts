@@ -97,7 +97,8 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
       return;
     }
     const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const names = [...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')];
+    // Catalogue scopes are known to oidc-provider both as OIDC scopes and as the API's: list each once.
+    const names = [...new Set([...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')])];
     const scopes = names.map((name) => ({ name, description: config.scopes[name] ?? (name === 'offline_access' ? 'Stay connected' : name) }));
     render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }), redirects);
   });
