@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { OOB, pkce } from '../helpers/auth-flow.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Issue 13, items 1 and 12, as a person's browser sees them. */
 describe('apps in a real browser (headless Chromium)', () => {
@@ -28,7 +26,6 @@ describe('apps in a real browser (headless Chromium)', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)`);
     // The app's loopback redirect (RFC 8252 §7.3): a real listener that records what it receives.
     callback = createServer((req, res) => {
       if (req.url?.startsWith('/callback')) received.push(new URL(req.url, 'http://127.0.0.1'));
@@ -48,10 +45,7 @@ describe('apps in a real browser (headless Chromium)', () => {
     loopbackApp = { id: loopback.client.client_id, secret: loopback.clientSecret! };
     appA = (await clientService.createApp({ teamId: teamA, name: 'Reports of A' })).client.client_id;
     appB = (await clientService.createApp({ teamId: teamB, name: 'Reports of B' })).client.client_id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

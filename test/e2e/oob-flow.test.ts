@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { OOB, pkce } from '../helpers/auth-flow.js';
-
-// Debian's chromium package (.ci/run installs it); no browser is downloaded.
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the oob flow in a real browser (headless Chromium)', () => {
   let server: TestServer;
@@ -17,7 +14,6 @@ describe('the oob flow in a real browser (headless Chromium)', () => {
   let teamId: number;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)`);
     const { url } = await DATABASES[0]!.create();
     server = await startServer(url);
     const { teamService, clientService } = server.keyport;
@@ -27,10 +23,7 @@ describe('the oob flow in a real browser (headless Chromium)', () => {
     app = { id: created.client.client_id, secret: created.clientSecret! };
     const r = await clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
