@@ -11,7 +11,7 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
-import { refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
+import { basicAsSent, refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
 import { clientAuthenticatingRoutes } from './clients/client-auth-routes.js';
 import { limitAuthorizationRequests } from './limits/authorization-requests.js';
 
@@ -58,6 +58,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);
   app.use(limitAuthorizationRequests(provider.pathFor('authorization')));
+  app.use(basicAsSent(clientAuthRoutes));
   app.use(providerPageHeaders);
   app.use(mount(provider));
   return app;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { verifySecret } from './secrets.js';
@@ -35,21 +36,41 @@ export class ClientThrottled extends Error {
  */
 export async function secretMatches(
   deps: SecretCheckDeps,
-  { clientId, secret, hashes, address }: { clientId: string; secret: string; hashes: ReadonlyArray<string | undefined | null>; address: string },
+  { clientId, secrets, hashes, address }: { clientId: string; secrets: readonly string[]; hashes: ReadonlyArray<string | undefined | null>; address: string },
 ): Promise<boolean> {
   const candidates = hashes.filter((h): h is string => typeof h === 'string' && h.length > 0);
-  const known = candidates.some((hash) => deps.verified.has(clientId, hash, secret));
+  const forms = [...new Set(secrets)];
+  const known = forms.find((secret) => candidates.some((hash) => deps.verified.has(clientId, hash, secret)));
   // A secret about to cost a bcrypt check reads the counters afresh; one verified before may rely on a clean answer up to a second old.
-  const wait = await deps.failures.retryAfter({ clientId, address }, { exact: !known });
+  const wait = await deps.failures.retryAfter({ clientId, address }, { exact: known === undefined });
   if (wait > 0) throw new ClientThrottled(wait, 'auth_failures');
-  if (known) return true;
+  if (known !== undefined) return true;
 
-  const matched = await deps.bcrypt.run(address, async () => {
-    for (const hash of candidates) if (await verifySecret(secret, hash)) return hash;
-    return null;
-  });
+  const matched = await sharedCheck(deps, clientId, candidates, forms, address);
   if (matched === undefined) throw new ClientThrottled(1, 'bcrypt_busy');
   if (matched === null) return false;
-  deps.verified.remember(clientId, matched, secret);
+  deps.verified.remember(clientId, matched.hash, matched.secret);
   return true;
+}
+
+type Match = { hash: string; secret: string } | null;
+
+// Checks in progress, by (client, hashes, secrets): a cold client's burst of
+// identical requests waits on one bcrypt run instead of queueing one each.
+const inProgress = new WeakMap<SecretCheckDeps, Map<string, Promise<Match | undefined>>>();
+
+function sharedCheck(deps: SecretCheckDeps, clientId: string, hashes: readonly string[], secrets: readonly string[], address: string): Promise<Match | undefined> {
+  let running = inProgress.get(deps);
+  if (!running) inProgress.set(deps, (running = new Map()));
+  const key = createHash('sha256').update(JSON.stringify([clientId, hashes, secrets])).digest('base64url');
+  const shared = running.get(key);
+  if (shared) return shared;
+  const check = deps.bcrypt
+    .run(address, async () => {
+      for (const hash of hashes) for (const secret of secrets) if (await verifySecret(secret, hash)) return { hash, secret };
+      return null;
+    })
+    .finally(() => running.delete(key));
+  running.set(key, check);
+  return check;
 }

@@ -52,13 +52,51 @@ export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { c
 export async function providerSecretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
   const ctx = Provider.ctx;
   try {
-    return await secretMatches(limits, { clientId, secret, hashes, address: ctx?.ip ?? 'unknown' });
+    // RFC 6749 §2.3.1 form-encodes Basic credentials; curl -u and authlib send them raw (see basicAsSent).
+    const raw = ctx?.state.rawBasicSecret as string | undefined;
+    const secrets = raw !== undefined && raw !== secret ? [secret, raw] : [secret];
+    return await secretMatches(limits, { clientId, secrets, hashes, address: ctx?.ip ?? 'unknown' });
   } catch (err) {
     if (!(err instanceof ClientThrottled)) throw err;
     ctx?.set('Retry-After', String(err.retryAfter));
     if (ctx) ctx.state.limitReason = err.reason;
     throw new RateLimitExceeded(err.retryAfter);
   }
+}
+
+const VSCHAR = /^[\x20-\x7e]*$/;
+
+function decodesAsForm(part: string): boolean {
+  try {
+    return VSCHAR.test(decodeURIComponent(part.replace(/\+/g, '%20')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * HTTP Basic client credentials as clients really send them. RFC 6749 §2.3.1
+ * says to form-encode client_id and secret first; curl -u and authlib send
+ * them raw. A part that is not valid form-encoding (a raw `%`) is passed on
+ * encoded, so oidc-provider reads the raw value; and the raw secret is kept
+ * so that `+` (a space, form-decoded) is tried as sent too. Generated
+ * secrets have neither character: they cost no second bcrypt check.
+ */
+export function basicAsSent(routes: ReadonlyMap<string, string>): Koa.Middleware {
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    if (ctx.method !== 'POST' || !routes.has(ctx.path) || !/^basic /i.test(header)) return next();
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i === -1) return next();
+    const [id, secret] = [decoded.slice(0, i), decoded.slice(i + 1)];
+    if (/[%+]/.test(secret)) ctx.state.rawBasicSecret = secret;
+    if (!decodesAsForm(id) || !decodesAsForm(secret)) {
+      const asForm = (part: string) => (decodesAsForm(part) ? part : encodeURIComponent(part));
+      ctx.request.header.authorization = `Basic ${Buffer.from(`${asForm(id)}:${asForm(secret)}`).toString('base64')}`;
+    }
+    await next();
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { authFailureReason } from './auth-failure-reasons.js';
 
 // An incoming X-Request-Id is kept when it is short and plain; anything else is replaced.
 const PLAIN_ID = /^[\w.:-]{1,128}$/;
@@ -34,16 +35,6 @@ function seen(ctx: Koa.Context): Seen {
   };
 }
 
-/** Why a client authentication failed, from oidc-provider's error detail (never sent to the client). */
-function failureReason(detail: string | undefined): string {
-  if (!detail) return 'other';
-  if (/not found|invalid client_id/i.test(detail)) return 'unknown_client';
-  if (/no client authentication mechanism/i.test(detail)) return 'missing_credentials';
-  if (/secret/i.test(detail)) return 'wrong_secret';
-  if (/assertion|jwt|signature|audience|jti|used once/i.test(detail)) return 'invalid_assertion';
-  return 'other';
-}
-
 /**
  * oidc-provider tells a client only "client authentication failed"; the
  * reason is in the error it emits. Kept on ctx.state for the metrics.
@@ -51,7 +42,7 @@ function failureReason(detail: string | undefined): string {
 export function recordClientAuthFailures(provider: { on(event: string, listener: (ctx: Koa.Context, err: { error?: string; error_detail?: string; error_description?: string }) => void): unknown }): void {
   for (const event of ['grant.error', 'introspection.error', 'revocation.error']) {
     provider.on(event, (ctx, err) => {
-      if (err.error === 'invalid_client') ctx.state.authFailureReason = failureReason(err.error_detail ?? err.error_description);
+      if (err.error === 'invalid_client') ctx.state.authFailureReason = authFailureReason(ctx, err.error_detail ?? err.error_description);
     });
   }
 }
@@ -92,6 +83,7 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
         client_id: s.clientId,
         address: ctx.ip,
         ...(s.error ? { error: s.error } : {}),
+        ...(ctx.state.authFailureReason && status === 401 ? { reason: ctx.state.authFailureReason as string } : {}),
       };
       if (status >= 500) logger.error({ ...line, err: failure ? { type: failure.name, message: failure.message } : undefined }, 'request failed');
       else logger.info(line, 'request');

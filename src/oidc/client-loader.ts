@@ -1,4 +1,5 @@
-import type { AdapterPayload } from 'oidc-provider';
+import Provider, { type AdapterPayload } from 'oidc-provider';
+import { noteInvalidClient } from '../observability/auth-failure-reasons.js';
 import type { Config } from '../config.js';
 import { isValid } from '../clients/client.js';
 import { oidcMetadataFor } from '../clients/kinds.js';
@@ -37,7 +38,12 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
   return async (clientId) => {
     if (!PLAUSIBLE_ID.test(clientId)) return undefined;
     const client = await find(clientId);
-    if (!client || !isValid(client, nowSeconds())) return undefined;
+    if (!client) return undefined;
+    if (!isValid(client, nowSeconds())) {
+      // oidc-provider is told "not found"; the log and metrics are told why.
+      noteInvalidClient(Provider.ctx?.state, client.revokedAt !== null ? 'client_revoked' : 'client_expired');
+      return undefined;
+    }
     const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);
     if (!metadata) return undefined;
     const plan = client.teamPlan === undefined ? undefined : config.plans[client.teamPlan];

@@ -104,7 +104,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
     },
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims, header, client) => {
       await assertClientAssertion(ctx, claims, header);
-      await chargeAuthenticatedClient(limits, client);
+      await clientAuthenticated(limits, client);
     },
     ttl: {
       AccessToken: config.accessTokenTtlSeconds,
@@ -138,7 +138,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       // A secret verified before against the same stored hash needs no bcrypt;
       // a throttled client_id is refused either way (see secretMatches).
       const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
-      if (matches) await chargeAuthenticatedClient(limits, this);
+      if (matches) await clientAuthenticated(limits, this);
       return matches;
     };
 
@@ -179,6 +179,20 @@ function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader
     built.set(key, client);
     return client;
   };
+}
+
+/**
+ * Runs once a client has proven who it is (secret or assertion), before the
+ * endpoint does any work: charges its plan budget, and gives a
+ * client_credentials request without `scope` every scope the client was
+ * registered with, as Auth0 and Keycloak do (openid-client's
+ * clientCredentialsGrant and simple-oauth2 send none by default).
+ */
+async function clientAuthenticated(limits: OAuthLimits, client: OidcClient): Promise<void> {
+  await chargeAuthenticatedClient(limits, client);
+  const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
+  const params = ctx?.oidc?.params as { grant_type?: unknown; scope?: unknown } | undefined;
+  if (ctx?.oidc.route === 'token' && params?.grant_type === 'client_credentials' && !params.scope && client.scope) params.scope = client.scope;
 }
 
 /** Introspection answers with the scopes the token's client holds now (see current-scopes.ts). */

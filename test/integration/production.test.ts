@@ -249,6 +249,8 @@ describe('request logs', () => {
     expect(typeof first.time).toBe('string');
     expect(requests.find((l) => l.route === '/api/teams/:team/clients' && l.status === 200)).toBeDefined();
     expect(requests.every((l) => typeof l.request_id === 'string' && (l.request_id as string).length > 0)).toBe(true);
+    // A refused client authentication says why, from a closed set (issue 14, item 3).
+    expect(requests.find((l) => l.route === 'oidc:token' && l.status === 401)).toMatchObject({ error: 'invalid_client', reason: 'wrong_secret' });
   });
 
   it('LOG_LEVEL=warn leaves request lines out; a bad LOG_LEVEL is refused naming it', async () => {
