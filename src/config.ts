@@ -68,6 +68,14 @@ const fileSchema = z
       .object({ per_client: z.int().min(1), per_address: z.int().min(1), window_seconds: z.int().min(1) })
       .strict()
       .default({ per_client: 20, per_address: 100, window_seconds: 300 }),
+    /**
+     * The longest a private_key_jwt assertion may live (RFC 7523 §3). An hour,
+     * as Python authlib signs them by default; each jti is kept until its
+     * assertion expires, so a longer lifetime never allows a replay.
+     */
+    max_assertion_lifetime_seconds: z.int().min(30).max(86_400).default(3600),
+    /** How far a client's clock may disagree with keyport's, for exp, iat and nbf. */
+    clock_skew_seconds: z.int().min(0).max(300).default(30),
     /** Lifetime of access tokens (client credentials and apps). One hour, as most APIs do. */
     access_token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
     /** How often recorded key usage (last_used_at, usage_count) is written; at most 5 s of lag. */
@@ -112,6 +120,8 @@ export interface Config {
   readonly defaultScopes: readonly string[];
   readonly plans: Readonly<Record<string, PlanSettings>>;
   readonly accessTokenTtlSeconds: number;
+  readonly maxAssertionLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
   readonly expiredRowsSweepSeconds: number;
   readonly usageFlushSeconds: number;
   readonly rateLimitWindowsSeconds: readonly [number, number, number];
@@ -182,6 +192,8 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     defaultScopes: c.default_scopes,
     plans: ownEntries(c.plans),
     accessTokenTtlSeconds: c.access_token_ttl_seconds,
+    maxAssertionLifetimeSeconds: c.max_assertion_lifetime_seconds,
+    clockSkewSeconds: c.clock_skew_seconds,
     expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
     usageFlushSeconds: c.usage_flush_seconds,
     rateLimitWindowsSeconds: c.rate_limit_windows_seconds,

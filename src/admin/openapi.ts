@@ -103,6 +103,21 @@ export const OPENAPI = {
         responses: { '200': clientAnswer('the client, with the new client_secret this once'), ...errors },
       },
     },
+    '/api/teams/{team}/clients/{client_id}/keys': {
+      post: {
+        summary: 'Add a public key to a JWT service account (at most 3), for a key-pair rotation without downtime',
+        parameters: [team, clientId],
+        requestBody: json({ type: 'object', additionalProperties: false, required: ['public_key'], properties: { public_key: { oneOf: [{ type: 'string' }, { type: 'object' }] }, kid: { type: 'string' } } }),
+        responses: { '201': { description: '{kid}' }, ...errors },
+      },
+    },
+    '/api/teams/{team}/clients/{client_id}/keys/{kid}': {
+      delete: {
+        summary: 'Remove a public key (never the last)',
+        parameters: [team, clientId, { name: 'kid', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '204': { description: 'removed' }, ...errors },
+      },
+    },
     '/api/teams/{team}/events': {
       get: { summary: "The team's audit events, newest first", parameters: [team, ...page], responses: { '200': { description: 'a page of events' }, ...errors } },
     },

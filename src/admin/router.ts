@@ -2,7 +2,7 @@ import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
-import { normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
+import { kidOfJwk, normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
 import { InvalidRequest, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
@@ -10,7 +10,7 @@ import type { AuditAction, AuditStore } from './audit.js';
 import type { Caller, CallerAuth } from './callers.js';
 import { adminErrors } from './error-handler.js';
 import { OPENAPI } from './openapi.js';
-import { clientChangesSchema, newClientSchema, newSecretSchema, pageSchema, parse, type NewClientBody } from './schemas.js';
+import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, type NewClientBody } from './schemas.js';
 
 export interface AdminState {
   caller?: Caller;
@@ -118,6 +118,23 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
     await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, { fields: Object.keys(changes) });
   });
 
+  router.post('/teams/:team/clients/:client_id/keys', requireCaller, requireJson, async (ctx) => {
+    const input = parse(newPublicKeySchema, body(ctx));
+    const client = await teamClient(ctx);
+    const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
+    const kid = await clientService.addPublicKey(client.clientId, pem, input.kid ?? (typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key)));
+    ctx.status = 201;
+    ctx.body = { kid };
+    await record(ctx, 'client.key.add', client.clientId, { kid });
+  });
+
+  router.delete('/teams/:team/clients/:client_id/keys/:kid', requireCaller, async (ctx) => {
+    const client = await teamClient(ctx);
+    await clientService.removePublicKey(client.clientId, ctx.params.kid ?? '');
+    ctx.status = 204;
+    await record(ctx, 'client.key.remove', client.clientId, { kid: ctx.params.kid });
+  });
+
   router.post('/teams/:team/clients/:client_id/secret', requireCaller, requireJson, async (ctx) => {
     const input = parse(newSecretSchema, body(ctx));
     const client = await teamClient(ctx);
@@ -151,8 +168,10 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
+      // A JWK's kid is kept: libraries put it in the assertion's header.
+      const kid = typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key);
       return clients.createServiceAccount({
-        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem),
+        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem), publicKeyKid: kid,
       });
     }
     case 'app':

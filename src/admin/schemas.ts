@@ -47,6 +47,12 @@ export const newSecretSchema = z.strictObject({
   grace_period_seconds: z.int().min(0).max(7 * 86_400).optional(),
 });
 
+/** POST /api/teams/:team/clients/:client_id/keys */
+export const newPublicKeySchema = z.strictObject({
+  public_key: publicKey,
+  kid: z.string().min(1).max(100).optional(),
+});
+
 /** ?limit=&offset= on lists. */
 export const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { normalizeGoStyleFlags } from './argv.js';
 import { appAddCommand } from './commands/app-add.js';
+import { clientAddKeyCommand, clientRemoveKeyCommand } from './commands/client-add-key.js';
 import { clientListCommand } from './commands/client-list.js';
 import { clientRevokeCommand } from './commands/client-revoke.js';
 import { clientSetKeyCommand } from './commands/client-set-key.js';
@@ -28,6 +29,8 @@ for (const command of [
   appAddCommand(),
   resourceServerAddCommand(),
   clientSetKeyCommand(),
+  clientAddKeyCommand(),
+  clientRemoveKeyCommand(),
   clientRevokeCommand(),
   clientListCommand(),
   signingKeysCommand(),

@@ -1,4 +1,5 @@
 import type { ClientKind } from './kinds.js';
+import type { PublicKey } from './public-keys.js';
 
 export type Environment = 'prod' | 'dev';
 export const ENVIRONMENTS: readonly Environment[] = ['prod', 'dev'];
@@ -13,6 +14,8 @@ export interface ClientRecord {
   readonly userId: number | null;
   readonly secretHash: string | null;
   readonly publicKeyPem: string | null;
+  /** Every public key of a JWT service account, the one in `publicKeyPem` first. */
+  readonly publicKeys: readonly PublicKey[];
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   /** null: the row was inserted by hand without scopes; the configured defaults apply. */
@@ -51,6 +54,8 @@ export interface ClientView {
   readonly usage_count: number;
   readonly is_valid: boolean;
   readonly secret_hint: string | null;
+  /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
+  readonly public_key_kids?: readonly string[];
 }
 
 const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
@@ -71,5 +76,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     usage_count: client.usageCount,
     is_valid: isValid(client, now),
     secret_hint: client.secretHint,
+    ...(client.publicKeys.length ? { public_key_kids: client.publicKeys.map((k) => k.kid) } : {}),
   };
 }

@@ -1,6 +1,6 @@
-import { createPublicKey } from 'node:crypto';
 import { assertNever } from '../errors.js';
 import type { ClientRecord } from './client.js';
+import { jwkFor } from './public-keys.js';
 
 export type ClientKind = 'service_account' | 'service_account_jwt' | 'app' | 'resource_server';
 export const CLIENT_KINDS: readonly ClientKind[] = ['service_account', 'service_account_jwt', 'app', 'resource_server'];
@@ -78,21 +78,13 @@ export function oidcMetadataFor(client: ClientRecord, scopes: readonly string[])
 
 function credentialMetadata(client: ClientRecord) {
   if (client.publicKeyPem) {
-    const jwk = jwkFromPem(client.publicKeyPem);
-    return jwk ? { token_endpoint_auth_method: 'private_key_jwt' as const, jwks: { keys: [jwk] } } : undefined;
+    const keys = client.publicKeys.map(jwkFor).filter((jwk): jwk is object => jwk !== undefined);
+    return keys.length ? { token_endpoint_auth_method: 'private_key_jwt' as const, jwks: { keys } } : undefined;
   }
   if (client.secretHash) {
     return { token_endpoint_auth_method: 'client_secret_basic' as const, client_secret: client.secretHash };
   }
   return undefined;
-}
-
-function jwkFromPem(pem: string): object | undefined {
-  try {
-    return createPublicKey(pem).export({ format: 'jwk' });
-  } catch {
-    return undefined;
-  }
 }
 
 function isLoopback(uri: string): boolean {

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { InvalidRequest } from '../errors.js';
 
 const MIN_RSA_BITS = 2048;
@@ -60,4 +60,44 @@ export function pemFromJwk(value: object, field = 'public_key'): string {
   } catch {
     throw new InvalidRequest(field, 'is not a valid public JWK');
   }
+}
+
+/** A registered public key and its id. */
+export interface PublicKey {
+  readonly kid: string;
+  readonly pem: string;
+}
+
+/** At most this many keys per JWT service account: the one in use, the next, and one more. */
+export const MAX_PUBLIC_KEYS = 3;
+
+const KID = /^[\x21-\x7e]{1,100}$/;
+
+/** A customer's `kid`: 1 to 100 printable ASCII characters, no spaces. */
+export function checkKid(kid: string, field = 'kid'): string {
+  if (typeof kid !== 'string' || !KID.test(kid)) throw new InvalidRequest(field, 'must be 1 to 100 printable ASCII characters without spaces');
+  return kid;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256): the kid of a key registered without one. */
+export function thumbprint(pem: string): string {
+  const jwk = createPublicKey(pem).export({ format: 'jwk' }) as JsonWebKey;
+  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+/** The key as a JWK carrying its kid, for oidc-provider to match an assertion's `kid` header. */
+export function jwkFor(key: PublicKey): object | undefined {
+  try {
+    return { ...createPublicKey(key.pem).export({ format: 'jwk' }), kid: key.kid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `kid` of a JWK given to the admin API, if it has one. */
+export function kidOfJwk(value: object): string | undefined {
+  const keys = 'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  const kid = (keys[0] as { kid?: unknown } | undefined)?.kid;
+  return typeof kid === 'string' ? checkKid(kid, 'public_key.kid') : undefined;
 }

@@ -8,7 +8,7 @@ import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
 import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type Environment } from './client.js';
 import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
-import { normalizePublicKey } from './public-keys.js';
+import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
 
@@ -25,6 +25,8 @@ export interface NewServiceAccount {
   readonly expiresInDays?: number;
   readonly scopes?: readonly string[];
   readonly publicKeyPem?: string;
+  /** The key's id as the customer named it (a JWK's `kid`); default: its RFC 7638 thumbprint. */
+  readonly publicKeyKid?: string;
   /** Email of the team admin who asked for the key (CLI `-requested-by`). */
   readonly requestedBy?: string;
   /** A secret the customer chose instead of a generated one (admin API). */
@@ -44,6 +46,10 @@ export interface ClientService {
   createResourceServer(input: { name: string }): Promise<CreatedClient>;
   /** Turns a secret-based client into a private_key_jwt one; the secret stops working at once. */
   setPublicKey(clientId: string, pem: string): Promise<ClientView>;
+  /** Another public key for a JWT service account (at most MAX_PUBLIC_KEYS); returns its kid. */
+  addPublicKey(clientId: string, pem: string, kid?: string): Promise<string>;
+  /** Removes one public key by kid; never the last one. */
+  removePublicKey(clientId: string, kid: string): Promise<void>;
   /** Revokes: the client gets no tokens, and its tokens introspect as inactive. */
   revoke(clientId: string): Promise<ClientView>;
   get(clientId: string): Promise<ClientRecord>;
@@ -154,6 +160,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const now = nowSeconds();
       const kind: ClientKind = input.publicKeyPem ? 'service_account_jwt' : 'service_account';
       const publicKeyPem = input.publicKeyPem ? normalizePublicKey(input.publicKeyPem) : undefined;
+      const publicKeyKid = publicKeyPem && input.publicKeyKid !== undefined ? checkKid(input.publicKeyKid) : undefined;
       const name = checkName(input.name, 'service account');
       const environment = checkEnvironment(input.environment);
       const scopes = checkScopes(input.scopes);
@@ -163,7 +170,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
         const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
-        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, ...fields }, trx);
+        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, publicKeyKid: publicKeyKid ?? null, ...fields }, trx);
       });
       return created(clientId, secret);
     },
@@ -195,8 +202,28 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const client = await mustFind(clientId);
       const publicKeyPem = normalizePublicKey(pem);
       const kind: ClientKind = client.kind === 'service_account' ? 'service_account_jwt' : client.kind;
-      await clients.update(clientId, { publicKeyPem, secretHash: null, secretHint: null, kind });
+      await clients.update(clientId, { publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }], secretHash: null, secretHint: null, kind });
       return view(await mustFind(clientId));
+    },
+
+    async addPublicKey(clientId, pem, kid) {
+      const client = await mustFind(clientId);
+      if (!client.publicKeys.length) throw new InvalidRequest('public_key', 'only a service account that authenticates with a public key (private_key_jwt) holds public keys');
+      const publicKeyPem = normalizePublicKey(pem);
+      const id = kid === undefined ? thumbprint(publicKeyPem) : checkKid(kid);
+      if (client.publicKeys.some((k) => k.pem === publicKeyPem)) throw new InvalidRequest('public_key', 'this key is registered already');
+      if (client.publicKeys.some((k) => k.kid === id)) throw new InvalidRequest('kid', `the client already has a key with kid "${id}"`);
+      if (client.publicKeys.length >= MAX_PUBLIC_KEYS) throw new InvalidRequest('public_key', `a client holds at most ${MAX_PUBLIC_KEYS} keys; remove one first`);
+      await clients.update(clientId, { publicKeys: [...client.publicKeys, { kid: id, pem: publicKeyPem }] });
+      return id;
+    },
+
+    async removePublicKey(clientId, kid) {
+      const client = await mustFind(clientId);
+      const rest = client.publicKeys.filter((k) => k.kid !== kid);
+      if (rest.length === client.publicKeys.length) throw new NotFound(`client ${clientId} has no key with kid "${String(kid).slice(0, 100)}"`);
+      if (!rest.length) throw new InvalidRequest('kid', 'the last key cannot be removed; add the next key first');
+      await clients.update(clientId, { publicKeys: rest });
     },
 
     async revoke(clientId) {

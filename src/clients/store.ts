@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
 import type { ClientRecord, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
+import { thumbprint, type PublicKey } from './public-keys.js';
 
 export interface NewClient {
   readonly clientId: string;
@@ -11,6 +12,8 @@ export interface NewClient {
   readonly userId: number | null;
   readonly secretHash: string | null;
   readonly publicKeyPem: string | null;
+  /** The kid the customer gave the key (none: its thumbprint is its kid). */
+  readonly publicKeyKid?: string | null;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -26,6 +29,8 @@ export type ClientChanges = Partial<{
   secretHash: string | null;
   secretHint: string | null;
   publicKeyPem: string | null;
+  /** The keys of a JWT service account, the primary (column) key first. */
+  publicKeys: readonly PublicKey[];
   revokedAt: number | null;
   previousSecretHash: string | null;
   previousSecretExpiresAt: number | null;
@@ -67,11 +72,27 @@ interface ClientRow {
   usage_count: number | string | null;
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | string | null;
+  public_key_kid?: string | null;
+  extra_public_keys?: string | null;
   team_plan?: string | null;
 }
 
 const num = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
 const words = (v: string | null) => (v ?? '').split(/\s+/).filter(Boolean);
+
+function publicKeysOf(row: ClientRow): PublicKey[] {
+  const pem = row.client_r_s_a_public_key?.trim();
+  if (!pem) return [];
+  let primary: PublicKey;
+  try {
+    primary = { kid: row.public_key_kid ?? thumbprint(pem), pem };
+  } catch {
+    // A row pasted by hand with something that is not a key: no usable key.
+    return [];
+  }
+  const extra = row.extra_public_keys ? (JSON.parse(row.extra_public_keys) as PublicKey[]) : [];
+  return [primary, ...extra];
+}
 
 function toRecord(row: ClientRow): ClientRecord {
   return {
@@ -82,6 +103,7 @@ function toRecord(row: ClientRow): ClientRecord {
     userId: row.user_id,
     secretHash: row.client_secret_hash?.trim() || null,
     publicKeyPem: row.client_r_s_a_public_key?.trim() || null,
+    publicKeys: publicKeysOf(row),
     redirectUris: words(row.redirect_uri),
     environment: row.environment === 'dev' ? 'dev' : 'prod',
     scopes: row.scopes === null ? null : words(row.scopes),
@@ -123,6 +145,7 @@ export function createKnexClientStore(db: Db): ClientStore {
         client_id: c.clientId,
         client_secret_hash: c.secretHash,
         client_r_s_a_public_key: c.publicKeyPem,
+        public_key_kid: c.publicKeyKid ?? null,
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -145,6 +168,12 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.secretHash !== undefined) columns.client_secret_hash = changes.secretHash;
       if (changes.secretHint !== undefined) columns.secret_hint = changes.secretHint;
       if (changes.publicKeyPem !== undefined) columns.client_r_s_a_public_key = changes.publicKeyPem;
+      if (changes.publicKeys !== undefined) {
+        const [primary, ...extra] = changes.publicKeys;
+        columns.client_r_s_a_public_key = primary?.pem ?? null;
+        columns.public_key_kid = primary && primary.kid !== thumbprint(primary.pem) ? primary.kid : null;
+        columns.extra_public_keys = extra.length ? JSON.stringify(extra) : null;
+      }
       if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
       if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
       if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;

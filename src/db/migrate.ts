@@ -12,6 +12,7 @@ import * as rateLimits from '../../migrations/20261123000008_rate_limits.js';
 import * as planCounters from '../../migrations/20261123000009_plan_counters.js';
 import * as payloadClientId from '../../migrations/20261125000010_payload_client_id.js';
 import * as usersEmailExact from '../../migrations/20261125000011_users_email_exact.js';
+import * as publicKeyIds from '../../migrations/20261125000012_client_public_key_ids.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -29,6 +30,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261123000009_plan_counters', planCounters],
   ['20261125000010_payload_client_id', payloadClientId],
   ['20261125000011_users_email_exact', usersEmailExact],
+  ['20261125000012_client_public_key_ids', publicKeyIds],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

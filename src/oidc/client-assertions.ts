@@ -1,10 +1,10 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
-/** Clock skew allowed between keyport and its clients, for exp, iat and nbf. */
-export const CLOCK_TOLERANCE_SECONDS = 5;
-
-/** RFC 7523 §3: keyport accepts assertions that live at most five minutes. */
-export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+/** How long an assertion may live and how far clocks may disagree (config: max_assertion_lifetime_seconds, clock_skew_seconds). */
+export interface AssertionLimits {
+  readonly maxLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
 
 /** Header parameters that point at a key other than the registered one. */
 const FOREIGN_KEY_HEADERS = ['jwk', 'jku', 'x5u'] as const;
@@ -22,10 +22,13 @@ interface AssertionClaims {
  * names this server. keyport adds what the careful servers (Keycloak, Auth0,
  * the FAPI 2.0 conformance suite's negative tests) enforce:
  * - every audience is this server: an array with anything else is refused;
- * - the assertion lives at most five minutes and was not issued in the future;
+ * - the assertion lives at most `maxLifetimeSeconds` (an hour by default, as
+ *   authlib signs them) and was not issued in the future, give or take the
+ *   clock skew; its jti is kept until it expires, so replay stays impossible;
  * - no header names another key (jwk, jku, x5u): the registered key is the only key.
  */
-export async function assertClientAssertion(ctx: KoaContextWithOIDC, claims: AssertionClaims, header: Record<string, unknown>): Promise<void> {
+export async function assertClientAssertion(ctx: KoaContextWithOIDC, claims: AssertionClaims, header: Record<string, unknown>, limits: AssertionLimits): Promise<void> {
+  const { maxLifetimeSeconds, clockSkewSeconds } = limits;
   for (const name of FOREIGN_KEY_HEADERS) {
     if (header[name] !== undefined) throw new errors.InvalidClientAuth(`the client_assertion header must not carry ${name}`);
   }
@@ -37,11 +40,11 @@ export async function assertClientAssertion(ctx: KoaContextWithOIDC, claims: Ass
   }
 
   const now = Math.floor(Date.now() / 1000);
-  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + CLOCK_TOLERANCE_SECONDS)) {
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + clockSkewSeconds)) {
     throw new errors.InvalidClientAuth('the client_assertion was issued in the future (iat)');
   }
   const start = typeof claims.iat === 'number' ? claims.iat : now;
-  if (typeof claims.exp !== 'number' || claims.exp - start > MAX_ASSERTION_LIFETIME_SECONDS + (claims.iat === undefined ? CLOCK_TOLERANCE_SECONDS : 0)) {
-    throw new errors.InvalidClientAuth(`the client_assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
+  if (typeof claims.exp !== 'number' || claims.exp - start > maxLifetimeSeconds + (claims.iat === undefined ? clockSkewSeconds : 0)) {
+    throw new errors.InvalidClientAuth(`the client_assertion must expire within ${maxLifetimeSeconds} seconds`);
   }
 }

@@ -3,7 +3,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config.js';
 import type { ClientMetadataLoader } from './adapter.js';
 import { createAdapterFactory } from './adapter.js';
-import { assertClientAssertion, CLOCK_TOLERANCE_SECONDS } from './client-assertions.js';
+import { assertClientAssertion } from './client-assertions.js';
 import { KEYPORT_CLIENT_METADATA, type KeyportClientMetadata } from './client-loader.js';
 import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
 import type { KeyMaterial } from './signing-keys.js';
@@ -103,7 +103,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       return claims;
     },
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims, header, client) => {
-      await assertClientAssertion(ctx, claims, header);
+      await assertClientAssertion(ctx, claims, header, { maxLifetimeSeconds: config.maxAssertionLifetimeSeconds, clockSkewSeconds: config.clockSkewSeconds });
       await clientAuthenticated(limits, client);
     },
     ttl: {
@@ -117,7 +117,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       Session: 14 * 86_400,
       IdToken: 3600,
     },
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    clockTolerance: config.clockSkewSeconds,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: teamMembershipPolicy() },
     // Error pages are plain HTML with every value escaped and nothing that runs.
     renderError: async (ctx, out) => {

@@ -123,6 +123,30 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     expect(row.client_r_s_a_public_key).toContain('BEGIN PUBLIC KEY');
   });
 
+  it('clientaddkey adds a key by kid (at most 3) and clientremovekey removes one, never the last', async () => {
+    const team = await json('teamadd', '-name', 'Rotation', '-plan', 'pro');
+    const files = [0, 1, 2, 3].map((i) => {
+      const file = join(dir, `rot-${i}.pem`);
+      writeFileSync(file, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+      return file;
+    });
+    const sa = await json('serviceaccountadd', '-team', String(team.team_id), '-public-key', files[0]!);
+    const firstKid = (sa.public_key_kids as string[])[0]!;
+    expect(await json('clientaddkey', '-client', String(sa.client_id), '-public-key', files[1]!, '-kid', 'next')).toEqual({ client_id: sa.client_id, kid: 'next' });
+    const third = await json('clientaddkey', '-client', String(sa.client_id), '-public-key', files[2]!);
+    expect(third.kid).toMatch(/^[\w-]{43}$/);
+    const fourth = await keyport('clientaddkey', '-client', String(sa.client_id), '-public-key', files[3]!);
+    expect(fourth.code).toBe(1);
+    expect(fourth.stderr).toMatch(/at most 3/);
+
+    expect((await keyport('clientremovekey', '-client', String(sa.client_id), '-kid', 'next')).code).toBe(0);
+    expect((await keyport('clientremovekey', '-client', String(sa.client_id), '-kid', String(third.kid))).code).toBe(0);
+    expect((await keyport('clientremovekey', '-client', String(sa.client_id), '-kid', 'no-such-kid')).code).toBe(1);
+    const last = await keyport('clientremovekey', '-client', String(sa.client_id), '-kid', firstKid);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toMatch(/last key/);
+  });
+
   it('appadd creates an app whose redirect defaults to the oob URN', async () => {
     const team = await json('teamadd', '-name', 'Apps', '-plan', 'pro');
     const oob = await json('appadd', '-team', String(team.team_id), '-name', 'Report builder');
