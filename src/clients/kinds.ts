@@ -7,6 +7,9 @@ export const CLIENT_KINDS: readonly ClientKind[] = ['service_account', 'service_
 
 export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob';
 
+/** OpenID Connect scopes every app may ask for, besides its API scopes. */
+export const APP_OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
 export function isClientKind(value: unknown): value is ClientKind {
   return CLIENT_KINDS.includes(value as ClientKind);
 }
@@ -62,6 +65,8 @@ export function oidcMetadataFor(client: ClientRecord, scopes: readonly string[])
       const native = client.redirectUris.some((uri) => uri === OOB_REDIRECT_URI || isLoopback(uri));
       return {
         ...base,
+        // Apps may also sign people in (OpenID Connect) and ask to stay connected.
+        scope: [...scopes, ...APP_OIDC_SCOPES].join(' '),
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: client.redirectUris,

@@ -31,6 +31,11 @@ type Ctx = RouterContext;
 // Compared against when the email is unknown, so both paths cost one bcrypt check.
 const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa';
 const WRONG = 'Wrong email or password.';
+const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  profile: 'Your name',
+  email: 'Your email address',
+  offline_access: 'Stay connected when you are away',
+};
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
 export function createInteractionRouter({ config, provider, teams, signIns, bcryptGate, csrfKey }: InteractionDeps): Router {
@@ -99,7 +104,7 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     // Catalogue scopes are known to oidc-provider both as OIDC scopes and as the API's: list each once.
     const names = [...new Set([...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')])];
-    const scopes = names.map((name) => ({ name, description: config.scopes[name] ?? (name === 'offline_access' ? 'Stay connected' : name) }));
+    const scopes = names.map((name) => ({ name, description: (Object.hasOwn(config.scopes, name) ? config.scopes[name] : OIDC_SCOPE_DESCRIPTIONS[name]) ?? name }));
     render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }), redirects);
   });
 

@@ -12,7 +12,7 @@ import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { TeamStore } from '../teams/store.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
-import { currentScope } from './current-scopes.js';
+import { currentScope, OIDC_SCOPES } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
 import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
@@ -55,7 +55,9 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       authorizationSigningAlgValues: ['RS256'],
       requestObjectSigningAlgValues: ['RS256'],
     },
-    scopes: ['openid', 'offline_access', ...Object.keys(config.scopes)],
+    scopes: [...OIDC_SCOPES, ...Object.keys(config.scopes)],
+    // OpenID Connect for apps: what an ID token and userinfo may say about the person.
+    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
     responseTypes: ['code'],
     pkce: { required: () => true },
     features: {
@@ -75,6 +77,8 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       // Endpoints keyport does not use are off: each would be one more place
       // that authenticates clients or stores state for anonymous callers.
       pushedAuthorizationRequests: { enabled: false },
+      // Sender-constrained tokens would need every resource server (and the guard) to check proofs.
+      dPoP: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       deviceFlow: { enabled: false },
       ciba: { enabled: false },
@@ -85,7 +89,14 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       // only when issued for a resource (RFC 8707), so every token is.
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => API_RESOURCE,
+        // A request for API scopes is for the API; one for OpenID Connect
+        // scopes only gets a token for userinfo (oidc-provider's default).
+        defaultResource: (ctx, _client, oneOf) => {
+          if (oneOf) return oneOf;
+          const asked = String(ctx.oidc.params?.scope ?? '').split(' ');
+          const oidcOnly = asked.some((s) => s === 'openid') && !asked.some((s) => Object.hasOwn(config.scopes, s));
+          return oidcOnly ? undefined : API_RESOURCE;
+        },
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== API_RESOURCE) throw new errors.InvalidTarget(`the only resource is ${API_RESOURCE}`);
@@ -146,6 +157,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
 
   provider.use(oauthGuard(limits, clientAuthenticatingRoutes(provider)));
   provider.use(introspectCurrentScope);
+  provider.use(noFormPost(provider.pathFor('authorization')));
   provider.use(rfc6749TokenErrors);
   return provider;
 }
@@ -195,6 +207,29 @@ async function clientAuthenticated(limits: OAuthLimits, client: OidcClient): Pro
   if (ctx?.oidc.route === 'token' && params?.grant_type === 'client_credentials' && !params.scope && client.scope) params.scope = client.scope;
 }
 
+/**
+ * response_mode=form_post answers with an auto-submitting page whose inline
+ * script keyport's page policy (no inline script, form-action limited to the
+ * app's origins) would stop: it is refused with a clear error and left out
+ * of discovery, so a client picks query or fragment instead.
+ */
+function noFormPost(authorizationPath: string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    if (ctx.path === authorizationPath && /form_post/.test(String(ctx.query.response_mode ?? ''))) {
+      ctx.status = 400;
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      ctx.body = errorPage('invalid_request', 'response_mode form_post is not supported; use query or fragment');
+      return;
+    }
+    await next();
+    if (ctx.oidc?.route === 'discovery') {
+      const body = ctx.body as { response_modes_supported?: string[] };
+      body.response_modes_supported = body.response_modes_supported?.filter((mode) => !mode.includes('form_post'));
+    }
+  };
+}
+
 /** Introspection answers with the scopes the token's client holds now (see current-scopes.ts). */
 async function introspectCurrentScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
@@ -233,7 +268,7 @@ async function issuancePolicy(ctx: KoaContextWithOIDC, token: { clientId?: strin
   // the request body so a client asking for one is told, not silently ignored.
   const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
   const requested = ctx.oidc.params?.grant_type === 'client_credentials' && typeof body?.scope === 'string' ? body.scope : (token.scope ?? '');
-  const allowed = new Set((client.scope ?? '').split(' ').concat('openid', 'offline_access'));
+  const allowed = new Set([...(client.scope ?? '').split(' '), ...OIDC_SCOPES]);
   const refused = requested.split(' ').filter((s) => s && !allowed.has(s));
   if (refused.length) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
 

@@ -14,15 +14,25 @@ import type { KeyportClientMetadata } from './client-loader.js';
 export function findTeamMember(teams: TeamStore): Configuration['findAccount'] {
   return async (ctx, sub) => {
     const teamId = (ctx.oidc.client?.metadata() as unknown as KeyportClientMetadata | undefined)?.team_id;
-    return (await isTeamMember(teams, teamId, sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined;
+    const person = await teamMember(teams, teamId, sub);
+    if (!person) return undefined;
+    // OpenID Connect claims (scopes profile and email); oidc-provider picks those granted.
+    return {
+      accountId: sub,
+      claims: () => ({ sub, ...(person.name ? { name: person.name } : {}), ...(person.email ? { email: person.email, email_verified: false } : {}) }),
+    };
   };
 }
 
-export async function isTeamMember(teams: TeamStore, teamId: number | null | undefined, accountId: string | undefined): Promise<boolean> {
+async function teamMember(teams: TeamStore, teamId: number | null | undefined, accountId: string | undefined) {
   const userId = Number(accountId);
-  if (teamId === null || teamId === undefined || !Number.isSafeInteger(userId) || userId < 1) return false;
+  if (teamId === null || teamId === undefined || !Number.isSafeInteger(userId) || userId < 1) return undefined;
   const user = await teams.findUser(userId);
-  return user?.kind === 'person' && (await teams.findMembership(teamId, userId)) !== undefined;
+  return user?.kind === 'person' && (await teams.findMembership(teamId, userId)) !== undefined ? user : undefined;
+}
+
+export async function isTeamMember(teams: TeamStore, teamId: number | null | undefined, accountId: string | undefined): Promise<boolean> {
+  return (await teamMember(teams, teamId, accountId)) !== undefined;
 }
 
 /**
