@@ -4,6 +4,7 @@ import { createDb } from './db/knex.js';
 import { migrateLatest } from './db/migrate.js';
 import { loadOrCreateKeys } from './oidc/signing-keys.js';
 import { answerMetricsRequests } from './observability/metrics.js';
+import { watchParent } from './parent-watch.js';
 
 /**
  * The primary of `KEYPORT_WORKERS=N`: applies migrations and creates the keys
@@ -65,6 +66,7 @@ export async function runPrimary(config: Config): Promise<void> {
   for (let i = 0; i < config.workers; i++) fork();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  watchParent(stop);
 }
 
 export const isPrimaryOfMany = (config: Config) => config.workers > 1 && cluster.isPrimary;

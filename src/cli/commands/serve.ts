@@ -3,6 +3,7 @@ import { serve, shutdown } from '../../main.js';
 import { isPrimaryOfMany, runPrimary } from '../../workers.js';
 import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
+import { watchParent } from '../../parent-watch.js';
 
 export const serveCommand = () =>
   keyportCommand('serve', 'start the server (applies migrations first)').action(async (flags: CommonFlags) => {
@@ -15,8 +16,11 @@ export const serveCommand = () =>
       }
       const { server, keyport } = await serve(config);
       keyport.logger.info({ port: config.port, issuer: config.issuer }, 'keyport listening');
+      let stopping = false;
       const stop = () => {
-        keyport.logger.info('SIGTERM: draining');
+        if (stopping) return;
+        stopping = true;
+        keyport.logger.info('stopping: draining');
         shutdown(server, keyport, config.shutdownTimeoutSeconds).then(
           (clean) => process.exit(clean ? 0 : 1),
           (err: Error) => {
@@ -27,6 +31,9 @@ export const serveCommand = () =>
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+      // A worker stops with its primary; a single process with whatever started it (npm, npx).
+      if (cluster.isWorker) process.once('disconnect', stop);
+      else watchParent(stop);
     } catch (err) {
       fail(err);
       // A worker's IPC channel would keep it alive; the primary sees the exit and stops.
