@@ -25,7 +25,7 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly limits: OAuthLimits;
   /** Set on SIGTERM: every answer closes its connection, so none is reused while the process drains. */
-  readonly state: { readonly draining: boolean };
+  readonly state: { readonly draining: boolean; readonly stopping: boolean };
 }
 
 /**
@@ -51,7 +51,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
     await next();
   });
   app.use(securityHeaders);
-  app.use(probes({ config, db, metrics }));
+  app.use(probes({ config, db, metrics, state }));
   app.use(adminRouter.routes());
   app.use(adminRouter.allowedMethods());
   app.use(staticAssets);

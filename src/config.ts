@@ -89,6 +89,12 @@ const fileSchema = z
     /** On SIGTERM: how long requests in flight may take before the process exits anyway. */
     shutdown_timeout_seconds: z.number().min(0).max(300).default(10),
     /**
+     * On SIGTERM, /readyz answers 503 at once and keyport keeps serving this
+     * long before it drains, so a load balancer takes it out first and no
+     * new connection is refused or reset.
+     */
+    shutdown_delay_seconds: z.number().min(0).max(300).default(0),
+    /**
      * Proxies (load balancers) in front of keyport that append to
      * X-Forwarded-For. 0: the peer address is the client's. N: the Nth
      * address from the right is, so per-address limits and logs see clients,
@@ -130,6 +136,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly metricsToken: string | undefined;
   readonly shutdownTimeoutSeconds: number;
+  readonly shutdownDelaySeconds: number;
   readonly keysReloadSeconds: number;
   readonly trustedProxies: number;
 }
@@ -149,6 +156,7 @@ const ENV_KEYS = {
   LOG_LEVEL: 'log_level',
   KEYPORT_METRICS_TOKEN: 'metrics_token',
   KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
+  KEYPORT_SHUTDOWN_DELAY_SECONDS: 'shutdown_delay_seconds',
 } as const;
 
 export interface LoadConfigOptions {
@@ -166,7 +174,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] = key === 'port' || key === 'workers' || key === 'trusted_proxies' ? Number(value) : value;
+    raw[key] = key === 'port' || key === 'workers' || key === 'trusted_proxies' || key === 'shutdown_delay_seconds' ? Number(value) : value;
   }
   Object.assign(raw, overrides);
 
@@ -202,6 +210,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     logLevel: c.log_level,
     metricsToken: c.metrics_token,
     shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
+    shutdownDelaySeconds: c.shutdown_delay_seconds,
     keysReloadSeconds: c.keys_reload_seconds,
     trustedProxies: c.trusted_proxies,
   };

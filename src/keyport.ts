@@ -38,6 +38,8 @@ export interface Keyport extends Services {
   readonly metrics: Metrics;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
   draining: boolean;
+  /** Set on SIGTERM: /readyz answers 503 so load balancers take this process out, while it still serves. */
+  stopping: boolean;
 }
 
 /** Everything a server process needs, wired together; no module-level state. */
@@ -60,7 +62,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
   const signIns = createSignInThrottle(services.db, limits.failures);
-  const state = { draining: false };
+  const state = { draining: false, stopping: false };
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
@@ -131,6 +133,12 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     },
     set draining(value: boolean) {
       state.draining = value;
+    },
+    get stopping() {
+      return state.stopping;
+    },
+    set stopping(value: boolean) {
+      state.stopping = value;
     },
     async close() {
       clearInterval(keyWatch);

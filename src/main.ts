@@ -19,14 +19,18 @@ export async function serve(config: Config): Promise<{ server: Server; keyport: 
 }
 
 /**
- * Graceful stop (SIGTERM): stop accepting connections, let requests in
+ * Graceful stop (SIGTERM): answer /readyz 503 and keep serving for
+ * `delaySeconds` (the load balancer's time to notice), then stop accepting connections, let requests in
  * flight finish (their answers close the connection, and idle keep-alive
  * connections are closed), then flush usage and close the database.
  * Connections still busy at the deadline are cut. The whole stop ends by the
  * deadline even when the database stops answering: then what could not be
  * written is logged with its count. Resolves true when everything was done.
  */
-export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds: number): Promise<boolean> {
+export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds: number, delaySeconds = 0): Promise<boolean> {
+  // First out of the load balancer: /readyz says 503 while keyport still serves, for the delay.
+  keyport.stopping = true;
+  if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
   const deadlineAt = Date.now() + deadlineSeconds * 1000;
   keyport.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

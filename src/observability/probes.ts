@@ -8,9 +8,9 @@ import { timingSafeEqual } from 'node:crypto';
 /**
  * GET /healthz: 200 while the process runs. GET /readyz: 200 when the
  * database answers and its migrations are this code's, else 503 with the
- * reason. GET /metrics: Prometheus text, behind `metrics_token` when set.
+ * reason; 503 from the moment a stop begins (shutdown_delay_seconds). GET /metrics: Prometheus text, behind `metrics_token` when set.
  */
-export function probes({ config, db, metrics }: { config: Config; db: Db; metrics: Metrics }): Koa.Middleware {
+export function probes({ config, db, metrics, state }: { config: Config; db: Db; metrics: Metrics; state: { readonly stopping: boolean } }): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     ctx.set('Cache-Control', 'no-store');
@@ -19,7 +19,7 @@ export function probes({ config, db, metrics }: { config: Config; db: Db; metric
         ctx.body = { status: 'ok' };
         return;
       case '/readyz': {
-        const reason = await notReadyBecause(db);
+        const reason = state.stopping ? 'shutting down' : await notReadyBecause(db);
         ctx.status = reason ? 503 : 200;
         ctx.body = reason ? { status: 'not_ready', reason } : { status: 'ready' };
         return;

@@ -303,6 +303,42 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     });
   }
 
+  it('with shutdown_delay_seconds, /readyz answers 503 at once and a burst of new connections gets only whole answers', async () => {
+    const { url, drop } = await database.create();
+    const dir = mkdtempSync(join(tmpdir(), 'keyport-delay-'));
+    const port = await freePort();
+    const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '2', KEYPORT_SHUTDOWN_DELAY_SECONDS: '2' };
+    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'D', '-plan', 'enterprise', '-json')).stdout);
+    const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
+    const served = await serveProcess(env);
+    child = served.child;
+    const authorization = basic(sa.client_id, sa.client_secret);
+    expect((await attempt(served.base, authorization)).outcome).toBe('answered');
+
+    const results: Array<Awaited<ReturnType<typeof attempt>>> = [];
+    let readyAfterSignal: number | undefined;
+    const worker = async () => {
+      for (let i = 0; i < 25; i++) {
+        results.push(await attempt(served.base, authorization));
+        if (readyAfterSignal === undefined && results.length >= 40) {
+          readyAfterSignal = 0;
+          child!.kill('SIGTERM');
+          // The signal reaches the primary, then each worker: ask until one answers 503 (while still serving).
+          for (let tries = 0; tries < 40 && readyAfterSignal !== 503; tries++) {
+            readyAfterSignal = (await fetch(`${served.base}/readyz`, { headers: { connection: 'close' } })).status;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(readyAfterSignal).toBe(503);
+    expect(results).toHaveLength(200);
+    expect(results.filter((r) => r.outcome !== 'answered')).toEqual([]);
+    expect(await served.exit).toBe(0);
+    child = undefined;
+    await drop();
+  });
+
   it('SIGTERM during a burst: every request is answered whole or refused, usage is flushed, exit 0', async () => {
     const { url, drop } = await database.create();
     const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));

@@ -21,7 +21,7 @@ export const serveCommand = () =>
         if (stopping) return;
         stopping = true;
         keyport.logger.info('stopping: draining');
-        shutdown(server, keyport, config.shutdownTimeoutSeconds).then(
+        shutdown(server, keyport, config.shutdownTimeoutSeconds, config.shutdownDelaySeconds).then(
           (clean) => process.exit(clean ? 0 : 1),
           (err: Error) => {
             process.stderr.write(`keyport: shutdown failed: ${err.message}\n`);
