@@ -20,6 +20,7 @@ import { createDb } from '../dist/src/db/knex.js';
 import { SEED_CLIENTS, SEED_TOKENS, cloneClients, copyFixtures, seed } from './data.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
+import { benchCli, printCli } from './cli.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -316,7 +317,7 @@ async function main() {
   const baseline = await startBaseline(4800, baselineClients(f), JSON.parse(readFileSync(join(work, 'keys', 'signing-keys.json'), 'utf8')));
   const systems = [keyport, baseline];
   const all = scenarios(f);
-  const chosen = flags.only ? flags.only.split(',') : Object.keys(all);
+  const chosen = flags.only ? flags.only.split(',').filter((name) => name !== 'cli') : Object.keys(all);
 
   const results = [];
   for (const name of chosen) {
@@ -398,8 +399,11 @@ async function main() {
     for (const file of readdirSync(join(work, 'profiles', 'keyport'))) writeFileSync(`bench/results/profiles/${file}`, readFileSync(join(work, 'profiles', 'keyport', file)));
   }
 
+  const cli = !flags.only || flags.only.split(',').includes('cli') ? benchCli() : undefined;
+  if (cli) printCli(cli);
+
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(flags.out, JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top }, null, 2));
+  writeFileSync(flags.out, JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top, cli }, null, 2));
   console.log(`\nresults: ${flags.out}`);
 }
 

@@ -47,6 +47,11 @@ const args = normalizeGoStyleFlags(process.argv.slice(2), new Set(longOptionName
 try {
   await program.parseAsync(args, { from: 'user' });
 } catch (err) {
-  // commander has printed its message; usage errors exit 1 like every other error.
-  process.exitCode = err instanceof CommanderError && err.exitCode === 0 ? 0 : 1;
+  // commander has printed its message; usage errors exit 1 like every other error,
+  // and with -json they are one JSON object on stdout too.
+  const failed = !(err instanceof CommanderError && err.exitCode === 0);
+  if (failed && args.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ error: 'invalid_request', message: (err as Error).message.replace(/^error: /, '') })}\n`);
+  }
+  process.exitCode = failed ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config.js';
 import { KeyportError, OperatorError } from '../errors.js';
-import { openServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 
 /** Flags every command takes (CONTRACT.md). */
 export interface CommonFlags {
@@ -24,10 +24,12 @@ export async function runCommand(flags: CommonFlags, action: (services: Services
   let services: Services | undefined;
   try {
     const config = configFrom(flags);
+    // Loaded when a command runs, not at start: `keyport config` never loads knex or a driver.
+    const { openServices } = await import('../services.js');
     services = await openServices(config);
     print(await action(services, config), flags.json === true);
   } catch (err) {
-    fail(err);
+    fail(err, flags.json === true);
   } finally {
     await services?.close();
   }
@@ -44,10 +46,24 @@ export function print(result: Record<string, unknown>, json: boolean): void {
   }
 }
 
-export function fail(err: unknown): void {
+/**
+ * Reports a failure: on stderr, and with `-json` also as one JSON object on
+ * stdout (`{"error": CODE, "message": TEXT}`) so a script reads every outcome
+ * the same way. Exit code 1 either way.
+ */
+export function fail(err: unknown, json = false): void {
   const known = err instanceof KeyportError || err instanceof OperatorError || err instanceof ConfigError || err instanceof UsageError;
-  process.stderr.write(`keyport: ${known ? (err as Error).message : `unexpected error: ${(err as Error).message}`}\n`);
+  const message = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+  process.stderr.write(`keyport: ${message}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ error: errorCode(err), message })}\n`);
   process.exitCode = 1;
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof KeyportError) return err.code;
+  if (err instanceof ConfigError) return 'invalid_configuration';
+  if (err instanceof UsageError || err instanceof OperatorError) return 'invalid_request';
+  return 'server_error';
 }
 
 /** Parses a positive whole number flag, naming the flag when it is not one. */

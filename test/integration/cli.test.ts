@@ -147,6 +147,20 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     expect(last.stderr).toMatch(/last key/);
   });
 
+  it('with -json, an error is also one JSON object on stdout', async () => {
+    for (const args of [
+      ['teamadd', '-name', 'X', '-plan', 'nope'],
+      ['teamadd', '-name', 'X'],
+      ['serviceaccountadd', '-team', '999999'],
+    ]) {
+      const result = await keyport(...args, '-json');
+      expect(result.code, args.join(' ')).toBe(1);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toEqual({ error: expect.stringMatching(/^(invalid_request|not_found)$/), message: expect.any(String) });
+    }
+  });
+
   it('appadd creates an app whose redirect defaults to the oob URN', async () => {
     const team = await json('teamadd', '-name', 'Apps', '-plan', 'pro');
     const oob = await json('appadd', '-team', String(team.team_id), '-name', 'Report builder');

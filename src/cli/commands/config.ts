@@ -29,6 +29,6 @@ export const configCommand = () =>
     try {
       process.stdout.write(`${JSON.stringify(maskedConfig(configFrom(flags)), null, 2)}\n`);
     } catch (err) {
-      fail(err);
+      fail(err, flags.json === true);
     }
   });

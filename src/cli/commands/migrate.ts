@@ -1,9 +1,8 @@
 import { runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
-import { migrationState } from '../../db/migrate.js';
 
 // openServices applies pending migrations; this command reports the result.
 export const migrateCommand = () =>
   keyportCommand('migrate', 'apply database migrations').action((flags: CommonFlags) =>
-    runCommand(flags, async ({ db }) => ({ migrations: await migrationState(db) })),
+    runCommand(flags, async ({ db }) => ({ migrations: await (await import('../../db/migrate.js')).migrationState(db) })),
   );

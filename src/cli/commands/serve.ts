@@ -1,6 +1,4 @@
 import cluster from 'node:cluster';
-import { serve, shutdown } from '../../main.js';
-import { isPrimaryOfMany, runPrimary } from '../../workers.js';
 import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { watchParent } from '../../parent-watch.js';
@@ -9,6 +7,8 @@ export const serveCommand = () =>
   keyportCommand('serve', 'start the server (applies migrations first)').action(async (flags: CommonFlags) => {
     try {
       const config = configFrom(flags);
+      // The server's modules (oidc-provider, Koa) load only for `serve`.
+      const [{ serve, shutdown }, { isPrimaryOfMany, runPrimary }] = await Promise.all([import('../../main.js'), import('../../workers.js')]);
       if (isPrimaryOfMany(config)) {
         process.stderr.write(`keyport starting ${config.workers} workers on port ${config.port}, issuer ${config.issuer}\n`);
         await runPrimary(config);
@@ -35,7 +35,7 @@ export const serveCommand = () =>
       if (cluster.isWorker) process.once('disconnect', stop);
       else watchParent(stop);
     } catch (err) {
-      fail(err);
+      fail(err, flags.json === true);
       // A worker's IPC channel would keep it alive; the primary sees the exit and stops.
       if (cluster.isWorker) process.exit(1);
     }

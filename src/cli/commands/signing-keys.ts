@@ -1,13 +1,15 @@
 import { Command } from 'commander';
-import { loadOrCreateKeys, retireSigningKey, rotateSigningKey } from '../../oidc/signing-keys.js';
 import { configFrom, fail, print, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
+
+// Loaded when a subcommand runs (jose), not when the CLI starts.
+const keys = () => import('../../oidc/signing-keys.js');
 
 const run = (action: (flags: CommonFlags & { kid?: string }) => Promise<Record<string, unknown>>) => async (flags: CommonFlags & { kid?: string }) => {
   try {
     print(await action(flags), flags.json === true);
   } catch (err) {
-    fail(err);
+    fail(err, flags.json === true);
   }
 };
 
@@ -21,7 +23,7 @@ export const signingKeysCommand = () =>
     .addCommand(
       keyportCommand('rotate', 'add a new signing key and sign with it; the older ones stay published and still verify').action(
         run(async (flags) => {
-          const key = await rotateSigningKey(configFrom(flags).keysDir);
+          const key = await (await keys()).rotateSigningKey(configFrom(flags).keysDir);
           return { kid: key.kid, alg: key.alg };
         }),
       ),
@@ -29,12 +31,12 @@ export const signingKeysCommand = () =>
     .addCommand(
       keyportCommand('retire', 'stop publishing an older signing key: tokens it signed stop verifying')
         .requiredOption('--kid <kid>', 'the key to retire (see `signingkeys list`)')
-        .action(run(async (flags) => retireSigningKey(configFrom(flags).keysDir, flags.kid!))),
+        .action(run(async (flags) => (await keys()).retireSigningKey(configFrom(flags).keysDir, flags.kid!))),
     )
     .addCommand(
       keyportCommand('list', 'the published keys, the signing one first').action(
         run(async (flags) => {
-          const { jwks } = await loadOrCreateKeys(configFrom(flags).keysDir);
+          const { jwks } = await (await keys()).loadOrCreateKeys(configFrom(flags).keysDir);
           return { signing: jwks.keys[0]!.kid, published: jwks.keys.map((k) => k.kid) };
         }),
       ),
