@@ -20,6 +20,7 @@ export interface AppDeps {
   readonly db: Db;
   readonly provider: Provider;
   readonly adminRouter: Router<any>;
+  readonly keysRouter: Router<any>;
   readonly interactionRouter: Router<any>;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -33,7 +34,7 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, provider, adminRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
+export function createApp({ config, db, provider, adminRouter, keysRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -54,6 +55,7 @@ export function createApp({ config, db, provider, adminRouter, interactionRouter
   app.use(probes({ config, db, metrics, state }));
   app.use(adminRouter.routes());
   app.use(adminRouter.allowedMethods());
+  app.use(keysRouter.routes());
   app.use(staticAssets);
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);

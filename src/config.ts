@@ -44,6 +44,8 @@ const fileSchema = z
         'api:write': 'Write access to the API',
         'keys:manage': 'Manage the team’s API keys through the admin API',
       }),
+    /** First word of every new key (`<prefix>_sk_<env>_…`), so a product issues keys in its own name. */
+    key_prefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must be 1 to 16 lower-case letters and digits, starting with a letter').default('keyport'),
     /** Scopes a new client gets when none are asked for. */
     default_scopes: z.array(z.string()).default(['api:read']),
     /**
@@ -122,6 +124,7 @@ export interface Config {
   readonly databaseUrl: string;
   readonly keysDir: string;
   readonly adminToken: string | undefined;
+  readonly keyPrefix: string;
   readonly scopes: Readonly<Record<string, string>>;
   readonly defaultScopes: readonly string[];
   readonly plans: Readonly<Record<string, PlanSettings>>;
@@ -157,6 +160,7 @@ const ENV_KEYS = {
   KEYPORT_METRICS_TOKEN: 'metrics_token',
   KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
   KEYPORT_SHUTDOWN_DELAY_SECONDS: 'shutdown_delay_seconds',
+  KEYPORT_KEY_PREFIX: 'key_prefix',
 } as const;
 
 export interface LoadConfigOptions {
@@ -196,6 +200,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     databaseUrl: c.database_url,
     keysDir: c.keys_dir,
     adminToken: c.admin_token,
+    keyPrefix: c.key_prefix,
     scopes: ownEntries(c.scopes),
     defaultScopes: c.default_scopes,
     plans: ownEntries(c.plans),

@@ -9,6 +9,9 @@ import { createProvider } from './oidc/provider.js';
 import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './oidc/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
+import { createKeyUsage, deleteOldUsage, type KeyUsage } from './keys/key-usage.js';
+import { createKeyVerifier, type FindAccessToken } from './keys/verify.js';
+import { createKeysRouter } from './keys/router.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
 import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
@@ -33,6 +36,8 @@ export interface Keyport extends Services {
   /** The request listener for node:http; always routes to the current app. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   readonly usage: UsageRecorder;
+  /** Direct API-key calls per hour by outcome, and source addresses. */
+  readonly keyUsage: KeyUsage;
   readonly limits: OAuthLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -57,6 +62,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
   };
+  const keyUsage = createKeyUsage(services.db, {
+    flushEveryMs: config.usageFlushSeconds * 1000,
+    onError: (err) => logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
+  });
   const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt });
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
@@ -66,7 +75,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
-    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits, teams: services.teams });
+    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits, teams: services.teams, clients: services.clients });
     recordClientAuthFailures(provider);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
@@ -74,9 +83,12 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       clientService: services.clientService,
       audit,
       failures: limits.failures,
+      keyUsage,
     });
+    const verifier = createKeyVerifier({ config, clients: services.clients, plans: limits.plans, usage, keyUsage, findAccessToken: accessTokenFinder(provider) });
+    const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures });
     const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
-    const app = createApp({ config, db: services.db, provider, adminRouter, interactionRouter, logger, metrics, limits, state });
+    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));
@@ -109,6 +121,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
     deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
     deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
+    deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 
@@ -125,6 +138,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     },
     handle: (req, res) => void current.callback(req, res),
     usage,
+    keyUsage,
     limits,
     logger,
     metrics,
@@ -143,10 +157,20 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     async close() {
       clearInterval(keyWatch);
       clearInterval(sweeper);
-      await usage.close();
+      await Promise.all([usage.close(), keyUsage.close()]);
       await services.close();
       // Lines still buffered are written before the process may exit.
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
+  };
+}
+
+/** An OAuth access token (client credentials or an app's) given where a key may be, as verify needs it. */
+function accessTokenFinder(provider: Provider): FindAccessToken {
+  return async (value) => {
+    if (value.length > 512) return undefined;
+    const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
+    if (!token?.isValid || !token.clientId) return undefined;
+    return { clientId: token.clientId, scope: token.scope };
   };
 }

@@ -118,6 +118,19 @@ export const OPENAPI = {
         responses: { '204': { description: 'removed' }, ...errors },
       },
     },
+    '/api/teams/{team}/clients/{client_id}/usage': {
+      get: {
+        summary: "A key's direct API calls per hour or day by outcome, and its last source addresses",
+        parameters: [
+          team,
+          clientId,
+          { name: 'from', in: 'query', schema: { type: 'string' }, description: 'epoch seconds or ISO 8601; default 7 days ago' },
+          { name: 'to', in: 'query', schema: { type: 'string' }, description: 'epoch seconds or ISO 8601; default now' },
+          { name: 'granularity', in: 'query', schema: { enum: ['hour', 'day'] } },
+        ],
+        responses: { '200': { description: '{data: [{t, valid, rate_limited, usage_exceeded, insufficient_scope}], addresses: [{address, first_seen, last_seen, count}]}' }, ...errors },
+      },
+    },
     '/api/teams/{team}/events': {
       get: { summary: "The team's audit events, newest first", parameters: [team, ...page], responses: { '200': { description: 'a page of events' }, ...errors } },
     },

@@ -10,7 +10,8 @@ import type { AuditAction, AuditStore } from './audit.js';
 import type { Caller, CallerAuth } from './callers.js';
 import { adminErrors } from './error-handler.js';
 import { OPENAPI } from './openapi.js';
-import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, type NewClientBody } from './schemas.js';
+import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, usageRangeSchema, type NewClientBody } from './schemas.js';
+import type { KeyUsage } from '../keys/key-usage.js';
 
 export interface AdminState {
   caller?: Caller;
@@ -26,12 +27,13 @@ export interface AdminDeps {
   readonly audit: AuditStore;
   /** Unknown tokens count per source address with failed client authentications. */
   readonly failures: AuthFailures;
+  readonly keyUsage: KeyUsage;
 }
 
 type Ctx = RouterContext<AdminState>;
 
 /** The admin API of CONTRACT.md, mounted at /api. */
-export function createAdminRouter({ callers, plans, clientService, audit, failures }: AdminDeps): Router<AdminState> {
+export function createAdminRouter({ callers, plans, clientService, audit, failures, keyUsage }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
   async function requireCaller(ctx: Ctx, next: Koa.Next) {
@@ -114,8 +116,16 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   router.patch('/teams/:team/clients/:client_id', requireCaller, requireJson, async (ctx) => {
     const changes = parse(clientChangesSchema, body(ctx));
     const client = await teamClient(ctx);
-    ctx.body = await clientService.update(client.clientId, { name: changes.name, scopes: changes.scopes, isValid: changes.is_valid });
+    const credits = changes.credits === undefined ? undefined : changes.credits === null ? null : { remaining: changes.credits.remaining, refill: changes.credits.refill ?? null };
+    ctx.body = await clientService.update(client.clientId, { name: changes.name, scopes: changes.scopes, isValid: changes.is_valid, credits });
     await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, { fields: Object.keys(changes) });
+  });
+
+  router.get('/teams/:team/clients/:client_id/usage', requireCaller, async (ctx) => {
+    const range = parse(usageRangeSchema, ctx.query);
+    const client = await teamClient(ctx);
+    const now = Math.floor(Date.now() / 1000);
+    ctx.body = await keyUsage.read(client.clientId, { from: range.from ?? now - 7 * 86_400, to: range.to ?? now, granularity: range.granularity });
   });
 
   router.post('/teams/:team/clients/:client_id/keys', requireCaller, requireJson, async (ctx) => {
@@ -160,18 +170,21 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   return router;
 }
 
+const creditsOf = (credits: { remaining: number; refill?: { interval: 'day' | 'month'; amount: number } | null } | null | undefined) =>
+  credits ? { remaining: credits.remaining, refill: credits.refill ?? null } : null;
+
 function createClient(clients: ClientService, teamId: number, input: NewClientBody) {
   switch (input.kind) {
     case 'service_account':
       return clients.createServiceAccount({
-        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, clientSecret: input.client_secret,
+        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, clientSecret: input.client_secret, credits: creditsOf(input.credits),
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
       // A JWK's kid is kept: libraries put it in the assertion's header.
       const kid = typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key);
       return clients.createServiceAccount({
-        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem), publicKeyKid: kid,
+        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem), publicKeyKid: kid, credits: creditsOf(input.credits),
       });
     }
     case 'app':

@@ -6,6 +6,13 @@ const scopes = z.array(z.string().min(1).max(100)).max(50);
 const environment = z.enum(['prod', 'dev']);
 const expiresInDays = z.int().min(1).max(3650);
 const publicKey = z.union([z.string().max(16_384), z.record(z.string(), z.unknown())]);
+/** Usage credits of a key used directly (CONTRACT.md); null removes them (unlimited). */
+const credits = z
+  .strictObject({
+    remaining: z.int().min(0),
+    refill: z.strictObject({ interval: z.enum(['day', 'month']), amount: z.int().min(1) }).nullable().optional(),
+  })
+  .nullable();
 
 /** POST /api/teams/:team/clients: one shape per kind. */
 export const newClientSchema = z.discriminatedUnion('kind', [
@@ -16,6 +23,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     expires_in_days: expiresInDays.optional(),
     scopes: scopes.optional(),
     client_secret: z.string().max(200).optional(),
+    credits: credits.optional(),
   }),
   z.strictObject({
     kind: z.literal('service_account_jwt'),
@@ -24,6 +32,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     expires_in_days: expiresInDays.optional(),
     scopes: scopes.optional(),
     public_key: publicKey,
+    credits: credits.optional(),
   }),
   z.strictObject({
     kind: z.literal('app'),
@@ -39,6 +48,7 @@ export const clientChangesSchema = z.strictObject({
   name: name.optional(),
   scopes: scopes.optional(),
   is_valid: z.literal(false, { error: 'only false is accepted: regenerate the secret to revive a key' }).optional(),
+  credits: credits.optional(),
 });
 
 /** POST /api/teams/:team/clients/:client_id/secret */
@@ -51,6 +61,14 @@ export const newSecretSchema = z.strictObject({
 export const newPublicKeySchema = z.strictObject({
   public_key: publicKey,
   kid: z.string().min(1).max(100).optional(),
+});
+
+/** GET …/usage?from&to&granularity: epoch seconds or ISO 8601 times; hourly or daily buckets. */
+const when = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true }).transform((t) => Math.floor(Date.parse(t) / 1000))]);
+export const usageRangeSchema = z.object({
+  from: when.optional(),
+  to: when.optional(),
+  granularity: z.enum(['hour', 'day']).default('hour'),
 });
 
 /** ?limit=&offset= on lists. */

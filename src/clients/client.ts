@@ -29,8 +29,19 @@ export interface ClientRecord {
   /** After a rotation with a grace period: the old secret's hash, valid until the time beside it. */
   readonly previousSecretHash: string | null;
   readonly previousSecretExpiresAt: number | null;
+  /** SHA-256 of the secret, by which it is found when used as an API key (service accounts only). */
+  readonly keyDigest: string | null;
+  /** The previous secret's, during a rotation's grace period. */
+  readonly previousKeyDigest: string | null;
+  /** Usage credits (null: unlimited): what is left, and the refill. */
+  readonly credits: Credits | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
+}
+
+export interface Credits {
+  readonly remaining: number;
+  readonly refill: { readonly interval: 'day' | 'month'; readonly amount: number } | null;
 }
 
 /** Valid: not revoked and not past its expiry. Only valid clients authenticate. */
@@ -54,6 +65,7 @@ export interface ClientView {
   readonly usage_count: number;
   readonly is_valid: boolean;
   readonly secret_hint: string | null;
+  readonly credits: Credits | null;
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -77,5 +89,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     is_valid: isValid(client, now),
     secret_hint: client.secretHint,
     ...(client.publicKeys.length ? { public_key_kids: client.publicKeys.map((k) => k.kid) } : {}),
+    credits: client.credits,
   };
 }

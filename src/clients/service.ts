@@ -6,10 +6,10 @@ import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type Environment } from './client.js';
+import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type Credits, type Environment } from './client.js';
 import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
-import { generateClientId, generateClientSecret, hashSecret, secretHint } from './secrets.js';
+import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
@@ -31,6 +31,8 @@ export interface NewServiceAccount {
   readonly requestedBy?: string;
   /** A secret the customer chose instead of a generated one (admin API). */
   readonly clientSecret?: string;
+  /** Usage credits spent by direct API calls (null or absent: unlimited). */
+  readonly credits?: Credits | null;
 }
 
 export interface NewApp {
@@ -55,7 +57,7 @@ export interface ClientService {
   get(clientId: string): Promise<ClientRecord>;
   view(client: ClientRecord): ClientView;
   list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
-  update(clientId: string, changes: { name?: string; scopes?: readonly string[]; isValid?: false }): Promise<ClientView>;
+  update(clientId: string, changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null }): Promise<ClientView>;
   /**
    * A new secret for the same client_id. The old one keeps working for
    * `gracePeriodSeconds` (default 0) so an integration can switch without
@@ -118,11 +120,20 @@ export function createClientService({ config, db, clients, teams, teamService }:
    * A new secret (returned this once, stored as its hash) or, with a public
    * key, none. A secret the customer chose has no random part to hint at.
    */
-  async function credentials(environment: Environment, publicKeyPem?: string, chosen?: string) {
-    if (publicKeyPem) return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null } };
+  async function credentials(environment: Environment, publicKeyPem?: string, chosen?: string, { apiKey = false } = {}) {
+    if (publicKeyPem) return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null, keyDigest: null } };
     if (chosen !== undefined) checkChosenSecret(chosen);
-    const secret = chosen ?? generateClientSecret(environment);
-    return { secret, fields: { publicKeyPem: null, secretHash: await hashSecret(secret), secretHint: chosen === undefined ? secretHint(secret) : null } };
+    const secret = chosen ?? generateClientSecret(environment, config.keyPrefix);
+    return {
+      secret,
+      fields: {
+        publicKeyPem: null,
+        secretHash: await hashSecret(secret),
+        secretHint: chosen === undefined ? secretHint(secret) : null,
+        // A service account's secret is also its API key, found by this digest; an app's is not.
+        keyDigest: apiKey ? keyDigest(secret) : null,
+      },
+    };
   }
 
   /**
@@ -165,12 +176,13 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const environment = checkEnvironment(input.environment);
       const scopes = checkScopes(input.scopes);
       const expiresAt = expiryFrom(input.expiresInDays, now);
-      const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret);
+      const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret, { apiKey: true });
+      const credits = checkCredits(input.credits);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
         const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
-        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, publicKeyKid: publicKeyKid ?? null, ...fields }, trx);
+        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, publicKeyKid: publicKeyKid ?? null, credits, ...fields }, trx);
       });
       return created(clientId, secret);
     },
@@ -242,6 +254,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
       const columns = {
         ...(changes.name !== undefined ? { name: checkName(changes.name, '') } : {}),
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
+        ...(changes.credits !== undefined ? { credits: checkCredits(changes.credits) } : {}),
       };
       if (Object.keys(columns).length) await clients.update(clientId, columns);
       if (changes.isValid === false) await clients.revoke(clientId, nowSeconds());
@@ -254,7 +267,7 @@ export function createClientService({ config, db, clients, teams, teamService }:
       if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > 7 * DAY) {
         throw new InvalidRequest('grace_period_seconds', `must be a whole number from 0 to ${7 * DAY}`);
       }
-      const { secret, fields } = await credentials(client.environment, undefined, clientSecret);
+      const { secret, fields } = await credentials(client.environment, undefined, clientSecret, { apiKey: client.kind === 'service_account' });
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
       const update = (trx?: Knex.Transaction) =>
@@ -263,6 +276,8 @@ export function createClientService({ config, db, clients, teams, teamService }:
           {
             secretHash: fields.secretHash,
             secretHint: fields.secretHint,
+            keyDigest: fields.keyDigest,
+            previousKeyDigest: keepOld ? client.keyDigest : null,
             previousSecretHash: keepOld ? client.secretHash : null,
             previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
             revokedAt: null,
@@ -281,6 +296,24 @@ export function createClientService({ config, db, clients, teams, teamService }:
     get: mustFind,
     view,
   };
+}
+
+const MAX_CREDITS = 1_000_000_000_000;
+
+/** Credits as the admin API takes them: whole numbers, a day or month refill. */
+function checkCredits(credits: Credits | null | undefined): Credits | null {
+  if (credits === undefined || credits === null) return null;
+  if (!Number.isSafeInteger(credits.remaining) || credits.remaining < 0 || credits.remaining > MAX_CREDITS) {
+    throw new InvalidRequest('credits.remaining', `must be a whole number from 0 to ${MAX_CREDITS}`);
+  }
+  const { refill } = credits;
+  if (refill !== null && refill !== undefined) {
+    if (refill.interval !== 'day' && refill.interval !== 'month') throw new InvalidRequest('credits.refill.interval', 'must be "day" or "month"');
+    if (!Number.isSafeInteger(refill.amount) || refill.amount < 1 || refill.amount > MAX_CREDITS) {
+      throw new InvalidRequest('credits.refill.amount', `must be a whole number from 1 to ${MAX_CREDITS}`);
+    }
+  }
+  return { remaining: credits.remaining, refill: refill ?? null };
 }
 
 /** CONTRACT.md: 10 to 30 characters with at least three of the four character classes. */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.js';
-import type { ClientRecord, Environment } from './client.js';
+import type { ClientRecord, Credits, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
 
@@ -14,6 +14,8 @@ export interface NewClient {
   readonly publicKeyPem: string | null;
   /** The kid the customer gave the key (none: its thumbprint is its kid). */
   readonly publicKeyKid?: string | null;
+  readonly keyDigest?: string | null;
+  readonly credits?: Credits | null;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -34,6 +36,9 @@ export type ClientChanges = Partial<{
   revokedAt: number | null;
   previousSecretHash: string | null;
   previousSecretExpiresAt: number | null;
+  keyDigest: string | null;
+  previousKeyDigest: string | null;
+  credits: Credits | null;
 }>;
 
 export interface ClientStore {
@@ -48,6 +53,15 @@ export interface ClientStore {
    * later (a new secret, a new public key), nothing issued before comes back.
    */
   revoke(clientId: string, at: number): Promise<void>;
+  /** The service account whose current (or, in a grace period, previous) secret has this digest. */
+  findByKeyDigest(digests: readonly string[]): Promise<Array<ClientRecord | undefined>>;
+  /** Records the digest of a secret that just matched the stored hash (keys made before digests existed). */
+  setKeyDigestIfMissing(clientId: string, digest: string, secretHash: string): Promise<void>;
+  /**
+   * Spends `cost` credits, refilling first when a new day or month began;
+   * the credits left, or undefined when too few remain (nothing spent).
+   */
+  spendCredits(clientId: string, cost: number, now: number): Promise<number | undefined>;
   /** Valid (not revoked, not expired) clients of the team, read inside `trx`. */
   countValid(teamId: number, now: number, trx?: Knex.Transaction): Promise<number>;
   listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; clients: ClientRecord[] }>;
@@ -73,6 +87,11 @@ interface ClientRow {
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | string | null;
   public_key_kid?: string | null;
+  key_digest?: string | null;
+  previous_key_digest?: string | null;
+  credits_remaining?: number | string | null;
+  credits_refill_interval?: string | null;
+  credits_refill_amount?: number | string | null;
   extra_public_keys?: string | null;
   team_plan?: string | null;
 }
@@ -92,6 +111,13 @@ function publicKeysOf(row: ClientRow): PublicKey[] {
   }
   const extra = row.extra_public_keys ? (JSON.parse(row.extra_public_keys) as PublicKey[]) : [];
   return [primary, ...extra];
+}
+
+function creditsOf(row: ClientRow): Credits | null {
+  if (row.credits_remaining === null || row.credits_remaining === undefined) return null;
+  const interval = row.credits_refill_interval;
+  const refill = (interval === 'day' || interval === 'month') && row.credits_refill_amount != null ? { interval: interval as 'day' | 'month', amount: Number(row.credits_refill_amount) } : null;
+  return { remaining: Number(row.credits_remaining), refill };
 }
 
 function toRecord(row: ClientRow): ClientRecord {
@@ -115,11 +141,31 @@ function toRecord(row: ClientRow): ClientRecord {
     usageCount: num(row.usage_count) ?? 0,
     previousSecretHash: row.previous_secret_hash ?? null,
     previousSecretExpiresAt: num(row.previous_secret_expires_at),
+    keyDigest: row.key_digest ?? null,
+    previousKeyDigest: row.previous_key_digest ?? null,
+    credits: creditsOf(row),
     teamPlan: row.team_plan ?? undefined,
   };
 }
 
 const SELECT = ['o_auth_clients.*', 'teams.plan as team_plan'];
+
+/** Credits as columns; setting them starts a new refill period from now. */
+function creditColumns(credits: Credits | null) {
+  return {
+    credits_remaining: credits?.remaining ?? null,
+    credits_refill_interval: credits?.refill?.interval ?? null,
+    credits_refill_amount: credits?.refill?.amount ?? null,
+    credits_period: credits?.refill ? periodStart(credits.refill.interval, Date.now()) : null,
+  };
+}
+
+/** The start (epoch seconds, UTC) of the day or month that `ms` falls in. */
+export function periodStart(interval: 'day' | 'month', ms: number): number {
+  const d = new Date(ms);
+  const start = interval === 'day' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return start / 1000;
+}
 
 export function createKnexClientStore(db: Db): ClientStore {
   const withTeam = () => db<ClientRow>('o_auth_clients').leftJoin('teams', 'teams.id', 'o_auth_clients.team_id').select(SELECT);
@@ -146,6 +192,8 @@ export function createKnexClientStore(db: Db): ClientStore {
         client_secret_hash: c.secretHash,
         client_r_s_a_public_key: c.publicKeyPem,
         public_key_kid: c.publicKeyKid ?? null,
+        key_digest: c.keyDigest ?? null,
+        ...creditColumns(c.credits ?? null),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -168,6 +216,9 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.secretHash !== undefined) columns.client_secret_hash = changes.secretHash;
       if (changes.secretHint !== undefined) columns.secret_hint = changes.secretHint;
       if (changes.publicKeyPem !== undefined) columns.client_r_s_a_public_key = changes.publicKeyPem;
+      if (changes.keyDigest !== undefined) columns.key_digest = changes.keyDigest;
+      if (changes.previousKeyDigest !== undefined) columns.previous_key_digest = changes.previousKeyDigest;
+      if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits));
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;
@@ -179,6 +230,36 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
       const updated = await (trx ?? db)('o_auth_clients').where({ client_id: clientId }).update(columns);
       return updated > 0;
+    },
+
+    async findByKeyDigest(digests) {
+      const rows = await withTeam().whereIn('o_auth_clients.key_digest', [...digests]).orWhereIn('o_auth_clients.previous_key_digest', [...digests]);
+      return digests.map((digest) => {
+        const row = rows.find((r) => r.key_digest === digest) ?? rows.find((r) => r.previous_key_digest === digest && Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000));
+        return row ? toRecord(row) : undefined;
+      });
+    },
+
+    async setKeyDigestIfMissing(clientId, digest, secretHash) {
+      await db('o_auth_clients').where({ client_id: clientId, client_secret_hash: secretHash }).whereNull('key_digest').update({ key_digest: digest });
+    },
+
+    async spendCredits(clientId, cost, now) {
+      const row = await db<ClientRow>('o_auth_clients').where({ client_id: clientId }).first(['credits_refill_interval', 'credits_refill_amount']);
+      const interval = row?.credits_refill_interval;
+      const current = interval === 'day' || interval === 'month' ? periodStart(interval, now) : null;
+      // What is left once a refill due for a new day or month is applied.
+      const left = current === null ? 'credits_remaining' : 'CASE WHEN credits_period IS NULL OR credits_period < ? THEN ? ELSE credits_remaining END';
+      const leftBindings = current === null ? [] : [current, Number(row?.credits_refill_amount ?? 0)];
+      // One conditional UPDATE: refill and spend together, only when enough is left.
+      const updated = await db('o_auth_clients')
+        .where({ client_id: clientId })
+        .whereNotNull('credits_remaining')
+        .whereRaw(`(${left}) >= ?`, [...leftBindings, cost])
+        .update({ credits_remaining: db.raw(`(${left}) - ?`, [...leftBindings, cost]), ...(current === null ? {} : { credits_period: current }) });
+      if (!updated) return undefined;
+      const after = await db<ClientRow>('o_auth_clients').where({ client_id: clientId }).first('credits_remaining');
+      return Number(after?.credits_remaining ?? 0);
     },
 
     async revoke(clientId, at) {

@@ -13,6 +13,8 @@ import * as planCounters from '../../migrations/20261123000009_plan_counters.js'
 import * as payloadClientId from '../../migrations/20261125000010_payload_client_id.js';
 import * as usersEmailExact from '../../migrations/20261125000011_users_email_exact.js';
 import * as publicKeyIds from '../../migrations/20261125000012_client_public_key_ids.js';
+import * as apiKeys from '../../migrations/20261125000013_api_keys.js';
+import * as keyUsage from '../../migrations/20261125000014_key_usage.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -31,6 +33,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000010_payload_client_id', payloadClientId],
   ['20261125000011_users_email_exact', usersEmailExact],
   ['20261125000012_client_public_key_ids', publicKeyIds],
+  ['20261125000013_api_keys', apiKeys],
+  ['20261125000014_key_usage', keyUsage],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -15,7 +15,7 @@ export interface PlanLimits {
    * Counts one request of an authenticated client against each window and
    * reports on the tightest. `limits` are the client's (plan, environment).
    */
-  consume(clientId: string, limits: readonly [number, number, number]): Promise<LimitVerdict>;
+  consume(clientId: string, limits: readonly [number, number, number], cost?: number): Promise<LimitVerdict>;
   /** The limits of a client: its plan's, a tenth for dev keys; resource servers have their own. */
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
 }
@@ -32,7 +32,7 @@ const TABLE = 'plan_counters';
  * count: k requests of one client in a batch that leaves the count at c get
  * c-k+1 … c, so a batch never lets more through than one at a time would.
  */
-function createCounter(db: Db): (clientId: string, starts: readonly number[]) => Promise<number[]> {
+function createCounter(db: Db): (clientId: string, starts: readonly number[], cost: number) => Promise<number[]> {
   const mysql = isMysql(db);
   const update = [0, 1, 2]
     .map((i) =>
@@ -42,14 +42,15 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[]) =>
     )
     .join(', ');
 
-  const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[] }>) => {
+  const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[]; cost: number }>) => {
+    // k: what the batch adds to a client's count (the sum of its requests' costs).
     const groups = new Map<string, { starts: number[]; k: number }>();
-    for (const { clientId, starts } of requests) {
+    for (const { clientId, starts, cost } of requests) {
       const group = groups.get(clientId);
       if (group) {
-        group.k += 1;
+        group.k += cost;
         group.starts = group.starts.map((s, i) => Math.max(s, starts[i]!));
-      } else groups.set(clientId, { starts: [...starts], k: 1 });
+      } else groups.set(clientId, { starts: [...starts], k: cost });
     }
     const ids = [...groups.keys()];
     const values = ids.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
@@ -68,17 +69,18 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[]) =>
       rows = (await db.raw(`${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`, bindings)) as typeof rows;
     }
     const counts = new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]]));
+    // Each request's place is the count once it (and those before it in the batch) are added.
     const handedOut = new Map<string, number>();
-    return requests.map(({ clientId }) => {
-      const place = handedOut.get(clientId) ?? 0;
-      handedOut.set(clientId, place + 1);
+    return requests.map(({ clientId, cost }) => {
+      const through = (handedOut.get(clientId) ?? 0) + cost;
+      handedOut.set(clientId, through);
       const { k } = groups.get(clientId)!;
-      return counts.get(clientId)!.map((n) => n - k + 1 + place);
+      return counts.get(clientId)!.map((n) => n - k + through);
     });
   };
 
   const count = createBatcher(countBatch, 100);
-  return (clientId, starts) => count({ clientId, starts });
+  return (clientId, starts, cost) => count({ clientId, starts, cost });
 }
 
 export function createPlanLimits(db: Db, config: Config): PlanLimits {
@@ -86,11 +88,11 @@ export function createPlanLimits(db: Db, config: Config): PlanLimits {
   const count = createCounter(db);
 
   return {
-    async consume(clientId, limits) {
+    async consume(clientId, limits, cost = 1) {
       const now = Date.now();
       const seconds = Math.floor(now / 1000);
       const starts = windows.map((w) => seconds - (seconds % w));
-      const used = await count(clientId, starts);
+      const used = await count(clientId, starts, cost);
       const states = used.map((n, i) => ({ limit: limits[i]!, used: n, resetMs: (starts[i]! + windows[i]!) * 1000 - now }));
       const exceeded = states.filter((s) => s.used > s.limit);
       // The tightest window: the one with the fewest requests left.

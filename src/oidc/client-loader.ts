@@ -9,7 +9,7 @@ import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
 /** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
-export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash'] as const;
+export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash', 'has_key_digest'] as const;
 
 export interface KeyportClientMetadata {
   readonly team_id: number | null;
@@ -21,6 +21,8 @@ export interface KeyportClientMetadata {
   readonly plan?: string;
   /** The secret replaced by a rotation, while its grace period lasts. */
   readonly previous_secret_hash?: string;
+  /** Whether the secret can be found by its digest (a key made before digests gains one at its next use). */
+  readonly has_key_digest: boolean;
 }
 
 // Client ids are printable ASCII; anything else cannot name a client and is not looked up.
@@ -58,6 +60,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       api_access: client.kind === 'resource_server' || plan?.api_access === true,
       ...(client.teamPlan !== undefined ? { plan: client.teamPlan } : {}),
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
+      has_key_digest: client.keyDigest !== null,
     };
     return { ...metadata, ...extra } as unknown as AdapterPayload;
   };

@@ -11,6 +11,9 @@ import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { TeamStore } from '../teams/store.js';
+import type { ClientStore } from '../clients/store.js';
+import { keyDigest } from '../clients/secrets.js';
+import { isValid } from '../clients/client.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { currentScope, OIDC_SCOPES } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
@@ -25,6 +28,7 @@ export interface ProviderDeps {
   readonly usage: UsageRecorder;
   readonly limits: OAuthLimits;
   readonly teams: TeamStore;
+  readonly clients: ClientStore;
 }
 
 /** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
@@ -41,7 +45,7 @@ export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, keys, loadClient, usage, limits, teams }: ProviderDeps): Provider {
+export function createProvider({ config, db, keys, loadClient, usage, limits, teams, clients }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient),
     jwks: keys.jwks as Configuration['jwks'],
@@ -148,15 +152,22 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
     async function compareClientSecret(this: OidcClient, actual: string) {
       // A secret verified before against the same stored hash needs no bcrypt;
       // a throttled client_id is refused either way (see secretMatches).
-      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, keyportMetadata(this).previous_secret_hash]);
-      if (matches) await clientAuthenticated(limits, this);
-      return matches;
+      const meta = keyportMetadata(this);
+      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, meta.previous_secret_hash]);
+      if (!matches) return false;
+      await clientAuthenticated(limits, this);
+      // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.
+      if (meta.kind === 'service_account' && !meta.has_key_digest && this.clientSecret && limits.verified.has(this.clientId, this.clientSecret, actual)) {
+        await clients.setKeyDigestIfMissing(this.clientId, keyDigest(actual), this.clientSecret);
+      }
+      return true;
     };
 
   cacheClientObjects(provider, loadClient);
 
   provider.use(oauthGuard(limits, clientAuthenticatingRoutes(provider)));
   provider.use(introspectCurrentScope);
+  provider.use(introspectApiKeys(clients, config, usage));
   provider.use(noFormPost(provider.pathFor('authorization')));
   provider.use(rfc6749TokenErrors);
   return provider;
@@ -227,6 +238,39 @@ function noFormPost(authorizationPath: string) {
       const body = ctx.body as { response_modes_supported?: string[] };
       body.response_modes_supported = body.response_modes_supported?.filter((mode) => !mode.includes('form_post'));
     }
+  };
+}
+
+/**
+ * RFC 7662 introspection of a raw API key (CONTRACT.md): what oidc-provider
+ * finds no token for may be a service account's key, found by its digest.
+ * Answered for a resource server (or the key's own client) as
+ * `token_type: "api_key"`, so a standard introspecting proxy works with keys.
+ */
+function introspectApiKeys(clients: ClientStore, config: Config, usage: UsageRecorder) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const body = ctx.body as { active?: boolean } | undefined;
+    const token = (ctx.oidc?.params as { token?: unknown } | undefined)?.token;
+    if (ctx.oidc?.route !== 'introspection' || body?.active !== false || typeof token !== 'string' || token.length > 512) return;
+    const [client] = await clients.findByKeyDigest([keyDigest(token)]);
+    const caller = ctx.oidc.client;
+    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000))) return;
+    if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
+    const plan = client.teamPlan !== undefined && Object.hasOwn(config.plans, client.teamPlan) ? config.plans[client.teamPlan] : undefined;
+    if (!plan?.api_access) return;
+    usage.record(client.clientId);
+    ctx.body = {
+      active: true,
+      token_type: 'api_key',
+      client_id: client.clientId,
+      scope: (client.scopes ?? config.defaultScopes).join(' '),
+      team_id: client.teamId,
+      environment: client.environment,
+      ...(client.userId !== null ? { sub: String(client.userId) } : {}),
+      ...(client.expiresAt !== null ? { exp: client.expiresAt } : {}),
+      iss: config.issuer,
+    };
   };
 }
 
