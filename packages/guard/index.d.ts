@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Who is calling, as keyport verified the key: put on `req.keyport` / `ctx.state.keyport`. */
+export interface KeyportIdentity {
+  readonly team_id: number | null;
+  readonly client_id: string;
+  readonly environment: 'prod' | 'dev' | string;
+  readonly scopes: readonly string[];
+}
+
+export interface GuardOptions {
+  /** keyport's public base URL (its ISSUER). */
+  readonly issuer: string;
+  /** A resource server's credentials: `npx keyport resourceserveradd -name my-api`. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** How long one verification may take before the request is answered 503 (default 2000). */
+  readonly timeoutMs?: number;
+  /** Told why keyport could not be reached (never a key). */
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface RouteOptions {
+  /** Scopes this route needs; a key without them gets 403 insufficient_permissions. */
+  readonly scopes?: readonly string[];
+}
+
+export interface Verdict {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly identity?: KeyportIdentity;
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
+export interface KeyportGuard {
+  /** Verifies one key (or access token) directly. */
+  verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
+  express(options?: RouteOptions): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;
+  koa(options?: RouteOptions): (ctx: any, next: () => Promise<unknown>) => Promise<void>;
+}
+
+export function keyportGuard(options: GuardOptions): KeyportGuard;
+/** Whether a key could be keyport's, checked without a round trip (format and checksum). */
+export function isPlausibleKey(key: unknown): boolean;
+/** The first characters of a key: all that may be logged of it. */
+export function fingerprint(key: unknown): string;

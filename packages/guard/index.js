@@ -1,0 +1,179 @@
+// @keyport/guard: protects an Express, Connect or Koa app with keys that
+// keyport issued. It reads `Authorization: Bearer <key>` or `x-api-key`,
+// verifies keys and access tokens through keyport's POST /keys/verify (one
+// round trip, which also spends one API call of the key's plan budget), and
+// answers refusals the way keyport's documentation says. It never lets a
+// request through unverified: if keyport cannot be reached, the answer is 503.
+// No imports from keyport's server: this package stands alone.
+import { crc32 } from 'node:zlib';
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+/** A key of keyport's current format: `<prefix>_sk_<env>_<24 random><6 checksum>`. */
+const KEY_FORMAT = /^[a-z][a-z0-9]{0,15}_sk_(?:prod|dev)_[1-9A-HJ-NP-Za-km-z]{30}$/;
+const PRINTABLE = /^[\x21-\x7e]{1,512}$/;
+/** Query parameters that would carry a key in a URL (and so into logs and browser history). */
+const KEY_PARAMETERS = ['api_key', 'apikey', 'api-key', 'key', 'access_token', 'token', 'x-api-key'];
+
+/** The CRC32 checksum a current-format key ends with, as keyport computes it. */
+function checksumOf(body) {
+  let n = crc32(body);
+  let out = '';
+  for (let i = 0; i < 6; i++) {
+    out = BASE58[n % 58] + out;
+    n = Math.floor(n / 58);
+  }
+  return out;
+}
+
+/**
+ * Whether a key could be one keyport issued, without asking keyport: printable
+ * and not too long, and when it has the current format, a valid checksum (a
+ * mistyped or made-up key costs no round trip). Older keys have no checksum.
+ */
+export function isPlausibleKey(key) {
+  if (typeof key !== 'string' || !PRINTABLE.test(key)) return false;
+  if (KEY_FORMAT.test(key)) return checksumOf(key.slice(0, -6)) === key.slice(-6);
+  return true;
+}
+
+/** The first characters of a key: all that may ever be logged of it. */
+export function fingerprint(key) {
+  return typeof key === 'string' ? `${key.slice(0, 12)}…` : '';
+}
+
+const INVALID = { status: 401, body: { error: 'invalid_api_key', message: 'API key is invalid or expired' } };
+
+function refusal(status, error, message, extra = {}) {
+  return { status, body: { error, message, ...extra } };
+}
+
+/**
+ * Finds the one key a request carries, or why it cannot be used.
+ * `headers` are Node's lower-cased headers; `rawHeaders` the name/value list.
+ */
+function keyOf(rawHeaders, url) {
+  const query = new URL(url ?? '/', 'http://guard.invalid').searchParams;
+  if (KEY_PARAMETERS.some((name) => query.has(name))) {
+    return { refused: refusal(400, 'invalid_request', 'send the API key in the Authorization or x-api-key header, never in the URL') };
+  }
+  const carried = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = String(rawHeaders[i]).toLowerCase();
+    const value = String(rawHeaders[i + 1] ?? '');
+    if (name === 'x-api-key') carried.push(value.trim());
+    else if (name === 'authorization') {
+      const match = /^Bearer +(.*)$/i.exec(value.trim());
+      if (!match) return { refused: INVALID };
+      carried.push(match[1].trim());
+    }
+  }
+  if (carried.length === 0) return { refused: INVALID };
+  if (carried.length > 1) return { refused: refusal(400, 'invalid_request', 'send one API key, in one Authorization or x-api-key header') };
+  const [key] = carried;
+  return isPlausibleKey(key) ? { key } : { refused: INVALID };
+}
+
+/**
+ * keyportGuard({ issuer, clientId, clientSecret }): the resource server's
+ * credentials (`keyport resourceserveradd`). Options: `timeoutMs` (2000) for
+ * each verification; `onError(err)` to log why keyport could not be reached.
+ */
+export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000, onError = () => undefined }) {
+  if (!issuer || !clientId || !clientSecret) throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
+  const endpoint = new URL('/keys/verify', issuer).href;
+  const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+
+  /** Asks keyport about one key; the HTTP answer the API should give, and who the caller is when allowed. */
+  async function verify(key, { scopes = [], cost = 1, ip } = {}) {
+    let res;
+    try {
+      res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ key, scopes, cost, ...(ip ? { ip } : {}) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      onError(err);
+      return unavailable();
+    }
+    if (res.status !== 200) {
+      onError(new Error(`keyport answered ${res.status} to /keys/verify`));
+      await res.body?.cancel();
+      return unavailable();
+    }
+    const answer = await res.json();
+    const headers = {};
+    if (answer.ratelimit) {
+      headers['X-RateLimit-Limit'] = String(answer.ratelimit.limit);
+      headers['X-RateLimit-Remaining'] = String(answer.ratelimit.remaining);
+      headers['X-RateLimit-Reset'] = String(answer.ratelimit.reset);
+    }
+    switch (answer.code) {
+      case 'VALID':
+        return { status: 200, headers, identity: { team_id: answer.team_id, client_id: answer.client_id, environment: answer.environment, scopes: answer.scopes } };
+      case 'RATE_LIMITED': {
+        const retryAfter = answer.retry_after ?? 1;
+        return { status: 429, headers: { ...headers, 'Retry-After': String(retryAfter) }, body: { error: 'rate_limit_exceeded', retry_after: retryAfter } };
+      }
+      case 'USAGE_EXCEEDED':
+        return { status: 429, headers, body: { error: 'usage_exceeded', message: 'the API key has used up its quota' } };
+      case 'INSUFFICIENT_SCOPE':
+        return { status: 403, headers, body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` } };
+      case 'NO_API_ACCESS':
+        return { status: 403, headers, body: { error: 'insufficient_permissions', message: "the team's plan does not include API access" } };
+      default:
+        // NOT_FOUND, EXPIRED, REVOKED: the same answer, with no hint which.
+        return { ...INVALID, headers };
+    }
+  }
+
+  function unavailable() {
+    return { status: 503, headers: { 'Retry-After': '1' }, body: { error: 'service_unavailable', message: 'API key verification is unavailable; try again' } };
+  }
+
+  async function decide(req, scopes) {
+    const found = keyOf(req.rawHeaders ?? [], req.url);
+    if (found.refused) return { headers: {}, ...found.refused };
+    return verify(found.key, { scopes, ip: req.socket?.remoteAddress });
+  }
+
+  return {
+    verify,
+    /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes}. */
+    express({ scopes = [] } = {}) {
+      return (req, res, next) => {
+        decide(req, scopes).then(
+          (verdict) => {
+            for (const [name, value] of Object.entries(verdict.headers ?? {})) res.setHeader(name, value);
+            if (verdict.identity) {
+              req.keyport = verdict.identity;
+              next();
+              return;
+            }
+            res.statusCode = verdict.status;
+            res.setHeader('content-type', 'application/json');
+            res.setHeader('cache-control', 'no-store');
+            res.end(JSON.stringify(verdict.body));
+          },
+          (err) => next(err),
+        );
+      };
+    },
+    /** Koa middleware: `ctx.state.keyport` is {team_id, client_id, environment, scopes}. */
+    koa({ scopes = [] } = {}) {
+      return async (ctx, next) => {
+        const verdict = await decide(ctx.req, scopes);
+        ctx.set(verdict.headers ?? {});
+        if (verdict.identity) {
+          ctx.state.keyport = verdict.identity;
+          await next();
+          return;
+        }
+        ctx.status = verdict.status;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = verdict.body;
+      };
+    },
+  };
+}
