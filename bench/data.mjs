@@ -12,7 +12,8 @@ export async function cloneClients(databaseUrl, fromId, ids) {
     const row = await db('o_auth_clients').where({ client_id: fromId }).first();
     // 250 rows per statement: SQLite allows 500 terms in a compound SELECT.
     for (let i = 0; i < ids.length; i += 250) {
-      await db('o_auth_clients').insert(ids.slice(i, i + 250).map((client_id) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null })));
+      // A digest finds one key only: copies get none (their secret is the original's).
+      await db('o_auth_clients').insert(ids.slice(i, i + 250).map((client_id) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null, key_digest: null, previous_key_digest: null })));
     }
   } finally {
     await db.destroy();
@@ -58,5 +59,25 @@ export async function copyFixtures(fromUrl, toUrl) {
   } finally {
     await from.destroy();
     await to.destroy();
+  }
+}
+
+/**
+ * `count` API keys of their own (scenarios e and f): copies of one client row,
+ * each with a distinct key of the current format and its digest. The bcrypt
+ * hash stays the original's: direct use never checks it.
+ */
+export async function makeApiKeys(databaseUrl, fromId, count) {
+  const { generateClientSecret, keyDigest } = await import('../dist/src/clients/secrets.js');
+  const db = createDb(databaseUrl);
+  try {
+    const row = await db('o_auth_clients').where({ client_id: fromId }).first();
+    const keys = Array.from({ length: count }, (_, i) => ({ client_id: `${fromId}-key-${i}`, key: generateClientSecret('prod') }));
+    for (let i = 0; i < keys.length; i += 250) {
+      await db('o_auth_clients').insert(keys.slice(i, i + 250).map(({ client_id, key }) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null, key_digest: keyDigest(key), previous_key_digest: null })));
+    }
+    return keys.map((k) => k.key);
+  } finally {
+    await db.destroy();
   }
 }

@@ -17,7 +17,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createDb } from '../dist/src/db/knex.js';
-import { SEED_CLIENTS, SEED_TOKENS, cloneClients, copyFixtures, seed } from './data.mjs';
+import { SEED_CLIENTS, SEED_TOKENS, cloneClients, copyFixtures, makeApiKeys, seed } from './data.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
 import { benchCli, printCli } from './cli.mjs';
@@ -143,6 +143,12 @@ async function startBaseline(port, clients, jwks) {
   return { name: 'baseline', url, issuer: url, child };
 }
 
+async function startHello(name, port, env) {
+  const child = startProcess(name, ['bench/hello.mjs'], { HELLO_PORT: String(port), ...env });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return { name, url: `http://localhost:${port}`, child };
+}
+
 /** Peak resident memory (VmHWM) of a process and its children, in MB. */
 function peakRss(pid) {
   const read = (p) => {
@@ -175,7 +181,8 @@ async function makeFixtures(keyport) {
   const jwt = await keyport.cli('serviceaccountadd', '-team', String(team_id), '-name', 'jwt', '-public-key', pemFile);
   const many = Array.from({ length: MANY_CLIENTS }, (_, i) => ({ client_id: `${warm.client_id}-${String(i).padStart(4, '0')}`, client_secret: warm.client_secret }));
   await cloneClients(keyport.databaseUrl, warm.client_id, many.map((c) => c.client_id));
-  return { team_id, warm, rs, jwt: { ...jwt, privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }, many };
+  const apiKeys = await makeApiKeys(keyport.databaseUrl, warm.client_id, MANY_CLIENTS);
+  return { team_id, warm, rs, jwt: { ...jwt, privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }, many, apiKeys };
 }
 
 function baselineClients(f) {
@@ -221,7 +228,7 @@ function cycling(list, make) {
 
 function runLoad(url, spec, duration = DURATION) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `${url}${spec.path}`, method: 'POST', connections: CONNECTIONS, pipelining: 1, duration, headers: spec.headers, body: spec.body, requests: spec.requests?.() }, (err, res) =>
+    autocannon({ url: `${url}${spec.path}`, method: spec.method ?? 'POST', connections: CONNECTIONS, pipelining: 1, duration, headers: spec.headers, body: spec.body, requests: spec.requests?.() }, (err, res) =>
       err ? reject(err) : resolve(res),
     );
   });
@@ -287,6 +294,19 @@ function scenarios(f) {
         return { path: '/token/introspection', headers: { ...FORM, authorization: basic(f.rs.client_id, f.rs.client_secret) }, requests: () => cycling(list, (t) => ({ body: `token=${t}` })) };
       },
     },
+    e: {
+      title: `(e) keyport /keys/verify of ${MANY_CLIENTS} distinct API keys vs the baseline's introspection of ${MANY_CLIENTS} tokens`,
+      spec: async (system) => {
+        const auth = { authorization: basic(f.rs.client_id, f.rs.client_secret) };
+        if (system.name === 'keyport') {
+          const json = { ...auth, 'content-type': 'application/json' };
+          return { path: '/keys/verify', headers: json, requests: () => cycling(f.apiKeys, (key) => ({ body: JSON.stringify({ key }) })) };
+        }
+        if (!tokens.has(`${system.name}-1000`)) tokens.set(`${system.name}-1000`, await issueTokens(system, f, MANY_CLIENTS));
+        return { path: '/token/introspection', headers: { ...FORM, ...auth }, requests: () => cycling(tokens.get(`${system.name}-1000`), (t) => ({ body: `token=${t}` })) };
+      },
+      options: { warmupSeconds: 3 },
+    },
     d: {
       title: '(d) = (a) one warm client, while 127.0.0.2 floods wrong secrets',
       spec: () => clientCredentials(f.warm.client_id, f.warm.client_secret),
@@ -317,7 +337,7 @@ async function main() {
   const baseline = await startBaseline(4800, baselineClients(f), JSON.parse(readFileSync(join(work, 'keys', 'signing-keys.json'), 'utf8')));
   const systems = [keyport, baseline];
   const all = scenarios(f);
-  const chosen = flags.only ? flags.only.split(',').filter((name) => name !== 'cli') : Object.keys(all);
+  const chosen = flags.only ? flags.only.split(',').filter((name) => name !== 'cli' && name !== 'f') : Object.keys(all);
 
   const results = [];
   for (const name of chosen) {
@@ -327,6 +347,18 @@ async function main() {
     scenario.after?.(keyport, result.keyport);
     scenario.after?.(baseline, result.baseline);
     results.push({ name, title: scenario.title, result, ratio: result.keyport.rps / result.baseline.rps });
+  }
+
+  if (!flags.only || flags.only.split(',').includes('f')) {
+    const hello = (name, port, guarded) =>
+      startHello(name, port, guarded ? { HELLO_GUARD: '1', KEYPORT_ISSUER: keyport.url, KEYPORT_CLIENT_ID: f.rs.client_id, KEYPORT_CLIENT_SECRET: f.rs.client_secret } : {});
+    const pair = [await hello('guarded', 4803, true), await hello('bare', 4804, false)];
+    const title = `(f) hello endpoint behind @keyport/guard (${MANY_CLIENTS} distinct keys) vs the same endpoint bare`;
+    log(title);
+    const spec = () => ({ path: '/hello', method: 'GET', requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })) });
+    const result = await compare('f', pair, spec, { warmupSeconds: 3 });
+    results.push({ name: 'f', title, result: { keyport: result.guarded, baseline: result.bare }, ratio: result.guarded.rps / result.bare.rps });
+    await Promise.all(pair.map((s) => s.child.stop()));
   }
 
   let seeded;
