@@ -11,7 +11,7 @@ import type { Caller, CallerAuth } from './callers.js';
 import { adminErrors } from './error-handler.js';
 import { OPENAPI } from './openapi.js';
 import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, usageRangeSchema, type NewClientBody } from './schemas.js';
-import type { KeyUsage } from '../keys/key-usage.js';
+import type { KeyUsage } from '../api-keys/key-usage.js';
 
 export interface AdminState {
   caller?: Caller;
