@@ -62,6 +62,11 @@ export function hasValidChecksum(key: string): boolean {
   return match !== null && checksum(key.slice(0, -CHECKSUM_LENGTH)) === match[4];
 }
 
+/** Whether `key` has the shape of a secret keyport generated, of this format or the one before it. */
+export function looksGenerated(key: string): boolean {
+  return /^[a-z][a-z0-9]{0,15}_sk_(prod|dev)_[1-9A-HJ-NP-Za-km-z]{24,32}$/.test(key);
+}
+
 /** Whether `key` claims the current format (right shape), whatever its checksum. */
 export function looksLikeCurrentKey(key: string): boolean {
   return KEY_FORMAT.test(key);

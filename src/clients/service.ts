@@ -130,8 +130,9 @@ export function createClientService({ config, db, clients, teams, teamService }:
         publicKeyPem: null,
         secretHash: await hashSecret(secret),
         secretHint: chosen === undefined ? secretHint(secret) : null,
-        // A service account's secret is also its API key, found by this digest; an app's is not.
-        keyDigest: apiKey ? keyDigest(secret) : null,
+        // A generated service-account secret is also its API key, found by this digest. An app's is
+        // not; nor is a secret the customer chose (too weak to be a bearer key, and two keys may share one).
+        keyDigest: apiKey && chosen === undefined ? keyDigest(secret) : null,
       },
     };
   }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from '../db/knex.js';
+import { isDuplicateKeyError, type Db } from '../db/knex.js';
 import type { ClientRecord, Credits, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
@@ -241,7 +241,12 @@ export function createKnexClientStore(db: Db): ClientStore {
     },
 
     async setKeyDigestIfMissing(clientId, digest, secretHash) {
-      await db('o_auth_clients').where({ client_id: clientId, client_secret_hash: secretHash }).whereNull('key_digest').update({ key_digest: digest });
+      try {
+        await db('o_auth_clients').where({ client_id: clientId, client_secret_hash: secretHash }).whereNull('key_digest').update({ key_digest: digest });
+      } catch (err) {
+        // Another row holds this digest (a hand-copied row with the same secret): the key stays usable at /token only.
+        if (!isDuplicateKeyError(err)) throw err;
+      }
     },
 
     async spendCredits(clientId, cost, now) {

@@ -12,7 +12,7 @@ import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
-import { keyDigest } from '../clients/secrets.js';
+import { keyDigest, looksGenerated } from '../clients/secrets.js';
 import { isValid } from '../clients/client.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { currentScope, OIDC_SCOPES } from './current-scopes.js';
@@ -157,7 +157,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       if (!matches) return false;
       await clientAuthenticated(limits, this);
       // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.
-      if (meta.kind === 'service_account' && !meta.has_key_digest && this.clientSecret && limits.verified.has(this.clientId, this.clientSecret, actual)) {
+      if (meta.kind === 'service_account' && !meta.has_key_digest && looksGenerated(actual) && this.clientSecret && limits.verified.has(this.clientId, this.clientSecret, actual)) {
         await clients.setKeyDigestIfMissing(this.clientId, keyDigest(actual), this.clientSecret);
       }
       return true;

@@ -79,6 +79,21 @@ describe.each(DATABASES)('API keys used directly, on $name', (database) => {
     expect((await verify({ key: old })).body).toMatchObject({ valid: true, client_id: key.id });
   });
 
+  it('2. two keys may share a chosen secret, and copies of a row may share a generated one: no 500, no ambiguity', async () => {
+    const a = await newKey({ clientSecret: 'Same-Secret-42' });
+    const b = await newKey({ clientSecret: 'Same-Secret-42' });
+    for (const key of [a, b]) expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, key.secret) })).status).toBe(200);
+    // A chosen secret is no API key: too weak for a bearer key, and it may not name one client.
+    expect((await verify({ key: 'Same-Secret-42' })).body.code).toBe('NOT_FOUND');
+
+    const original = await newKey();
+    const row = await server.keyport.db('o_auth_clients').where({ client_id: original.id }).first();
+    await server.keyport.db('o_auth_clients').insert({ ...row, client_id: `${original.id}-copy`, key_digest: null });
+    const copy = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(`${original.id}-copy`, original.secret) });
+    expect(copy.status).toBe(200);
+    expect((await verify({ key: original.secret })).body).toMatchObject({ code: 'VALID', client_id: original.id });
+  });
+
   it('3. every code of the closed set', async () => {
     const revoked = await newKey();
     await server.keyport.clientService.revoke(revoked.id);
