@@ -21,6 +21,7 @@ export interface AppDeps {
   readonly provider: Provider;
   readonly adminRouter: Router<any>;
   readonly keysRouter: Router<any>;
+  readonly shareRouter: Router<any>;
   readonly interactionRouter: Router<any>;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -34,7 +35,7 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, provider, adminRouter, keysRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
+export function createApp({ config, db, provider, adminRouter, keysRouter, shareRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -56,6 +57,7 @@ export function createApp({ config, db, provider, adminRouter, keysRouter, inter
   app.use(adminRouter.routes());
   app.use(adminRouter.allowedMethods());
   app.use(keysRouter.routes());
+  app.use(shareRouter.routes());
   app.use(staticAssets);
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);

@@ -12,6 +12,7 @@ import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createKeyUsage, deleteOldUsage, type KeyUsage } from './api-keys/key-usage.js';
 import { createKeyVerifier, type FindAccessToken } from './api-keys/verify.js';
 import { createKeysRouter } from './api-keys/router.js';
+import { createShareRouter, settleExpiredShares } from './shares/router.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
 import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
@@ -84,11 +85,13 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       audit,
       failures: limits.failures,
       keyUsage,
+      shares: services.shares,
     });
     const verifier = createKeyVerifier({ config, clients: services.clients, plans: limits.plans, usage, keyUsage, findAccessToken: accessTokenFinder(provider) });
+    const shareRouter = createShareRouter({ shares: services.shares, audit });
     const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures });
     const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
-    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, interactionRouter, logger, metrics, limits, state });
+    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, shareRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));
@@ -122,6 +125,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
     deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
     deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
+    settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(report('expired one-time links'));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 

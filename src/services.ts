@@ -5,6 +5,7 @@ import { createDb, type Db } from './db/knex.js';
 import { migrateLatest } from './db/migrate.js';
 import { createTeamService, type TeamService } from './teams/service.js';
 import { createKnexTeamStore, type TeamStore } from './teams/store.js';
+import { createShareLinks, type ShareLinks } from './shares/share-links.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -13,6 +14,7 @@ export interface Services {
   readonly clients: ClientStore;
   readonly teamService: TeamService;
   readonly clientService: ClientService;
+  readonly shares: ShareLinks;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function openServices(config: Config): Promise<Services> {
   const teams = createKnexTeamStore(db);
   const clients = createKnexClientStore(db);
   const teamService = createTeamService({ config, teams });
-  const clientService = createClientService({ config, db, clients, teams, teamService });
-  return { db, teams, clients, teamService, clientService, close: () => db.destroy() };
+  const shares = createShareLinks(db, config.issuer);
+  const clientService = createClientService({ config, db, clients, teams, teamService, shares });
+  return { db, teams, clients, teamService, clientService, shares, close: () => db.destroy() };
 }

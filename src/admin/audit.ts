@@ -1,6 +1,6 @@
 import { nowSeconds, type Db } from '../db/knex.js';
 
-export type AuditAction = 'client.create' | 'client.update' | 'client.revoke' | 'client.secret.regenerate' | 'client.key.add' | 'client.key.remove' | 'request.failed';
+export type AuditAction = 'client.create' | 'client.update' | 'client.revoke' | 'client.secret.regenerate' | 'client.key.add' | 'client.key.remove' | 'share.opened' | 'request.failed';
 
 export interface AuditEvent {
   readonly teamId: number | null;

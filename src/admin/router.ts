@@ -12,6 +12,7 @@ import { adminErrors } from './error-handler.js';
 import { OPENAPI } from './openapi.js';
 import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, usageRangeSchema, type NewClientBody } from './schemas.js';
 import type { KeyUsage } from '../api-keys/key-usage.js';
+import type { ShareLinks } from '../shares/share-links.js';
 
 export interface AdminState {
   caller?: Caller;
@@ -28,12 +29,13 @@ export interface AdminDeps {
   /** Unknown tokens count per source address with failed client authentications. */
   readonly failures: AuthFailures;
   readonly keyUsage: KeyUsage;
+  readonly shares: ShareLinks;
 }
 
 type Ctx = RouterContext<AdminState>;
 
 /** The admin API of CONTRACT.md, mounted at /api. */
-export function createAdminRouter({ callers, plans, clientService, audit, failures, keyUsage }: AdminDeps): Router<AdminState> {
+export function createAdminRouter({ callers, plans, clientService, audit, failures, keyUsage, shares }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
   async function requireCaller(ctx: Ctx, next: Koa.Next) {
@@ -100,7 +102,7 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
     const created = await createClient(clientService, ctx.state.teamId, input);
     ctx.status = 201;
     secretAnswer(ctx);
-    ctx.body = { ...created.client, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
+    ctx.body = await clientService.handOver(created, shareOptions('share' in input ? input.share : undefined));
     await record(ctx, 'client.create', created.client.client_id, { kind: created.client.kind, name: created.client.name, scopes: created.client.scopes });
   });
 
@@ -110,7 +112,9 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   });
 
   router.get('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
-    ctx.body = clientService.view(await teamClient(ctx));
+    const client = await teamClient(ctx);
+    const link = (await shares.latest([client.clientId])).get(client.clientId);
+    ctx.body = { ...clientService.view(client), ...(link ? { share: link } : {}) };
   });
 
   router.patch('/teams/:team/clients/:client_id', requireCaller, requireJson, async (ctx) => {
@@ -150,7 +154,7 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
     const client = await teamClient(ctx);
     const created = await clientService.regenerateSecret(client.clientId, { clientSecret: input.client_secret, gracePeriodSeconds: input.grace_period_seconds });
     secretAnswer(ctx);
-    ctx.body = { ...created.client, client_secret: created.clientSecret };
+    ctx.body = await clientService.handOver(created, shareOptions(input.share));
     await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: input.grace_period_seconds ?? 0, chosen: input.client_secret !== undefined });
   });
 
@@ -169,6 +173,9 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
 
   return router;
 }
+
+const shareOptions = (share: { ttl_seconds?: number; revoke_if_unopened?: boolean } | undefined) =>
+  share ? { ttlSeconds: share.ttl_seconds, revokeIfUnopened: share.revoke_if_unopened } : undefined;
 
 const creditsOf = (credits: { remaining: number; refill?: { interval: 'day' | 'month'; amount: number } | null } | null | undefined) =>
   credits ? { remaining: credits.remaining, refill: credits.refill ?? null } : null;

@@ -14,6 +14,9 @@ const credits = z
   })
   .nullable();
 
+/** Hand the secret over as a one-time link (CONTRACT.md): the answer has share_url, no client_secret. */
+const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
+
 /** POST /api/teams/:team/clients: one shape per kind. */
 export const newClientSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -24,6 +27,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     scopes: scopes.optional(),
     client_secret: z.string().max(200).optional(),
     credits: credits.optional(),
+    share: share.optional(),
   }),
   z.strictObject({
     kind: z.literal('service_account_jwt'),
@@ -39,6 +43,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     name,
     scopes: scopes.optional(),
     redirect_uris: z.array(z.string().max(2000)).min(1).max(10).optional(),
+    share: share.optional(),
   }),
 ]);
 export type NewClientBody = z.infer<typeof newClientSchema>;
@@ -55,6 +60,7 @@ export const clientChangesSchema = z.strictObject({
 export const newSecretSchema = z.strictObject({
   client_secret: z.string().max(200).optional(),
   grace_period_seconds: z.int().min(0).max(7 * 86_400).optional(),
+  share: share.optional(),
 });
 
 /** POST /api/teams/:team/clients/:client_id/keys */

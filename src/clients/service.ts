@@ -11,6 +11,7 @@ import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
+import type { ShareLinks, ShareOptions } from '../shares/share-links.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
 export interface CreatedClient {
@@ -55,6 +56,11 @@ export interface ClientService {
   /** Revokes: the client gets no tokens, and its tokens introspect as inactive. */
   revoke(clientId: string): Promise<ClientView>;
   get(clientId: string): Promise<ClientRecord>;
+  /**
+   * Hands a new secret over: with `share`, as a one-time link (`share_url`)
+   * instead of the secret itself (CONTRACT.md, one-time links).
+   */
+  handOver(created: CreatedClient, share: ShareOptions | undefined): Promise<ClientView & { client_secret?: string; share_url?: string }>;
   view(client: ClientRecord): ClientView;
   list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
   update(clientId: string, changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null }): Promise<ClientView>;
@@ -74,6 +80,7 @@ export interface ClientPage {
 }
 
 export interface ClientServiceDeps {
+  readonly shares: ShareLinks;
   readonly config: Config;
   readonly db: Db;
   readonly clients: ClientStore;
@@ -84,7 +91,7 @@ export interface ClientServiceDeps {
 const MAX_EXPIRY_DAYS = 3650;
 const DAY = 86_400;
 
-export function createClientService({ config, db, clients, teams, teamService }: ClientServiceDeps): ClientService {
+export function createClientService({ config, db, clients, teams, teamService, shares }: ClientServiceDeps): ClientService {
   const view = (client: ClientRecord) => toClientView(client, config.defaultScopes, nowSeconds());
 
   function checkScopes(scopes: readonly string[] | undefined): readonly string[] {
@@ -247,7 +254,16 @@ export function createClientService({ config, db, clients, teams, teamService }:
 
     async list(teamId, { limit, offset }) {
       const { total, clients: rows } = await clients.listByTeam(teamId, { limit, offset });
-      return { total_count: total, data: rows.map(view), exceeds_total_count: offset + rows.length < total };
+      const links = await shares.latest(rows.map((r) => r.clientId));
+      const data = rows.map((r) => ({ ...view(r), ...(links.has(r.clientId) ? { share: links.get(r.clientId)! } : {}) }));
+      return { total_count: total, data, exceeds_total_count: offset + rows.length < total };
+    },
+
+    async handOver(created, share) {
+      if (!share) return { ...created.client, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
+      if (!created.clientSecret) throw new InvalidRequest('share', 'this client has no secret to share (it authenticates with a public key)');
+      const link = await shares.create({ clientId: created.client.client_id, teamId: created.client.team_id, secret: created.clientSecret, ...share });
+      return { ...created.client, share_url: link.url, share: link.view };
     },
 
     async update(clientId, changes) {

@@ -15,6 +15,7 @@ import * as usersEmailExact from '../../migrations/20261125000011_users_email_ex
 import * as publicKeyIds from '../../migrations/20261125000012_client_public_key_ids.js';
 import * as apiKeys from '../../migrations/20261125000013_api_keys.js';
 import * as keyUsage from '../../migrations/20261125000014_key_usage.js';
+import * as shareLinks from '../../migrations/20261125000015_share_links.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -35,6 +36,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000012_client_public_key_ids', publicKeyIds],
   ['20261125000013_api_keys', apiKeys],
   ['20261125000014_key_usage', keyUsage],
+  ['20261125000015_share_links', shareLinks],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -1,5 +1,6 @@
 import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
+import { shareOf } from './service-account-add.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -8,9 +9,11 @@ export const appAddCommand = () =>
     .requiredOption('--team <id>', 'team id', positiveInt('team'))
     .requiredOption('--name <name>', 'the app name people see on the consent page')
     .option('--redirect-uri <uri>', 'redirect URI, repeatable (default urn:ietf:wg:oauth:2.0:oob)', collect)
-    .action((flags: CommonFlags & { team: number; name: string; redirectUri?: string[] }) =>
+    .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
+    .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
+    .action((flags: CommonFlags & { team: number; name: string; redirectUri?: string[]; share?: boolean; shareTtl?: number }) =>
       runCommand(flags, async ({ clientService }) => {
-        const { client, clientSecret } = await clientService.createApp({ teamId: flags.team, name: flags.name, redirectUris: flags.redirectUri });
-        return { ...client, client_secret: clientSecret };
+        const created = await clientService.createApp({ teamId: flags.team, name: flags.name, redirectUris: flags.redirectUri });
+        return { ...(await clientService.handOver(created, shareOf(flags))) };
       }),
     );

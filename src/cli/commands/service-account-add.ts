@@ -11,6 +11,8 @@ interface Flags extends CommonFlags {
   scope?: string;
   publicKey?: string;
   requestedBy?: string;
+  share?: boolean;
+  shareTtl?: number;
 }
 
 export const serviceAccountAddCommand = () =>
@@ -22,9 +24,11 @@ export const serviceAccountAddCommand = () =>
     .option('--scope <scopes>', 'space-separated scopes from the catalogue')
     .option('--public-key <file>', 'PEM public key: the client authenticates with private_key_jwt and has no secret')
     .option('--requested-by <email>', 'the team admin who asked for the key')
+    .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
+    .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
     .action((flags: Flags) =>
       runCommand(flags, async ({ clientService }) => {
-        const { client, clientSecret } = await clientService.createServiceAccount({
+        const created = await clientService.createServiceAccount({
           teamId: flags.team,
           name: flags.name,
           environment: flags.env,
@@ -33,7 +37,7 @@ export const serviceAccountAddCommand = () =>
           publicKeyPem: flags.publicKey === undefined ? undefined : readKeyFile(flags.publicKey),
           requestedBy: flags.requestedBy,
         });
-        return { ...client, client_secret: clientSecret };
+        return { ...(await clientService.handOver(created, shareOf(flags))) };
       }),
     );
 
@@ -43,4 +47,13 @@ export function readKeyFile(path: string): string {
   } catch (err) {
     throw new InvalidRequest('public-key', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+}
+
+/** `-share [-share-ttl HOURS]`: the secret goes out as a one-time link. */
+export function shareOf(flags: { share?: boolean; shareTtl?: number }) {
+  if (!flags.share) {
+    if (flags.shareTtl !== undefined) throw new InvalidRequest('share-ttl', 'goes with -share');
+    return undefined;
+  }
+  return { ttlSeconds: flags.shareTtl === undefined ? undefined : flags.shareTtl * 3600 };
 }

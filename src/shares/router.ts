@@ -1,0 +1,119 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AuditStore } from '../admin/audit.js';
+import { html, page } from '../interactions/html.js';
+import type { ShareLinks } from './share-links.js';
+
+/** Reveal attempts one address may make per minute (per process): ids are unguessable, so this only stops a bulk hunt. */
+export const REVEALS_PER_MINUTE = 30;
+
+/**
+ * A share page may only talk to keyport (the reveal), run keyport's script,
+ * and never be framed, cached or named in a Referer.
+ */
+const SHARE_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+const GONE = 'This link was already used or has expired.';
+
+function sharePage(): string {
+  return page(
+    'A secret was shared with you',
+    html`<p>Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this link stops working.</p>
+<p>Keep this page open until you have stored the key somewhere safe, such as a password manager or your deployment's secret store.</p>
+<button type="button" id="reveal">Reveal the secret</button>
+<p class="error" id="message" role="alert" hidden></p>
+<div id="revealed" hidden>
+<label for="secret">Your secret</label>
+<code class="value" id="secret"></code>
+<button type="button" id="copy-secret">Copy</button>
+</div>
+<script src="/static/reveal.js"></script>`,
+  );
+}
+
+function gonePage(): string {
+  return page('Link no longer available', html`<p class="error" id="gone">${GONE}</p><p>Ask the person who sent it for a new one.</p>`);
+}
+
+/**
+ * `GET /s/:id`: a page that reveals nothing until the person presses Reveal
+ * (chat and mail previews fetch links; a GET never burns one). `POST
+ * /s/:id/reveal` hands the ciphertext out once and records the opening; the
+ * browser decrypts it with the key in the URL's fragment. A used, expired and
+ * unknown link look the same: 410 with no hint which.
+ */
+export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit: AuditStore }): Router {
+  const router = new Router({ prefix: '/s' });
+  const limiter = new RateLimiterMemory({ points: REVEALS_PER_MINUTE, duration: 60 });
+
+  const render = (ctx: Koa.Context, status: number, body: string) => {
+    ctx.status = status;
+    ctx.set(SHARE_HEADERS);
+    ctx.type = 'html';
+    ctx.body = body;
+  };
+
+  router.get('/:id', async (ctx) => {
+    ctx.state.route = '/s/:id';
+    if (await shares.isPending(ctx.params.id ?? '')) render(ctx, 200, sharePage());
+    else render(ctx, 410, gonePage());
+  });
+
+  router.post('/:id/reveal', async (ctx) => {
+    ctx.state.route = '/s/:id/reveal';
+    ctx.set(SHARE_HEADERS);
+    ctx.type = 'json';
+    // A custom header: a cross-site form cannot send it, and a cross-site script needs a preflight keyport never grants.
+    if (ctx.get('x-keyport-reveal') !== '1') {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', message: 'reveal from the link page' };
+      return;
+    }
+    try {
+      await limiter.consume(ctx.ip, 1);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const wait = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      ctx.state.limitReason = 'share_reveals';
+      ctx.status = 429;
+      ctx.set('Retry-After', String(wait));
+      ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };
+      return;
+    }
+    const revealed = await shares.reveal(ctx.params.id ?? '', ctx.ip);
+    if (!revealed) {
+      ctx.status = 410;
+      ctx.body = { error: 'gone', message: GONE };
+      return;
+    }
+    // The read receipt: when and from where, on the team's events (never the link itself).
+    await audit.record({ teamId: revealed.teamId, actorType: 'anonymous', actorId: null, action: 'share.opened', clientId: revealed.clientId, status: 200, ip: ctx.ip });
+    ctx.body = { ciphertext: revealed.ciphertext };
+  });
+
+  return router;
+}
+
+/**
+ * Settles links that expired: their ciphertext is dropped, and a key whose
+ * link expired unopened is revoked when that was asked for, with an audit
+ * event saying why. Runs with the sweep of expired rows.
+ */
+export async function settleExpiredShares(shares: ShareLinks, revoke: (clientId: string) => Promise<unknown>, audit: AuditStore): Promise<number> {
+  const now = Math.floor(Date.now() / 1000);
+  const due = await shares.expiredUnsettled(now);
+  for (const link of due) {
+    if (link.revokeIfUnopened) {
+      await revoke(link.clientId);
+      await audit.record({ teamId: link.teamId, actorType: 'operator', actorId: null, action: 'client.revoke', clientId: link.clientId, status: 200, ip: null, details: { reason: 'its one-time link expired unopened' } });
+    }
+    await shares.settle(link.id, now);
+  }
+  return due.length;
+}
