@@ -22,6 +22,7 @@ export interface AppDeps {
   readonly adminRouter: Router<any>;
   readonly keysRouter: Router<any>;
   readonly shareRouter: Router<any>;
+  readonly dashboardRouter: Router<any>;
   readonly interactionRouter: Router<any>;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -35,7 +36,7 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, provider, adminRouter, keysRouter, shareRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
+export function createApp({ config, db, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -58,6 +59,7 @@ export function createApp({ config, db, provider, adminRouter, keysRouter, share
   app.use(adminRouter.allowedMethods());
   app.use(keysRouter.routes());
   app.use(shareRouter.routes());
+  app.use(dashboardRouter.routes());
   app.use(staticAssets);
   app.use(interactionRouter.routes());
   app.use(oobRedirectPage);

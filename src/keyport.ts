@@ -13,6 +13,8 @@ import { createKeyUsage, deleteOldUsage, type KeyUsage } from './api-keys/key-us
 import { createKeyVerifier, type FindAccessToken } from './api-keys/verify.js';
 import { createKeysRouter } from './api-keys/router.js';
 import { createShareRouter, settleExpiredShares } from './shares/router.js';
+import { createDashboardRouter } from './dashboard/router.js';
+import { createDashboardSessions } from './dashboard/sessions.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
 import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
@@ -72,6 +74,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
   const signIns = createSignInThrottle(services.db, limits.failures);
+  const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
 
   // What depends on the signing keys: rebuilt, whole, when they change.
@@ -91,7 +94,19 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     const shareRouter = createShareRouter({ shares: services.shares, audit });
     const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures });
     const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
-    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, shareRouter, interactionRouter, logger, metrics, limits, state });
+    const dashboardRouter = createDashboardRouter({
+      config,
+      teams: services.teams,
+      teamService: services.teamService,
+      clientService: services.clientService,
+      audit,
+      keyUsage,
+      sessions: dashboardSessions,
+      signIns,
+      bcryptGate: limits.bcrypt,
+      csrfKey: keys.cookieKeys[0]!,
+    });
+    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));

@@ -8,7 +8,30 @@ input{width:100%;padding:.6rem;font-size:1rem;border:1px solid #b8bec7;border-ra
 button{padding:.6rem 1rem;font-size:1rem;border-radius:6px;border:1px solid #2458c6;background:#2f6fed;color:#fff;cursor:pointer;margin-top:1rem}
 button.secondary{background:#fff;color:#2458c6}.error{color:#b3261e;font-weight:600}
 ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}
-.row{display:flex;gap:.5rem;flex-wrap:wrap}`;
+.row{display:flex;gap:.5rem;flex-wrap:wrap}
+a{color:#1d4fb8}:focus-visible{outline:3px solid #1d4fb8;outline-offset:2px}
+body.dashboard main.wide{max-width:72rem;margin:1rem auto}
+header.top{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between;padding:.5rem 1rem;background:#1b1f24;color:#fff}
+header.top a{color:#fff;margin-right:1rem}header.top a[aria-current=page]{font-weight:700;text-decoration:underline}
+.brand{font-weight:700}.signout button{margin:0;background:#fff;color:#1b1f24}
+.table-wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5rem 0}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #dde1e6;white-space:nowrap}caption{text-align:left;font-weight:600}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;background:#e6f4ea;color:#0d5223;font-size:.85rem}
+.badge.revoked,.badge.expired{background:#fde8e7;color:#8c1d18}.badge.expires-soon{background:#fff4e5;color:#7a4100}
+.badge.never-used,.badge.unused-for-30-days{background:#eef0f3;color:#3b4350}
+.filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}.filters div{min-width:10rem}
+select,textarea{width:100%;padding:.6rem;font-size:1rem;border:1px solid #b8bec7;border-radius:6px;background:#fff}
+.narrow{max-width:32rem}fieldset{border:1px solid #dde1e6;border-radius:6px;margin:.75rem 0}
+.check{display:flex;gap:.5rem;align-items:flex-start;margin:.35rem 0}.check input{width:auto;margin-top:.3rem}.check label{margin:0;font-weight:400}
+a.button{display:inline-block;padding:.6rem 1rem;border-radius:6px;border:1px solid #2458c6;background:#2f6fed;color:#fff;text-decoration:none}
+a.button.secondary{background:#fff;color:#2458c6}.danger,a.button.danger{background:#b3261e;border-color:#8c1d18;color:#fff}
+.secret-panel{border:2px solid #c77700;border-radius:8px;padding:1rem;background:#fffaf0}
+dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.details dd{margin:0}
+.chart svg{width:100%;height:10rem;background:#fafbfc;border:1px solid #dde1e6}
+.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
+.swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}
+nav.pages{margin:1rem 0}
+@media (max-width:480px){main,body.dashboard main.wide{margin:0;border-radius:0;padding:1rem}header.top{padding:.5rem}}`;
 
 const COPY_JS = `document.addEventListener('DOMContentLoaded',function(){var b=document.getElementById('copy');if(!b)return;
 b.addEventListener('click',function(){var v=document.getElementById('code').textContent;navigator.clipboard.writeText(v).then(function(){b.textContent='Copied';});});});`;
@@ -33,6 +56,21 @@ fetch(location.pathname+'/reveal',{method:'POST',headers:{'x-keyport-reveal':'1'
 var c=document.getElementById('copy-secret');if(c)c.addEventListener('click',function(){navigator.clipboard.writeText(document.getElementById('secret').textContent).then(function(){c.textContent='Copied';});});
 });`;
 
+/**
+ * The dashboard: copy buttons, a confirmation before leaving a page that
+ * shows a secret once, and a public-key file read into its text box.
+ */
+const DASHBOARD_JS = `document.addEventListener('DOMContentLoaded',function(){
+document.querySelectorAll('button[data-copy]').forEach(function(b){b.addEventListener('click',function(){
+navigator.clipboard.writeText(document.getElementById(b.getAttribute('data-copy')).textContent).then(function(){b.textContent='Copied';});});});
+var panel=document.querySelector('[data-confirm-leave]');
+if(panel){var leaving=false;var text=panel.getAttribute('data-confirm-leave');
+window.addEventListener('beforeunload',function(e){if(leaving)return;e.preventDefault();e.returnValue=text;return text;});
+panel.querySelectorAll('a').forEach(function(a){a.addEventListener('click',function(e){if(confirm(text)){leaving=true;}else{e.preventDefault();}});});}
+document.querySelectorAll('input[type=file][data-fills]').forEach(function(input){input.addEventListener('change',function(){
+var f=input.files&&input.files[0];if(!f)return;f.text().then(function(t){document.getElementById(input.getAttribute('data-fills')).value=t;});});});
+});`;
+
 export async function staticAssets(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   if (ctx.method !== 'GET') return next();
   if (ctx.path === '/static/keyport.css') {
@@ -41,6 +79,9 @@ export async function staticAssets(ctx: Koa.Context, next: Koa.Next): Promise<vo
   } else if (ctx.path === '/static/copy.js') {
     ctx.type = 'application/javascript';
     ctx.body = COPY_JS;
+  } else if (ctx.path === '/static/dashboard.js') {
+    ctx.type = 'application/javascript';
+    ctx.body = DASHBOARD_JS;
   } else if (ctx.path === '/static/reveal.js') {
     ctx.type = 'application/javascript';
     ctx.body = REVEAL_JS;

@@ -17,6 +17,10 @@ export interface TeamStore {
   findUserByEmail(email: string): Promise<User | undefined>;
   findUser(id: number): Promise<User | undefined>;
   findMembership(teamId: number, userId: number): Promise<Membership | undefined>;
+  /** The teams a user belongs to, oldest membership first. */
+  membershipsOf(userId: number): Promise<Membership[]>;
+  /** Everyone in the team (people and service-account users) with their role. */
+  listMembers(teamId: number): Promise<Array<{ user: User; role: Role }>>;
 }
 
 interface TeamRow { id: number; name: string; plan: string; created_at: number }
@@ -63,6 +67,16 @@ export function createKnexTeamStore(db: Db): TeamStore {
     async findUser(id) {
       const row = await db<UserRow>('users').where({ id }).first();
       return row && toUser(row);
+    },
+
+    async membershipsOf(userId) {
+      const rows = await db('team_memberships').where({ user_id: userId }).orderBy('created_at');
+      return rows.map((row) => ({ teamId: row.team_id, userId: row.user_id, role: row.role }));
+    },
+
+    async listMembers(teamId) {
+      const rows = await db('team_memberships').join('users', 'users.id', 'team_memberships.user_id').where({ team_id: teamId }).orderBy('users.id').select<Array<UserRow & { role: Role }>>(['users.*', 'team_memberships.role']);
+      return rows.map((row) => ({ user: toUser(row), role: row.role }));
     },
 
     async findMembership(teamId, userId) {

@@ -1,0 +1,343 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import Router, { type RouterContext } from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import bcrypt from 'bcrypt';
+import type Koa from 'koa';
+import type { AuditAction, AuditStore } from '../admin/audit.js';
+import type { Config } from '../config.js';
+import type { ClientView } from '../clients/client.js';
+import { kidOfJwk, pemFromJwk } from '../clients/public-keys.js';
+import type { ClientService, CreatedClient } from '../clients/service.js';
+import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
+import { PAGE_HEADERS } from '../interactions/html.js';
+import type { SignInThrottle } from '../interactions/sign-in-throttle.js';
+import type { KeyUsage } from '../api-keys/key-usage.js';
+import type { BcryptGate } from '../limits/bcrypt-gate.js';
+import { canonicalEmail } from '../teams/email.js';
+import type { TeamService } from '../teams/service.js';
+import type { TeamStore } from '../teams/store.js';
+import { auditPage, hintOf, keyPage, keysPage, layout, membersPage, messagePage, newKeyPage, revokePage, secretPanel, signInPage, statusOf, type Viewer } from './pages.js';
+import type { DashboardSession, DashboardSessions } from './sessions.js';
+
+export interface DashboardDeps {
+  readonly config: Config;
+  readonly teams: TeamStore;
+  readonly teamService: TeamService;
+  readonly clientService: ClientService;
+  readonly audit: AuditStore;
+  readonly keyUsage: KeyUsage;
+  readonly sessions: DashboardSessions;
+  readonly signIns: SignInThrottle;
+  readonly bcryptGate: BcryptGate;
+  /** Key for CSRF tokens (the first cookie key). */
+  readonly csrfKey: string;
+}
+
+interface State {
+  session?: DashboardSession;
+  viewer?: Viewer;
+  route?: string;
+  limitReason?: string;
+}
+type Ctx = RouterContext<State>;
+
+const COOKIE = 'kp_dashboard';
+const LOGIN_COOKIE = 'kp_dashboard_login';
+const PAGE_SIZE = 20;
+// Compared against when the email is unknown, so both paths cost one bcrypt check.
+const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa';
+const WRONG = 'Wrong email or password.';
+
+/**
+ * The team dashboard (CONTRACT.md): a team's people sign in with their email
+ * and password; admins manage the team's keys, members see them. Pages are
+ * server-rendered; every rule is the client service's, as for the CLI and
+ * the admin API. The role is read on every request, so a demoted admin loses
+ * the buttons and the actions at once.
+ */
+export function createDashboardRouter(deps: DashboardDeps): Router<State> {
+  const { config, teams, teamService, clientService, audit, keyUsage, sessions, signIns, bcryptGate, csrfKey } = deps;
+  const router = new Router<State>({ prefix: '/dashboard' });
+  const secure = config.issuer.startsWith('https:');
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/dashboard', signed: false, overwrite: true };
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
+  const hmac = (value: string) => createHmac('sha256', csrfKey).update(value).digest('base64url');
+  const field = (ctx: Ctx, name: string): string => {
+    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
+    return typeof value === 'string' ? value : Array.isArray(value) ? String(value[0] ?? '') : '';
+  };
+  const fields = (ctx: Ctx, name: string): string[] => {
+    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
+    return Array.isArray(value) ? value.map(String) : typeof value === 'string' && value ? [value] : [];
+  };
+  const sameToken = (given: string, expected: string) => {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+
+  function render(ctx: Ctx, status: number, title: string, body: Parameters<typeof layout>[2], current = '') {
+    ctx.status = status;
+    ctx.set(PAGE_HEADERS);
+    ctx.type = 'html';
+    ctx.body = layout(title, ctx.state.viewer, body, current);
+  }
+
+  /** Keyport's own errors answer in words, on a page; anything else is a plain 500. */
+  async function pages(ctx: Ctx, next: Koa.Next) {
+    ctx.state.route = '/dashboard';
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof KeyportError) return render(ctx, err.status, err.status === 404 ? 'Not found' : 'That did not work', messagePage(err.message, true));
+      throw err;
+    }
+  }
+
+  async function requireSession(ctx: Ctx, next: Koa.Next) {
+    const session = await sessions.find(ctx.cookies.get(COOKIE));
+    const membership = session && (await teams.findMembership(session.teamId, session.userId));
+    const user = membership && (await teams.findUser(session.userId));
+    if (!session || !membership || !user || user.kind !== 'person') {
+      if (session) await sessions.end(ctx.cookies.get(COOKIE));
+      ctx.cookies.set(COOKIE, '', { ...cookieOptions, maxAge: 0 });
+      return ctx.redirect('/dashboard/signin');
+    }
+    const team = await teamService.getTeam(session.teamId);
+    ctx.state.session = session;
+    ctx.state.viewer = { email: user.email ?? '', teamName: team.name, admin: membership.role === 'admin', csrf: hmac(`dashboard:${session.id}`) };
+    await next();
+  }
+
+  async function checkCsrf(ctx: Ctx, next: Koa.Next) {
+    if (!sameToken(field(ctx, 'csrf'), ctx.state.viewer!.csrf)) {
+      return render(ctx, 403, 'The form expired', messagePage('The form expired or did not come from this page. Go back and try again.', true));
+    }
+    await next();
+  }
+
+  async function requireAdmin(ctx: Ctx, next: Koa.Next) {
+    if (!ctx.state.viewer!.admin) return render(ctx, 403, 'Admins only', messagePage('Only admins of the team can manage keys. Ask an admin of your team.', true));
+    await next();
+  }
+
+  /** A form that shows a secret works once: its nonce is spent by the first submission. */
+  async function spendNonce(ctx: Ctx, next: Koa.Next) {
+    if (!(await sessions.useNonce(ctx.state.session!, field(ctx, 'nonce')))) {
+      return render(ctx, 409, 'Already done', messagePage('This form was already sent. A secret is shown only once; open the key to rotate it again.', true));
+    }
+    await next();
+  }
+
+  /** The key in the path, if it is this team's; another team's is 404, as in the admin API. */
+  async function teamKey(ctx: Ctx) {
+    const client = await clientService.get(ctx.params.id ?? '').catch(() => undefined);
+    if (!client || client.teamId !== ctx.state.session!.teamId) throw new NotFound('There is no such key in your team.');
+    return client;
+  }
+
+  const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
+    audit.record({ teamId: ctx.state.session!.teamId, actorType: 'person', actorId: String(ctx.state.session!.userId), action, clientId, status: ctx.status, ip: ctx.ip, details });
+
+  const decorate = (key: ClientView) => ({ ...key, status: statusOf(key), hint: hintOf(key, config.keyPrefix) });
+  const newNonce = () => randomBytes(16).toString('base64url');
+
+  router.use(pages);
+
+  router.get('/', (ctx) => ctx.redirect('/dashboard/keys'));
+
+  router.get('/signin', (ctx) => {
+    const login = randomBytes(24).toString('base64url');
+    ctx.cookies.set(LOGIN_COOKIE, login, { ...cookieOptions, maxAge: 30 * 60_000 });
+    render(ctx, 200, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`) }));
+  });
+
+  router.post('/signin', form as never, async (ctx) => {
+    const login = ctx.cookies.get(LOGIN_COOKIE) ?? '';
+    if (!login || !sameToken(field(ctx, 'csrf'), hmac(`login:${login}`))) {
+      return render(ctx, 403, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), error: 'The form expired. Try again.' }));
+    }
+    const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
+    const password = field(ctx, 'password');
+    const again = (status: number, error: string) => render(ctx, status, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), email, error }));
+    const user = email ? await teams.findUserByEmail(email) : undefined;
+    // The same throttles as the app sign-in: counted before the check, per address and per account.
+    const account = user ? `user:${user.id}` : `email:${email}`;
+    const wait = await signIns.reserve(ctx.ip, account);
+    if (wait > 0) {
+      ctx.state.limitReason = 'sign_in';
+      ctx.set('Retry-After', String(wait));
+      return again(429, `Too many attempts. Try again in ${wait} seconds.`);
+    }
+    const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
+    const checked = await bcryptGate.run(ctx.ip, async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)));
+    if (checked === undefined) return again(429, 'Too many attempts. Try again in a second.');
+    const membership = checked && hash !== DUMMY_HASH && user ? (await teams.membershipsOf(user.id))[0] : undefined;
+    if (!membership || !user) return again(401, WRONG);
+    await signIns.succeeded(ctx.ip, account);
+    const cookie = await sessions.create(user.id, membership.teamId);
+    ctx.cookies.set(COOKIE, cookie, cookieOptions);
+    ctx.cookies.set(LOGIN_COOKIE, '', { ...cookieOptions, maxAge: 0 });
+    ctx.status = 303;
+    ctx.redirect('/dashboard/keys');
+  });
+
+  router.post('/signout', form as never, requireSession, checkCsrf, async (ctx) => {
+    await sessions.end(ctx.cookies.get(COOKIE));
+    ctx.cookies.set(COOKIE, '', { ...cookieOptions, maxAge: 0 });
+    ctx.status = 303;
+    ctx.redirect('/dashboard/signin');
+  });
+
+  router.get('/keys', requireSession, async (ctx) => {
+    const { session, viewer } = ctx.state;
+    const team = await teamService.getTeam(session!.teamId);
+    const plan = teamService.planOf(team);
+    const all = (await clientService.list(team.id, { limit: 1000, offset: 0 })).data.map(decorate);
+    const q = String(ctx.query.q ?? '').trim().toLowerCase().slice(0, 100);
+    const status = typeof ctx.query.status === 'string' ? ctx.query.status : undefined;
+    const environment = typeof ctx.query.environment === 'string' ? ctx.query.environment : undefined;
+    const matching = all.filter(
+      (k) => (!status || k.status === status) && (!environment || k.environment === environment) && (!q || (k.name ?? '').toLowerCase().includes(q) || k.hint.toLowerCase().includes(q) || k.client_id.toLowerCase().includes(q)),
+    );
+    const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+    const number = Math.min(pages, Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1));
+    render(
+      ctx,
+      200,
+      'API keys',
+      keysPage({
+        viewer: viewer!,
+        keys: matching.slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
+        filters: { status, environment, q },
+        page: { number, pages, total: matching.length },
+        plan: { name: team.plan, used: all.filter((k) => k.is_valid).length, max: plan.max_keys, limits: plan.rate_limits, apiAccess: plan.api_access },
+      }),
+      '/dashboard/keys',
+    );
+  });
+
+  router.get('/keys/new', requireSession, requireAdmin, async (ctx) => {
+    render(ctx, 200, 'Generate a new key', newKeyPage({ csrf: ctx.state.viewer!.csrf, nonce: newNonce(), scopes: config.scopes, defaults: config.defaultScopes }));
+  });
+
+  router.post('/keys', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
+    const teamId = ctx.state.session!.teamId;
+    const formAgain = (error: string) =>
+      render(ctx, 400, 'Generate a new key', newKeyPage({ csrf: ctx.state.viewer!.csrf, nonce: newNonce(), scopes: config.scopes, defaults: config.defaultScopes, error }));
+    let created: CreatedClient;
+    try {
+      created = await createFromForm(ctx, teamId);
+    } catch (err) {
+      // The plan's key limit and gate, a bad field: said in words, on the form (with a fresh nonce, to send again).
+      if (err instanceof KeyportError && err.status < 500 && err.status !== 404) return formAgain(err.message);
+      throw err;
+    }
+    const answer = await clientService.handOver(created, field(ctx, 'share') === '1' && created.clientSecret ? {} : undefined);
+    ctx.status = 201;
+    await record(ctx, 'client.create', created.client.client_id, { kind: created.client.kind, name: created.client.name, via: 'dashboard' });
+    render(ctx, 201, 'Key created', secretPanel({ what: 'New key', name: created.client.name ?? created.client.client_id, clientId: created.client.client_id, secret: answer.client_secret, shareUrl: answer.share_url }));
+  });
+
+  async function createFromForm(ctx: Ctx, teamId: number): Promise<CreatedClient> {
+    const kind = field(ctx, 'kind');
+    const name = field(ctx, 'name');
+    const scopes = fields(ctx, 'scopes');
+    if (kind === 'app') {
+      const redirectUris = field(ctx, 'redirect_uris').split(/\s+/).filter(Boolean);
+      return clientService.createApp({ teamId, name, scopes, redirectUris });
+    }
+    const expiry = field(ctx, 'expiry');
+    let expiresInDays: number | undefined;
+    if (expiry === 'date') {
+      const at = Date.parse(`${field(ctx, 'expires_on')}T23:59:59Z`);
+      if (Number.isNaN(at) || at <= Date.now()) throw new InvalidRequest('expires_on', 'choose a date in the future');
+      expiresInDays = Math.ceil((at - Date.now()) / 86_400_000);
+    } else if (expiry) expiresInDays = Number(expiry);
+    const creditsText = field(ctx, 'credits').trim();
+    const credits = creditsText ? { remaining: Number(creditsText), refill: null } : null;
+    const common = { teamId, name, environment: field(ctx, 'environment') || 'prod', expiresInDays, scopes, credits };
+    if (kind === 'service_account_jwt') {
+      const text = field(ctx, 'public_key').trim();
+      if (!text) throw new InvalidRequest('public_key', 'paste a PEM or JWK public key, or choose its file');
+      if (text.startsWith('{')) {
+        let jwk: object;
+        try {
+          jwk = JSON.parse(text) as object;
+        } catch {
+          throw new InvalidRequest('public_key', 'is neither PEM nor valid JWK JSON');
+        }
+        return clientService.createServiceAccount({ ...common, publicKeyPem: pemFromJwk(jwk), publicKeyKid: kidOfJwk(jwk) });
+      }
+      return clientService.createServiceAccount({ ...common, publicKeyPem: text });
+    }
+    return clientService.createServiceAccount(common);
+  }
+
+  router.get('/keys/:id', requireSession, async (ctx) => {
+    const client = await teamKey(ctx);
+    const now = Math.floor(Date.now() / 1000);
+    const usage = await keyUsage.read(client.clientId, { from: now - 7 * 86_400, to: now, granularity: 'hour' });
+    const events = (await audit.listByTeam(client.teamId!, { limit: 200, offset: 0 })).events.filter((e) => e.client_id === client.clientId).slice(0, 20);
+    const key = decorate(clientService.view(client));
+    render(ctx, 200, key.name ?? key.client_id, keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events, nonce: newNonce() }));
+  });
+
+  router.post('/keys/:id/edit', form as never, requireSession, checkCsrf, requireAdmin, async (ctx) => {
+    const client = await teamKey(ctx);
+    await clientService.update(client.clientId, { name: field(ctx, 'name'), scopes: fields(ctx, 'scopes') });
+    await record(ctx, 'client.update', client.clientId, { fields: ['name', 'scopes'], via: 'dashboard' });
+    ctx.status = 303;
+    ctx.redirect(`/dashboard/keys/${client.clientId}`);
+  });
+
+  router.post('/keys/:id/rotate', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
+    const client = await teamKey(ctx);
+    const grace = Number(field(ctx, 'grace'));
+    const rotated = await clientService.regenerateSecret(client.clientId, { gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0 });
+    await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: grace, via: 'dashboard' });
+    render(ctx, 200, 'Secret rotated', secretPanel({ what: 'New secret', name: client.name ?? client.clientId, clientId: client.clientId, secret: rotated.clientSecret }));
+  });
+
+  router.get('/keys/:id/revoke', requireSession, requireAdmin, async (ctx) => {
+    const client = await teamKey(ctx);
+    render(ctx, 200, 'Revoke this key?', revokePage({ viewer: ctx.state.viewer!, key: clientService.view(client) }));
+  });
+
+  router.post('/keys/:id/revoke', form as never, requireSession, checkCsrf, requireAdmin, async (ctx) => {
+    const client = await teamKey(ctx);
+    await clientService.revoke(client.clientId);
+    await record(ctx, 'client.revoke', client.clientId, { via: 'dashboard' });
+    ctx.status = 303;
+    ctx.redirect(`/dashboard/keys/${client.clientId}`);
+  });
+
+  router.get('/members', requireSession, async (ctx) => {
+    const teamId = ctx.state.session!.teamId;
+    const members = await teams.listMembers(teamId);
+    const keys = (await clientService.list(teamId, { limit: 1000, offset: 0 })).data;
+    const keyOf = new Map(keys.filter((k) => k.user_id !== null).map((k) => [k.user_id!, k]));
+    render(
+      ctx,
+      200,
+      'Members',
+      membersPage({
+        members: members.map(({ user, role }) => {
+          if (user.kind === 'person') return { name: user.email ?? user.name ?? `user ${user.id}`, kind: 'person' as const, role };
+          const key = keyOf.get(user.id);
+          return { name: user.name ?? `service account ${user.id}`, kind: 'service account' as const, role, ...(key ? { key: { clientId: key.client_id, name: key.name ?? key.client_id } } : {}) };
+        }),
+      }),
+      '/dashboard/members',
+    );
+  });
+
+  router.get('/audit', requireSession, async (ctx) => {
+    const teamId = ctx.state.session!.teamId;
+    const number = Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1);
+    const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });
+    render(ctx, 200, 'Audit log', auditPage({ events, page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) } }), '/dashboard/audit');
+  });
+
+  return router;
+}
