@@ -3,7 +3,7 @@ import type Koa from 'koa';
 /** The stylesheet and the copy button's script: served by keyport, no CDN. */
 const CSS = `*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1b1f24}
 main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
-h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+h1{font-size:1.4rem;margin-top:0}h2{font-size:1.15rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
 input{width:100%;padding:.6rem;font-size:1rem;border:1px solid #b8bec7;border-radius:6px}
 button{padding:.6rem 1rem;font-size:1rem;border-radius:6px;border:1px solid #2458c6;background:#2f6fed;color:#fff;cursor:pointer;margin-top:1rem}
 button.secondary{background:#fff;color:#2458c6}.error{color:#b3261e;font-weight:600}
