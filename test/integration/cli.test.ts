@@ -45,7 +45,7 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     const sa = await json('serviceaccountadd', '-team', String(team.team_id), '-name', 'ci', '-env', 'dev', '-scope', 'api:read api:write', '-expires-in-days', '30', '-requested-by', 'ops@acme.test');
     expect(sa).toMatchObject({ kind: 'service_account', environment: 'dev', scopes: ['api:read', 'api:write'], team_id: team.team_id, is_valid: true });
     expect(sa.client_id).toMatch(/^[A-Za-z0-9]{16}$/);
-    expect(sa.client_secret).toMatch(/^keyport_sk_dev_[1-9A-HJ-NP-Za-km-z]{32}$/);
+    expect(sa.client_secret).toMatch(/^keyport_sk_dev_[1-9A-HJ-NP-Za-km-z]{30}$/);
     expect(Date.parse(sa.expires_at as string) - Date.now()).toBeGreaterThan(29 * 86_400_000);
     const row = await db('o_auth_clients').where({ client_id: sa.client_id }).first();
     expect(row.client_secret_hash).toMatch(/^\$2b\$10\$/);
