@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
-import { verifySecret } from './secrets.js';
+import { keyDigest, verifySecret } from './secrets.js';
 import type { VerifiedSecrets } from './verified-secrets.js';
 
 /**
@@ -36,7 +36,20 @@ export class ClientThrottled extends Error {
  */
 export async function secretMatches(
   deps: SecretCheckDeps,
-  { clientId, secrets, hashes, address }: { clientId: string; secrets: readonly string[]; hashes: ReadonlyArray<string | undefined | null>; address: string },
+  {
+    clientId,
+    secrets,
+    hashes,
+    address,
+    digest,
+  }: {
+    clientId: string;
+    secrets: readonly string[];
+    hashes: ReadonlyArray<string | undefined | null>;
+    address: string;
+    /** The SHA-256 of the current secret when keyport generated it (140 random bits): checked instead of bcrypt. */
+    digest?: string;
+  },
 ): Promise<boolean> {
   const candidates = hashes.filter((h): h is string => typeof h === 'string' && h.length > 0);
   const forms = [...new Set(secrets)];
@@ -45,6 +58,20 @@ export async function secretMatches(
   const wait = await deps.failures.retryAfter({ clientId, address }, { exact: known === undefined });
   if (wait > 0) throw new ClientThrottled(wait, 'auth_failures');
   if (known !== undefined) return true;
+
+  // A generated secret is too long and random to guess: its digest proves it as well as bcrypt would,
+  // so a cold client (a new process, a new host) costs no bcrypt check at all.
+  if (digest && candidates[0]) {
+    const expected = Buffer.from(digest);
+    const presented = forms.find((secret) => {
+      const actual = Buffer.from(keyDigest(secret));
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    });
+    if (presented !== undefined) {
+      deps.verified.remember(clientId, candidates[0], presented);
+      return true;
+    }
+  }
 
   const matched = await sharedCheck(deps, clientId, candidates, forms, address);
   if (matched === undefined) throw new ClientThrottled(1, 'bcrypt_busy');

@@ -102,3 +102,8 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
   if (!/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) return false;
   return bcrypt.compare(secret, hash.replace(/^\$2y\$/, '$2b$'));
 }
+
+/** What a key's digest is bound to: the stored bcrypt hash it was made with (see migration 17). */
+export function digestBinding(secretHash: string): string {
+  return createHash('sha256').update(secretHash).digest('base64url');
+}

@@ -3,6 +3,7 @@ import { isDuplicateKeyError, type Db } from '../db/knex.js';
 import type { ClientRecord, Credits, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
+import { digestBinding } from './secrets.js';
 
 export interface NewClient {
   readonly clientId: string;
@@ -88,6 +89,7 @@ interface ClientRow {
   previous_secret_expires_at: number | string | null;
   public_key_kid?: string | null;
   key_digest?: string | null;
+  key_digest_binding?: string | null;
   previous_key_digest?: string | null;
   credits_remaining?: number | string | null;
   credits_refill_interval?: string | null;
@@ -111,6 +113,12 @@ function publicKeysOf(row: ClientRow): PublicKey[] {
   }
   const extra = row.extra_public_keys ? (JSON.parse(row.extra_public_keys) as PublicKey[]) : [];
   return [primary, ...extra];
+}
+
+/** The key's digest, while it was made for the secret stored now; a hash pasted by hand unbinds it. */
+function trustedDigest(row: ClientRow): string | null {
+  const hash = row.client_secret_hash?.trim();
+  return row.key_digest && hash && row.key_digest_binding === digestBinding(hash) ? row.key_digest : null;
 }
 
 function creditsOf(row: ClientRow): Credits | null {
@@ -141,7 +149,7 @@ function toRecord(row: ClientRow): ClientRecord {
     usageCount: num(row.usage_count) ?? 0,
     previousSecretHash: row.previous_secret_hash ?? null,
     previousSecretExpiresAt: num(row.previous_secret_expires_at),
-    keyDigest: row.key_digest ?? null,
+    keyDigest: trustedDigest(row),
     previousKeyDigest: row.previous_key_digest ?? null,
     credits: creditsOf(row),
     teamPlan: row.team_plan ?? undefined,
@@ -193,6 +201,7 @@ export function createKnexClientStore(db: Db): ClientStore {
         client_r_s_a_public_key: c.publicKeyPem,
         public_key_kid: c.publicKeyKid ?? null,
         key_digest: c.keyDigest ?? null,
+        key_digest_binding: c.keyDigest && c.secretHash ? digestBinding(c.secretHash) : null,
         ...creditColumns(c.credits ?? null),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
@@ -216,7 +225,10 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.secretHash !== undefined) columns.client_secret_hash = changes.secretHash;
       if (changes.secretHint !== undefined) columns.secret_hint = changes.secretHint;
       if (changes.publicKeyPem !== undefined) columns.client_r_s_a_public_key = changes.publicKeyPem;
-      if (changes.keyDigest !== undefined) columns.key_digest = changes.keyDigest;
+      if (changes.keyDigest !== undefined) {
+        columns.key_digest = changes.keyDigest;
+        columns.key_digest_binding = changes.keyDigest && changes.secretHash ? digestBinding(changes.secretHash) : null;
+      }
       if (changes.previousKeyDigest !== undefined) columns.previous_key_digest = changes.previousKeyDigest;
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits));
       if (changes.publicKeys !== undefined) {
@@ -235,14 +247,19 @@ export function createKnexClientStore(db: Db): ClientStore {
     async findByKeyDigest(digests) {
       const rows = await withTeam().whereIn('o_auth_clients.key_digest', [...digests]).orWhereIn('o_auth_clients.previous_key_digest', [...digests]);
       return digests.map((digest) => {
-        const row = rows.find((r) => r.key_digest === digest) ?? rows.find((r) => r.previous_key_digest === digest && Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000));
+        const row = rows.find((r) => trustedDigest(r) === digest) ?? rows.find((r) => r.previous_key_digest === digest && Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000));
         return row ? toRecord(row) : undefined;
       });
     },
 
     async setKeyDigestIfMissing(clientId, digest, secretHash) {
       try {
-        await db('o_auth_clients').where({ client_id: clientId, client_secret_hash: secretHash }).whereNull('key_digest').update({ key_digest: digest });
+        const binding = digestBinding(secretHash);
+        // Missing, or made for a secret that is no longer stored: (re)bound to the one that just matched.
+        await db('o_auth_clients')
+          .where({ client_id: clientId, client_secret_hash: secretHash })
+          .andWhere((q) => q.whereNull('key_digest').orWhereNull('key_digest_binding').orWhereNot('key_digest_binding', binding))
+          .update({ key_digest: digest, key_digest_binding: binding });
       } catch (err) {
         // Another row holds this digest (a hand-copied row with the same secret): the key stays usable at /token only.
         if (!isDuplicateKeyError(err)) throw err;

@@ -17,6 +17,7 @@ import * as apiKeys from '../../migrations/20261125000013_api_keys.js';
 import * as keyUsage from '../../migrations/20261125000014_key_usage.js';
 import * as shareLinks from '../../migrations/20261125000015_share_links.js';
 import * as dashboardSessions from '../../migrations/20261125000016_dashboard_sessions.js';
+import * as keyDigestBinding from '../../migrations/20261125000017_key_digest_binding.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -39,6 +40,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000014_key_usage', keyUsage],
   ['20261125000015_share_links', shareLinks],
   ['20261125000016_dashboard_sessions', dashboardSessions],
+  ['20261125000017_key_digest_binding', keyDigestBinding],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -49,13 +49,13 @@ export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { c
  * oidc-provider's secret comparison, through keyport's (clients/authenticate.ts),
  * with the request's source address; a throttle answers 429.
  */
-export async function providerSecretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>): Promise<boolean> {
+export async function providerSecretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>, digest?: string): Promise<boolean> {
   const ctx = Provider.ctx;
   try {
     // RFC 6749 §2.3.1 form-encodes Basic credentials; curl -u and authlib send them raw (see basicAsSent).
     const raw = ctx?.state.rawBasicSecret as string | undefined;
     const secrets = raw !== undefined && raw !== secret ? [secret, raw] : [secret];
-    return await secretMatches(limits, { clientId, secrets, hashes, address: ctx?.ip ?? 'unknown' });
+    return await secretMatches(limits, { clientId, secrets, hashes, address: ctx?.ip ?? 'unknown', digest });
   } catch (err) {
     if (!(err instanceof ClientThrottled)) throw err;
     ctx?.set('Retry-After', String(err.retryAfter));

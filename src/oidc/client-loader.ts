@@ -9,7 +9,7 @@ import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
 /** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
-export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash', 'has_key_digest'] as const;
+export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash', 'has_key_digest', 'key_digest'] as const;
 
 export interface KeyportClientMetadata {
   readonly team_id: number | null;
@@ -23,6 +23,8 @@ export interface KeyportClientMetadata {
   readonly previous_secret_hash?: string;
   /** Whether the secret can be found by its digest (a key made before digests gains one at its next use). */
   readonly has_key_digest: boolean;
+  /** The current secret's digest, while it is bound to the stored hash (generated keys only). */
+  readonly key_digest?: string;
 }
 
 // Client ids are printable ASCII; anything else cannot name a client and is not looked up.
@@ -61,6 +63,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       ...(client.teamPlan !== undefined ? { plan: client.teamPlan } : {}),
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
       has_key_digest: client.keyDigest !== null,
+      ...(client.keyDigest !== null ? { key_digest: client.keyDigest } : {}),
     };
     return { ...metadata, ...extra } as unknown as AdapterPayload;
   };

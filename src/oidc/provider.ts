@@ -153,7 +153,7 @@ export function createProvider({ config, db, keys, loadClient, usage, limits, te
       // A secret verified before against the same stored hash needs no bcrypt;
       // a throttled client_id is refused either way (see secretMatches).
       const meta = keyportMetadata(this);
-      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, meta.previous_secret_hash]);
+      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, meta.previous_secret_hash], meta.key_digest);
       if (!matches) return false;
       await clientAuthenticated(limits, this);
       // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.

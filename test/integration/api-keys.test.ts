@@ -94,6 +94,25 @@ describe.each(DATABASES)('API keys used directly, on $name', (database) => {
     expect((await verify({ key: original.secret })).body).toMatchObject({ code: 'VALID', client_id: original.id });
   });
 
+  it('2. a hash pasted by hand (the runbook) ends the old key everywhere, and the new secret becomes an API key at its first use', async () => {
+    const key = await newKey();
+    expect((await verify({ key: key.secret })).body.code).toBe('VALID');
+    const replacement = `keyport_sk_prod_${'B'.repeat(32)}`;
+    await server.keyport.db('o_auth_clients').where({ client_id: key.id }).update({ client_secret_hash: await bcrypt.hash(replacement, 10) });
+    expect((await verify({ key: key.secret })).body.code).toBe('NOT_FOUND');
+    expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, key.secret) })).status).toBe(401);
+    expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, replacement) })).status).toBe(200);
+    expect((await verify({ key: replacement })).body).toMatchObject({ code: 'VALID', client_id: key.id });
+  });
+
+  it('a generated key is checked by its digest at /token: a cold process runs no bcrypt for it', async () => {
+    const key = await newKey();
+    const before = second.keyport.limits.bcrypt.started;
+    expect((await postForm(`${second.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, key.secret) })).status).toBe(200);
+    expect(second.keyport.limits.bcrypt.started).toBe(before);
+    expect((await postForm(`${second.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, `${key.secret.slice(0, -1)}x`) })).status).toBe(401);
+  });
+
   it('3. every code of the closed set', async () => {
     const revoked = await newKey();
     await server.keyport.clientService.revoke(revoked.id);
