@@ -7,6 +7,7 @@ import { PAGE_HEADERS } from './interactions/html.js';
 import { oobRedirectPage } from './oidc/oob.js';
 import type Router from '@koa/router';
 import type { Db } from './db/knex.js';
+import type { RedisClient } from './db/redis.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
@@ -18,6 +19,7 @@ import { limitAuthorizationRequests } from './limits/authorization-requests.js';
 export interface AppDeps {
   readonly config: Config;
   readonly db: Db;
+  readonly redis?: RedisClient;
   readonly provider: Provider;
   readonly adminRouter: Router<any>;
   readonly keysRouter: Router<any>;
@@ -36,7 +38,7 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
+export function createApp({ config, db, redis, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -54,7 +56,7 @@ export function createApp({ config, db, provider, adminRouter, keysRouter, share
     await next();
   });
   app.use(securityHeaders);
-  app.use(probes({ config, db, metrics, state }));
+  app.use(probes({ config, db, redis, metrics, state }));
   app.use(adminRouter.routes());
   app.use(adminRouter.allowedMethods());
   app.use(keysRouter.routes());

@@ -32,6 +32,14 @@ const fileSchema = z
     issuer: z.url({ protocol: /^https?$/ }).optional(),
     /** `mysql://user:pass@host:3306/db` or `sqlite:PATH`. */
     database_url: z.string().regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:').default('sqlite:./data/keyport.sqlite'),
+    /**
+     * Optional shared store for hot, short-lived state (plan counters, failure
+     * throttles, assertion jtis), shared by every process and host; MySQL stays
+     * the record. Unset: all of it is kept in the database.
+     */
+    redis_url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Prefix of every Redis key keyport writes, so deployments (or tests) can share one Redis. */
+    redis_key_prefix: z.string().regex(/^[\w:.-]{1,64}$/).default('keyport:'),
     /** Signing keys and cookie keys; created on first start, never committed. */
     keys_dir: z.string().min(1).default('./keys'),
     /** Operator token for the admin API; unset means no operator token. */
@@ -123,6 +131,8 @@ export interface Config {
   readonly issuer: string;
   readonly databaseUrl: string;
   readonly keysDir: string;
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
   readonly adminToken: string | undefined;
   readonly keyPrefix: string;
   readonly scopes: Readonly<Record<string, string>>;
@@ -161,6 +171,7 @@ const ENV_KEYS = {
   KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
   KEYPORT_SHUTDOWN_DELAY_SECONDS: 'shutdown_delay_seconds',
   KEYPORT_KEY_PREFIX: 'key_prefix',
+  REDIS_URL: 'redis_url',
 } as const;
 
 export interface LoadConfigOptions {
@@ -199,6 +210,8 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
     databaseUrl: c.database_url,
     keysDir: c.keys_dir,
+    redisUrl: c.redis_url,
+    redisKeyPrefix: c.redis_key_prefix,
     adminToken: c.admin_token,
     keyPrefix: c.key_prefix,
     scopes: ownEntries(c.scopes),

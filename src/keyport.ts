@@ -10,6 +10,7 @@ import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './oid
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createKeyUsage, deleteOldUsage, type KeyUsage } from './api-keys/key-usage.js';
+import { createRedis } from './db/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './api-keys/verify.js';
 import { createKeysRouter } from './api-keys/router.js';
 import { createShareRouter, settleExpiredShares } from './shares/router.js';
@@ -58,9 +59,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) => logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
   });
+  const redis = createRedis(config);
   const limits: OAuthLimits = {
-    plans: createPlanLimits(services.db, config),
-    failures: createAuthFailures(services.db, config),
+    plans: createPlanLimits(services.db, config, redis),
+    failures: createAuthFailures(services.db, config, redis),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
@@ -73,13 +75,13 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
-  const signIns = createSignInThrottle(services.db, limits.failures);
+  const signIns = createSignInThrottle(services.db, limits.failures, redis);
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
-    const provider = createProvider({ config, db: services.db, keys, loadClient, usage, limits, teams: services.teams, clients: services.clients });
+    const provider = createProvider({ config, db: services.db, redis, keys, loadClient, usage, limits, teams: services.teams, clients: services.clients });
     recordClientAuthFailures(provider);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
@@ -106,7 +108,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       bcryptGate: limits.bcrypt,
       csrfKey: keys.cookieKeys[0]!,
     });
-    const app = createApp({ config, db: services.db, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state });
+    const app = createApp({ config, db: services.db, redis, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));
@@ -177,7 +179,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       clearInterval(keyWatch);
       clearInterval(sweeper);
       await Promise.all([usage.close(), keyUsage.close()]);
-      await services.close();
+      await Promise.all([services.close(), redis?.quit()]);
       // Lines still buffered are written before the process may exit.
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },

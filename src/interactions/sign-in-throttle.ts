@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../db/knex.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import { createDbLimiter } from '../limits/store.js';
+import type { RedisClient } from '../db/redis.js';
 
 /** Wrong passwords allowed per account within the window, across every process. */
 export const SIGN_IN_FAILURES_PER_ACCOUNT = 5;
@@ -21,8 +22,8 @@ export interface SignInThrottle {
   succeeded(address: string, account: string): Promise<void>;
 }
 
-export function createSignInThrottle(db: Db, failures: AuthFailures): SignInThrottle {
-  const perAccount = createDbLimiter(db, { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS });
+export function createSignInThrottle(db: Db, failures: AuthFailures, redis?: RedisClient): SignInThrottle {
+  const perAccount = createDbLimiter(db, { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS }, redis);
   const key = (account: string) => createHash('sha256').update(account).digest('base64url');
 
   return {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { createDbLimiter } from './store.js';
+import type { RedisClient } from '../db/redis.js';
 
 /**
  * Failed client authentications, counted per (client_id, source address)
@@ -44,10 +45,10 @@ export interface FailureKey {
 const CLEAN_FOR_MS = 1000;
 const MAX_REMEMBERED = 10_000;
 
-export function createAuthFailures(db: Db, config: Config): AuthFailures {
+export function createAuthFailures(db: Db, config: Config, redis?: RedisClient): AuthFailures {
   const { per_client, per_address, window_seconds } = config.authFailures;
-  const byClient = createDbLimiter(db, { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds });
-  const byAddress = createDbLimiter(db, { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds });
+  const byClient = createDbLimiter(db, { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds }, redis);
+  const byAddress = createDbLimiter(db, { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds }, redis);
 
   const pairs = ({ clientId, address }: FailureKey) =>
     [

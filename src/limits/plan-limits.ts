@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { createBatcher } from '../db/batch.js';
 import { isMysql, type Db } from '../db/knex.js';
+import type { RedisClient } from '../db/redis.js';
 
 /** What a rate-limited answer carries (CONTRACT.md, Rate limits). */
 export interface LimitVerdict {
@@ -83,9 +84,48 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
   return (clientId, starts, cost) => count({ clientId, starts, cost });
 }
 
-export function createPlanLimits(db: Db, config: Config): PlanLimits {
+/**
+ * The same counts in Redis (`REDIS_URL`): one script per batch adds each
+ * client's cost to its three window keys, which expire with their window,
+ * and answers the counts. Atomic in Redis, so exact across every process
+ * and host; places are handed out within a batch as in the database version.
+ */
+const COUNT_SCRIPT = `local out = {}
+for i = 1, #KEYS do
+  local n = redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1])
+  if n == tonumber(ARGV[2 * i - 1]) then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
+  out[i] = n
+end
+return out`;
+
+function createRedisCounter(redis: RedisClient, windows: readonly number[]): (clientId: string, starts: readonly number[], cost: number) => Promise<number[]> {
+  const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[]; cost: number }>) => {
+    const groups = new Map<string, { starts: readonly number[]; k: number }>();
+    for (const { clientId, starts, cost } of requests) {
+      const group = groups.get(clientId);
+      if (group) group.k += cost;
+      else groups.set(clientId, { starts, k: cost });
+    }
+    const ids = [...groups.keys()];
+    const keys = ids.flatMap((id) => groups.get(id)!.starts.map((start, i) => `pc:${id}:${i}:${start}`));
+    const args = ids.flatMap((id) => windows.flatMap((w) => [groups.get(id)!.k, w + 60]));
+    const counts = (await redis.eval(COUNT_SCRIPT, keys.length, ...keys, ...args)) as number[];
+    const byClient = new Map(ids.map((id, j) => [id, counts.slice(j * 3, j * 3 + 3).map(Number)]));
+    const handedOut = new Map<string, number>();
+    return requests.map(({ clientId, cost }) => {
+      const through = (handedOut.get(clientId) ?? 0) + cost;
+      handedOut.set(clientId, through);
+      const { k } = groups.get(clientId)!;
+      return byClient.get(clientId)!.map((n) => n - k + through);
+    });
+  };
+  const count = createBatcher(countBatch, 100);
+  return (clientId, starts, cost) => count({ clientId, starts, cost });
+}
+
+export function createPlanLimits(db: Db, config: Config, redis?: RedisClient): PlanLimits {
   const windows = config.rateLimitWindowsSeconds;
-  const count = createCounter(db);
+  const count = redis ? createRedisCounter(redis, windows) : createCounter(db);
 
   return {
     async consume(clientId, limits, cost = 1) {

@@ -1,13 +1,16 @@
-import { RateLimiterMySQL, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMySQL, RateLimiterRedis, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RedisClient } from '../db/redis.js';
 import { isMysql, type Db } from '../db/knex.js';
 
 const TABLE = 'rate_limits';
 
 /**
  * A rate-limiter-flexible counter kept in keyport's database (the table comes
- * from keyport's migrations), so every process on one database shares it.
+ * from keyport's migrations), so every process on one database shares it;
+ * in Redis when keyport has one (`REDIS_URL`).
  */
-export function createDbLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
+export function createDbLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number }, redis?: RedisClient): RateLimiterAbstract {
+  if (redis) return new RateLimiterRedis({ storeClient: redis, ...opts });
   const common = { storeClient: db, storeType: 'knex', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false, ...opts };
   if (isMysql(db)) {
     const uri = (db.client.config.connection as { uri: string }).uri;

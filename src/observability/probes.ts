@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Config } from '../config.js';
 import type { Db } from '../db/knex.js';
+import type { RedisClient } from '../db/redis.js';
 import { migrationState } from '../db/migrate.js';
 import type { Metrics } from './metrics.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -10,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
  * database answers and its migrations are this code's, else 503 with the
  * reason; 503 from the moment a stop begins (shutdown_delay_seconds). GET /metrics: Prometheus text, behind `metrics_token` when set.
  */
-export function probes({ config, db, metrics, state }: { config: Config; db: Db; metrics: Metrics; state: { readonly stopping: boolean } }): Koa.Middleware {
+export function probes({ config, db, redis, metrics, state }: { config: Config; db: Db; redis?: RedisClient; metrics: Metrics; state: { readonly stopping: boolean } }): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     ctx.set('Cache-Control', 'no-store');
@@ -19,7 +20,7 @@ export function probes({ config, db, metrics, state }: { config: Config; db: Db;
         ctx.body = { status: 'ok' };
         return;
       case '/readyz': {
-        const reason = state.stopping ? 'shutting down' : await notReadyBecause(db);
+        const reason = state.stopping ? 'shutting down' : ((await notReadyBecause(db)) ?? (redis ? await redisUnreachable(redis) : undefined));
         ctx.status = reason ? 503 : 200;
         ctx.body = reason ? { status: 'not_ready', reason } : { status: 'ready' };
         return;
@@ -59,6 +60,15 @@ async function notReadyBecause(db: Db): Promise<string | undefined> {
   if (state === 'empty') return 'database unreachable: keyport\'s tables are gone (the database was dropped or replaced)';
   if (state === 'behind') return 'database migrations are behind this keyport: run `keyport migrate`';
   return 'database was migrated by a newer keyport';
+}
+
+async function redisUnreachable(redis: RedisClient): Promise<string | undefined> {
+  try {
+    await redis.ping();
+    return undefined;
+  } catch (err) {
+    return `redis unreachable: ${(err as { code?: string }).code ?? 'error'}`;
+  }
 }
 
 function bearerMatches(header: string, token: string): boolean {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { createBatcher } from '../db/batch.js';
 import { isMysql, nowSeconds, type Db } from '../db/knex.js';
+import type { RedisClient } from '../db/redis.js';
 
 const TABLE = 'oidc_payloads';
 
@@ -14,8 +15,12 @@ export type ClientMetadataLoader = (clientId: string) => Promise<AdapterPayload 
  * payload table. `consume` and replay detection are single conditional
  * writes, so two processes on one database never both win.
  */
-export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader): (name: string) => Adapter {
+export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader, redis?: RedisClient): (name: string) => Adapter {
   const batched = payloadBatches(db);
+  if (redis) {
+    // RFC 7523 §3 jti replay in Redis: one SET NX with the assertion's lifetime, first writer wins.
+    batched.firstUse = async (row) => (await redis.set(`jti:${row.id}`, '1', 'EX', Math.max(1, (row.expires_at ?? nowSeconds() + 60) - nowSeconds()), 'NX')) === 'OK';
+  }
   return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched));
 }
 

@@ -10,6 +10,7 @@ import type { KeyMaterial } from './signing-keys.js';
 import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
 import type { Db } from '../db/knex.js';
+import type { RedisClient } from '../db/redis.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
 import { keyDigest, looksGenerated } from '../clients/secrets.js';
@@ -23,6 +24,7 @@ import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
 export interface ProviderDeps {
   readonly config: Config;
   readonly db: Db;
+  readonly redis?: RedisClient;
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
   readonly usage: UsageRecorder;
@@ -45,9 +47,9 @@ export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, keys, loadClient, usage, limits, teams, clients }: ProviderDeps): Provider {
+export function createProvider({ config, db, redis, keys, loadClient, usage, limits, teams, clients }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createAdapterFactory(db, loadClient),
+    adapter: createAdapterFactory(db, loadClient, redis),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: keys.cookieKeys },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],

@@ -1,0 +1,110 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES } from '../helpers/databases.js';
+import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Issue 18: with REDIS_URL, hot state (plan counters, failure throttles,
+ * assertion jtis) is shared through Redis by every process; budgets, replay
+ * detection and revocation stay exact. `.ci/run` starts Redis and sets
+ * TEST_REDIS_URL; without it only the database path runs here.
+ */
+const REDIS = process.env.TEST_REDIS_URL;
+const TARGETS = REDIS ? DATABASES : [];
+
+const settings = (prefix: string) => ({
+  redis_url: REDIS,
+  redis_key_prefix: prefix,
+  plans: { pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] }, tight: { api_access: true, max_keys: 100, rate_limits: [10, 1000, 10_000] } },
+  auth_failures: { per_client: 3, per_address: 50, window_seconds: 300 },
+});
+
+describe('without REDIS_URL, hot state stays in the database', () => {
+  it('a token request counts the plan budget in plan_counters', async () => {
+    const { url } = await DATABASES[0]!.create();
+    const server = await startServer(url);
+    try {
+      const teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
+      const key = await server.keyport.clientService.createServiceAccount({ teamId });
+      expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) })).status).toBe(200);
+      expect(await server.keyport.db('plan_counters').where({ client_id: key.client.client_id }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe.each(TARGETS)('with Redis, on $name', (database) => {
+  const prefix = `keyport-test-${randomBytes(4).toString('hex')}:`;
+  let a: TestServer;
+  let b: TestServer;
+  let drop: () => Promise<void>;
+  let redis: Redis;
+  let teamId: number;
+  let rs: { id: string; secret: string };
+
+  const verify = (base: string, key: string) =>
+    fetch(`${base}/keys/verify`, { method: 'POST', headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' }, body: JSON.stringify({ key }) }).then(
+      async (r) => (await r.json()) as { code: string },
+    );
+
+  beforeAll(async () => {
+    const created = await database.create();
+    drop = created.drop;
+    a = await startServer(created.url, settings(prefix));
+    b = await startServer(created.url, { ...settings(prefix), keys_dir: a.config.keysDir });
+    redis = new Redis(REDIS!);
+    teamId = (await a.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
+    const r = await a.keyport.clientService.createResourceServer({ name: 'api' });
+    rs = { id: r.client.client_id, secret: r.clientSecret! };
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis?.quit();
+    await drop?.();
+  });
+
+  it('plan counters live in Redis, not in the database', async () => {
+    const key = await a.keyport.clientService.createServiceAccount({ teamId });
+    expect((await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) })).status).toBe(200);
+    expect(await a.keyport.db('plan_counters').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect((await redis.keys(`${prefix}pc:${key.client.client_id}:*`)).length).toBe(3);
+  });
+
+  it('a budget is exact across two processes', async () => {
+    const tight = (await a.keyport.teamService.createTeam({ name: 'Tight', plan: 'tight' })).id;
+    const key = await a.keyport.clientService.createServiceAccount({ teamId: tight });
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => verify(i % 2 ? b.url : a.url, key.clientSecret!)));
+    expect(answers.filter((x) => x.code === 'VALID')).toHaveLength(10);
+    expect(answers.filter((x) => x.code === 'RATE_LIMITED')).toHaveLength(6);
+  });
+
+  it('an assertion is single-use across two processes', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const created = await a.keyport.clientService.createServiceAccount({ teamId, publicKeyPem: await exportSPKI(publicKey) });
+    const id = created.client.client_id;
+    const assertion = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'RS256' }).setIssuer(id).setSubject(id).setAudience(a.url).setIssuedAt().setExpirationTime('60s').sign(privateKey);
+    const form = { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postForm(`${i % 2 ? b.url : a.url}/token`, form)));
+    expect(answers.map((x) => x.status).sort()).toEqual([200, ...Array(9).fill(401)]);
+  });
+
+  it('wrong secrets counted by one process throttle the source at the other', async () => {
+    const key = await a.keyport.clientService.createServiceAccount({ teamId });
+    for (let i = 0; i < 3; i++) await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, `wrong-${i}`) });
+    const refused = await postForm(`${b.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) });
+    expect(refused.status).toBe(429);
+  });
+
+  it('a revocation through one process is felt at once by the other', async () => {
+    const key = await a.keyport.clientService.createServiceAccount({ teamId });
+    expect((await verify(b.url, key.clientSecret!)).code).toBe('VALID');
+    await a.keyport.clientService.revoke(key.client.client_id);
+    expect((await verify(b.url, key.clientSecret!)).code).toBe('REVOKED');
+  });
+});
