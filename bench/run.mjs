@@ -118,6 +118,8 @@ const keyportConf = (extra = {}) => {
     JSON.stringify({
       plans: { bench: { api_access: true, max_keys: SEED_CLIENTS + MANY_CLIENTS + 10, rate_limits: huge } },
       resource_server_rate_limits: huge,
+      // BENCH_REDIS_URL: keyport keeps its hot state in Redis (issue 18), under a prefix of this run.
+      ...(process.env.BENCH_REDIS_URL ? { redis_url: process.env.BENCH_REDIS_URL, redis_key_prefix: `bench-${randomUUID()}:` } : {}),
       ...extra,
     }),
   );
@@ -330,7 +332,7 @@ function scenarios(f) {
 
 async function main() {
   const databases = await createDatabases();
-  log(`keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`);
+  log(`keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`);
 
   const keyport = await startKeyport('keyport', databases.urls.empty, 4801, keyportConf());
   const f = await makeFixtures(keyport);

@@ -53,7 +53,8 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
         group.starts = group.starts.map((s, i) => Math.max(s, starts[i]!));
       } else groups.set(clientId, { starts: [...starts], k: cost });
     }
-    const ids = [...groups.keys()];
+    // One order for every batch, so two batches lock shared rows in the same order (no deadlock).
+    const ids = [...groups.keys()].sort();
     const values = ids.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
     const bindings = ids.flatMap((id) => {
       const { starts, k } = groups.get(id)!;
@@ -62,10 +63,14 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
     const insert = `INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES ${values}`;
     let rows: Array<{ client_id: string; n0: number; n1: number; n2: number }>;
     if (mysql) {
-      // MySQL has no RETURNING: read the rows back. Increments are atomic,
-      // so a count read is at least this batch's last place.
-      await db.raw(`${insert} ON DUPLICATE KEY UPDATE ${update}`, bindings);
-      [rows] = (await db.raw(`SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`, ids)) as [typeof rows];
+      // MySQL has no RETURNING: the rows are read back in the same transaction,
+      // while the upsert's row locks keep any other batch's increment out until
+      // commit. So the count read is exactly this batch's last place, and two
+      // racing batches neither refuse early nor let one more through.
+      [rows] = (await db.transaction(async (trx) => {
+        await trx.raw(`${insert} ON DUPLICATE KEY UPDATE ${update}`, bindings);
+        return trx.raw(`SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`, ids);
+      })) as [typeof rows];
     } else {
       rows = (await db.raw(`${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`, bindings)) as typeof rows;
     }

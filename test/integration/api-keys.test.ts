@@ -150,9 +150,8 @@ describe.each(DATABASES)('API keys used directly, on $name', (database) => {
     expect((await verify({ key: key.secret, cost: 4 })).body.ratelimit.remaining).toBe(6);
     const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => verify({ key: key.secret }, i % 2 ? second.url : server.url)));
     const valid = answers.filter((a) => a.body.code === 'VALID').length;
-    // Never more than the budget; on SQLite exactly the budget (MySQL may refuse one early at the edge).
-    if (database.name === 'sqlite') expect(valid).toBe(6);
-    else expect(valid).toBeLessThanOrEqual(6);
+    // Exactly the budget: never more, and never one refused early.
+    expect(valid).toBe(6);
     const refused = answers.find((a) => a.body.code === 'RATE_LIMITED')!;
     expect(refused.body).toMatchObject({ valid: false, ratelimit: { limit: 10, remaining: 0 }, retry_after: expect.any(Number) });
   });
