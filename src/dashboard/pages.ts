@@ -1,6 +1,6 @@
 import type { AuditEventView } from '../admin/audit.js';
 import type { ClientView } from '../clients/client.js';
-import { html, type SafeHtml } from '../interactions/html.js';
+import { documentOf, html, type SafeHtml } from '../interactions/html.js';
 import type { UsageReport } from '../api-keys/key-usage.js';
 import { usageChart } from './chart.js';
 
@@ -37,16 +37,7 @@ const date = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') :
 
 export function layout(title: string, viewer: Viewer | undefined, body: SafeHtml, current = ''): string {
   const link = (href: string, label: string) => html`<a href="${href}"${current === href ? html` aria-current="page"` : ''}>${label}</a>`;
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · keyport</title>
-<link rel="stylesheet" href="/static/keyport.css">
-</head>
-<body class="dashboard">
-<header class="top">
+  const header = html`<header class="top">
 <span class="brand">keyport</span>
 ${
   viewer
@@ -54,15 +45,8 @@ ${
 <form method="post" action="/dashboard/signout" class="signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit" class="secondary">Sign out ${viewer.email}</button></form>`
     : ''
 }
-</header>
-<main class="wide" id="main">
-<h1>${title}</h1>
-${body}
-</main>
-<script src="/static/dashboard.js"></script>
-</body>
-</html>
-`.html;
+</header>`;
+  return documentOf(title, body, { bodyClass: 'dashboard', header, mainClass: 'wide', script: '/static/dashboard.js' });
 }
 
 export function signInPage(v: { csrf: string; email?: string; error?: string }): SafeHtml {

@@ -52,7 +52,8 @@ export function pageHeadersFor(redirectUris: readonly string[]): Readonly<Record
   return { ...PAGE_HEADERS, 'Content-Security-Policy': csp };
 }
 
-export function page(title: string, body: SafeHtml): string {
+/** A whole keyport page: its own stylesheet, an optional body class and header, and a main with its title. */
+export function documentOf(title: string, content: SafeHtml, { bodyClass, header, mainClass, script }: { bodyClass?: string; header?: SafeHtml; mainClass?: string; script?: string } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -61,12 +62,18 @@ export function page(title: string, body: SafeHtml): string {
 <title>${title} · keyport</title>
 <link rel="stylesheet" href="/static/keyport.css">
 </head>
-<body>
-<main>
+<body${bodyClass ? html` class="${bodyClass}"` : ''}>
+${header ?? ''}
+<main${mainClass ? html` class="${mainClass}" id="main"` : ''}>
 <h1>${title}</h1>
-${body}
+${content}
 </main>
+${script ? html`<script src="${script}"></script>` : ''}
 </body>
 </html>
 `.html;
+}
+
+export function page(title: string, body: SafeHtml): string {
+  return documentOf(title, body);
 }

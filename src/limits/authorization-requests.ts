@@ -1,7 +1,7 @@
 import type Koa from 'koa';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { PAGE_HEADERS } from '../interactions/html.js';
 import { errorPage } from '../interactions/pages.js';
+import { perAddressPerMinute } from './per-address.js';
 
 /** Authorization requests (each stores an interaction) one address may start per minute, per process. */
 export const AUTHORIZATION_REQUESTS_PER_MINUTE = 60;
@@ -13,19 +13,16 @@ export const AUTHORIZATION_REQUESTS_PER_MINUTE = 60;
  * answers 429 before anything is stored.
  */
 export function limitAuthorizationRequests(path: string): Koa.Middleware {
-  const limiter = new RateLimiterMemory({ points: AUTHORIZATION_REQUESTS_PER_MINUTE, duration: 60 });
+  const wait = perAddressPerMinute(AUTHORIZATION_REQUESTS_PER_MINUTE);
   return async (ctx, next) => {
     if (ctx.path !== path) return next();
-    try {
-      await limiter.consume(ctx.ip, 1);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const wait = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    const seconds = await wait(ctx.ip);
+    if (seconds > 0) {
       ctx.state.limitReason = 'authorization_requests';
       ctx.status = 429;
-      ctx.set({ ...PAGE_HEADERS, 'Retry-After': String(wait) });
+      ctx.set({ ...PAGE_HEADERS, 'Retry-After': String(seconds) });
       ctx.type = 'html';
-      ctx.body = errorPage('rate_limit_exceeded', `Too many sign-in requests from your address. Try again in ${wait} seconds.`);
+      ctx.body = errorPage('rate_limit_exceeded', `Too many sign-in requests from your address. Try again in ${seconds} seconds.`);
       return;
     }
     await next();

@@ -74,19 +74,30 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
     } else {
       rows = (await db.raw(`${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`, bindings)) as typeof rows;
     }
-    const counts = new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]]));
-    // Each request's place is the count once it (and those before it in the batch) are added.
-    const handedOut = new Map<string, number>();
-    return requests.map(({ clientId, cost }) => {
-      const through = (handedOut.get(clientId) ?? 0) + cost;
-      handedOut.set(clientId, through);
-      const { k } = groups.get(clientId)!;
-      return counts.get(clientId)!.map((n) => n - k + through);
-    });
+    return placesIn(requests, groups, new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]])));
   };
 
   const count = createBatcher(countBatch, 100);
   return (clientId, starts, cost) => count({ clientId, starts, cost });
+}
+
+/**
+ * Each request's place in its client's three windows: the count once it (and
+ * the requests before it in the batch) are added. `counts` are the windows'
+ * counts after the whole batch, `groups` what the batch added per client.
+ */
+function placesIn(
+  requests: ReadonlyArray<{ clientId: string; cost: number }>,
+  groups: ReadonlyMap<string, { k: number }>,
+  counts: ReadonlyMap<string, number[]>,
+): number[][] {
+  const handedOut = new Map<string, number>();
+  return requests.map(({ clientId, cost }) => {
+    const through = (handedOut.get(clientId) ?? 0) + cost;
+    handedOut.set(clientId, through);
+    const { k } = groups.get(clientId)!;
+    return counts.get(clientId)!.map((n) => n - k + through);
+  });
 }
 
 /**
@@ -115,14 +126,7 @@ function createRedisCounter(redis: RedisClient, windows: readonly number[]): (cl
     const keys = ids.flatMap((id) => groups.get(id)!.starts.map((start, i) => `pc:${id}:${i}:${start}`));
     const args = ids.flatMap((id) => windows.flatMap((w) => [groups.get(id)!.k, w + 60]));
     const counts = (await redis.eval(COUNT_SCRIPT, keys.length, ...keys, ...args)) as number[];
-    const byClient = new Map(ids.map((id, j) => [id, counts.slice(j * 3, j * 3 + 3).map(Number)]));
-    const handedOut = new Map<string, number>();
-    return requests.map(({ clientId, cost }) => {
-      const through = (handedOut.get(clientId) ?? 0) + cost;
-      handedOut.set(clientId, through);
-      const { k } = groups.get(clientId)!;
-      return byClient.get(clientId)!.map((n) => n - k + through);
-    });
+    return placesIn(requests, groups, new Map(ids.map((id, j) => [id, counts.slice(j * 3, j * 3 + 3).map(Number)])));
   };
   const count = createBatcher(countBatch, 100);
   return (clientId, starts, cost) => count({ clientId, starts, cost });

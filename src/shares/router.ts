@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { perAddressPerMinute } from '../limits/per-address.js';
 import type { AuditStore } from '../admin/audit.js';
 import { html, page } from '../interactions/html.js';
 import type { ShareLinks } from './share-links.js';
@@ -50,7 +50,7 @@ function gonePage(): string {
  */
 export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit: AuditStore }): Router {
   const router = new Router({ prefix: '/s' });
-  const limiter = new RateLimiterMemory({ points: REVEALS_PER_MINUTE, duration: 60 });
+  const revealWait = perAddressPerMinute(REVEALS_PER_MINUTE);
 
   const render = (ctx: Koa.Context, status: number, body: string) => {
     ctx.status = status;
@@ -75,11 +75,8 @@ export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit
       ctx.body = { error: 'invalid_request', message: 'reveal from the link page' };
       return;
     }
-    try {
-      await limiter.consume(ctx.ip, 1);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const wait = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    const wait = await revealWait(ctx.ip);
+    if (wait > 0) {
       ctx.state.limitReason = 'share_reveals';
       ctx.status = 429;
       ctx.set('Retry-After', String(wait));
