@@ -43,6 +43,25 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
     )
     .join(', ');
 
+  // One client (the hot case: one busy key): the upsert stores the new counts
+  // in session variables as it writes them, and the same connection reads
+  // them back. Exact like the transaction, with no lock held between the two.
+  const captured = [0, 1, 2]
+    .map((i) => `n${i} = (@kp_n${i} := IF(VALUES(s${i}) > s${i}, VALUES(n${i}), n${i} + VALUES(n${i}))), s${i} = GREATEST(s${i}, VALUES(s${i}))`)
+    .join(', ');
+  async function countOneOnMysql(clientId: string, bindings: ReadonlyArray<string | number>) {
+    const connection = await db.client.acquireConnection();
+    try {
+      const [result] = (await db.raw(`INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${captured}`, [...bindings]).connection(connection)) as [{ affectedRows: number }];
+      // 1: inserted, so the counts are this batch's own.
+      if (result.affectedRows === 1) return { client_id: clientId, n0: Number(bindings[2]), n1: Number(bindings[4]), n2: Number(bindings[6]) };
+      const [[values]] = (await db.raw('SELECT @kp_n0 AS n0, @kp_n1 AS n1, @kp_n2 AS n2').connection(connection)) as [[{ n0: number; n1: number; n2: number }]];
+      return { client_id: clientId, ...values };
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  }
+
   const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[]; cost: number }>) => {
     // k: what the batch adds to a client's count (the sum of its requests' costs).
     const groups = new Map<string, { starts: number[]; k: number }>();
@@ -62,7 +81,9 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
     });
     const insert = `INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES ${values}`;
     let rows: Array<{ client_id: string; n0: number; n1: number; n2: number }>;
-    if (mysql) {
+    if (mysql && ids.length === 1) {
+      rows = [await countOneOnMysql(ids[0]!, bindings)];
+    } else if (mysql) {
       // MySQL has no RETURNING: the rows are read back in the same transaction,
       // while the upsert's row locks keep any other batch's increment out until
       // commit. So the count read is exactly this batch's last place, and two
