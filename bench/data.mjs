@@ -63,20 +63,33 @@ export async function copyFixtures(fromUrl, toUrl) {
 }
 
 /**
- * `count` API keys of their own (scenarios e and f): copies of one client row,
- * each with a distinct key of the current format and its digest. The bcrypt
- * hash stays the original's: direct use never checks it.
+ * `count` clients with keys of their own (scenarios a with 1,000 clients, e
+ * and f): copies of one client row, each with a distinct key of the current
+ * format, its digest, and the digest's binding to the stored hash, as keyport
+ * makes them. Such keys are proven by their digest, so none costs a bcrypt
+ * check; the bcrypt hash is the original's and never checked.
  */
 export async function makeApiKeys(databaseUrl, fromId, count) {
-  const { generateClientSecret, keyDigest } = await import('../dist/src/clients/secrets.js');
+  const { generateClientSecret, keyDigest, digestBinding } = await import('../dist/src/clients/secrets.js');
   const db = createDb(databaseUrl);
   try {
     const row = await db('o_auth_clients').where({ client_id: fromId }).first();
-    const keys = Array.from({ length: count }, (_, i) => ({ client_id: `${fromId}-key-${i}`, key: generateClientSecret('prod') }));
+    const keys = Array.from({ length: count }, (_, i) => ({ client_id: `${fromId}-${String(i).padStart(4, '0')}`, client_secret: generateClientSecret('prod') }));
     for (let i = 0; i < keys.length; i += 250) {
-      await db('o_auth_clients').insert(keys.slice(i, i + 250).map(({ client_id, key }) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null, key_digest: keyDigest(key), previous_key_digest: null })));
+      await db('o_auth_clients').insert(
+        keys.slice(i, i + 250).map(({ client_id, client_secret }) => ({
+          ...row,
+          client_id,
+          name: client_id,
+          usage_count: 0,
+          last_used_at: null,
+          key_digest: keyDigest(client_secret),
+          key_digest_binding: digestBinding(row.client_secret_hash),
+          previous_key_digest: null,
+        })),
+      );
     }
-    return keys.map((k) => k.key);
+    return keys;
   } finally {
     await db.destroy();
   }
