@@ -303,17 +303,22 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     });
   }
 
-  it('with shutdown_delay_seconds, /readyz answers 503 at once and a burst of new connections gets only whole answers', async () => {
+  /** A keyport served as operators run it, on a fresh database, with one service account that answered once. */
+  async function serving(extra: Record<string, string>) {
     const { url, drop } = await database.create();
-    const dir = mkdtempSync(join(tmpdir(), 'keyport-delay-'));
-    const port = await freePort();
-    const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '2', KEYPORT_SHUTDOWN_DELAY_SECONDS: '2' };
-    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'D', '-plan', 'enterprise', '-json')).stdout);
+    const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));
+    const env = { PATH: process.env.PATH, PORT: String(await freePort()), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), ...extra };
+    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'S', '-plan', 'enterprise', '-json')).stdout);
     const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const served = await serveProcess(env);
     child = served.child;
     const authorization = basic(sa.client_id, sa.client_secret);
     expect((await attempt(served.base, authorization)).outcome).toBe('answered');
+    return { url, drop, env, served, authorization, sa };
+  }
+
+  it('with shutdown_delay_seconds, /readyz answers 503 at once and a burst of new connections gets only whole answers', async () => {
+    const { drop, served, authorization } = await serving({ KEYPORT_WORKERS: '2', KEYPORT_SHUTDOWN_DELAY_SECONDS: '2' });
 
     const results: Array<Awaited<ReturnType<typeof attempt>>> = [];
     let readyAfterSignal: number | undefined;
@@ -340,16 +345,7 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
   });
 
   it('SIGTERM during a burst: every request is answered whole or refused, usage is flushed, exit 0', async () => {
-    const { url, drop } = await database.create();
-    const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));
-    const port = await freePort();
-    const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '1' };
-    const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'S', '-plan', 'enterprise', '-json')).stdout);
-    const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
-    const served = await serveProcess(env);
-    child = served.child;
-    const authorization = basic(sa.client_id, sa.client_secret);
-    expect((await attempt(served.base, authorization)).outcome).toBe('answered');
+    const { url, drop, served, authorization, sa } = await serving({ KEYPORT_WORKERS: '1' });
 
     const results: Array<Awaited<ReturnType<typeof attempt>>> = [];
     let signalled = false;
