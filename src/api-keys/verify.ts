@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { isValid, type ClientRecord } from '../clients/client.js';
+import { hasApiAccess, isValid, type ClientRecord } from '../clients/client.js';
 import { hasValidChecksum, keyDigest, looksLikeCurrentKey } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
@@ -98,8 +98,7 @@ export function createKeyVerifier(deps: { config: Config; clients: ClientStore; 
 
       if (client.revokedAt !== null) return answer(client, 'REVOKED', scopes);
       if (!isValid(client, now)) return answer(client, 'EXPIRED', scopes);
-      const plan = client.teamPlan !== undefined && Object.hasOwn(config.plans, client.teamPlan) ? config.plans[client.teamPlan] : undefined;
-      if (!plan?.api_access) return answer(client, 'NO_API_ACCESS', scopes);
+      if (!hasApiAccess(client, config.plans)) return answer(client, 'NO_API_ACCESS', scopes);
       if (!required.every((s) => scopes.includes(s))) {
         count('insufficient_scope');
         return answer(client, 'INSUFFICIENT_SCOPE', scopes);

@@ -44,6 +44,16 @@ export interface Credits {
   readonly refill: { readonly interval: 'day' | 'month'; readonly amount: number } | null;
 }
 
+/**
+ * Whether a client may use the API at all: resource servers always (they
+ * belong to no plan); everyone else only while the team's plan includes it.
+ */
+export function hasApiAccess(client: Pick<ClientRecord, 'kind' | 'teamPlan'>, plans: Readonly<Record<string, { api_access: boolean }>>): boolean {
+  if (client.kind === 'resource_server') return true;
+  // `plans` has no prototype (config.ts): a plan named "toString" is not found by accident.
+  return client.teamPlan !== undefined && plans[client.teamPlan]?.api_access === true;
+}
+
 /** Valid: not revoked and not past its expiry. Only valid clients authenticate. */
 export function isValid(client: ClientRecord, now: number): boolean {
   return client.revokedAt === null && (client.expiresAt === null || client.expiresAt > now);

@@ -1,7 +1,7 @@
 import Provider, { type AdapterPayload } from 'oidc-provider';
 import { noteInvalidClient } from '../observability/auth-failure-reasons.js';
 import type { Config } from '../config.js';
-import { isValid } from '../clients/client.js';
+import { hasApiAccess, isValid } from '../clients/client.js';
 import { oidcMetadataFor } from '../clients/kinds.js';
 import type { ClientStore } from '../clients/store.js';
 import { createBatcher } from '../db/batch.js';
@@ -50,7 +50,6 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
     }
     const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);
     if (!metadata) return undefined;
-    const plan = client.teamPlan === undefined ? undefined : config.plans[client.teamPlan];
     const now = nowSeconds();
     const inGrace = client.previousSecretHash !== null && (client.previousSecretExpiresAt ?? 0) > now;
     const extra: KeyportClientMetadata = {
@@ -58,8 +57,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       user_id: client.userId,
       environment: client.environment,
       kind: client.kind,
-      // Resource servers belong to no team and get no tokens; everyone else needs the plan's API access.
-      api_access: client.kind === 'resource_server' || plan?.api_access === true,
+      api_access: hasApiAccess(client, config.plans),
       ...(client.teamPlan !== undefined ? { plan: client.teamPlan } : {}),
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
       has_key_digest: client.keyDigest !== null,

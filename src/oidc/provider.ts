@@ -14,9 +14,9 @@ import type { RedisClient } from '../db/redis.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
 import { keyDigest, looksGenerated } from '../clients/secrets.js';
-import { isValid } from '../clients/client.js';
+import { introspectApiKeys, introspectCurrentScope } from './introspection.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
-import { currentScope, OIDC_SCOPES } from './current-scopes.js';
+import { OIDC_SCOPES } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
 import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
@@ -241,48 +241,6 @@ function noFormPost(authorizationPath: string) {
       body.response_modes_supported = body.response_modes_supported?.filter((mode) => !mode.includes('form_post'));
     }
   };
-}
-
-/**
- * RFC 7662 introspection of a raw API key (CONTRACT.md): what oidc-provider
- * finds no token for may be a service account's key, found by its digest.
- * Answered for a resource server (or the key's own client) as
- * `token_type: "api_key"`, so a standard introspecting proxy works with keys.
- */
-function introspectApiKeys(clients: ClientStore, config: Config, usage: UsageRecorder) {
-  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
-    await next();
-    const body = ctx.body as { active?: boolean } | undefined;
-    const token = (ctx.oidc?.params as { token?: unknown } | undefined)?.token;
-    if (ctx.oidc?.route !== 'introspection' || body?.active !== false || typeof token !== 'string' || token.length > 512) return;
-    const [client] = await clients.findByKeyDigest([keyDigest(token)]);
-    const caller = ctx.oidc.client;
-    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000))) return;
-    if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
-    const plan = client.teamPlan !== undefined && Object.hasOwn(config.plans, client.teamPlan) ? config.plans[client.teamPlan] : undefined;
-    if (!plan?.api_access) return;
-    usage.record(client.clientId);
-    ctx.body = {
-      active: true,
-      token_type: 'api_key',
-      client_id: client.clientId,
-      scope: (client.scopes ?? config.defaultScopes).join(' '),
-      team_id: client.teamId,
-      environment: client.environment,
-      ...(client.userId !== null ? { sub: String(client.userId) } : {}),
-      ...(client.expiresAt !== null ? { exp: client.expiresAt } : {}),
-      iss: config.issuer,
-    };
-  };
-}
-
-/** Introspection answers with the scopes the token's client holds now (see current-scopes.ts). */
-async function introspectCurrentScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-  await next();
-  const body = ctx.body as { active?: boolean; scope?: string } | undefined;
-  if (ctx.oidc?.route !== 'introspection' || !body?.active || typeof ctx.state.tokenOwnerScope !== 'string') return;
-  const scope = currentScope(body.scope, ctx.state.tokenOwnerScope);
-  ctx.body = scope ? { ...body, scope } : (({ scope: _dropped, ...rest }) => rest)(body);
 }
 
 /**

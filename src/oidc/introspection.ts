@@ -1,0 +1,55 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config.js';
+import { hasApiAccess, isValid } from '../clients/client.js';
+import { keyDigest } from '../clients/secrets.js';
+import type { ClientStore } from '../clients/store.js';
+import type { UsageRecorder } from '../clients/usage.js';
+import { currentScope } from './current-scopes.js';
+import type { KeyportClientMetadata } from './client-loader.js';
+
+/*
+ * keyport's additions to oidc-provider's introspection (RFC 7662), installed
+ * with provider.use: both run after the provider has answered and only
+ * rewrite its answer.
+ */
+
+/**
+ * RFC 7662 introspection of a raw API key (CONTRACT.md): what oidc-provider
+ * finds no token for may be a service account's key, found by its digest.
+ * Answered for a resource server (or the key's own client) as
+ * `token_type: "api_key"`, so a standard introspecting proxy works with keys.
+ */
+export function introspectApiKeys(clients: ClientStore, config: Config, usage: UsageRecorder) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const body = ctx.body as { active?: boolean } | undefined;
+    const token = (ctx.oidc?.params as { token?: unknown } | undefined)?.token;
+    if (ctx.oidc?.route !== 'introspection' || body?.active !== false || typeof token !== 'string' || token.length > 512) return;
+    const [client] = await clients.findByKeyDigest([keyDigest(token)]);
+    const caller = ctx.oidc.client;
+    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000))) return;
+    if ((caller.metadata() as unknown as KeyportClientMetadata).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
+    if (!hasApiAccess(client, config.plans)) return;
+    usage.record(client.clientId);
+    ctx.body = {
+      active: true,
+      token_type: 'api_key',
+      client_id: client.clientId,
+      scope: (client.scopes ?? config.defaultScopes).join(' '),
+      team_id: client.teamId,
+      environment: client.environment,
+      ...(client.userId !== null ? { sub: String(client.userId) } : {}),
+      ...(client.expiresAt !== null ? { exp: client.expiresAt } : {}),
+      iss: config.issuer,
+    };
+  };
+}
+
+/** Introspection answers with the scopes the token's client holds now (see current-scopes.ts). */
+export async function introspectCurrentScope(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const body = ctx.body as { active?: boolean; scope?: string } | undefined;
+  if (ctx.oidc?.route !== 'introspection' || !body?.active || typeof ctx.state.tokenOwnerScope !== 'string') return;
+  const scope = currentScope(body.scope, ctx.state.tokenOwnerScope);
+  ctx.body = scope ? { ...body, scope } : (({ scope: _dropped, ...rest }) => rest)(body);
+}
