@@ -6,9 +6,8 @@ import type Koa from 'koa';
 import type { AuditAction, AuditStore } from '../admin/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
-import { kidOfJwk, pemFromJwk } from '../clients/public-keys.js';
 import type { ClientService, CreatedClient } from '../clients/service.js';
-import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
+import { KeyportError, NotFound } from '../errors.js';
 import { PAGE_HEADERS } from '../interactions/html.js';
 import type { SignInThrottle } from '../interactions/sign-in-throttle.js';
 import type { KeyUsage } from '../api-keys/key-usage.js';
@@ -18,6 +17,7 @@ import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
 import { auditPage, hintOf, keyPage, keysPage, layout, membersPage, messagePage, newKeyPage, revokePage, secretPanel, signInPage, statusOf, type Viewer } from './pages.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
+import { createKeyFromForm } from './key-form.js';
 
 export interface DashboardDeps {
   readonly config: Config;
@@ -227,7 +227,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       render(ctx, 400, 'Generate a new key', newKeyPage({ csrf: ctx.state.viewer!.csrf, nonce: newNonce(), scopes: config.scopes, defaults: config.defaultScopes, error }));
     let created: CreatedClient;
     try {
-      created = await createFromForm(ctx, teamId);
+      created = await createKeyFromForm(clientService, teamId, (name) => field(ctx, name), (name) => fields(ctx, name));
     } catch (err) {
       // The plan's key limit and gate, a bad field: said in words, on the form (with a fresh nonce, to send again).
       if (err instanceof KeyportError && err.status < 500 && err.status !== 404) return formAgain(err.message);
@@ -239,40 +239,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     render(ctx, 201, 'Key created', secretPanel({ what: 'New key', name: created.client.name ?? created.client.client_id, clientId: created.client.client_id, secret: answer.client_secret, shareUrl: answer.share_url }));
   });
 
-  async function createFromForm(ctx: Ctx, teamId: number): Promise<CreatedClient> {
-    const kind = field(ctx, 'kind');
-    const name = field(ctx, 'name');
-    const scopes = fields(ctx, 'scopes');
-    if (kind === 'app') {
-      const redirectUris = field(ctx, 'redirect_uris').split(/\s+/).filter(Boolean);
-      return clientService.createApp({ teamId, name, scopes, redirectUris });
-    }
-    const expiry = field(ctx, 'expiry');
-    let expiresInDays: number | undefined;
-    if (expiry === 'date') {
-      const at = Date.parse(`${field(ctx, 'expires_on')}T23:59:59Z`);
-      if (Number.isNaN(at) || at <= Date.now()) throw new InvalidRequest('expires_on', 'choose a date in the future');
-      expiresInDays = Math.ceil((at - Date.now()) / 86_400_000);
-    } else if (expiry) expiresInDays = Number(expiry);
-    const creditsText = field(ctx, 'credits').trim();
-    const credits = creditsText ? { remaining: Number(creditsText), refill: null } : null;
-    const common = { teamId, name, environment: field(ctx, 'environment') || 'prod', expiresInDays, scopes, credits };
-    if (kind === 'service_account_jwt') {
-      const text = field(ctx, 'public_key').trim();
-      if (!text) throw new InvalidRequest('public_key', 'paste a PEM or JWK public key, or choose its file');
-      if (text.startsWith('{')) {
-        let jwk: object;
-        try {
-          jwk = JSON.parse(text) as object;
-        } catch {
-          throw new InvalidRequest('public_key', 'is neither PEM nor valid JWK JSON');
-        }
-        return clientService.createServiceAccount({ ...common, publicKeyPem: pemFromJwk(jwk), publicKeyKid: kidOfJwk(jwk) });
-      }
-      return clientService.createServiceAccount({ ...common, publicKeyPem: text });
-    }
-    return clientService.createServiceAccount(common);
-  }
+
 
   router.get('/keys/:id', requireSession, async (ctx) => {
     const client = await teamKey(ctx);
