@@ -13,6 +13,7 @@ import { createKeyUsage, deleteOldUsage, type KeyUsage } from './api-keys/key-us
 import { createRedis } from './db/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './api-keys/verify.js';
 import { createKeysRouter } from './api-keys/router.js';
+import { createKeyEventHub, deleteOldKeyEvents } from './api-keys/key-events.js';
 import { createShareRouter, settleExpiredShares } from './shares/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
@@ -78,6 +79,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const signIns = createSignInThrottle(services.db, limits.failures, redis);
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
+  // One per process, across signing-key reloads: the guards' streams stay open.
+  const keyEvents = createKeyEventHub(services.db, { onError: (err) => logger.error({ err: { message: err.message } }, 'reading key changes failed; guards stop trusting their caches until it works') });
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
@@ -94,7 +97,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     });
     const verifier = createKeyVerifier({ config, clients: services.clients, plans: limits.plans, usage, keyUsage, findAccessToken: accessTokenFinder(provider) });
     const shareRouter = createShareRouter({ shares: services.shares, audit });
-    const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures });
+    const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures, events: keyEvents });
     const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
     const dashboardRouter = createDashboardRouter({
       config,
@@ -142,6 +145,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
     deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
     deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
+    deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
     settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(report('expired one-time links'));
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
@@ -168,6 +172,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     },
     set draining(value: boolean) {
       state.draining = value;
+      // Open event streams would hold the server open: end them; guards reconnect elsewhere.
+      if (value) keyEvents.close();
     },
     get stopping() {
       return state.stopping;
@@ -178,6 +184,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     async close() {
       clearInterval(keyWatch);
       clearInterval(sweeper);
+      keyEvents.close();
       await Promise.all([usage.close(), keyUsage.close()]);
       await Promise.all([services.close(), redis?.quit()]);
       // Lines still buffered are written before the process may exit.

@@ -18,6 +18,17 @@ export interface GuardOptions {
   readonly timeoutMs?: number;
   /** Told why keyport could not be reached (never a key). */
   readonly onError?: (err: unknown) => void;
+  /**
+   * Busy keys are verified once per lease (default true): keyport spends a
+   * share of the key's budget up front and the guard allows those calls
+   * itself, while keyport's event stream says nothing changed. `false`: a
+   * round trip for every call.
+   */
+  readonly cache?: boolean;
+  /** The most calls one lease may hold (default 100, at most 1000). */
+  readonly maxLease?: number;
+  /** Told the client_id of each key keyport says changed (revoked, rotated, new scopes or expiry). */
+  readonly onChange?: (clientId: string) => void;
 }
 
 export interface RouteOptions {
@@ -33,6 +44,10 @@ export interface Verdict {
 }
 
 export interface KeyportGuard {
+  /** Whether leases are in use now: keyport's event stream is connected and beating. */
+  readonly live: boolean;
+  /** Ends the event stream and drops every lease (the guard still works, one round trip per call). */
+  close(): void;
   /** Verifies one key (or access token) directly. */
   verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
   express(options?: RouteOptions): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;

@@ -2,9 +2,15 @@
 // keyport issued. It reads `Authorization: Bearer <key>` or `x-api-key`,
 // verifies keys and access tokens through keyport's POST /keys/verify (one
 // round trip, which also spends one API call of the key's plan budget), and
-// answers refusals the way keyport's documentation says. It never lets a
-// request through unverified: if keyport cannot be reached, the answer is 503.
+// answers refusals the way keyport's documentation says. A busy key is
+// verified once per lease: keyport hands the guard a share of the key's
+// budget, spent here call by call, and pushes every change to a key over
+// GET /keys/events, which drops what was cached. It never lets a request
+// through unverified: if keyport cannot be reached, the answer is 503.
 // No imports from keyport's server: this package stands alone.
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { crc32 } from 'node:zlib';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
@@ -73,24 +79,199 @@ function keyOf(rawHeaders, url) {
   return isPlausibleKey(key) ? { key } : { refused: INVALID };
 }
 
+/** How long after keyport's last beat the cache is trusted: a change is felt within this. */
+const TRUST_MS = 1000;
+/** Keys whose leases are kept at once. */
+const MAX_ENTRIES = 10_000;
+
+/**
+ * The verdicts a guard may reuse: per key (by its SHA-256, never the key),
+ * who it is and the calls left of its lease. Trusted only while keyport's
+ * event stream beats: every change keyport makes to a key is pushed before
+ * the next beat, so a revoked key is refused here within TRUST_MS. A stream
+ * that breaks or goes quiet empties the cache; until it beats again every
+ * call is a round trip.
+ */
+function createLeaseCache({ issuer, authorization, maxLease, onChange, onError }) {
+  const entries = new Map();
+  /** Calls per key in the current and the previous second: what the next lease asks for. */
+  let recent = new Map();
+  let previous = new Map();
+  let second = 0;
+  let generation = 0;
+  let lastBeat = 0;
+  let connection;
+  let closed = false;
+  let backoffMs = 250;
+  let watchdog;
+
+  const trusted = () => Date.now() - lastBeat < TRUST_MS;
+
+  function forget(clientId) {
+    generation += 1;
+    for (const [digest, entry] of entries) if (clientId === undefined || entry.identity.client_id === clientId) entries.delete(digest);
+    if (clientId !== undefined) onChange(clientId);
+  }
+
+  function lost(req) {
+    if (req !== connection) return;
+    connection = undefined;
+    lastBeat = 0;
+    forget(undefined);
+    if (closed) return;
+    setTimeout(connect, backoffMs).unref();
+    backoffMs = Math.min(backoffMs * 2, 30_000);
+  }
+
+  function connect() {
+    if (closed) return;
+    const url = new URL('/keys/events', issuer);
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { authorization, accept: 'text/event-stream' }, agent: false });
+    connection = req;
+    // The stream never keeps the application's process alive by itself.
+    req.on('socket', (socket) => socket.unref());
+    req.on('error', (err) => {
+      onError(err);
+      lost(req);
+    });
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        onError(new Error(`keyport answered ${res.statusCode} to /keys/events`));
+        res.resume();
+        lost(req);
+        return;
+      }
+      backoffMs = 250;
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (message.startsWith(': beat')) lastBeat = Date.now();
+          else if (message.startsWith('data:')) {
+            let clientId;
+            try {
+              clientId = JSON.parse(message.slice(5)).client_id;
+            } catch {
+              // Not understood: forget everything rather than guess.
+            }
+            forget(typeof clientId === 'string' ? clientId : undefined);
+          }
+        }
+      });
+      res.on('close', () => lost(req));
+    });
+    req.end();
+  }
+
+  function start() {
+    if (connection || closed || watchdog) return;
+    connect();
+    // A stream that stops beating without closing (a frozen process, a lost network) is replaced.
+    watchdog = setInterval(() => {
+      if (connection && lastBeat && Date.now() - lastBeat > 5 * TRUST_MS) connection.destroy();
+    }, TRUST_MS);
+    watchdog.unref();
+  }
+
+  return {
+    /** Counts a call of this key (unless `again`); the answer is a verdict when its lease allows it here. */
+    take(digest, cost, scopes, again = false) {
+      start();
+      const now = Date.now();
+      const s = Math.floor(now / 1000);
+      if (s !== second) {
+        previous = s === second + 1 ? recent : new Map();
+        second = s;
+        recent = new Map();
+      }
+      if (!again) recent.set(digest, (recent.get(digest) ?? 0) + cost);
+      const entry = entries.get(digest);
+      if (!entry || !trusted() || entry.until <= now || entry.calls < cost || !scopes.every((x) => entry.identity.scopes.includes(x))) return undefined;
+      entry.calls -= cost;
+      entry.used += cost;
+      const { limit, remaining, reset } = entry.ratelimit;
+      return {
+        status: 200,
+        headers: { 'X-RateLimit-Limit': String(limit), 'X-RateLimit-Remaining': String(remaining + entry.calls), 'X-RateLimit-Reset': String(reset) },
+        identity: entry.identity,
+      };
+    },
+    /** What to ask keyport for with this key's next verification, and the mark to store its answer with. */
+    request(digest) {
+      const entry = entries.get(digest);
+      const leasedCalls = entry?.used ?? 0;
+      if (entry) entry.used = 0;
+      // A lease of about a second of this key's calls; none for a key used now and then.
+      const lease = trusted() ? Math.min(maxLease, Math.max(previous.get(digest) ?? 0, (recent.get(digest) ?? 0) - 1)) : 0;
+      return { lease, leasedCalls, mark: generation };
+    },
+    /** Keeps a lease, unless a change arrived while it was being granted. */
+    store(digest, mark, answer, identity) {
+      if (!answer.lease || mark !== generation || !trusted()) return;
+      entries.delete(digest);
+      if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
+      entries.set(digest, { identity, calls: answer.lease.calls, used: 0, until: Date.now() + answer.lease.ttl_ms, ratelimit: answer.ratelimit });
+    },
+    get live() {
+      return trusted();
+    },
+    close() {
+      closed = true;
+      clearInterval(watchdog);
+      connection?.destroy();
+      entries.clear();
+    },
+  };
+}
+
 /**
  * keyportGuard({ issuer, clientId, clientSecret }): the resource server's
  * credentials (`keyport resourceserveradd`). Options: `timeoutMs` (2000) for
- * each verification; `onError(err)` to log why keyport could not be reached.
+ * each verification; `onError(err)` to log why keyport could not be reached;
+ * `cache` (true) to use leases for busy keys, `maxLease` (100) the most calls
+ * one lease may hold; `onChange(clientId)` told of each change keyport pushes.
  */
-export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000, onError = () => undefined }) {
+export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000, onError = () => undefined, cache = true, maxLease = 100, onChange = () => undefined }) {
   if (!issuer || !clientId || !clientSecret) throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
   const endpoint = new URL('/keys/verify', issuer).href;
   const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  const leases = cache ? createLeaseCache({ issuer, authorization, maxLease, onChange, onError }) : undefined;
+  /** Verifications on their way, per key: concurrent calls of one key wait for its lease rather than each asking. */
+  const pending = new Map();
 
-  /** Asks keyport about one key; the HTTP answer the API should give, and who the caller is when allowed. */
+  /** Whether keyport allows this call of `key`: the HTTP answer the API should give, and who the caller is when allowed. */
   async function verify(key, { scopes = [], cost = 1, ip } = {}) {
+    if (!leases) return ask(key, { scopes, cost, ip });
+    const digest = createHash('sha256').update(key).digest('base64url');
+    const local = leases.take(digest, cost, scopes);
+    if (local) return local;
+    const waiting = pending.get(digest);
+    if (waiting) {
+      await waiting;
+      const granted = leases.take(digest, cost, scopes, true);
+      if (granted) return granted;
+    }
+    const asked = ask(key, { scopes, cost, ip }, digest);
+    if (!waiting) {
+      pending.set(digest, asked);
+      const done = () => pending.get(digest) === asked && pending.delete(digest);
+      asked.then(done, done);
+    }
+    return asked;
+  }
+
+  /** One round trip to keyport's POST /keys/verify. */
+  async function ask(key, { scopes, cost, ip }, digest) {
+    const { lease, leasedCalls, mark } = digest ? leases.request(digest) : { lease: 0, leasedCalls: 0 };
     let res;
     try {
       res = await fetch(endpoint, {
         method: 'POST',
         headers: { authorization, 'content-type': 'application/json' },
-        body: JSON.stringify({ key, scopes, cost, ...(ip ? { ip } : {}) }),
+        body: JSON.stringify({ key, scopes, cost, ...(ip ? { ip } : {}), ...(lease ? { lease } : {}), ...(leasedCalls ? { leased_calls: leasedCalls } : {}) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
@@ -102,7 +283,13 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
       await res.body?.cancel();
       return unavailable();
     }
-    const answer = await res.json();
+    let answer;
+    try {
+      answer = await res.json();
+    } catch (err) {
+      onError(err);
+      return unavailable();
+    }
     const headers = {};
     if (answer.ratelimit) {
       headers['X-RateLimit-Limit'] = String(answer.ratelimit.limit);
@@ -110,8 +297,11 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
       headers['X-RateLimit-Reset'] = String(answer.ratelimit.reset);
     }
     switch (answer.code) {
-      case 'VALID':
-        return { status: 200, headers, identity: { team_id: answer.team_id, client_id: answer.client_id, environment: answer.environment, scopes: answer.scopes } };
+      case 'VALID': {
+        const identity = Object.freeze({ team_id: answer.team_id, client_id: answer.client_id, environment: answer.environment, scopes: Object.freeze([...answer.scopes]) });
+        if (digest) leases.store(digest, mark, answer, identity);
+        return { status: 200, headers, identity };
+      }
       case 'RATE_LIMITED': {
         const retryAfter = answer.retry_after ?? 1;
         return { status: 429, headers: { ...headers, 'Retry-After': String(retryAfter) }, body: { error: 'rate_limit_exceeded', retry_after: retryAfter } };
@@ -140,6 +330,14 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
 
   return {
     verify,
+    /** Whether cached verdicts are in use now (keyport's event stream is beating). */
+    get live() {
+      return leases?.live ?? false;
+    },
+    /** Ends the event stream (the guard keeps working, one round trip per call). */
+    close() {
+      leases?.close();
+    },
     /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes}. */
     express({ scopes = [] } = {}) {
       return (req, res, next) => {

@@ -10,8 +10,8 @@ export const ADDRESSES_KEPT = 20;
 export const USAGE_RETENTION_SECONDS = 90 * 86_400;
 
 export interface KeyUsage {
-  /** Counts one call in memory; written with the next flush, never on the request's path. */
-  record(clientId: string, outcome: UsageOutcome, address: string | undefined, at?: number): void;
+  /** Counts `calls` calls (one by default) in memory; written with the next flush, never on the request's path. */
+  record(clientId: string, outcome: UsageOutcome, address: string | undefined, at?: number, calls?: number): void;
   flush(): Promise<void>;
   close(): Promise<void>;
   /** Hourly or daily counts between `from` and `to` (epoch seconds), and the addresses kept. */
@@ -64,19 +64,19 @@ export function createKeyUsage(db: Db, { flushEveryMs = 1000, onError = (_err: E
   timer.unref();
 
   return {
-    record(clientId, outcome, address, at = Math.floor(Date.now() / 1000)) {
+    record(clientId, outcome, address, at = Math.floor(Date.now() / 1000), calls = 1) {
       const hour = at - (at % 3600);
       const key = `${clientId}\0${hour}`;
       let entry = hours.get(key);
       if (!entry) hours.set(key, (entry = { clientId, hour, counts: { valid: 0, rate_limited: 0, usage_exceeded: 0, insufficient_scope: 0 } }));
-      entry.counts[outcome] += 1;
+      entry.counts[outcome] += calls;
       if (!address) return;
       const akey = `${clientId}\0${address}`;
       const seen = addresses.get(akey);
       if (seen) {
         seen.last = Math.max(seen.last, at);
-        seen.count += 1;
-      } else addresses.set(akey, { clientId, address, first: at, last: at, count: 1 });
+        seen.count += calls;
+      } else addresses.set(akey, { clientId, address, first: at, last: at, count: calls });
     },
     flush,
     async close() {

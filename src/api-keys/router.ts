@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
@@ -7,7 +8,13 @@ import { isValid } from '../clients/client.js';
 import type { ClientStore } from '../clients/store.js';
 import { createBatcher } from '../db/batch.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
+import type { KeyEventHub } from './key-events.js';
 import type { KeyVerifier } from './verify.js';
+
+/** The most calls one lease may hold. */
+const MAX_LEASE = 1000;
+/** Event streams one resource server may hold open on one process. */
+const STREAMS_PER_CALLER = 32;
 
 /** A key as it may arrive: printable ASCII, at most 512 characters (keyport's are under 60). */
 const key = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
@@ -17,6 +24,8 @@ const verifySchema = z.strictObject({
   cost: z.coerce.number().int().min(0).max(1000).default(1),
   scopes: z.union([z.array(z.string().min(1).max(100)).max(50), z.string().max(2000).transform((s) => s.split(' ').filter(Boolean))]).default([]),
   ip: z.string().max(64).regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address').optional(),
+  lease: z.coerce.number().int().min(0).max(MAX_LEASE).default(0),
+  leased_calls: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
 interface Deps {
@@ -24,6 +33,7 @@ interface Deps {
   readonly clients: ClientStore;
   readonly secrets: SecretCheckDeps;
   readonly failures: AuthFailures;
+  readonly events: KeyEventHub;
 }
 
 type Ctx = RouterContext;
@@ -36,7 +46,7 @@ type Ctx = RouterContext;
  * authenticated caller is 200 with a code, and the X-RateLimit-* headers
  * mirror the key's budget.
  */
-export function createKeysRouter({ verifier, clients, secrets, failures }: Deps): Router {
+export function createKeysRouter({ verifier, clients, secrets, failures, events }: Deps): Router {
   const router = new Router();
   // Concurrent verifications by the same resource servers share one read of their rows.
   const callerById = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
@@ -96,7 +106,7 @@ export function createKeysRouter({ verifier, clients, secrets, failures }: Deps)
       ctx.set('Retry-After', String(err.retryAfter));
       return refuse(ctx, 429, 'rate_limit_exceeded', 'too many failed authentications');
     }
-    ctx.state.route = '/keys/verify';
+    ctx.state.route = ctx.path;
     ctx.state.caller = { clientId: caller.clientId };
     await next();
   }
@@ -121,6 +131,31 @@ export function createKeysRouter({ verifier, clients, secrets, failures }: Deps)
     }
     ctx.state.verifyCode = result.code;
     ctx.body = result;
+  });
+
+  /**
+   * `GET /keys/events`: a server-sent event stream of key changes for the
+   * guards: `data: {"client_id":…}` when a key changed (drop what is cached
+   * about it), and a `: beat` comment after each read that found nothing
+   * more. A guard trusts its cache only while beats arrive.
+   */
+  router.get('/keys/events', requireResourceServer, async (ctx) => {
+    const callerId = (ctx.state.caller as { clientId: string }).clientId;
+    if (events.held(callerId) >= STREAMS_PER_CALLER) return refuse(ctx, 429, 'rate_limit_exceeded', `at most ${STREAMS_PER_CALLER} event streams per resource server and process`);
+    const stream = new PassThrough();
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.status = 200;
+    ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    ctx.body = stream;
+    const stop = events.subscribe({
+      callerId,
+      change: (clientId) => stream.write(`data: ${JSON.stringify({ client_id: clientId })}\n\n`),
+      beat: () => stream.write(': beat\n\n'),
+      end: () => stream.end(),
+    });
+    stream.on('close', stop);
+    ctx.req.on('close', () => stream.destroy());
   });
 
   return router;

@@ -4,6 +4,7 @@ import type { ClientRecord, Credits, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
 import { digestBinding } from './secrets.js';
+import { recordKeyChange } from '../api-keys/key-events.js';
 
 export interface NewClient {
   readonly clientId: string;
@@ -240,8 +241,13 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
       if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
       if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
-      const updated = await (trx ?? db)('o_auth_clients').where({ client_id: clientId }).update(columns);
-      return updated > 0;
+      // The change and its event commit together: guards hear of every change that happened.
+      const write = async (q: Knex.Transaction) => {
+        const updated = await q('o_auth_clients').where({ client_id: clientId }).update(columns);
+        if (updated > 0) await recordKeyChange(q, clientId);
+        return updated > 0;
+      };
+      return trx ? write(trx) : db.transaction(write);
     },
 
     async findByKeyDigest(digests) {
@@ -288,6 +294,7 @@ export function createKnexClientStore(db: Db): ClientStore {
       await db.transaction(async (trx) => {
         await trx('o_auth_clients').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: at });
         await trx('oidc_payloads').where({ client_id: clientId }).delete();
+        await recordKeyChange(trx, clientId);
       });
     },
 

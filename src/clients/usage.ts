@@ -7,7 +7,7 @@ import { nowSeconds, type Db } from '../db/knex.js';
  * clean shutdown loses nothing.
  */
 export interface UsageRecorder {
-  record(clientId: string, at?: number): void;
+  record(clientId: string, at?: number, calls?: number): void;
   /** Writes everything recorded so far. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -73,13 +73,13 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () 
   timer.unref();
 
   return {
-    record(clientId, at = nowSeconds()) {
+    record(clientId, at = nowSeconds(), calls = 1) {
       const entry = pending.get(clientId);
       if (entry) {
-        entry.count += 1;
+        entry.count += calls;
         entry.lastUsedAt = Math.max(entry.lastUsedAt, at);
       } else {
-        pending.set(clientId, { count: 1, lastUsedAt: at });
+        pending.set(clientId, { count: calls, lastUsedAt: at });
       }
     },
     flush,

@@ -18,6 +18,7 @@ import * as keyUsage from '../../migrations/20261125000014_key_usage.js';
 import * as shareLinks from '../../migrations/20261125000015_share_links.js';
 import * as dashboardSessions from '../../migrations/20261125000016_dashboard_sessions.js';
 import * as keyDigestBinding from '../../migrations/20261125000017_key_digest_binding.js';
+import * as keyEvents from '../../migrations/20261125000018_key_events.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -41,6 +42,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000015_share_links', shareLinks],
   ['20261125000016_dashboard_sessions', dashboardSessions],
   ['20261125000017_key_digest_binding', keyDigestBinding],
+  ['20261125000018_key_events', keyEvents],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -9,6 +9,10 @@ export interface LimitVerdict {
   readonly headers: Readonly<Record<'X-RateLimit-Limit' | 'X-RateLimit-Remaining' | 'X-RateLimit-Reset', string>>;
   /** Whole seconds until the exceeded window has room again. */
   readonly retryAfter: number;
+  /** What every window still has room for (the fewest left in any). */
+  readonly room: number;
+  /** Milliseconds until the shortest window ends (a lease must not outlive it). */
+  readonly windowEndsInMs: number;
 }
 
 export interface PlanLimits {
@@ -176,6 +180,8 @@ export function createPlanLimits(db: Db, config: Config, redis?: RedisClient): P
           'X-RateLimit-Reset': String(Math.ceil((now + shown.resetMs) / 1000)),
         },
         retryAfter: Math.max(1, Math.ceil(shown.resetMs / 1000)),
+        room: Math.max(0, Math.min(...states.map((s) => s.limit - s.used))),
+        windowEndsInMs: Math.min(...states.map((s) => s.resetMs)),
       };
     },
 

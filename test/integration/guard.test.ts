@@ -53,7 +53,7 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
     const rs = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
     // The guard reaches keyport through a forwarding proxy that counts its round trips.
     counter = createServer((req, res) => {
-      verifications += 1;
+      if (req.url === '/keys/verify') verifications += 1;
       const upstream = httpRequest(`${keyport.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode!, answer.headers);
         answer.pipe(res);
@@ -123,7 +123,7 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
     expect(answers[2]!.headers['x-ratelimit-remaining']).toBe('0');
   });
 
-  it('a revoked key stops working at the very next request', async () => {
+  it('a key used now and then gets no lease: its revocation is felt at the very next request', async () => {
     const key = await newKey();
     expect((await get(`${koaUrl}/projects`, [['authorization', `Bearer ${key.secret}`]])).status).toBe(200);
     await keyport.keyport.clientService.revoke(key.id);

@@ -344,6 +344,23 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     await drop();
   });
 
+  it('SIGTERM ends the guards\' event streams: an open stream never holds the stop until its deadline', async () => {
+    const { drop, served, env } = await serving({ KEYPORT_WORKERS: '1', LOG_LEVEL: 'warn' });
+    const rs = JSON.parse((await runCli(env, 'resourceserveradd', '-name', 'api', '-json')).stdout);
+    const res = await fetch(`${served.base}/keys/events`, { headers: { authorization: basic(rs.client_id, rs.client_secret) } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain(': beat');
+    child!.kill('SIGTERM');
+    // The stream ends cleanly (a guard reconnects to another process), and the stop finishes on its own.
+    let ended = false;
+    while (!ended) ended = (await reader.read()).done;
+    expect(await served.exit).toBe(0);
+    child = undefined;
+    expect(served.output.stdout).not.toMatch(/shutdown deadline reached/);
+    await drop();
+  });
+
   it('SIGTERM during a burst: every request is answered whole or refused, usage is flushed, exit 0', async () => {
     const { url, drop, served, authorization, sa } = await serving({ KEYPORT_WORKERS: '1' });
 

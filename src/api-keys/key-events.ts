@@ -1,0 +1,106 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex.js';
+
+const TABLE = 'key_events';
+/**
+ * How far back each poll reads. Longer than a transaction takes to commit
+ * (ids can commit out of order) and than clocks between hosts differ, so a
+ * change is never skipped; changes already passed on are remembered by id.
+ */
+const LOOKBACK_MS = 10_000;
+
+/** Records, in the caller's transaction, that a client changed: guards drop what they cached about it. */
+export async function recordKeyChange(q: Knex | Knex.Transaction, clientId: string): Promise<void> {
+  await q(TABLE).insert({ client_id: clientId, created_at_ms: Date.now() });
+}
+
+/** Deletes change rows older than an hour (the sweep). */
+export async function deleteOldKeyEvents(db: Db): Promise<number> {
+  return db(TABLE).where('created_at_ms', '<', Date.now() - 3_600_000).delete();
+}
+
+export interface KeyEventListener {
+  /** The resource server listening (subscriptions are limited per caller). */
+  readonly callerId: string;
+  /** A client changed (revoked, rotated, new scopes or expiry, keys added or removed). */
+  change(clientId: string): void;
+  /** Every change committed before this moment has been passed on. */
+  beat(): void;
+  /** The process is stopping: end the stream. */
+  end(): void;
+}
+
+export interface KeyEventHub {
+  /** Starts passing changes to `listener`; the answer stops it. */
+  subscribe(listener: KeyEventListener): () => void;
+  /** How many subscriptions `callerId` holds in this process. */
+  held(callerId: string): number;
+  /** Ends every subscription (shutdown: streams must not hold the server open). */
+  close(): void;
+}
+
+/**
+ * Passes client changes to the guards connected to this process: while
+ * anyone listens, the recent rows of `key_events` are read every `pollMs`
+ * (written by whichever process or host made the change), each new one is
+ * passed on, then a beat says "nothing else changed until now". A guard that
+ * hears no beat for a second stops trusting its cache, so a stalled process
+ * or database can never keep a revoked key alive longer than that.
+ */
+export function createKeyEventHub(db: Db, { pollMs = 250, onError = () => undefined }: { pollMs?: number; onError?: (err: Error) => void } = {}): KeyEventHub {
+  const listeners = new Set<KeyEventListener>();
+  const passedOn = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let reading = false;
+
+  async function poll() {
+    if (reading) return;
+    reading = true;
+    try {
+      const from = Date.now() - LOOKBACK_MS;
+      const rows = (await db(TABLE).where('created_at_ms', '>=', from).orderBy('id').select('id', 'client_id')) as Array<{ id: number; client_id: string }>;
+      for (const { id, client_id: clientId } of rows) {
+        if (passedOn.has(id)) continue;
+        passedOn.set(id, Date.now());
+        for (const listener of listeners) listener.change(clientId);
+      }
+      for (const [id, at] of passedOn) if (at < from - LOOKBACK_MS) passedOn.delete(id);
+      for (const listener of listeners) listener.beat();
+    } catch (err) {
+      onError(err as Error);
+    } finally {
+      reading = false;
+    }
+  }
+
+  const stop = () => {
+    clearInterval(timer);
+    timer = undefined;
+  };
+
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      if (!timer) {
+        timer = setInterval(() => void poll(), pollMs);
+        timer.unref();
+      }
+      void poll();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) stop();
+      };
+    },
+    held(callerId) {
+      let n = 0;
+      for (const listener of listeners) if (listener.callerId === callerId) n += 1;
+      return n;
+    },
+    close() {
+      stop();
+      const ending = [...listeners];
+      listeners.clear();
+      for (const listener of ending) listener.end();
+    },
+  };
+}
