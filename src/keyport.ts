@@ -22,7 +22,7 @@ import type { OAuthLimits } from './limits/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
 import { deleteExpiredCounters } from './limits/store.js';
-import { createVerifiedSecrets } from './clients/verified-secrets.js';
+import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createKnexAuditStore } from './admin/audit.js';
 import { createCallerAuth } from './admin/callers.js';
 import { createAdminRouter, type AdminState } from './admin/router.js';
@@ -67,6 +67,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
+    shared: redis ? createSharedVerifications(redis, () => current.keys.cookieKeys[0]!) : undefined,
   };
   const keyUsage = createKeyUsage(services.db, {
     flushEveryMs: config.usageFlushSeconds * 1000,

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { keyDigest, verifySecret } from './secrets.js';
-import type { VerifiedSecrets } from './verified-secrets.js';
+import type { SharedVerifications, VerifiedSecrets } from './verified-secrets.js';
 
 /**
  * Client authentication by secret, apart from any HTTP framework: the token
@@ -15,6 +15,8 @@ export interface SecretCheckDeps {
   readonly failures: AuthFailures;
   readonly bcrypt: BcryptGate;
   readonly verified: VerifiedSecrets;
+  /** With Redis: matches any process has seen, so a cold process needs no bcrypt either. */
+  readonly shared?: SharedVerifications;
 }
 
 /** Why a check could not be made; the caller answers 429 with `retryAfter`. */
@@ -73,10 +75,16 @@ export async function secretMatches(
     }
   }
 
+  const seen = await deps.shared?.find(clientId, candidates.flatMap((hash) => forms.map((secret) => [hash, secret] as const)));
+  if (seen) {
+    deps.verified.remember(clientId, seen[0], seen[1]);
+    return true;
+  }
   const matched = await sharedCheck(deps, clientId, candidates, forms, address);
   if (matched === undefined) throw new ClientThrottled(1, 'bcrypt_busy');
   if (matched === null) return false;
   deps.verified.remember(clientId, matched.hash, matched.secret);
+  await deps.shared?.remember(clientId, matched.hash, matched.secret);
   return true;
 }
 

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { RedisClient } from '../db/redis.js';
 
 /**
  * Remembers that a presented secret matched a stored bcrypt hash, so a
@@ -44,6 +45,46 @@ export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000
 
     get size() {
       return entries.size;
+    },
+  };
+}
+
+/**
+ * The same memory shared by every keyport process and host through Redis
+ * (`REDIS_URL`), so a client whose secret was chosen by hand costs one bcrypt
+ * check in total, not one per process. Redis holds only an HMAC of
+ * (client_id, hash, secret) under a key derived from the cookie keys every
+ * host shares: it cannot be tested against guesses without them. Redis
+ * failing only means bcrypt runs again.
+ */
+export interface SharedVerifications {
+  /** The first of `pairs` (hash, secret) remembered as a match, if any. */
+  find(clientId: string, pairs: ReadonlyArray<readonly [string, string]>): Promise<readonly [string, string] | undefined>;
+  remember(clientId: string, hash: string, secret: string): Promise<void>;
+}
+
+export function createSharedVerifications(redis: RedisClient, sharedSecret: () => string, ttlSeconds = 600): SharedVerifications {
+  const keyOf = (clientId: string, hash: string, secret: string) => {
+    const key = createHmac('sha256', sharedSecret()).update('keyport verified secrets').digest();
+    return `vs:${createHmac('sha256', key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
+  };
+  return {
+    async find(clientId, pairs) {
+      if (!pairs.length) return undefined;
+      try {
+        const found = await redis.mget(...pairs.map(([hash, secret]) => keyOf(clientId, hash, secret)));
+        const i = found.findIndex((v) => v !== null);
+        return i < 0 ? undefined : pairs[i];
+      } catch {
+        return undefined;
+      }
+    },
+    async remember(clientId, hash, secret) {
+      try {
+        await redis.set(keyOf(clientId, hash, secret), '1', 'EX', ttlSeconds);
+      } catch {
+        // Only an optimisation: the next process runs bcrypt.
+      }
     },
   };
 }

@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import type { AuthFailures } from './auth-failures.js';
 import type { BcryptGate } from './bcrypt-gate.js';
 import { ClientThrottled, secretMatches } from '../clients/authenticate.js';
-import type { VerifiedSecrets } from '../clients/verified-secrets.js';
+import type { SharedVerifications, VerifiedSecrets } from '../clients/verified-secrets.js';
 import type { LimitVerdict, PlanLimits } from './plan-limits.js';
 
 /** 429 inside the OAuth surface; the body is rewritten to CONTRACT.md's by `oauthGuard`. */
@@ -31,6 +31,7 @@ export interface OAuthLimits {
   readonly failures: AuthFailures;
   readonly bcrypt: BcryptGate;
   readonly verified: VerifiedSecrets;
+  readonly shared?: SharedVerifications;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,28 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
     for (let i = 0; i < 3; i++) await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, `wrong-${i}`) });
     const refused = await postForm(`${b.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) });
     expect(refused.status).toBe(429);
+  });
+
+  it('a secret chosen by hand costs one bcrypt check for all processes together; a wrong one is never shared', async () => {
+    const key = await a.keyport.clientService.createServiceAccount({ teamId });
+    const id = key.client.client_id;
+    // As the runbook does it: a chosen secret, its bcrypt hash pasted into the row (no digest).
+    const chosen = 'chosen-by-hand-Secret-42';
+    await a.keyport.db('o_auth_clients').where({ client_id: id }).update({ client_secret_hash: await bcrypt.hash(chosen, 10), key_digest: null, key_digest_binding: null });
+    const token = (base: string, secret: string) => postForm(`${base}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
+    const [beforeA, beforeB] = [a.keyport.limits.bcrypt.started, b.keyport.limits.bcrypt.started];
+    expect((await token(a.url, chosen)).status).toBe(200);
+    expect(a.keyport.limits.bcrypt.started - beforeA).toBe(1);
+    expect((await token(b.url, chosen)).status).toBe(200);
+    expect(b.keyport.limits.bcrypt.started - beforeB).toBe(0);
+    // Nothing about a wrong secret is shared: each process checks it.
+    expect((await token(a.url, 'wrong-guess')).status).toBe(401);
+    expect((await token(b.url, 'wrong-guess')).status).toBe(401);
+    expect(b.keyport.limits.bcrypt.started - beforeB).toBe(1);
+    // What Redis holds cannot be tested against guesses: keyed HMACs, no secret, no hash.
+    const stored = await redis.keys(`${prefix}vs:*`);
+    expect(stored.length).toBeGreaterThan(0);
+    for (const k of stored) expect(k).not.toContain(chosen);
   });
 
   it('a revocation through one process is felt at once by the other', async () => {
