@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../config.js';
 import { InsufficientPermissions, InvalidToken, NotFound } from '../errors.js';
 import type { TeamStore } from '../teams/store.js';
-import type { KeyportClientMetadata } from '../oidc/client-loader.js';
+import { keyportMetadata } from '../oidc/client-loader.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import { currentScope } from '../oidc/current-scopes.js';
 
@@ -34,7 +34,7 @@ export function createCallerAuth({ config, provider, teams, plans }: { config: C
     if (!token?.isValid || !token.clientId) return undefined;
     // The client is read again: a revoked or expired client's tokens stop working at once.
     const client = await provider.Client.find(token.clientId);
-    const meta = client?.metadata() as unknown as KeyportClientMetadata | undefined;
+    const meta = client ? keyportMetadata(client) : undefined;
     if (!meta || meta.team_id === null) return undefined;
     // A valid token without the scope is a permission problem (RFC 6750 §3.1 insufficient_scope), not an unknown token.
     // Judged against the client's scopes now, not when the token was issued.

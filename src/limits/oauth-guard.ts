@@ -4,6 +4,7 @@ import type { AuthFailures } from './auth-failures.js';
 import type { BcryptGate } from './bcrypt-gate.js';
 import { ClientThrottled, secretMatches } from '../clients/authenticate.js';
 import type { SharedVerifications, VerifiedSecrets } from '../clients/verified-secrets.js';
+import { keyportMetadata } from '../oidc/client-loader.js';
 import type { LimitVerdict, PlanLimits } from './plan-limits.js';
 
 /** 429 inside the OAuth surface; the body is rewritten to CONTRACT.md's by `oauthGuard`. */
@@ -42,7 +43,7 @@ export interface OAuthLimits {
 export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { clientId: string; metadata(): object }): Promise<void> {
   const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
   if (!ctx || !BUDGETED_ROUTES.has(String(ctx.oidc?.route))) return;
-  const meta = client.metadata() as { plan?: string; environment: string; kind: string };
+  const meta = keyportMetadata(client);
   applyVerdict(ctx, await limits.plans.consume(client.clientId, limits.plans.limitsFor(meta)));
 }
 

@@ -27,6 +27,20 @@ export interface KeyportClientMetadata {
   readonly key_digest?: string;
 }
 
+const metadataOf = new WeakMap<object, KeyportClientMetadata>();
+
+/**
+ * keyport's metadata of an oidc-provider Client. `metadata()` builds a new
+ * object of every property on each call, and a token request asks several
+ * times; a Client never changes once built (a changed row builds a new one),
+ * so its answer is kept with it.
+ */
+export function keyportMetadata(client: { metadata(): object }): KeyportClientMetadata {
+  let meta = metadataOf.get(client);
+  if (!meta) metadataOf.set(client, (meta = Object.freeze(client.metadata()) as unknown as KeyportClientMetadata));
+  return meta;
+}
+
 // Client ids are printable ASCII; anything else cannot name a client and is not looked up.
 const PLAUSIBLE_ID = /^[\x21-\x7e]{1,64}$/;
 

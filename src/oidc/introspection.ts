@@ -5,7 +5,7 @@ import { keyDigest } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import { currentScope } from './current-scopes.js';
-import type { KeyportClientMetadata } from './client-loader.js';
+import { keyportMetadata } from './client-loader.js';
 
 /*
  * keyport's additions to oidc-provider's introspection (RFC 7662), installed
@@ -28,7 +28,7 @@ export function introspectApiKeys(clients: ClientStore, config: Config, usage: U
     const [client] = await clients.findByKeyDigest([keyDigest(token)]);
     const caller = ctx.oidc.client;
     if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000))) return;
-    if ((caller.metadata() as unknown as KeyportClientMetadata).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
+    if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
     if (!hasApiAccess(client, config.plans)) return;
     usage.record(client.clientId);
     ctx.body = {

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { ClientMetadataLoader } from './adapter.js';
 import { createAdapterFactory } from './adapter.js';
 import { assertClientAssertion } from './client-assertions.js';
-import { KEYPORT_CLIENT_METADATA, type KeyportClientMetadata } from './client-loader.js';
+import { KEYPORT_CLIENT_METADATA, keyportMetadata } from './client-loader.js';
 import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
 import type { KeyMaterial } from './signing-keys.js';
 import { PAGE_HEADERS } from '../interactions/html.js';
@@ -37,10 +37,6 @@ export interface ProviderDeps {
 export const API_RESOURCE = 'urn:keyport:api';
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
-
-export function keyportMetadata(client: OidcClient): KeyportClientMetadata {
-  return client.metadata() as unknown as KeyportClientMetadata;
-}
 
 /**
  * The oidc-provider configuration. Everything that would need a client

@@ -1,6 +1,6 @@
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TeamStore } from '../teams/store.js';
-import type { KeyportClientMetadata } from './client-loader.js';
+import { keyportMetadata } from './client-loader.js';
 
 /**
  * An app acts only for people of its own team. oidc-provider asks
@@ -13,7 +13,7 @@ import type { KeyportClientMetadata } from './client-loader.js';
  */
 export function findTeamMember(teams: TeamStore): Configuration['findAccount'] {
   return async (ctx, sub) => {
-    const teamId = (ctx.oidc.client?.metadata() as unknown as KeyportClientMetadata | undefined)?.team_id;
+    const teamId = (ctx.oidc.client ? keyportMetadata(ctx.oidc.client) : undefined)?.team_id;
     const person = await teamMember(teams, teamId, sub);
     if (!person) return undefined;
     // OpenID Connect claims (scopes profile and email); oidc-provider picks those granted.
