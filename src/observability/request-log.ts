@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import type { Logger } from './logger.js';
+import { requestLinesOf, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { authFailureReason } from './auth-failure-reasons.js';
 
@@ -52,6 +52,7 @@ export function recordClientAuthFailures(provider: { on(event: string, listener:
  * then writes one JSON line and counts it in the metrics when it is done.
  */
 export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
+  const lines = requestLinesOf(logger);
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('X-Request-Id');
@@ -86,7 +87,7 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
         ...(ctx.state.authFailureReason && status === 401 ? { reason: ctx.state.authFailureReason as string } : {}),
       };
       if (status >= 500) logger.error({ ...line, err: failure ? { type: failure.name, message: failure.message } : undefined }, 'request failed');
-      else logger.info(line, 'request');
+      else lines.info(line, 'request');
     }
   };
 }

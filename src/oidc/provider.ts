@@ -179,25 +179,23 @@ const CLIENT_OBJECTS = 2000;
  * more active clients than that, every request rebuilds one. This find does
  * what the provider's does for adapter-backed clients (keyport has no static
  * clients and no client metadata documents) with room for 2,000. The row is
- * still read on every call, and the key is the row's content: a revocation,
- * expiry or rotation changes the row, so it is never served from the cache.
+ * still read on every call, and a Client is reused only for the same row
+ * content: a revocation, expiry or rotation changes the row, so it is never
+ * served from the cache.
  */
 function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader): void {
-  const built = new Map<string, OidcClient>();
+  const built = new Map<string, { row: string; client: OidcClient }>();
   const Client = provider.Client as unknown as { new (metadata: object): OidcClient; find(id: string): Promise<OidcClient | undefined> };
   Client.find = async (id: string) => {
     if (typeof id !== 'string' || !id.length) return undefined;
     const properties = await loadClient(id);
     if (!properties) return undefined;
-    const key = createHash('sha256').update(JSON.stringify(properties)).digest('base64url');
-    let client = built.get(key);
-    if (client) {
-      built.delete(key);
-    } else {
-      client = new Client(properties);
-      if (built.size >= CLIENT_OBJECTS) built.delete(built.keys().next().value!);
-    }
-    built.set(key, client);
+    const row = JSON.stringify(properties);
+    const kept = built.get(id);
+    built.delete(id);
+    const client = kept?.row === row ? kept.client : new Client(properties);
+    if (built.size >= CLIENT_OBJECTS) built.delete(built.keys().next().value!);
+    built.set(id, { row, client });
     return client;
   };
 }
