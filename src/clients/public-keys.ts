@@ -79,20 +79,38 @@ export function checkKid(kid: string, field = 'kid'): string {
   return kid;
 }
 
+/**
+ * A PEM's public JWK, parsed once: every read of a JWT service account's row
+ * needs its keys' thumbprints and JWKs, and parsing a PEM cost a third of a
+ * private_key_jwt request. A pure function of the PEM text; bounded.
+ */
+const parsed = new Map<string, JsonWebKey | null>();
+function publicJwkOf(pem: string): JsonWebKey | null {
+  let jwk = parsed.get(pem);
+  if (jwk === undefined) {
+    try {
+      jwk = createPublicKey(pem).export({ format: 'jwk' }) as JsonWebKey;
+    } catch {
+      jwk = null;
+    }
+    if (parsed.size >= 5000) parsed.delete(parsed.keys().next().value!);
+    parsed.set(pem, jwk);
+  }
+  return jwk;
+}
+
 /** RFC 7638 JWK thumbprint (SHA-256): the kid of a key registered without one. */
 export function thumbprint(pem: string): string {
-  const jwk = createPublicKey(pem).export({ format: 'jwk' }) as JsonWebKey;
+  const jwk = publicJwkOf(pem);
+  if (!jwk) throw new TypeError('not a public key');
   const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 /** The key as a JWK carrying its kid, for oidc-provider to match an assertion's `kid` header. */
 export function jwkFor(key: PublicKey): object | undefined {
-  try {
-    return { ...createPublicKey(key.pem).export({ format: 'jwk' }), kid: key.kid };
-  } catch {
-    return undefined;
-  }
+  const jwk = publicJwkOf(key.pem);
+  return jwk ? { ...jwk, kid: key.kid } : undefined;
 }
 
 /** The `kid` of a JWK given to the admin API, if it has one. */
