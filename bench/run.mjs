@@ -21,6 +21,7 @@ import { SEED_CLIENTS, SEED_TOKENS, copyFixtures, makeApiKeys, seed } from './da
 import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
 import { benchCli, printCli } from './cli.mjs';
+import { createCostMeter, printCosts, totalCost } from './cost.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -237,7 +238,10 @@ function runLoad(url, spec, duration = DURATION) {
 }
 
 /** Warm-up until a whole pass answers 2xx only (bounded), then alternating timed rounds. */
-async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound = 240, during } = {}) {
+/** Set in main: measures keyport's CPU, queries and Redis commands around its timed rounds. */
+let meter;
+
+async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound = 240, during, measured = 'keyport' } = {}) {
   for (const system of systems) {
     const started = Date.now();
     for (;;) {
@@ -253,13 +257,15 @@ async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound
     for (const system of systems) {
       const spec = await specFor(system, r);
       const stopDuring = during ? await during(system) : undefined;
+      const stopMeter = system.name === measured && meter ? await meter.start() : undefined;
       const res = summarize(await runLoad(system.url, spec));
+      if (stopMeter) res.cost = await stopMeter(res.ok);
       if (stopDuring) res.during = await stopDuring();
       rounds[system.name].push(res);
       log(`  ${label} · ${system.name} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms${res.not_ok ? `, ${res.not_ok} not 2xx` : ''}`);
     }
   }
-  return Object.fromEntries(systems.map((s) => [s.name, { ...aggregate(rounds[s.name]), warmup_seconds: s.warmup }]));
+  return Object.fromEntries(systems.map((s) => [s.name, { ...aggregate(rounds[s.name]), warmup_seconds: s.warmup, ...(s.name === measured ? { cost: totalCost(rounds[s.name].map((r) => r.cost)) } : {}) }]));
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -335,6 +341,8 @@ async function main() {
   log(`keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`);
 
   const keyport = await startKeyport('keyport', databases.urls.empty, 4801, keyportConf());
+  const meterDb = createDb(databases.urls.empty);
+  meter = createCostMeter({ keyportPid: keyport.child.pid, db: meterDb, redisUrl: process.env.BENCH_REDIS_URL });
   const f = await makeFixtures(keyport);
   const baseline = await startBaseline(4800, baselineClients(f), JSON.parse(readFileSync(join(work, 'keys', 'signing-keys.json'), 'utf8')));
   const systems = [keyport, baseline];
@@ -348,7 +356,7 @@ async function main() {
     const result = await compare(name, systems, scenario.spec, scenario.options);
     scenario.after?.(keyport, result.keyport);
     scenario.after?.(baseline, result.baseline);
-    results.push({ name, title: scenario.title, result, ratio: result.keyport.rps / result.baseline.rps });
+    results.push({ name, title: scenario.title, result, ratio: result.keyport.rps / result.baseline.rps, cost: result.keyport.cost });
   }
 
   if (!flags.only || flags.only.split(',').includes('f')) {
@@ -358,8 +366,8 @@ async function main() {
     const title = `(f) hello endpoint behind @keyport/guard (${MANY_CLIENTS} distinct keys) vs the same endpoint bare`;
     log(title);
     const spec = () => ({ path: '/hello', method: 'GET', requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })) });
-    const result = await compare('f', pair, spec, { warmupSeconds: 3 });
-    results.push({ name: 'f', title, result: { keyport: result.guarded, baseline: result.bare }, ratio: result.guarded.rps / result.bare.rps });
+    const result = await compare('f', pair, spec, { warmupSeconds: 3, measured: 'guarded' });
+    results.push({ name: 'f', title, result: { keyport: result.guarded, baseline: result.bare }, ratio: result.guarded.rps / result.bare.rps, cost: result.guarded.cost });
     await Promise.all(pair.map((s) => s.child.stop()));
   }
 
@@ -408,6 +416,9 @@ async function main() {
   console.log(`\nkeyport ${meta.keyport} vs bare oidc-provider ${meta.oidc_provider} · ${meta.database} · ${meta.cpu} · node ${meta.node}`);
   console.log(`${WORKERS} keyport workers; baseline: 1 process, in-memory adapter, plaintext secrets; medians of ${ROUNDS} alternating rounds of ${DURATION} s, ${CONNECTIONS} connections\n`);
   printTable(results, ['keyport', 'baseline']);
+  printCosts(results);
+  await meter.close();
+  await meterDb.destroy();
   const a1 = results.find((r) => r.name === 'a1');
   const d = results.find((r) => r.name === 'd');
   if (a1 && d) {

@@ -110,9 +110,16 @@ function createLeaseCache({ issuer, authorization, maxLease, onChange, onError }
 
   const trusted = () => Date.now() - lastBeat < TRUST_MS;
 
+  /** Calls served from leases dropped before their key's next verification: still reported then. */
+  const unreported = new Map();
+
   function forget(clientId) {
     generation += 1;
-    for (const [digest, entry] of entries) if (clientId === undefined || entry.identity.client_id === clientId) entries.delete(digest);
+    for (const [digest, entry] of entries) {
+      if (clientId !== undefined && entry.identity.client_id !== clientId) continue;
+      entries.delete(digest);
+      if (entry.used && unreported.size < MAX_ENTRIES) unreported.set(digest, (unreported.get(digest) ?? 0) + entry.used);
+    }
     if (clientId !== undefined) onChange(clientId);
   }
 
@@ -215,8 +222,9 @@ function createLeaseCache({ issuer, authorization, maxLease, onChange, onError }
     /** What to ask keyport for with this key's next verification, and the mark to store its answer with. */
     request(digest) {
       const entry = entries.get(digest);
-      const leasedCalls = entry?.used ?? 0;
+      const leasedCalls = (entry?.used ?? 0) + (unreported.get(digest) ?? 0);
       if (entry) entry.used = 0;
+      unreported.delete(digest);
       // About four times the key's calls of the last second or two (the lease
       // lives up to five seconds); none for a key used once in a while, whose
       // unspent lease would be budget lost when it expires.
