@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isDuplicateKeyError, type Db } from '../db/knex.js';
+import { hotStatement, inList, isDuplicateKeyError, type Db } from '../db/knex.js';
 import type { ClientRecord, Credits, Environment } from './client.js';
 import { kindOfRow, type ClientKind } from './kinds.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
@@ -178,6 +178,9 @@ export function periodStart(interval: 'day' | 'month', ms: number): number {
 
 export function createKnexClientStore(db: Db): ClientStore {
   const withTeam = () => db<ClientRow>('o_auth_clients').leftJoin('teams', 'teams.id', 'o_auth_clients.team_id').select(SELECT);
+  // The reads every request makes, as prepared statements (db/knex.ts).
+  const hot = hotStatement(db);
+  const FROM = 'SELECT o_auth_clients.*, teams.plan AS team_plan FROM o_auth_clients LEFT JOIN teams ON teams.id = o_auth_clients.team_id';
 
   return {
     async findById(clientId) {
@@ -187,7 +190,8 @@ export function createKnexClientStore(db: Db): ClientStore {
     },
 
     async findManyById(clientIds) {
-      const rows = await withTeam().whereIn('o_auth_clients.client_id', [...new Set(clientIds)]);
+      const ids = inList([...new Set(clientIds)]);
+      const rows = await hot<ClientRow>(`${FROM} WHERE o_auth_clients.client_id IN (${ids.marks})`, ids.values);
       const byId = new Map(rows.map((row) => [row.client_id, row]));
       return clientIds.map((id) => {
         const row = byId.get(id);
@@ -251,7 +255,8 @@ export function createKnexClientStore(db: Db): ClientStore {
     },
 
     async findByKeyDigest(digests) {
-      const rows = await withTeam().whereIn('o_auth_clients.key_digest', [...digests]).orWhereIn('o_auth_clients.previous_key_digest', [...digests]);
+      const list = inList([...new Set(digests)]);
+      const rows = await hot<ClientRow>(`${FROM} WHERE o_auth_clients.key_digest IN (${list.marks}) OR o_auth_clients.previous_key_digest IN (${list.marks})`, [...list.values, ...list.values]);
       return digests.map((digest) => {
         const row = rows.find((r) => trustedDigest(r) === digest) ?? rows.find((r) => r.previous_key_digest === digest && Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000));
         return row ? toRecord(row) : undefined;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { createBatcher } from '../db/batch.js';
-import { isMysql, nowSeconds, type Db } from '../db/knex.js';
+import { hotStatement, inList, isMysql, nowSeconds, type Db } from '../db/knex.js';
 import type { RedisClient } from '../db/redis.js';
 
 const TABLE = 'oidc_payloads';
@@ -41,11 +41,17 @@ interface StoredRow {
  * are the hot paths, one row each.
  */
 function payloadBatches(db: Db) {
+  const hot = hotStatement(db);
+  const mysql = isMysql(db);
   return {
     find: createBatcher(async (keys: ReadonlyArray<readonly [string, string]>) => {
-      const rows = await db(TABLE)
-        .whereIn(['type', 'id'], keys.map(([type, id]) => [type, id]))
-        .select<Array<PayloadRow & { type: string; id: string }>>(['type', 'id', ...COLUMNS]);
+      // (type, id) pairs: MySQL reads row constructors by the primary key; SQLite wants them as VALUES.
+      const pairs = inList([...new Map(keys.map(([type, id]) => [`${type}\0${id}`, [type, id] as const])).values()]);
+      const tuples = pairs.values.map(() => '(?, ?)').join(', ');
+      const rows = await hot<PayloadRow & { type: string; id: string }>(
+        `SELECT type, id, ${COLUMNS.join(', ')} FROM ${TABLE} WHERE (type, id) IN (${mysql ? tuples : `VALUES ${tuples}`})`,
+        pairs.values.flat(),
+      );
       // Compared in code too: MySQL's PAD SPACE would match a key with trailing spaces.
       const byKey = new Map(rows.map((row) => [`${row.type}\0${row.id}`, row]));
       return keys.map(([type, id]) => byKey.get(`${type}\0${id}`));
