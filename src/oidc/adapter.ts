@@ -24,6 +24,9 @@ export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader, r
   return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched));
 }
 
+/** The columns a token write sets: the key, then what an upsert replaces. */
+const UPSERTED = ['type', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'client_id', 'expires_at'] as const;
+
 interface StoredRow {
   type: string;
   id: string;
@@ -76,8 +79,16 @@ function payloadBatches(db: Db) {
     }, 100),
     upsert: createBatcher(async (rows: readonly StoredRow[]) => {
       // The last write of a key wins, as it would have one statement at a time.
-      const unique = [...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()];
-      await db(TABLE).insert(unique).onConflict(['type', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'client_id', 'expires_at']);
+      const unique = inList([...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()]);
+      // A padded row repeats the last one: writing it twice leaves it as once.
+      const values = unique.values.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ');
+      const update = UPSERTED.slice(2)
+        .map((column) => (mysql ? `${column} = VALUES(${column})` : `${column} = excluded.${column}`))
+        .join(', ');
+      await hot(
+        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${values} ${mysql ? 'ON DUPLICATE KEY UPDATE' : 'ON CONFLICT (type, id) DO UPDATE SET'} ${update}`,
+        unique.values.flatMap((row) => UPSERTED.map((column) => row[column])),
+      );
       return rows.map(() => undefined);
     }),
   };
