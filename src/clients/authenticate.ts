@@ -80,6 +80,8 @@ export async function secretMatches(
     deps.verified.remember(clientId, seen[0], seen[1]);
     return true;
   }
+  // A check of the same secret may have finished while this request waited on the throttle: no second bcrypt run.
+  if (forms.some((secret) => candidates.some((hash) => deps.verified.has(clientId, hash, secret)))) return true;
   const matched = await sharedCheck(deps, clientId, candidates, forms, address);
   if (matched === undefined) throw new ClientThrottled(1, 'bcrypt_busy');
   if (matched === null) return false;
@@ -102,7 +104,14 @@ function sharedCheck(deps: SecretCheckDeps, clientId: string, hashes: readonly s
   if (shared) return shared;
   const check = deps.bcrypt
     .run(address, async () => {
-      for (const hash of hashes) for (const secret of secrets) if (await verifySecret(secret, hash)) return { hash, secret };
+      for (const hash of hashes) {
+        for (const secret of secrets) {
+          if (!(await verifySecret(secret, hash))) continue;
+          // Remembered before the check leaves `running`: a request arriving in between finds one or the other.
+          deps.verified.remember(clientId, hash, secret);
+          return { hash, secret };
+        }
+      }
       return null;
     })
     .finally(() => running.delete(key));

@@ -1,6 +1,10 @@
 import bcrypt from 'bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
+import { secretMatches } from '../../src/clients/authenticate.js';
+import { createVerifiedSecrets } from '../../src/clients/verified-secrets.js';
+import type { AuthFailures } from '../../src/limits/auth-failures.js';
+import { createBcryptGate } from '../../src/limits/bcrypt-gate.js';
 import { basic, postForm, seedServiceAccount, startServer, type TestServer } from '../helpers/server.js';
 
 describe.each(DATABASES)('remembered secret verifications on $name', (database) => {
@@ -25,6 +29,24 @@ describe.each(DATABASES)('remembered secret verifications on $name', (database) 
   afterAll(async () => {
     await server.close();
     await drop();
+  });
+
+  it('a request that waited on the throttle while the same check finished runs no second bcrypt (the CI race)', async () => {
+    const { failures } = server.keyport.limits;
+    // The second request's throttle read is held until the first request's check is over.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    const slowThrottle: AuthFailures = { ...failures, retryAfter: async (...args) => ((reads += 1) === 2 ? held.then(() => failures.retryAfter(...args)) : failures.retryAfter(...args)) };
+    const deps = { failures: slowThrottle, bcrypt: createBcryptGate(), verified: createVerifiedSecrets() };
+    const hash = await bcrypt.hash('Chosen-Secret-9', 10);
+    const check = () => secretMatches(deps, { clientId: 'sa-race', secrets: ['Chosen-Secret-9'], hashes: [hash], address: '203.0.113.9' });
+    const first = check();
+    const second = check();
+    expect(await first).toBe(true);
+    release();
+    expect(await second).toBe(true);
+    expect(deps.bcrypt.started).toBe(1);
   });
 
   it('a secret verified once is not checked with bcrypt again', async () => {
