@@ -99,12 +99,19 @@ function publicJwkOf(pem: string): JsonWebKey | null {
   return jwk;
 }
 
+const thumbprints = new Map<string, string>();
+
 /** RFC 7638 JWK thumbprint (SHA-256): the kid of a key registered without one. */
 export function thumbprint(pem: string): string {
+  let kid = thumbprints.get(pem);
+  if (kid !== undefined) return kid;
   const jwk = publicJwkOf(pem);
   if (!jwk) throw new TypeError('not a public key');
   const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+  kid = createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+  if (thumbprints.size >= 5000) thumbprints.delete(thumbprints.keys().next().value!);
+  thumbprints.set(pem, kid);
+  return kid;
 }
 
 /** The key as a JWK carrying its kid, for oidc-provider to match an assertion's `kid` header. */

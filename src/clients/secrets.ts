@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { hash, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import bcrypt from 'bcrypt';
 import type { Environment } from './client.js';
@@ -84,7 +84,7 @@ export function secretHint(secret: string): string {
  * here: a key has 140 random bits, so its digest cannot be reversed by guessing.
  */
 export function keyDigest(key: string): string {
-  return createHash('sha256').update(key).digest('base64url');
+  return hash('sha256', key, 'base64url');
 }
 
 export function hashSecret(secret: string): Promise<string> {
@@ -103,7 +103,19 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
   return bcrypt.compare(secret, hash.replace(/^\$2y\$/, '$2b$'));
 }
 
-/** What a key's digest is bound to: the stored bcrypt hash it was made with (see migration 17). */
+const bindings = new Map<string, string>();
+
+/**
+ * What a key's digest is bound to: the stored bcrypt hash it was made with
+ * (see migration 17). Asked at every read of a client row, so kept per hash
+ * (a bcrypt hash is public-safe to keep in memory: it is in the row).
+ */
 export function digestBinding(secretHash: string): string {
-  return createHash('sha256').update(secretHash).digest('base64url');
+  let binding = bindings.get(secretHash);
+  if (binding === undefined) {
+    binding = hash('sha256', secretHash, 'base64url');
+    if (bindings.size >= 10_000) bindings.delete(bindings.keys().next().value!);
+    bindings.set(secretHash, binding);
+  }
+  return binding;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { createBatcher } from '../db/batch.js';
 import { hotStatement, inList, isMysql, nowSeconds, type Db } from '../db/knex.js';
@@ -131,7 +131,7 @@ const BEARER_MODELS = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken
  * stored, so a copy of the database holds no usable token.
  */
 export function storageKey(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return hash('sha256', id, 'base64url');
 }
 
 function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payloadBatches>): Adapter {
