@@ -57,19 +57,39 @@ export function createApp({ config, db, redis, provider, adminRouter, keysRouter
   });
   app.use(securityHeaders);
   app.use(probes({ config, db, redis, metrics, state }));
-  app.use(adminRouter.routes());
-  app.use(adminRouter.allowedMethods());
-  app.use(keysRouter.routes());
-  app.use(shareRouter.routes());
-  app.use(dashboardRouter.routes());
-  app.use(staticAssets);
-  app.use(interactionRouter.routes());
+  // keyport's own routes, each under its first path segment: a token request passes one check, not eight routers.
+  app.use(
+    bySegment({
+      api: [adminRouter.routes(), adminRouter.allowedMethods()],
+      keys: [keysRouter.routes()],
+      s: [shareRouter.routes()],
+      dashboard: [dashboardRouter.routes()],
+      static: [staticAssets],
+      interaction: [interactionRouter.routes()],
+    }),
+  );
   app.use(oobRedirectPage);
   app.use(limitAuthorizationRequests(provider.pathFor('authorization')));
   app.use(basicAsSent(clientAuthRoutes));
   app.use(providerPageHeaders);
   app.use(mount(provider));
   return app;
+}
+
+/**
+ * Runs the middleware listed for the request path's first segment (`/api/…`
+ * → `api`); any other path, or one they do not answer, goes on down the
+ * chain (to oidc-provider) as before.
+ */
+function bySegment(routes: Record<string, Array<Koa.Middleware<any, any>>>): Koa.Middleware {
+  const bySegmentName = new Map(Object.entries(routes));
+  return (ctx, next) => {
+    const end = ctx.path.indexOf('/', 1);
+    const middleware = bySegmentName.get(ctx.path.slice(1, end < 0 ? undefined : end));
+    if (!middleware) return next();
+    const run = (i: number): Promise<unknown> => (i < middleware.length ? Promise.resolve(middleware[i]!(ctx, () => run(i + 1))) : next());
+    return run(0);
+  };
 }
 
 /**
