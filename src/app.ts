@@ -47,7 +47,7 @@ export function createApp({ config, db, redis, provider, adminRouter, keysRouter
   app.proxy = config.trustedProxies > 0;
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
-  app.use(issuerOrigin(config.issuer));
+  pinIssuerOrigin(app, config.issuer);
   app.use(refuseUnknownMethods);
   const clientAuthRoutes = clientAuthenticatingRoutes(provider);
   app.use(refuseThrottledAddress(limits, clientAuthRoutes));
@@ -98,18 +98,16 @@ function bySegment(routes: Record<string, Array<Koa.Middleware<any, any>>>): Koa
  * X-Forwarded-* headers: a request claiming `Host: evil.example` must not
  * make keyport accept an assertion addressed to evil.example.
  */
-function issuerOrigin(issuer: string): Koa.Middleware {
+function pinIssuerOrigin(app: Koa, issuer: string): void {
   const url = new URL(issuer);
-  const fixed = { value: undefined as unknown, writable: false, enumerable: true };
-  return async (ctx, next) => {
-    Object.defineProperties(ctx.request, {
-      host: { ...fixed, value: url.host },
-      hostname: { ...fixed, value: url.hostname },
-      protocol: { ...fixed, value: url.protocol.slice(0, -1) },
-      origin: { ...fixed, value: url.origin },
-    });
-    await next();
-  };
+  // On the prototype every request of this app (and of oidc-provider, mounted on it) is made from: set once, not per request.
+  const fixed = (value: string) => ({ value, writable: false, enumerable: true });
+  Object.defineProperties(app.request, {
+    host: fixed(url.host),
+    hostname: fixed(url.hostname),
+    protocol: fixed(url.protocol.slice(0, -1)),
+    origin: fixed(url.origin),
+  });
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
