@@ -48,18 +48,16 @@ export function createApp({ config, db, redis, provider, adminRouter, keysRouter
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
   pinIssuerOrigin(app, config.issuer);
-  app.use(refuseUnknownMethods);
+  app.use(basics(state));
   const clientAuthRoutes = clientAuthenticatingRoutes(provider);
   app.use(refuseThrottledAddress(limits, clientAuthRoutes));
-  app.use(async (ctx, next) => {
-    if (state.draining) ctx.set('Connection', 'close');
-    await next();
-  });
-  app.use(securityHeaders);
-  app.use(probes({ config, db, redis, metrics, state }));
+  const probe = probes({ config, db, redis, metrics, state });
   // keyport's own routes, each under its first path segment: a token request passes one check, not eight routers.
   app.use(
     bySegment({
+      healthz: [probe],
+      readyz: [probe],
+      metrics: [probe],
       api: [adminRouter.routes(), adminRouter.allowedMethods()],
       keys: [keysRouter.routes()],
       s: [shareRouter.routes()],
@@ -113,12 +111,23 @@ function pinIssuerOrigin(app: Koa, issuer: string): void {
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const ALLOW = [...METHODS].join(', ');
 
-/** A method keyport serves nowhere (PROPFIND, TRACE, …) is the client's mistake: 405, never 501. */
-async function refuseUnknownMethods(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  if (METHODS.has(ctx.method)) return next();
-  ctx.status = 405;
-  ctx.set('Allow', ALLOW);
-  ctx.body = { error: 'method_not_allowed', message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}` };
+/**
+ * What every request gets first, in one step: a method keyport serves
+ * nowhere (PROPFIND, TRACE, …) is the client's mistake, 405 and never 501;
+ * while draining, answers close their connection; no content sniffing.
+ */
+function basics(state: { draining: boolean }): Koa.Middleware {
+  return (ctx, next) => {
+    if (!METHODS.has(ctx.method)) {
+      ctx.status = 405;
+      ctx.set('Allow', ALLOW);
+      ctx.body = { error: 'method_not_allowed', message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}` };
+      return Promise.resolve();
+    }
+    if (state.draining) ctx.set('Connection', 'close');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    return next();
+  };
 }
 
 /** HTML that oidc-provider writes itself gets keyport's page headers (CSP, no framing, no caching) unless it set its own CSP. */
@@ -127,7 +136,3 @@ async function providerPageHeaders(ctx: Koa.Context, next: Koa.Next): Promise<vo
   if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) ctx.set(PAGE_HEADERS);
 }
 
-async function securityHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  await next();
-}

@@ -14,8 +14,7 @@ export const AUTHORIZATION_REQUESTS_PER_MINUTE = 60;
  */
 export function limitAuthorizationRequests(path: string): Koa.Middleware {
   const wait = perAddressPerMinute(AUTHORIZATION_REQUESTS_PER_MINUTE);
-  return async (ctx, next) => {
-    if (ctx.path !== path) return next();
+  const limited: Koa.Middleware = async (ctx, next) => {
     const seconds = await wait(ctx.ip);
     if (seconds > 0) {
       ctx.state.limitReason = 'authorization_requests';
@@ -27,4 +26,5 @@ export function limitAuthorizationRequests(path: string): Koa.Middleware {
     }
     await next();
   };
+  return (ctx, next) => (ctx.path === path ? limited(ctx, next) : next());
 }
