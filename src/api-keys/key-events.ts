@@ -35,7 +35,7 @@ export interface KeyEventHub {
   subscribe(listener: KeyEventListener): () => void;
   /** How many subscriptions `callerId` holds in this process. */
   held(callerId: string): number;
-  /** Ends every subscription (shutdown: streams must not hold the server open). */
+  /** Ends every subscription, and any made later at once (shutdown: streams must not hold the server open). */
   close(): void;
 }
 
@@ -78,8 +78,14 @@ export function createKeyEventHub(db: Db, { pollMs = 250, onError = () => undefi
     timer = undefined;
   };
 
+  let closed = false;
+
   return {
     subscribe(listener) {
+      if (closed) {
+        listener.end();
+        return () => undefined;
+      }
       listeners.add(listener);
       if (!timer) {
         timer = setInterval(() => void poll(), pollMs);
@@ -97,6 +103,7 @@ export function createKeyEventHub(db: Db, { pollMs = 250, onError = () => undefi
       return n;
     },
     close() {
+      closed = true;
       stop();
       const ending = [...listeners];
       listeners.clear();

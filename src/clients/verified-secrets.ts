@@ -64,9 +64,12 @@ export interface SharedVerifications {
 }
 
 export function createSharedVerifications(redis: RedisClient, sharedSecret: () => string, ttlSeconds = 600): SharedVerifications {
+  // Derived again only when the cookie keys change.
+  let derived = { from: '', key: Buffer.alloc(0) };
   const keyOf = (clientId: string, hash: string, secret: string) => {
-    const key = createHmac('sha256', sharedSecret()).update('keyport verified secrets').digest();
-    return `vs:${createHmac('sha256', key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
+    const from = sharedSecret();
+    if (derived.from !== from) derived = { from, key: createHmac('sha256', from).update('keyport verified secrets').digest() };
+    return `vs:${createHmac('sha256', derived.key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
   };
   return {
     async find(clientId, pairs) {

@@ -171,6 +171,25 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     await reader.cancel();
   });
 
+  it('a stream opened once the process is draining ends at once (it must not hold the stop open)', async () => {
+    const draining = await startServer(a.config.databaseUrl, { ...settings(redis), keys_dir: a.config.keysDir });
+    try {
+      draining.keyport.draining = true;
+      const res = await fetch(`${draining.url}/keys/events`, { headers: { authorization: basic(rs.id, rs.secret) } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let ended = false;
+      // Read until the stream ends; a beat would mean the stream stayed open.
+      while (!ended) {
+        const { done, value } = await reader.read();
+        ended = done;
+        expect(new TextDecoder().decode(value ?? new Uint8Array())).not.toContain(': beat');
+      }
+    } finally {
+      await draining.close();
+    }
+  });
+
   it('a busy key costs a round trip per lease, not per call, and every call is in its usage', async () => {
     const guard = guardOn(proxyA);
     const key = await newKey();
