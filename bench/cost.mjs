@@ -45,7 +45,13 @@ export function createCostMeter({ keyportPid, db, redisUrl }) {
     const [[status]] = mysql ? await db.raw("SHOW GLOBAL STATUS LIKE 'Questions'") : [[{ Value: 0 }]];
     const stats = redis ? await redis.info('commandstats') : '';
     const commands = [...stats.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-    return { keyport: sum(treeOf(keyportPid)), mysql: sum(mysqlPids), redis: sum(redisPids), queries: Number(status.Value), commands };
+    return {
+      keyport: sum(treeOf(keyportPid)),
+      mysql: sum(mysqlPids),
+      redis: sum(redisPids),
+      queries: Number(status.Value),
+      commands,
+    };
   }
 
   return {
@@ -77,18 +83,45 @@ export function totalCost(rounds) {
   const measured = rounds.filter(Boolean);
   const requests = measured.reduce((n, r) => n + r.requests, 0);
   if (!requests) return undefined;
-  const avg = (k) => (measured.some((r) => r[k] === null) ? null : measured.reduce((n, r) => n + r[k] * r.requests, 0) / requests);
-  return { keyport_cpu_ms: avg('keyport_cpu_ms'), mysql_cpu_ms: avg('mysql_cpu_ms'), redis_cpu_ms: avg('redis_cpu_ms'), mysql_queries: avg('mysql_queries'), redis_commands: avg('redis_commands') };
+  const avg = (k) =>
+    measured.some((r) => r[k] === null) ? null : measured.reduce((n, r) => n + r[k] * r.requests, 0) / requests;
+  return {
+    keyport_cpu_ms: avg('keyport_cpu_ms'),
+    mysql_cpu_ms: avg('mysql_cpu_ms'),
+    redis_cpu_ms: avg('redis_cpu_ms'),
+    mysql_queries: avg('mysql_queries'),
+    redis_commands: avg('redis_commands'),
+  };
 }
 
 export function printCosts(results) {
   const fmt = (v, d = 3) => (v === null || v === undefined ? '-' : v.toFixed(d));
-  const rows = [['scenario', 'keyport CPU ms/req', 'MySQL CPU ms/req', 'Redis CPU ms/req', 'MySQL statements/req', 'Redis commands/req']];
-  for (const { title, cost } of results) if (cost) rows.push([title, fmt(cost.keyport_cpu_ms), fmt(cost.mysql_cpu_ms), fmt(cost.redis_cpu_ms), fmt(cost.mysql_queries, 2), fmt(cost.redis_commands, 2)]);
+  const rows = [
+    [
+      'scenario',
+      'keyport CPU ms/req',
+      'MySQL CPU ms/req',
+      'Redis CPU ms/req',
+      'MySQL statements/req',
+      'Redis commands/req',
+    ],
+  ];
+  for (const { title, cost } of results)
+    if (cost)
+      rows.push([
+        title,
+        fmt(cost.keyport_cpu_ms),
+        fmt(cost.mysql_cpu_ms),
+        fmt(cost.redis_cpu_ms),
+        fmt(cost.mysql_queries, 2),
+        fmt(cost.redis_commands, 2),
+      ]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   console.log("\nwhat one request cost keyport's side, per 2xx answer, over the timed rounds:");
   for (const [n, row] of rows.entries()) {
-    console.log(row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  '));
+    console.log(
+      row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  '),
+    );
     if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
 }

@@ -13,7 +13,19 @@ export async function cloneClients(databaseUrl, fromId, ids) {
     // 250 rows per statement: SQLite allows 500 terms in a compound SELECT.
     for (let i = 0; i < ids.length; i += 250) {
       // A digest finds one key only: copies get none (their secret is the original's).
-      await db('o_auth_clients').insert(ids.slice(i, i + 250).map((client_id) => ({ ...row, client_id, name: client_id, usage_count: 0, last_used_at: null, key_digest: null, previous_key_digest: null })));
+      await db('o_auth_clients').insert(
+        ids
+          .slice(i, i + 250)
+          .map((client_id) => ({
+            ...row,
+            client_id,
+            name: client_id,
+            usage_count: 0,
+            last_used_at: null,
+            key_digest: null,
+            previous_key_digest: null,
+          })),
+      );
     }
   } finally {
     await db.destroy();
@@ -37,7 +49,12 @@ export async function seed(databaseUrl, f) {
       for (let j = i; j < Math.min(i + batch, SEED_TOKENS); j++) {
         const expired = j % 5 === 0;
         const exp = expired ? now - 60 : now + 3600;
-        rows.push({ type: 'ClientCredentials', id: randomBytes(32).toString('base64url'), payload: JSON.stringify({ ...payload, clientId: ids[j % ids.length], iat: exp - 3600, exp }), expires_at: exp });
+        rows.push({
+          type: 'ClientCredentials',
+          id: randomBytes(32).toString('base64url'),
+          payload: JSON.stringify({ ...payload, clientId: ids[j % ids.length], iat: exp - 3600, exp }),
+          expires_at: exp,
+        });
       }
       await db('oidc_payloads').insert(rows);
     }
@@ -74,7 +91,10 @@ export async function makeApiKeys(databaseUrl, fromId, count) {
   const db = createDb(databaseUrl);
   try {
     const row = await db('o_auth_clients').where({ client_id: fromId }).first();
-    const keys = Array.from({ length: count }, (_, i) => ({ client_id: `${fromId}-${String(i).padStart(4, '0')}`, client_secret: generateClientSecret('prod') }));
+    const keys = Array.from({ length: count }, (_, i) => ({
+      client_id: `${fromId}-${String(i).padStart(4, '0')}`,
+      client_secret: generateClientSecret('prod'),
+    }));
     for (let i = 0; i < keys.length; i += 250) {
       await db('o_auth_clients').insert(
         keys.slice(i, i + 250).map(({ client_id, client_secret }) => ({

@@ -5,7 +5,11 @@ import { keyportGuard } from '@keyport/guard';
 
 const guarded = process.env.HELLO_GUARD === '1';
 const guard = guarded
-  ? keyportGuard({ issuer: process.env.KEYPORT_ISSUER, clientId: process.env.KEYPORT_CLIENT_ID, clientSecret: process.env.KEYPORT_CLIENT_SECRET }).express()
+  ? keyportGuard({
+      issuer: process.env.KEYPORT_ISSUER,
+      clientId: process.env.KEYPORT_CLIENT_ID,
+      clientSecret: process.env.KEYPORT_CLIENT_SECRET,
+    }).express()
   : (_req, _res, next) => next();
 
 const server = createServer((req, res) =>

@@ -34,7 +34,9 @@ export function summarizeProfiles(dir, top = 20) {
   }
   const rows = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   const list = rows.map(([where, ms]) => ({ where, ms: Math.round(ms), share: Math.round((1000 * ms) / all) / 10 }));
-  const text = list.map((r) => `  ${String(r.share).padStart(5)} %  ${String(r.ms).padStart(7)} ms  ${r.where}`).join('\n');
+  const text = list
+    .map((r) => `  ${String(r.share).padStart(5)} %  ${String(r.ms).padStart(7)} ms  ${r.where}`)
+    .join('\n');
   return { top: list, busy_ms: Math.round(all), text };
 }
 

@@ -20,18 +20,28 @@ export function aggregate(rounds) {
   };
 }
 
-
 export function printTable(results, systems) {
   const [a, b] = systems;
   const rows = [['scenario', `${a} req/s`, 'p50', 'p99', `${b} req/s`, 'p50', 'p99', `ratio ${a}/${b}`]];
   for (const { title, result, ratio } of results) {
     const x = result[a];
     const y = result[b];
-    rows.push([title, x.rps, `${x.p50_ms} ms`, `${x.p99_ms} ms`, y.rps, `${y.p50_ms} ms`, `${y.p99_ms} ms`, ratio.toFixed(2)]);
+    rows.push([
+      title,
+      x.rps,
+      `${x.p50_ms} ms`,
+      `${x.p99_ms} ms`,
+      y.rps,
+      `${y.p50_ms} ms`,
+      `${y.p99_ms} ms`,
+      ratio.toFixed(2),
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const [n, row] of rows.entries()) {
-    console.log(row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  '));
+    console.log(
+      row.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  '),
+    );
     if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
 }

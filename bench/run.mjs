@@ -66,7 +66,10 @@ async function createDatabases() {
   const server = createDb(Object.assign(new URL(base), { pathname: '/' }).toString());
   const urls = {};
   cleanups.push(() => server.destroy());
-  for (const [which, db] of [['empty', `${name}_${process.pid}`], ['seeded', `${name}_${process.pid}_seeded`]]) {
+  for (const [which, db] of [
+    ['empty', `${name}_${process.pid}`],
+    ['seeded', `${name}_${process.pid}_seeded`],
+  ]) {
     await server.raw(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
     cleanups.push(() => server.raw(`DROP DATABASE IF EXISTS \`${db}\``));
     urls[which] = Object.assign(new URL(base), { pathname: `/${db}` }).toString();
@@ -120,7 +123,9 @@ const keyportConf = (extra = {}) => {
       plans: { bench: { api_access: true, max_keys: SEED_CLIENTS + MANY_CLIENTS + 10, rate_limits: huge } },
       resource_server_rate_limits: huge,
       // BENCH_REDIS_URL: keyport keeps its hot state in Redis (issue 18), under a prefix of this run.
-      ...(process.env.BENCH_REDIS_URL ? { redis_url: process.env.BENCH_REDIS_URL, redis_key_prefix: `bench-${randomUUID()}:` } : {}),
+      ...(process.env.BENCH_REDIS_URL
+        ? { redis_url: process.env.BENCH_REDIS_URL, redis_key_prefix: `bench-${randomUUID()}:` }
+        : {}),
       ...extra,
     }),
   );
@@ -128,19 +133,33 @@ const keyportConf = (extra = {}) => {
 };
 
 async function startKeyport(name, databaseUrl, port, conf) {
-  const env = { PORT: String(port), DATABASE_URL: databaseUrl, KEYS_DIR: join(work, 'keys'), KEYPORT_CONF: conf, KEYPORT_WORKERS: String(WORKERS) };
-  const args = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profiles', name)}`, CLI, 'serve'] : [CLI, 'serve'];
+  const env = {
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    KEYS_DIR: join(work, 'keys'),
+    KEYPORT_CONF: conf,
+    KEYPORT_WORKERS: String(WORKERS),
+  };
+  const args = flags['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profiles', name)}`, CLI, 'serve']
+    : [CLI, 'serve'];
   const child = startProcess(name, args, env);
   const url = `http://localhost:${port}`;
   await waitUntilUp(`${url}/.well-known/openid-configuration`);
-  const cli = async (...argv) => JSON.parse((await execFileP(process.execPath, [CLI, ...argv, '-json'], { env: { ...process.env, ...env } })).stdout);
+  const cli = async (...argv) =>
+    JSON.parse(
+      (await execFileP(process.execPath, [CLI, ...argv, '-json'], { env: { ...process.env, ...env } })).stdout,
+    );
   return { name, url, issuer: url, child, cli, databaseUrl };
 }
 
 async function startBaseline(port, clients, jwks) {
   const file = join(work, 'baseline-clients.json');
   writeFileSync(file, JSON.stringify({ clients, jwks }));
-  const child = startProcess('baseline', ['bench/baseline.mjs'], { BASELINE_PORT: String(port), BASELINE_CLIENTS: file });
+  const child = startProcess('baseline', ['bench/baseline.mjs'], {
+    BASELINE_PORT: String(port),
+    BASELINE_CLIENTS: file,
+  });
   const url = `http://localhost:${port}`;
   await waitUntilUp(`${url}/.well-known/openid-configuration`);
   return { name: 'baseline', url, issuer: url, child };
@@ -171,12 +190,21 @@ function peakRss(pid) {
 
 // ---------------------------------------------------------------- fixtures
 
-const basic = (id, secret) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+const basic = (id, secret) =>
+  'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
 
 /** The same credentials in both systems: keyport's CLI makes them, the baseline is configured with them. */
 async function makeFixtures(keyport) {
   const { team_id } = await keyport.cli('teamadd', '-name', 'bench', '-plan', 'bench');
-  const warm = await keyport.cli('serviceaccountadd', '-team', String(team_id), '-name', 'warm', '-scope', 'api:read api:write');
+  const warm = await keyport.cli(
+    'serviceaccountadd',
+    '-team',
+    String(team_id),
+    '-name',
+    'warm',
+    '-scope',
+    'api:read api:write',
+  );
   const rs = await keyport.cli('resourceserveradd', '-name', 'bench-api');
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pemFile = join(work, 'jwt-client.pem');
@@ -185,16 +213,38 @@ async function makeFixtures(keyport) {
   // 1,000 clients, each with its own generated key (as keyport makes them), used by (a), (e) and (f).
   const many = await makeApiKeys(keyport.databaseUrl, warm.client_id, MANY_CLIENTS);
   const apiKeys = many.map((c) => c.client_secret);
-  return { team_id, warm, rs, jwt: { ...jwt, privateKey, publicJwk: publicKey.export({ format: 'jwk' }) }, many, apiKeys };
+  return {
+    team_id,
+    warm,
+    rs,
+    jwt: { ...jwt, privateKey, publicJwk: publicKey.export({ format: 'jwk' }) },
+    many,
+    apiKeys,
+  };
 }
 
 function baselineClients(f) {
-  const secretClient = (c) => ({ client_id: c.client_id, client_secret: c.client_secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read api:write' });
+  const secretClient = (c) => ({
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read api:write',
+  });
   return [
     secretClient(f.warm),
     ...f.many.map(secretClient),
     { ...secretClient(f.rs), scope: undefined },
-    { client_id: f.jwt.client_id, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [f.jwt.publicJwk] }, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read' },
+    {
+      client_id: f.jwt.client_id,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [f.jwt.publicJwk] },
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read',
+    },
   ];
 }
 
@@ -205,9 +255,17 @@ function signAssertions(f, issuer, count) {
   const now = Math.floor(Date.now() / 1000);
   const out = new Array(count);
   for (let i = 0; i < count; i++) {
-    const payload = b64({ iss: f.jwt.client_id, sub: f.jwt.client_id, aud: issuer, jti: randomBytes(16).toString('base64url'), iat: now, exp: now + 240 });
+    const payload = b64({
+      iss: f.jwt.client_id,
+      sub: f.jwt.client_id,
+      aud: issuer,
+      jti: randomBytes(16).toString('base64url'),
+      iat: now,
+      exp: now + 240,
+    });
     const signature = sign('sha256', Buffer.from(`${header}.${payload}`), f.jwt.privateKey).toString('base64url');
-    out[i] = `grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${header}.${payload}.${signature}`;
+    out[i] =
+      `grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${header}.${payload}.${signature}`;
   }
   return out;
 }
@@ -215,8 +273,13 @@ function signAssertions(f, issuer, count) {
 async function issueTokens(system, f, count) {
   const tokens = [];
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`${system.url}/token`, { method: 'POST', headers: { ...FORM, authorization: basic(f.warm.client_id, f.warm.client_secret) }, body: 'grant_type=client_credentials&scope=api%3Aread' });
-    if (res.status !== 200) throw new Error(`${system.name}: token for introspection answered ${res.status} ${await res.text()}`);
+    const res = await fetch(`${system.url}/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic(f.warm.client_id, f.warm.client_secret) },
+      body: 'grant_type=client_credentials&scope=api%3Aread',
+    });
+    if (res.status !== 200)
+      throw new Error(`${system.name}: token for introspection answered ${res.status} ${await res.text()}`);
     tokens.push((await res.json()).access_token);
   }
   return tokens;
@@ -231,8 +294,18 @@ function cycling(list, make) {
 
 function runLoad(url, spec, duration = DURATION) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `${url}${spec.path}`, method: spec.method ?? 'POST', connections: CONNECTIONS, pipelining: 1, duration, headers: spec.headers, body: spec.body, requests: spec.requests?.() }, (err, res) =>
-      err ? reject(err) : resolve(res),
+    autocannon(
+      {
+        url: `${url}${spec.path}`,
+        method: spec.method ?? 'POST',
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration,
+        headers: spec.headers,
+        body: spec.body,
+        requests: spec.requests?.(),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
     );
   });
 }
@@ -241,14 +314,26 @@ function runLoad(url, spec, duration = DURATION) {
 /** Set in main: measures keyport's CPU, queries and Redis commands around its timed rounds. */
 let meter;
 
-async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound = 240, during, measured = 'keyport' } = {}) {
+async function compare(
+  label,
+  systems,
+  specFor,
+  { warmupSeconds = 2, warmupBound = 240, during, measured = 'keyport' } = {},
+) {
   for (const system of systems) {
     const started = Date.now();
     for (;;) {
       const res = await runLoad(system.url, await specFor(system, 'warmup'), warmupSeconds);
       if (res.non2xx + res.errors + res.timeouts === 0) break;
-      log(`  ${label} · ${system.name} warm-up: ${res['2xx']} answered 2xx, ${res.non2xx} not (${Object.entries(res.statusCodeStats ?? {}).map(([k, v]) => `${k}: ${v.count}`).join(', ')})`);
-      if ((Date.now() - started) / 1000 > warmupBound) throw new Error(`${label}: ${system.name} still answers errors after ${warmupBound} s of warm-up`);
+      log(
+        `  ${label} · ${system.name} warm-up: ${res['2xx']} answered 2xx, ${res.non2xx} not (${Object.entries(
+          res.statusCodeStats ?? {},
+        )
+          .map(([k, v]) => `${k}: ${v.count}`)
+          .join(', ')})`,
+      );
+      if ((Date.now() - started) / 1000 > warmupBound)
+        throw new Error(`${label}: ${system.name} still answers errors after ${warmupBound} s of warm-up`);
     }
     system.warmup = Math.round((Date.now() - started) / 100) / 10;
   }
@@ -262,24 +347,48 @@ async function compare(label, systems, specFor, { warmupSeconds = 2, warmupBound
       if (stopMeter) res.cost = await stopMeter(res.ok);
       if (stopDuring) res.during = await stopDuring();
       rounds[system.name].push(res);
-      log(`  ${label} · ${system.name} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms${res.not_ok ? `, ${res.not_ok} not 2xx` : ''}`);
+      log(
+        `  ${label} · ${system.name} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms${res.not_ok ? `, ${res.not_ok} not 2xx` : ''}`,
+      );
     }
   }
-  return Object.fromEntries(systems.map((s) => [s.name, { ...aggregate(rounds[s.name]), warmup_seconds: s.warmup, ...(s.name === measured ? { cost: totalCost(rounds[s.name].map((r) => r.cost)) } : {}) }]));
+  return Object.fromEntries(
+    systems.map((s) => [
+      s.name,
+      {
+        ...aggregate(rounds[s.name]),
+        warmup_seconds: s.warmup,
+        ...(s.name === measured ? { cost: totalCost(rounds[s.name].map((r) => r.cost)) } : {}),
+      },
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------- scenarios
 
-const clientCredentials = (id, secret) => ({ path: '/token', headers: { ...FORM, authorization: basic(id, secret) }, body: 'grant_type=client_credentials&scope=api%3Aread' });
+const clientCredentials = (id, secret) => ({
+  path: '/token',
+  headers: { ...FORM, authorization: basic(id, secret) },
+  body: 'grant_type=client_credentials&scope=api%3Aread',
+});
 
 function scenarios(f) {
   const assertionPools = new Map();
   const tokens = new Map();
   return {
-    a1: { title: '(a) client_credentials, client_secret_basic, one warm client', spec: () => clientCredentials(f.warm.client_id, f.warm.client_secret) },
+    a1: {
+      title: '(a) client_credentials, client_secret_basic, one warm client',
+      spec: () => clientCredentials(f.warm.client_id, f.warm.client_secret),
+    },
     a1000: {
       title: `(a) client_credentials, ${MANY_CLIENTS} distinct clients`,
-      spec: () => ({ path: '/token', headers: FORM, body: 'grant_type=client_credentials&scope=api%3Aread', requests: () => cycling(f.many, (c) => ({ headers: { ...FORM, authorization: basic(c.client_id, c.client_secret) } })) }),
+      spec: () => ({
+        path: '/token',
+        headers: FORM,
+        body: 'grant_type=client_credentials&scope=api%3Aread',
+        requests: () =>
+          cycling(f.many, (c) => ({ headers: { ...FORM, authorization: basic(c.client_id, c.client_secret) } })),
+      }),
       options: { warmupSeconds: 5 },
     },
     b: {
@@ -290,7 +399,11 @@ function scenarios(f) {
         const count = Math.ceil(seen * DURATION * 1.5) + 500;
         const bodies = signAssertions(f, system.issuer, round === 'warmup' ? Math.ceil(seen * 2 * 1.5) : count);
         let i = 0;
-        return { path: '/token', headers: FORM, requests: () => [{ setupRequest: (req) => Object.assign(req, { body: bodies[i++] ?? bodies[0] }) }] };
+        return {
+          path: '/token',
+          headers: FORM,
+          requests: () => [{ setupRequest: (req) => Object.assign(req, { body: bodies[i++] ?? bodies[0] }) }],
+        };
       },
       after: (system, result) => assertionPools.set(system.name, Math.max(...result.rounds.map((r) => r.rps))),
     },
@@ -299,7 +412,11 @@ function scenarios(f) {
       spec: async (system) => {
         if (!tokens.has(system.name)) tokens.set(system.name, await issueTokens(system, f, 100));
         const list = tokens.get(system.name);
-        return { path: '/token/introspection', headers: { ...FORM, authorization: basic(f.rs.client_id, f.rs.client_secret) }, requests: () => cycling(list, (t) => ({ body: `token=${t}` })) };
+        return {
+          path: '/token/introspection',
+          headers: { ...FORM, authorization: basic(f.rs.client_id, f.rs.client_secret) },
+          requests: () => cycling(list, (t) => ({ body: `token=${t}` })),
+        };
       },
     },
     e: {
@@ -308,10 +425,19 @@ function scenarios(f) {
         const auth = { authorization: basic(f.rs.client_id, f.rs.client_secret) };
         if (system.name === 'keyport') {
           const json = { ...auth, 'content-type': 'application/json' };
-          return { path: '/keys/verify', headers: json, requests: () => cycling(f.apiKeys, (key) => ({ body: JSON.stringify({ key }) })) };
+          return {
+            path: '/keys/verify',
+            headers: json,
+            requests: () => cycling(f.apiKeys, (key) => ({ body: JSON.stringify({ key }) })),
+          };
         }
-        if (!tokens.has(`${system.name}-1000`)) tokens.set(`${system.name}-1000`, await issueTokens(system, f, MANY_CLIENTS));
-        return { path: '/token/introspection', headers: { ...FORM, ...auth }, requests: () => cycling(tokens.get(`${system.name}-1000`), (t) => ({ body: `token=${t}` })) };
+        if (!tokens.has(`${system.name}-1000`))
+          tokens.set(`${system.name}-1000`, await issueTokens(system, f, MANY_CLIENTS));
+        return {
+          path: '/token/introspection',
+          headers: { ...FORM, ...auth },
+          requests: () => cycling(tokens.get(`${system.name}-1000`), (t) => ({ body: `token=${t}` })),
+        };
       },
       options: { warmupSeconds: 3 },
     },
@@ -320,7 +446,10 @@ function scenarios(f) {
       spec: () => clientCredentials(f.warm.client_id, f.warm.client_secret),
       options: {
         during: async (system) => {
-          const flood = startProcess('flood', ['bench/flood.mjs'], { FLOOD_URL: `${system.url.replace('localhost', '127.0.0.1')}/token`, FLOOD_CLIENT_IDS: f.many.map((c) => c.client_id).join(',') });
+          const flood = startProcess('flood', ['bench/flood.mjs'], {
+            FLOOD_URL: `${system.url.replace('localhost', '127.0.0.1')}/token`,
+            FLOOD_CLIENT_IDS: f.many.map((c) => c.client_id).join(','),
+          });
           await new Promise((resolve) => flood.stdout.once('data', resolve));
           return async () => {
             let out = '';
@@ -338,13 +467,19 @@ function scenarios(f) {
 
 async function main() {
   const databases = await createDatabases();
-  log(`keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`);
+  log(
+    `keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`,
+  );
 
   const keyport = await startKeyport('keyport', databases.urls.empty, 4801, keyportConf());
   const meterDb = createDb(databases.urls.empty);
   meter = createCostMeter({ keyportPid: keyport.child.pid, db: meterDb, redisUrl: process.env.BENCH_REDIS_URL });
   const f = await makeFixtures(keyport);
-  const baseline = await startBaseline(4800, baselineClients(f), JSON.parse(readFileSync(join(work, 'keys', 'signing-keys.json'), 'utf8')));
+  const baseline = await startBaseline(
+    4800,
+    baselineClients(f),
+    JSON.parse(readFileSync(join(work, 'keys', 'signing-keys.json'), 'utf8')),
+  );
   const systems = [keyport, baseline];
   const all = scenarios(f);
   const chosen = flags.only ? flags.only.split(',').filter((name) => name !== 'cli' && name !== 'f') : Object.keys(all);
@@ -356,28 +491,64 @@ async function main() {
     const result = await compare(name, systems, scenario.spec, scenario.options);
     scenario.after?.(keyport, result.keyport);
     scenario.after?.(baseline, result.baseline);
-    results.push({ name, title: scenario.title, result, ratio: result.keyport.rps / result.baseline.rps, cost: result.keyport.cost });
+    results.push({
+      name,
+      title: scenario.title,
+      result,
+      ratio: result.keyport.rps / result.baseline.rps,
+      cost: result.keyport.cost,
+    });
   }
 
   if (!flags.only || flags.only.split(',').includes('f')) {
     const hello = (name, port, guarded) =>
-      startHello(name, port, guarded ? { HELLO_GUARD: '1', KEYPORT_ISSUER: keyport.url, KEYPORT_CLIENT_ID: f.rs.client_id, KEYPORT_CLIENT_SECRET: f.rs.client_secret } : {});
+      startHello(
+        name,
+        port,
+        guarded
+          ? {
+              HELLO_GUARD: '1',
+              KEYPORT_ISSUER: keyport.url,
+              KEYPORT_CLIENT_ID: f.rs.client_id,
+              KEYPORT_CLIENT_SECRET: f.rs.client_secret,
+            }
+          : {},
+      );
     const pair = [await hello('guarded', 4803, true), await hello('bare', 4804, false)];
     const title = `(f) hello endpoint behind @keyport/guard (${MANY_CLIENTS} distinct keys) vs the same endpoint bare`;
     log(title);
-    const spec = () => ({ path: '/hello', method: 'GET', requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })) });
+    const spec = () => ({
+      path: '/hello',
+      method: 'GET',
+      requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
+    });
     const result = await compare('f', pair, spec, { warmupSeconds: 3, measured: 'guarded' });
-    results.push({ name: 'f', title, result: { keyport: result.guarded, baseline: result.bare }, ratio: result.guarded.rps / result.bare.rps, cost: result.guarded.cost });
+    results.push({
+      name: 'f',
+      title,
+      result: { keyport: result.guarded, baseline: result.bare },
+      ratio: result.guarded.rps / result.bare.rps,
+      cost: result.guarded.cost,
+    });
     await Promise.all(pair.map((s) => s.child.stop()));
   }
 
   let seeded;
   if (flags.seed) {
-    const seededKeyport = await startKeyport('seeded', databases.urls.seeded, 4802, keyportConf({ expired_rows_sweep_seconds: 1 }));
+    const seededKeyport = await startKeyport(
+      'seeded',
+      databases.urls.seeded,
+      4802,
+      keyportConf({ expired_rows_sweep_seconds: 1 }),
+    );
     // Same credentials as the empty database's: copy the fixtures' rows over.
     await copyFixtures(databases.urls.empty, databases.urls.seeded);
     log('seeding 100,000 clients and 1,000,000 tokens…');
-    await fetch(`${seededKeyport.url}/token`, { method: 'POST', headers: { ...FORM, authorization: basic(f.warm.client_id, f.warm.client_secret) }, body: 'grant_type=client_credentials' });
+    await fetch(`${seededKeyport.url}/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic(f.warm.client_id, f.warm.client_secret) },
+      body: 'grant_type=client_credentials',
+    });
     const seedSeconds = await seed(databases.urls.seeded, f);
     log(`seeded in ${seedSeconds} s`);
     const pair = [seededKeyport, { ...keyport, name: 'empty' }];
@@ -391,7 +562,12 @@ async function main() {
     const db = createDb(databases.urls.seeded);
     const [{ n: tokenRows }] = await db('oidc_payloads').count({ n: '*' });
     await db.destroy();
-    seeded = { seed_seconds: seedSeconds, token_rows_at_end: Number(tokenRows), results: rows, peak_rss_mb: peakRss(seededKeyport.child.pid) };
+    seeded = {
+      seed_seconds: seedSeconds,
+      token_rows_at_end: Number(tokenRows),
+      results: rows,
+      peak_rss_mb: peakRss(seededKeyport.child.pid),
+    };
     await seededKeyport.child.stop();
   }
 
@@ -413,8 +589,12 @@ async function main() {
     connections: CONNECTIONS,
   };
 
-  console.log(`\nkeyport ${meta.keyport} vs bare oidc-provider ${meta.oidc_provider} · ${meta.database} · ${meta.cpu} · node ${meta.node}`);
-  console.log(`${WORKERS} keyport workers; baseline: 1 process, in-memory adapter, plaintext secrets; medians of ${ROUNDS} alternating rounds of ${DURATION} s, ${CONNECTIONS} connections\n`);
+  console.log(
+    `\nkeyport ${meta.keyport} vs bare oidc-provider ${meta.oidc_provider} · ${meta.database} · ${meta.cpu} · node ${meta.node}`,
+  );
+  console.log(
+    `${WORKERS} keyport workers; baseline: 1 process, in-memory adapter, plaintext secrets; medians of ${ROUNDS} alternating rounds of ${DURATION} s, ${CONNECTIONS} connections\n`,
+  );
   printTable(results, ['keyport', 'baseline']);
   printCosts(results);
   await meter.close();
@@ -422,18 +602,35 @@ async function main() {
   const a1 = results.find((r) => r.name === 'a1');
   const d = results.find((r) => r.name === 'd');
   if (a1 && d) {
-    console.log(`\n(d) legitimate throughput kept under the flood: keyport ${(d.result.keyport.rps / a1.result.keyport.rps).toFixed(2)} of its (a), baseline ${(d.result.baseline.rps / a1.result.baseline.rps).toFixed(2)} of its (a)`);
-    console.log(`    flood answers (keyport, last round): ${JSON.stringify(d.result.keyport.rounds.at(-1).during?.flood_statuses)}`);
+    console.log(
+      `\n(d) legitimate throughput kept under the flood: keyport ${(d.result.keyport.rps / a1.result.keyport.rps).toFixed(2)} of its (a), baseline ${(d.result.baseline.rps / a1.result.baseline.rps).toFixed(2)} of its (a)`,
+    );
+    console.log(
+      `    flood answers (keyport, last round): ${JSON.stringify(d.result.keyport.rounds.at(-1).during?.flood_statuses)}`,
+    );
   }
   const warm = results.find((r) => r.name === 'a1000')?.result.keyport.warmup_seconds;
-  if (warm !== undefined) console.log(`(a) ${MANY_CLIENTS} clients: keyport's warm-up took ${warm} s (their generated keys are proven by digest: no bcrypt check)`);
+  if (warm !== undefined)
+    console.log(
+      `(a) ${MANY_CLIENTS} clients: keyport's warm-up took ${warm} s (their generated keys are proven by digest: no bcrypt check)`,
+    );
   if (seeded) {
-    console.log(`\nwith ${SEED_TOKENS.toLocaleString('en')} token rows (a fifth expired, swept during the run) and ${SEED_CLIENTS.toLocaleString('en')} clients, against an empty database:\n`);
+    console.log(
+      `\nwith ${SEED_TOKENS.toLocaleString('en')} token rows (a fifth expired, swept during the run) and ${SEED_CLIENTS.toLocaleString('en')} clients, against an empty database:\n`,
+    );
     printTable(seeded.results, ['seeded', 'empty']);
-    console.log(`token rows left at the end: ${seeded.token_rows_at_end.toLocaleString('en')}; peak RSS (MB) of the seeded server: ${JSON.stringify(seeded.peak_rss_mb)}`);
+    console.log(
+      `token rows left at the end: ${seeded.token_rows_at_end.toLocaleString('en')}; peak RSS (MB) of the seeded server: ${JSON.stringify(seeded.peak_rss_mb)}`,
+    );
   }
   console.log(`\npeak RSS (MB): keyport ${JSON.stringify(rss)}`);
-  const failures = results.filter((r) => r.name !== 'd').flatMap((r) => Object.entries(r.result).filter(([, v]) => v.not_ok > 0).map(([s, v]) => `${r.name}/${s}: ${v.not_ok} answers were not 2xx`));
+  const failures = results
+    .filter((r) => r.name !== 'd')
+    .flatMap((r) =>
+      Object.entries(r.result)
+        .filter(([, v]) => v.not_ok > 0)
+        .map(([s, v]) => `${r.name}/${s}: ${v.not_ok} answers were not 2xx`),
+    );
   for (const line of failures) console.log(`WARNING ${line}`);
 
   let profile;
@@ -441,14 +638,18 @@ async function main() {
     profile = summarizeProfiles(join(work, 'profiles', 'keyport'));
     console.log(`\nwhere keyport's CPU time went (self time, all processes, whole run):\n${profile.text}`);
     mkdirSync('bench/results/profiles', { recursive: true });
-    for (const file of readdirSync(join(work, 'profiles', 'keyport'))) writeFileSync(`bench/results/profiles/${file}`, readFileSync(join(work, 'profiles', 'keyport', file)));
+    for (const file of readdirSync(join(work, 'profiles', 'keyport')))
+      writeFileSync(`bench/results/profiles/${file}`, readFileSync(join(work, 'profiles', 'keyport', file)));
   }
 
   const cli = !flags.only || flags.only.split(',').includes('cli') ? benchCli() : undefined;
   if (cli) printCli(cli);
 
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(flags.out, JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top, cli }, null, 2));
+  writeFileSync(
+    flags.out,
+    JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top, cli }, null, 2),
+  );
   console.log(`\nresults: ${flags.out}`);
 }
 

@@ -29,7 +29,8 @@ const server = createServer((req, res) => {
   const protect = route === 'POST /runs' ? writers : anyKey;
   protect(req, res, (err) => {
     if (err) return json(res, 500, { error: 'server_error' });
-    if (route === 'GET /projects') return json(res, 200, { team_id: req.keyport.team_id, projects: [{ id: 1, name: 'Checkout' }] });
+    if (route === 'GET /projects')
+      return json(res, 200, { team_id: req.keyport.team_id, projects: [{ id: 1, name: 'Checkout' }] });
     if (route === 'POST /runs') return json(res, 201, { run: 42, by: req.keyport.client_id });
     return json(res, 404, { error: 'not_found' });
   });

@@ -26,6 +26,14 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('o_auth_clients', (t) => {
     t.dropUnique(['key_digest']);
     t.dropIndex(['previous_key_digest']);
-    for (const column of ['key_digest', 'previous_key_digest', 'credits_remaining', 'credits_refill_interval', 'credits_refill_amount', 'credits_period']) t.dropColumn(column);
+    for (const column of [
+      'key_digest',
+      'previous_key_digest',
+      'credits_remaining',
+      'credits_refill_interval',
+      'credits_refill_amount',
+      'credits_period',
+    ])
+      t.dropColumn(column);
   });
 }

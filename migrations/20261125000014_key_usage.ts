@@ -11,7 +11,8 @@ export async function up(knex: Knex): Promise<void> {
     const id = t.string('client_id', 64).notNullable();
     if (mysql) id.collate('utf8mb4_bin');
     t.bigInteger('hour').notNullable();
-    for (const outcome of ['valid', 'rate_limited', 'usage_exceeded', 'insufficient_scope']) t.bigInteger(outcome).notNullable().defaultTo(0);
+    for (const outcome of ['valid', 'rate_limited', 'usage_exceeded', 'insufficient_scope'])
+      t.bigInteger(outcome).notNullable().defaultTo(0);
     t.primary(['client_id', 'hour']);
     t.index(['hour']);
   });

@@ -38,7 +38,21 @@ export interface AppDeps {
  * pages) first, then oidc-provider for everything OAuth (discovery, token,
  * introspection, revocation, JWKS, authorization).
  */
-export function createApp({ config, db, redis, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state }: AppDeps): Koa {
+export function createApp({
+  config,
+  db,
+  redis,
+  provider,
+  adminRouter,
+  keysRouter,
+  shareRouter,
+  dashboardRouter,
+  interactionRouter,
+  logger,
+  metrics,
+  limits,
+  state,
+}: AppDeps): Koa {
   const app = new Koa();
   app.silent = true;
   // Mounted, oidc-provider signs its cookies through this app's ctx.cookies: same keys.
@@ -85,7 +99,8 @@ function bySegment(routes: Record<string, Array<Koa.Middleware<any, any>>>): Koa
     const end = ctx.path.indexOf('/', 1);
     const middleware = bySegmentName.get(ctx.path.slice(1, end < 0 ? undefined : end));
     if (!middleware) return next();
-    const run = (i: number): Promise<unknown> => (i < middleware.length ? Promise.resolve(middleware[i]!(ctx, () => run(i + 1))) : next());
+    const run = (i: number): Promise<unknown> =>
+      i < middleware.length ? Promise.resolve(middleware[i]!(ctx, () => run(i + 1))) : next();
     return run(0);
   };
 }
@@ -121,7 +136,10 @@ function basics(state: { draining: boolean }): Koa.Middleware {
     if (!METHODS.has(ctx.method)) {
       ctx.status = 405;
       ctx.set('Allow', ALLOW);
-      ctx.body = { error: 'method_not_allowed', message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}` };
+      ctx.body = {
+        error: 'method_not_allowed',
+        message: `${ctx.method.slice(0, 20)} is not served here; allowed: ${ALLOW}`,
+      };
       return Promise.resolve();
     }
     if (state.draining) ctx.set('Connection', 'close');
@@ -135,4 +153,3 @@ async function providerPageHeaders(ctx: Koa.Context, next: Koa.Next): Promise<vo
   await next();
   if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) ctx.set(PAGE_HEADERS);
 }
-

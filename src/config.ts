@@ -31,15 +31,24 @@ const fileSchema = z
     /** Public base URL, the `iss` of every token. Default: http://localhost:$PORT. */
     issuer: z.url({ protocol: /^https?$/ }).optional(),
     /** `mysql://user:pass@host:3306/db` or `sqlite:PATH`. */
-    database_url: z.string().regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:').default('sqlite:./data/keyport.sqlite'),
+    database_url: z
+      .string()
+      .regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:')
+      .default('sqlite:./data/keyport.sqlite'),
     /**
      * Optional shared store for hot, short-lived state (plan counters, failure
      * throttles, assertion jtis), shared by every process and host; MySQL stays
      * the record. Unset: all of it is kept in the database.
      */
-    redis_url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    redis_url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
     /** Prefix of every Redis key keyport writes, so deployments (or tests) can share one Redis. */
-    redis_key_prefix: z.string().regex(/^[\w:.-]{1,64}$/).default('keyport:'),
+    redis_key_prefix: z
+      .string()
+      .regex(/^[\w:.-]{1,64}$/)
+      .default('keyport:'),
     /** Signing keys and cookie keys; created on first start, never committed. */
     keys_dir: z.string().min(1).default('./keys'),
     /** Operator token for the admin API; unset means no operator token. */
@@ -53,7 +62,10 @@ const fileSchema = z
         'keys:manage': 'Manage the team’s API keys through the admin API',
       }),
     /** First word of every new key (`<prefix>_sk_<env>_…`), so a product issues keys in its own name. */
-    key_prefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must be 1 to 16 lower-case letters and digits, starting with a letter').default('keyport'),
+    key_prefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,15}$/, 'must be 1 to 16 lower-case letters and digits, starting with a letter')
+      .default('keyport'),
     /** Scopes a new client gets when none are asked for. */
     default_scopes: z.array(z.string()).default(['api:read']),
     /**
@@ -189,7 +201,10 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] = key === 'port' || key === 'workers' || key === 'trusted_proxies' || key === 'shutdown_delay_seconds' ? Number(value) : value;
+    raw[key] =
+      key === 'port' || key === 'workers' || key === 'trusted_proxies' || key === 'shutdown_delay_seconds'
+        ? Number(value)
+        : value;
   }
   Object.assign(raw, overrides);
 

@@ -58,7 +58,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const services = await openServices(config);
   const usage = createUsageRecorder(services.db, {
     flushEveryMs: config.usageFlushSeconds * 1000,
-    onError: (err) => logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
+    onError: (err) =>
+      logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
   });
   const redis = createRedis(config);
   const limits: OAuthLimits = {
@@ -71,7 +72,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   };
   const keyUsage = createKeyUsage(services.db, {
     flushEveryMs: config.usageFlushSeconds * 1000,
-    onError: (err) => logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
+    onError: (err) =>
+      logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
   });
   const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt });
   shareWithPrimary(metrics);
@@ -81,11 +83,27 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
   // One per process, across signing-key reloads: the guards' streams stay open.
-  const keyEvents = createKeyEventHub(services.db, { onError: (err) => logger.error({ err: { message: err.message } }, 'reading key changes failed; guards stop trusting their caches until it works') });
+  const keyEvents = createKeyEventHub(services.db, {
+    onError: (err) =>
+      logger.error(
+        { err: { message: err.message } },
+        'reading key changes failed; guards stop trusting their caches until it works',
+      ),
+  });
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
-    const provider = createProvider({ config, db: services.db, redis, keys, loadClient, usage, limits, teams: services.teams, clients: services.clients });
+    const provider = createProvider({
+      config,
+      db: services.db,
+      redis,
+      keys,
+      loadClient,
+      usage,
+      limits,
+      teams: services.teams,
+      clients: services.clients,
+    });
     recordClientAuthFailures(provider);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
@@ -96,10 +114,30 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       keyUsage,
       shares: services.shares,
     });
-    const verifier = createKeyVerifier({ config, clients: services.clients, plans: limits.plans, usage, keyUsage, findAccessToken: accessTokenFinder(provider) });
+    const verifier = createKeyVerifier({
+      config,
+      clients: services.clients,
+      plans: limits.plans,
+      usage,
+      keyUsage,
+      findAccessToken: accessTokenFinder(provider),
+    });
     const shareRouter = createShareRouter({ shares: services.shares, audit });
-    const keysRouter = createKeysRouter({ verifier, clients: services.clients, secrets: limits, failures: limits.failures, events: keyEvents });
-    const interactionRouter = createInteractionRouter({ config, provider, teams: services.teams, signIns, bcryptGate: limits.bcrypt, csrfKey: keys.cookieKeys[0]! });
+    const keysRouter = createKeysRouter({
+      verifier,
+      clients: services.clients,
+      secrets: limits,
+      failures: limits.failures,
+      events: keyEvents,
+    });
+    const interactionRouter = createInteractionRouter({
+      config,
+      provider,
+      teams: services.teams,
+      signIns,
+      bcryptGate: limits.bcrypt,
+      csrfKey: keys.cookieKeys[0]!,
+    });
     const dashboardRouter = createDashboardRouter({
       config,
       teams: services.teams,
@@ -112,7 +150,21 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       bcryptGate: limits.bcrypt,
       csrfKey: keys.cookieKeys[0]!,
     });
-    const app = createApp({ config, db: services.db, redis, provider, adminRouter, keysRouter, shareRouter, dashboardRouter, interactionRouter, logger, metrics, limits, state });
+    const app = createApp({
+      config,
+      db: services.db,
+      redis,
+      provider,
+      adminRouter,
+      keysRouter,
+      shareRouter,
+      dashboardRouter,
+      interactionRouter,
+      logger,
+      metrics,
+      limits,
+      state,
+    });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };
   };
   let current = surface(await loadOrCreateKeys(config.keysDir));
@@ -129,25 +181,34 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       return;
     }
     current = surface(keys);
-    logger.info({ signing_kid: keys.jwks.keys[0]?.kid, published_kids: keys.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded');
+    logger.info(
+      { signing_kid: keys.jwks.keys[0]?.kid, published_kids: keys.jwks.keys.map((k) => k.kid) },
+      'signing keys reloaded',
+    );
   };
   const keyWatch = setInterval(() => {
     try {
       reloadKeys();
     } catch (err) {
-      logger.error({ err: { message: (err as Error).message } }, 'reading the signing keys failed; keeping the current ones');
+      logger.error(
+        { err: { message: (err as Error).message } },
+        'reading the signing keys failed; keeping the current ones',
+      );
     }
   }, config.keysReloadSeconds * 1000);
   keyWatch.unref();
 
   const sweeper = setInterval(() => {
-    const report = (what: string) => (err: Error) => logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
+    const report = (what: string) => (err: Error) =>
+      logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
     deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
     deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
     deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
-    settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(report('expired one-time links'));
+    settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(
+      report('expired one-time links'),
+    );
   }, config.expiredRowsSweepSeconds * 1000);
   sweeper.unref();
 

@@ -27,7 +27,12 @@ export async function serve(config: Config): Promise<{ server: Server; keyport: 
  * deadline even when the database stops answering: then what could not be
  * written is logged with its count. Resolves true when everything was done.
  */
-export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds: number, delaySeconds = 0): Promise<boolean> {
+export async function shutdown(
+  server: Server,
+  keyport: Keyport,
+  deadlineSeconds: number,
+  delaySeconds = 0,
+): Promise<boolean> {
   // First out of the load balancer: /readyz says 503 while keyport still serves, for the delay.
   keyport.stopping = true;
   if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
@@ -38,18 +43,26 @@ export async function shutdown(server: Server, keyport: Keyport, deadlineSeconds
   // A connection that finished its answer between two checks is idle now.
   const idle = setInterval(() => server.closeIdleConnections(), 50);
   const deadline = setTimeout(() => {
-    keyport.logger.warn({ deadline_seconds: deadlineSeconds }, 'shutdown deadline reached; closing the connections still open');
+    keyport.logger.warn(
+      { deadline_seconds: deadlineSeconds },
+      'shutdown deadline reached; closing the connections still open',
+    );
     server.closeAllConnections();
   }, deadlineSeconds * 1000);
   await closed;
   clearInterval(idle);
   clearTimeout(deadline);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadlineAt - Date.now()))));
+  const timedOut = new Promise<false>(
+    (resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadlineAt - Date.now()))),
+  );
   const done = await Promise.race([keyport.close().then(() => true as const), timedOut]);
   clearTimeout(timer);
   if (!done) {
-    keyport.logger.error({ deadline_seconds: deadlineSeconds, unwritten_usage: keyport.usage.unwritten }, 'shutdown deadline reached before the database answered; key usage not written');
+    keyport.logger.error(
+      { deadline_seconds: deadlineSeconds, unwritten_usage: keyport.usage.unwritten },
+      'shutdown deadline reached before the database answered; key usage not written',
+    );
     await new Promise<void>((resolve) => keyport.logger.flush(() => resolve()));
   }
   return done;

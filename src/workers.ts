@@ -27,7 +27,9 @@ export async function runPrimary(config: Config): Promise<void> {
   // load a worker's resident memory drifts well past what it uses. A cap
   // keeps it near its working set (about 140 MB measured, see BENCHMARKS.md);
   // an operator's own --max-old-space-size (argv or NODE_OPTIONS) wins.
-  const ownCap = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-old-space-size'));
+  const ownCap = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+    a.startsWith('--max-old-space-size'),
+  );
   if (!ownCap) cluster.setupPrimary({ execArgv: [...process.execArgv, `--max-old-space-size=${WORKER_HEAP_MB}`] });
 
   let stopping = false;

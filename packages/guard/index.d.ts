@@ -50,7 +50,9 @@ export interface KeyportGuard {
   close(): void;
   /** Verifies one key (or access token) directly. */
   verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
-  express(options?: RouteOptions): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;
+  express(
+    options?: RouteOptions,
+  ): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;
   koa(options?: RouteOptions): (ctx: any, next: () => Promise<unknown>) => Promise<void>;
 }
 

@@ -61,7 +61,13 @@ function refusal(status, error, message, extra = {}) {
 function keyOf(rawHeaders, url) {
   const query = new URL(url ?? '/', 'http://guard.invalid').searchParams;
   if (KEY_PARAMETERS.some((name) => query.has(name))) {
-    return { refused: refusal(400, 'invalid_request', 'send the API key in the Authorization or x-api-key header, never in the URL') };
+    return {
+      refused: refusal(
+        400,
+        'invalid_request',
+        'send the API key in the Authorization or x-api-key header, never in the URL',
+      ),
+    };
   }
   const carried = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -75,7 +81,8 @@ function keyOf(rawHeaders, url) {
     }
   }
   if (carried.length === 0) return { refused: INVALID };
-  if (carried.length > 1) return { refused: refusal(400, 'invalid_request', 'send one API key, in one Authorization or x-api-key header') };
+  if (carried.length > 1)
+    return { refused: refusal(400, 'invalid_request', 'send one API key, in one Authorization or x-api-key header') };
   const [key] = carried;
   return isPlausibleKey(key) ? { key } : { refused: INVALID };
 }
@@ -87,8 +94,18 @@ function keyOf(rawHeaders, url) {
  * `cache` (true) to use leases for busy keys, `maxLease` (100) the most calls
  * one lease may hold; `onChange(clientId)` told of each change keyport pushes.
  */
-export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000, onError = () => undefined, cache = true, maxLease = 100, onChange = () => undefined }) {
-  if (!issuer || !clientId || !clientSecret) throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
+export function keyportGuard({
+  issuer,
+  clientId,
+  clientSecret,
+  timeoutMs = 2000,
+  onError = () => undefined,
+  cache = true,
+  maxLease = 100,
+  onChange = () => undefined,
+}) {
+  if (!issuer || !clientId || !clientSecret)
+    throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
   const endpoint = new URL('/keys/verify', issuer).href;
   const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
   const leases = cache ? createLeaseCache({ issuer, authorization, maxLease, onChange, onError }) : undefined;
@@ -99,14 +116,25 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
   /** POSTs a JSON body to /keys/verify: the status and the answer's text, within timeoutMs. */
   function post(body) {
     return new Promise((resolve, reject) => {
-      const req = send(endpoint, { method: 'POST', agent, headers: { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, text }));
-        res.on('error', reject);
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`keyport did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const req = send(
+        endpoint,
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(new Error(`keyport did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
       req.end(body);
@@ -142,7 +170,14 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
     const { lease, leasedCalls, mark } = digest ? leases.request(digest) : { lease: 0, leasedCalls: 0 };
     let answer;
     try {
-      const body = JSON.stringify({ key, scopes, cost, ...(ip ? { ip } : {}), ...(lease ? { lease } : {}), ...(leasedCalls ? { leased_calls: leasedCalls } : {}) });
+      const body = JSON.stringify({
+        key,
+        scopes,
+        cost,
+        ...(ip ? { ip } : {}),
+        ...(lease ? { lease } : {}),
+        ...(leasedCalls ? { leased_calls: leasedCalls } : {}),
+      });
       const res = await post(body);
       if (res.status !== 200) throw new Error(`keyport answered ${res.status} to /keys/verify`);
       answer = JSON.parse(res.text);
@@ -158,20 +193,41 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
     }
     switch (answer.code) {
       case 'VALID': {
-        const identity = Object.freeze({ team_id: answer.team_id, client_id: answer.client_id, environment: answer.environment, scopes: Object.freeze([...answer.scopes]) });
+        const identity = Object.freeze({
+          team_id: answer.team_id,
+          client_id: answer.client_id,
+          environment: answer.environment,
+          scopes: Object.freeze([...answer.scopes]),
+        });
         if (digest) leases.store(digest, mark, answer, identity);
         return { status: 200, headers, identity };
       }
       case 'RATE_LIMITED': {
         const retryAfter = answer.retry_after ?? 1;
-        return { status: 429, headers: { ...headers, 'Retry-After': String(retryAfter) }, body: { error: 'rate_limit_exceeded', retry_after: retryAfter } };
+        return {
+          status: 429,
+          headers: { ...headers, 'Retry-After': String(retryAfter) },
+          body: { error: 'rate_limit_exceeded', retry_after: retryAfter },
+        };
       }
       case 'USAGE_EXCEEDED':
-        return { status: 429, headers, body: { error: 'usage_exceeded', message: 'the API key has used up its quota' } };
+        return {
+          status: 429,
+          headers,
+          body: { error: 'usage_exceeded', message: 'the API key has used up its quota' },
+        };
       case 'INSUFFICIENT_SCOPE':
-        return { status: 403, headers, body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` } };
+        return {
+          status: 403,
+          headers,
+          body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` },
+        };
       case 'NO_API_ACCESS':
-        return { status: 403, headers, body: { error: 'insufficient_permissions', message: "the team's plan does not include API access" } };
+        return {
+          status: 403,
+          headers,
+          body: { error: 'insufficient_permissions', message: "the team's plan does not include API access" },
+        };
       default:
         // NOT_FOUND, EXPIRED, REVOKED: the same answer, with no hint which.
         return { ...INVALID, headers };
@@ -179,7 +235,11 @@ export function keyportGuard({ issuer, clientId, clientSecret, timeoutMs = 2000,
   }
 
   function unavailable() {
-    return { status: 503, headers: { 'Retry-After': '1' }, body: { error: 'service_unavailable', message: 'API key verification is unavailable; try again' } };
+    return {
+      status: 503,
+      headers: { 'Retry-After': '1' },
+      body: { error: 'service_unavailable', message: 'API key verification is unavailable; try again' },
+    };
   }
 
   async function decide(req, scopes) {

@@ -43,7 +43,8 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     for (const [digest, entry] of entries) {
       if (clientId !== undefined && entry.identity.client_id !== clientId) continue;
       entries.delete(digest);
-      if (entry.used && unreported.size < MAX_ENTRIES) unreported.set(digest, (unreported.get(digest) ?? 0) + entry.used);
+      if (entry.used && unreported.size < MAX_ENTRIES)
+        unreported.set(digest, (unreported.get(digest) ?? 0) + entry.used);
     }
     if (clientId !== undefined) onChange(clientId);
   }
@@ -61,7 +62,10 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
   function connect() {
     if (closed) return;
     const url = new URL('/keys/events', issuer);
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { authorization, accept: 'text/event-stream' }, agent: false });
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      headers: { authorization, accept: 'text/event-stream' },
+      agent: false,
+    });
     connection = req;
     // The stream never keeps the application's process alive by itself.
     req.on('socket', (socket) => socket.unref());
@@ -134,13 +138,24 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         }
       }
       const entry = entries.get(digest);
-      if (!entry || !trusted() || entry.until <= now || entry.calls < cost || !scopes.every((x) => entry.identity.scopes.includes(x))) return undefined;
+      if (
+        !entry ||
+        !trusted() ||
+        entry.until <= now ||
+        entry.calls < cost ||
+        !scopes.every((x) => entry.identity.scopes.includes(x))
+      )
+        return undefined;
       entry.calls -= cost;
       entry.used += cost;
       const { limit, remaining, reset } = entry.ratelimit;
       return {
         status: 200,
-        headers: { 'X-RateLimit-Limit': String(limit), 'X-RateLimit-Remaining': String(remaining + entry.calls), 'X-RateLimit-Reset': String(reset) },
+        headers: {
+          'X-RateLimit-Limit': String(limit),
+          'X-RateLimit-Remaining': String(remaining + entry.calls),
+          'X-RateLimit-Reset': String(reset),
+        },
         identity: entry.identity,
       };
     },
@@ -164,7 +179,13 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       if (!answer.lease || mark !== generation || !trusted()) return;
       entries.delete(digest);
       if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
-      entries.set(digest, { identity, calls: answer.lease.calls, used: 0, until: Date.now() + answer.lease.ttl_ms, ratelimit: answer.ratelimit });
+      entries.set(digest, {
+        identity,
+        calls: answer.lease.calls,
+        used: 0,
+        until: Date.now() + answer.lease.ttl_ms,
+        ratelimit: answer.ratelimit,
+      });
     },
     get live() {
       return trusted();

@@ -1,6 +1,14 @@
 import { nowSeconds, type Db } from '../db/knex.js';
 
-export type AuditAction = 'client.create' | 'client.update' | 'client.revoke' | 'client.secret.regenerate' | 'client.key.add' | 'client.key.remove' | 'share.opened' | 'request.failed';
+export type AuditAction =
+  | 'client.create'
+  | 'client.update'
+  | 'client.revoke'
+  | 'client.secret.regenerate'
+  | 'client.key.add'
+  | 'client.key.remove'
+  | 'share.opened'
+  | 'request.failed';
 
 export interface AuditEvent {
   readonly teamId: number | null;
@@ -27,7 +35,10 @@ export interface AuditEventView {
 
 export interface AuditStore {
   record(event: AuditEvent): Promise<void>;
-  listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; events: AuditEventView[] }>;
+  listByTeam(
+    teamId: number,
+    page: { limit: number; offset: number },
+  ): Promise<{ total: number; events: AuditEventView[] }>;
 }
 
 export function createKnexAuditStore(db: Db): AuditStore {
@@ -47,8 +58,14 @@ export function createKnexAuditStore(db: Db): AuditStore {
     },
 
     async listByTeam(teamId, { limit, offset }) {
-      const [{ count }] = (await db('audit_events').where({ team_id: teamId }).count({ count: '*' })) as [{ count: number | string }];
-      const rows = await db('audit_events').where({ team_id: teamId }).orderBy('id', 'desc').limit(limit).offset(offset);
+      const [{ count }] = (await db('audit_events').where({ team_id: teamId }).count({ count: '*' })) as [
+        { count: number | string },
+      ];
+      const rows = await db('audit_events')
+        .where({ team_id: teamId })
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset);
       return {
         total: Number(count),
         events: rows.map((r) => ({

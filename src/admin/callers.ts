@@ -10,8 +10,21 @@ import { currentScope } from '../oidc/current-scopes.js';
 /** Who is calling the admin API. */
 export type Caller =
   | { readonly type: 'operator'; readonly id: null }
-  | { readonly type: 'client'; readonly id: string; readonly teamId: number; readonly clientId: string; readonly limits: Limits }
-  | { readonly type: 'person'; readonly id: string; readonly teamId: number; readonly userId: number; readonly clientId: string; readonly limits: Limits };
+  | {
+      readonly type: 'client';
+      readonly id: string;
+      readonly teamId: number;
+      readonly clientId: string;
+      readonly limits: Limits;
+    }
+  | {
+      readonly type: 'person';
+      readonly id: string;
+      readonly teamId: number;
+      readonly userId: number;
+      readonly clientId: string;
+      readonly limits: Limits;
+    };
 
 type Limits = readonly [number, number, number];
 
@@ -26,7 +39,17 @@ export interface CallerAuth {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-export function createCallerAuth({ config, provider, teams, plans }: { config: Config; provider: Provider; teams: TeamStore; plans: PlanLimits }): CallerAuth {
+export function createCallerAuth({
+  config,
+  provider,
+  teams,
+  plans,
+}: {
+  config: Config;
+  provider: Provider;
+  teams: TeamStore;
+  plans: PlanLimits;
+}): CallerAuth {
   const operatorDigest = config.adminToken ? digest(config.adminToken) : undefined;
 
   async function fromAccessToken(value: string): Promise<Caller | undefined> {
@@ -38,11 +61,20 @@ export function createCallerAuth({ config, provider, teams, plans }: { config: C
     if (!meta || meta.team_id === null) return undefined;
     // A valid token without the scope is a permission problem (RFC 6750 §3.1 insufficient_scope), not an unknown token.
     // Judged against the client's scopes now, not when the token was issued.
-    if (!currentScope(token.scope, client!.scope).split(' ').includes(MANAGE_SCOPE)) throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
+    if (!currentScope(token.scope, client!.scope).split(' ').includes(MANAGE_SCOPE))
+      throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
     const limits = plans.limitsFor(meta);
     const accountId = (token as { accountId?: string }).accountId;
-    if (accountId === undefined) return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };
-    return { type: 'person', id: accountId, teamId: meta.team_id, userId: Number(accountId), clientId: token.clientId, limits };
+    if (accountId === undefined)
+      return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };
+    return {
+      type: 'person',
+      id: accountId,
+      teamId: meta.team_id,
+      userId: Number(accountId),
+      clientId: token.clientId,
+      limits,
+    };
   }
 
   return {

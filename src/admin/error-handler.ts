@@ -25,7 +25,8 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
       if (!caller) return;
       await audit
         .record({
-          teamId: Number.isSafeInteger(teamId) && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
+          teamId:
+            Number.isSafeInteger(teamId) && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
           actorType: caller.type,
           actorId: caller.id,
           action: 'request.failed',
@@ -44,6 +45,7 @@ function describe(err: unknown): { status: number; code: string; message: string
   const status = (err as { status?: number }).status;
   // koa-bodyparser and co-body errors: oversized or unreadable bodies.
   if (status === 413) return { status: 413, code: 'invalid_request', message: 'body: the request body is too large' };
-  if (status && status >= 400 && status < 500) return { status: 400, code: 'invalid_request', message: 'body: must be a JSON object' };
+  if (status && status >= 400 && status < 500)
+    return { status: 400, code: 'invalid_request', message: 'body: must be a JSON object' };
   return { status: 500, code: 'server_error', message: 'internal error' };
 }

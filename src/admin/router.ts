@@ -10,7 +10,16 @@ import type { AuditAction, AuditStore } from './audit.js';
 import type { Caller, CallerAuth } from './callers.js';
 import { adminErrors } from './error-handler.js';
 import { OPENAPI } from './openapi.js';
-import { clientChangesSchema, newClientSchema, newPublicKeySchema, newSecretSchema, pageSchema, parse, usageRangeSchema, type NewClientBody } from './schemas.js';
+import {
+  clientChangesSchema,
+  newClientSchema,
+  newPublicKeySchema,
+  newSecretSchema,
+  pageSchema,
+  parse,
+  usageRangeSchema,
+  type NewClientBody,
+} from './schemas.js';
 import type { KeyUsage } from '../api-keys/key-usage.js';
 import type { ShareLinks } from '../shares/share-links.js';
 
@@ -35,7 +44,15 @@ export interface AdminDeps {
 type Ctx = RouterContext<AdminState>;
 
 /** The admin API of CONTRACT.md, mounted at /api. */
-export function createAdminRouter({ callers, plans, clientService, audit, failures, keyUsage, shares }: AdminDeps): Router<AdminState> {
+export function createAdminRouter({
+  callers,
+  plans,
+  clientService,
+  audit,
+  failures,
+  keyUsage,
+  shares,
+}: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
   async function requireCaller(ctx: Ctx, next: Koa.Next) {
@@ -78,7 +95,16 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   }
 
   const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
-    audit.record({ teamId: ctx.state.teamId, actorType: ctx.state.caller!.type, actorId: ctx.state.caller!.id, action, clientId, status: ctx.status, ip: ctx.ip, details });
+    audit.record({
+      teamId: ctx.state.teamId,
+      actorType: ctx.state.caller!.type,
+      actorId: ctx.state.caller!.id,
+      action,
+      clientId,
+      status: ctx.status,
+      ip: ctx.ip,
+      details,
+    });
 
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
 
@@ -103,7 +129,11 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
     ctx.status = 201;
     secretAnswer(ctx);
     ctx.body = await clientService.handOver(created, shareOptions('share' in input ? input.share : undefined));
-    await record(ctx, 'client.create', created.client.client_id, { kind: created.client.kind, name: created.client.name, scopes: created.client.scopes });
+    await record(ctx, 'client.create', created.client.client_id, {
+      kind: created.client.kind,
+      name: created.client.name,
+      scopes: created.client.scopes,
+    });
   });
 
   router.get('/teams/:team/clients', requireCaller, async (ctx) => {
@@ -120,23 +150,43 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   router.patch('/teams/:team/clients/:client_id', requireCaller, requireJson, async (ctx) => {
     const changes = parse(clientChangesSchema, body(ctx));
     const client = await teamClient(ctx);
-    const credits = changes.credits === undefined ? undefined : changes.credits === null ? null : { remaining: changes.credits.remaining, refill: changes.credits.refill ?? null };
-    ctx.body = await clientService.update(client.clientId, { name: changes.name, scopes: changes.scopes, isValid: changes.is_valid, credits });
-    await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, { fields: Object.keys(changes) });
+    const credits =
+      changes.credits === undefined
+        ? undefined
+        : changes.credits === null
+          ? null
+          : { remaining: changes.credits.remaining, refill: changes.credits.refill ?? null };
+    ctx.body = await clientService.update(client.clientId, {
+      name: changes.name,
+      scopes: changes.scopes,
+      isValid: changes.is_valid,
+      credits,
+    });
+    await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
+      fields: Object.keys(changes),
+    });
   });
 
   router.get('/teams/:team/clients/:client_id/usage', requireCaller, async (ctx) => {
     const range = parse(usageRangeSchema, ctx.query);
     const client = await teamClient(ctx);
     const now = Math.floor(Date.now() / 1000);
-    ctx.body = await keyUsage.read(client.clientId, { from: range.from ?? now - 7 * 86_400, to: range.to ?? now, granularity: range.granularity });
+    ctx.body = await keyUsage.read(client.clientId, {
+      from: range.from ?? now - 7 * 86_400,
+      to: range.to ?? now,
+      granularity: range.granularity,
+    });
   });
 
   router.post('/teams/:team/clients/:client_id/keys', requireCaller, requireJson, async (ctx) => {
     const input = parse(newPublicKeySchema, body(ctx));
     const client = await teamClient(ctx);
     const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
-    const kid = await clientService.addPublicKey(client.clientId, pem, input.kid ?? (typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key)));
+    const kid = await clientService.addPublicKey(
+      client.clientId,
+      pem,
+      input.kid ?? (typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key)),
+    );
     ctx.status = 201;
     ctx.body = { kid };
     await record(ctx, 'client.key.add', client.clientId, { kid });
@@ -152,10 +202,16 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
   router.post('/teams/:team/clients/:client_id/secret', requireCaller, requireJson, async (ctx) => {
     const input = parse(newSecretSchema, body(ctx));
     const client = await teamClient(ctx);
-    const created = await clientService.regenerateSecret(client.clientId, { clientSecret: input.client_secret, gracePeriodSeconds: input.grace_period_seconds });
+    const created = await clientService.regenerateSecret(client.clientId, {
+      clientSecret: input.client_secret,
+      gracePeriodSeconds: input.grace_period_seconds,
+    });
     secretAnswer(ctx);
     ctx.body = await clientService.handOver(created, shareOptions(input.share));
-    await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: input.grace_period_seconds ?? 0, chosen: input.client_secret !== undefined });
+    await record(ctx, 'client.secret.regenerate', client.clientId, {
+      grace_period_seconds: input.grace_period_seconds ?? 0,
+      chosen: input.client_secret !== undefined,
+    });
   });
 
   router.delete('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
@@ -177,21 +233,35 @@ export function createAdminRouter({ callers, plans, clientService, audit, failur
 const shareOptions = (share: { ttl_seconds?: number; revoke_if_unopened?: boolean } | undefined) =>
   share ? { ttlSeconds: share.ttl_seconds, revokeIfUnopened: share.revoke_if_unopened } : undefined;
 
-const creditsOf = (credits: { remaining: number; refill?: { interval: 'day' | 'month'; amount: number } | null } | null | undefined) =>
-  credits ? { remaining: credits.remaining, refill: credits.refill ?? null } : null;
+const creditsOf = (
+  credits: { remaining: number; refill?: { interval: 'day' | 'month'; amount: number } | null } | null | undefined,
+) => (credits ? { remaining: credits.remaining, refill: credits.refill ?? null } : null);
 
 function createClient(clients: ClientService, teamId: number, input: NewClientBody) {
   switch (input.kind) {
     case 'service_account':
       return clients.createServiceAccount({
-        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, clientSecret: input.client_secret, credits: creditsOf(input.credits),
+        teamId,
+        name: input.name,
+        environment: input.environment,
+        expiresInDays: input.expires_in_days,
+        scopes: input.scopes,
+        clientSecret: input.client_secret,
+        credits: creditsOf(input.credits),
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
       // A JWK's kid is kept: libraries put it in the assertion's header.
       const kid = typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key);
       return clients.createServiceAccount({
-        teamId, name: input.name, environment: input.environment, expiresInDays: input.expires_in_days, scopes: input.scopes, publicKeyPem: normalizePublicKey(pem), publicKeyKid: kid, credits: creditsOf(input.credits),
+        teamId,
+        name: input.name,
+        environment: input.environment,
+        expiresInDays: input.expires_in_days,
+        scopes: input.scopes,
+        publicKeyPem: normalizePublicKey(pem),
+        publicKeyKid: kid,
+        credits: creditsOf(input.credits),
       });
     }
     case 'app':

@@ -10,7 +10,10 @@ const publicKey = z.union([z.string().max(16_384), z.record(z.string(), z.unknow
 const credits = z
   .strictObject({
     remaining: z.int().min(0),
-    refill: z.strictObject({ interval: z.enum(['day', 'month']), amount: z.int().min(1) }).nullable().optional(),
+    refill: z
+      .strictObject({ interval: z.enum(['day', 'month']), amount: z.int().min(1) })
+      .nullable()
+      .optional(),
   })
   .nullable();
 
@@ -59,7 +62,11 @@ export const clientChangesSchema = z.strictObject({
 /** POST /api/teams/:team/clients/:client_id/secret */
 export const newSecretSchema = z.strictObject({
   client_secret: z.string().max(200).optional(),
-  grace_period_seconds: z.int().min(0).max(7 * 86_400).optional(),
+  grace_period_seconds: z
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .optional(),
   share: share.optional(),
 });
 
@@ -70,7 +77,10 @@ export const newPublicKeySchema = z.strictObject({
 });
 
 /** GET …/usage?from&to&granularity: epoch seconds or ISO 8601 times; hourly or daily buckets. */
-const when = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true }).transform((t) => Math.floor(Date.parse(t) / 1000))]);
+const when = z.union([
+  z.coerce.number().int().min(0),
+  z.iso.datetime({ offset: true }).transform((t) => Math.floor(Date.parse(t) / 1000)),
+]);
 export const usageRangeSchema = z.object({
   from: when.optional(),
   to: when.optional(),

@@ -16,7 +16,9 @@ export async function recordKeyChange(q: Knex | Knex.Transaction, clientId: stri
 
 /** Deletes change rows older than an hour (the sweep). */
 export async function deleteOldKeyEvents(db: Db): Promise<number> {
-  return db(TABLE).where('created_at_ms', '<', Date.now() - 3_600_000).delete();
+  return db(TABLE)
+    .where('created_at_ms', '<', Date.now() - 3_600_000)
+    .delete();
 }
 
 export interface KeyEventListener {
@@ -47,7 +49,10 @@ export interface KeyEventHub {
  * hears no beat for a second stops trusting its cache, so a stalled process
  * or database can never keep a revoked key alive longer than that.
  */
-export function createKeyEventHub(db: Db, { pollMs = 250, onError = () => undefined }: { pollMs?: number; onError?: (err: Error) => void } = {}): KeyEventHub {
+export function createKeyEventHub(
+  db: Db,
+  { pollMs = 250, onError = () => undefined }: { pollMs?: number; onError?: (err: Error) => void } = {},
+): KeyEventHub {
   const listeners = new Set<KeyEventListener>();
   const passedOn = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -58,7 +63,10 @@ export function createKeyEventHub(db: Db, { pollMs = 250, onError = () => undefi
     reading = true;
     try {
       const from = Date.now() - LOOKBACK_MS;
-      const rows = (await db(TABLE).where('created_at_ms', '>=', from).orderBy('id').select('id', 'client_id')) as Array<{ id: number; client_id: string }>;
+      const rows = (await db(TABLE)
+        .where('created_at_ms', '>=', from)
+        .orderBy('id')
+        .select('id', 'client_id')) as Array<{ id: number; client_id: string }>;
       for (const { id, client_id: clientId } of rows) {
         if (passedOn.has(id)) continue;
         passedOn.set(id, Date.now());

@@ -17,13 +17,29 @@ const MAX_LEASE = 1000;
 const STREAMS_PER_CALLER = 32;
 
 /** A key as it may arrive: printable ASCII, at most 512 characters (keyport's are under 60). */
-const key = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
+const key = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
 
 const verifySchema = z.strictObject({
   key,
   cost: z.coerce.number().int().min(0).max(1000).default(1),
-  scopes: z.union([z.array(z.string().min(1).max(100)).max(50), z.string().max(2000).transform((s) => s.split(' ').filter(Boolean))]).default([]),
-  ip: z.string().max(64).regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address').optional(),
+  scopes: z
+    .union([
+      z.array(z.string().min(1).max(100)).max(50),
+      z
+        .string()
+        .max(2000)
+        .transform((s) => s.split(' ').filter(Boolean)),
+    ])
+    .default([]),
+  ip: z
+    .string()
+    .max(64)
+    .regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address')
+    .optional(),
   lease: z.coerce.number().int().min(0).max(MAX_LEASE).default(0),
   leased_calls: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
@@ -77,12 +93,15 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
       return { id: formDecoded(id), secrets: [...new Set([secret, formDecoded(secret)])] };
     }
     const body = (ctx.request as unknown as { body?: Record<string, unknown> }).body ?? {};
-    return typeof body.client_id === 'string' && typeof body.client_secret === 'string' ? { id: body.client_id, secrets: [body.client_secret] } : undefined;
+    return typeof body.client_id === 'string' && typeof body.client_secret === 'string'
+      ? { id: body.client_id, secrets: [body.client_secret] }
+      : undefined;
   }
 
   async function requireResourceServer(ctx: Ctx, next: Koa.Next) {
     const given = credentialsOf(ctx);
-    if (!given || given.id.length > 64) return refuse(ctx, 401, 'invalid_client', 'authenticate as a resource server (client_id and client_secret)');
+    if (!given || given.id.length > 64)
+      return refuse(ctx, 401, 'invalid_client', 'authenticate as a resource server (client_id and client_secret)');
     const caller = await callerById(given.id);
     const now = Math.floor(Date.now() / 1000);
     try {
@@ -113,12 +132,21 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
 
   router.post('/keys/verify', parse as never, requireResourceServer, async (ctx) => {
     const body = (ctx.request as unknown as { body?: unknown }).body ?? {};
-    const { client_id: _id, client_secret: _secret, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const {
+      client_id: _id,
+      client_secret: _secret,
+      ...rest
+    } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const parsed = verifySchema.safeParse(rest);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.join('.') || 'body';
-      return refuse(ctx, 400, 'invalid_request', `${field}: ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`);
+      return refuse(
+        ctx,
+        400,
+        'invalid_request',
+        `${field}: ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`,
+      );
     }
     const result = await verifier.verify(parsed.data);
     ctx.set('Cache-Control', 'no-store');
@@ -141,7 +169,13 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
    */
   router.get('/keys/events', requireResourceServer, async (ctx) => {
     const callerId = (ctx.state.caller as { clientId: string }).clientId;
-    if (events.held(callerId) >= STREAMS_PER_CALLER) return refuse(ctx, 429, 'rate_limit_exceeded', `at most ${STREAMS_PER_CALLER} event streams per resource server and process`);
+    if (events.held(callerId) >= STREAMS_PER_CALLER)
+      return refuse(
+        ctx,
+        429,
+        'rate_limit_exceeded',
+        `at most ${STREAMS_PER_CALLER} event streams per resource server and process`,
+      );
     const stream = new PassThrough();
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);

@@ -9,7 +9,15 @@ import { currentScope } from '../oidc/current-scopes.js';
 import type { KeyUsage, UsageOutcome } from './key-usage.js';
 
 /** CONTRACT.md, `/keys/verify`: the closed set of answers. */
-export type VerifyCode = 'VALID' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE' | 'NO_API_ACCESS';
+export type VerifyCode =
+  | 'VALID'
+  | 'NOT_FOUND'
+  | 'EXPIRED'
+  | 'REVOKED'
+  | 'RATE_LIMITED'
+  | 'USAGE_EXCEEDED'
+  | 'INSUFFICIENT_SCOPE'
+  | 'NO_API_ACCESS';
 
 export interface RateLimitState {
   readonly limit: number;
@@ -77,11 +85,23 @@ export interface KeyVerifier {
  * the checks in the order an API needs them, then one API call spent of the
  * plan budget (the same counters as the token endpoint) and of the credits.
  */
-export function createKeyVerifier(deps: { config: Config; clients: ClientStore; plans: PlanLimits; usage: UsageRecorder; keyUsage: KeyUsage; findAccessToken: FindAccessToken }): KeyVerifier {
+export function createKeyVerifier(deps: {
+  config: Config;
+  clients: ClientStore;
+  plans: PlanLimits;
+  usage: UsageRecorder;
+  keyUsage: KeyUsage;
+  findAccessToken: FindAccessToken;
+}): KeyVerifier {
   const { config, clients, plans, usage, keyUsage, findAccessToken } = deps;
   const byDigest = createBatcher((digests: readonly string[]) => clients.findByKeyDigest(digests));
 
-  const answer = (client: ClientRecord, code: Exclude<VerifyCode, 'NOT_FOUND'>, scopes: readonly string[], extra: { ratelimit?: RateLimitState; credits?: number; retryAfter?: number; lease?: Lease } = {}): VerifyResult => ({
+  const answer = (
+    client: ClientRecord,
+    code: Exclude<VerifyCode, 'NOT_FOUND'>,
+    scopes: readonly string[],
+    extra: { ratelimit?: RateLimitState; credits?: number; retryAfter?: number; lease?: Lease } = {},
+  ): VerifyResult => ({
     valid: code === 'VALID',
     code,
     client_id: client.clientId,
@@ -91,23 +111,37 @@ export function createKeyVerifier(deps: { config: Config; clients: ClientStore; 
     name: client.name,
     expires_at: client.expiresAt === null ? null : new Date(client.expiresAt * 1000).toISOString(),
     ratelimit: extra.ratelimit ?? null,
-    credits: extra.credits !== undefined ? { remaining: extra.credits } : client.credits ? { remaining: client.credits.remaining } : null,
+    credits:
+      extra.credits !== undefined
+        ? { remaining: extra.credits }
+        : client.credits
+          ? { remaining: client.credits.remaining }
+          : null,
     ...(extra.retryAfter !== undefined ? { retry_after: extra.retryAfter } : {}),
     ...(extra.lease ? { lease: extra.lease } : {}),
   });
 
   /** The key's client and the scopes it holds now (`isKey`: an API key, not an access token); undefined when nothing matches. */
-  async function find(key: string): Promise<{ client: ClientRecord; scopes: readonly string[]; isKey: boolean } | undefined> {
+  async function find(
+    key: string,
+  ): Promise<{ client: ClientRecord; scopes: readonly string[]; isKey: boolean } | undefined> {
     // A key of the current format whose checksum fails is a typo or made up: no query.
     if (looksLikeCurrentKey(key) && !hasValidChecksum(key)) return undefined;
     const client = await byDigest(keyDigest(key));
-    if (client) return client.kind === 'service_account' ? { client, scopes: client.scopes ?? config.defaultScopes, isKey: true } : undefined;
+    if (client)
+      return client.kind === 'service_account'
+        ? { client, scopes: client.scopes ?? config.defaultScopes, isKey: true }
+        : undefined;
     const token = await findAccessToken(key);
     if (!token) return undefined;
     const owner = await clients.findById(token.clientId);
     if (!owner) return undefined;
     const held = [...(owner.scopes ?? config.defaultScopes)];
-    return { client: owner, scopes: currentScope(token.scope, held.join(' ')).split(' ').filter(Boolean), isKey: false };
+    return {
+      client: owner,
+      scopes: currentScope(token.scope, held.join(' ')).split(' ').filter(Boolean),
+      isKey: false,
+    };
   }
 
   /**
@@ -117,12 +151,20 @@ export function createKeyVerifier(deps: { config: Config; clients: ClientStore; 
    * API keys only: an access token's revocation is not pushed to guards.
    * Keys with credits never get one (unused calls would be credits lost).
    */
-  async function leaseFor(client: ClientRecord, limits: readonly [number, number, number], wanted: number, room: number): Promise<{ lease: Lease; ratelimit: RateLimitState } | undefined> {
+  async function leaseFor(
+    client: ClientRecord,
+    limits: readonly [number, number, number],
+    wanted: number,
+    room: number,
+  ): Promise<{ lease: Lease; ratelimit: RateLimitState } | undefined> {
     const calls = Math.min(wanted, Math.floor(room / 4));
     if (calls < 1) return undefined;
     const verdict = await plans.consume(client.clientId, limits, calls);
     if (!verdict.allowed) return undefined;
-    return { lease: { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs) }, ratelimit: rateLimitOf(verdict) };
+    return {
+      lease: { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs) },
+      ratelimit: rateLimitOf(verdict),
+    };
   }
 
   return {
@@ -162,8 +204,13 @@ export function createKeyVerifier(deps: { config: Config; clients: ClientStore; 
       }
       count('valid');
       usage.record(client.clientId);
-      const leased = wanted > 0 && isKey && !client.credits ? await leaseFor(client, limits, wanted, verdict.room) : undefined;
-      return answer(client, 'VALID', scopes, { ratelimit: leased?.ratelimit ?? ratelimit, credits, lease: leased?.lease });
+      const leased =
+        wanted > 0 && isKey && !client.credits ? await leaseFor(client, limits, wanted, verdict.room) : undefined;
+      return answer(client, 'VALID', scopes, {
+        ratelimit: leased?.ratelimit ?? ratelimit,
+        credits,
+        lease: leased?.lease,
+      });
     },
   };
 }

@@ -40,7 +40,9 @@ for (const command of [
 }
 
 function longOptionNames(command: Command): string[] {
-  return [...command.options.map((o) => o.long?.slice(2) ?? ''), ...command.commands.flatMap(longOptionNames)].filter(Boolean);
+  return [...command.options.map((o) => o.long?.slice(2) ?? ''), ...command.commands.flatMap(longOptionNames)].filter(
+    Boolean,
+  );
 }
 
 const args = normalizeGoStyleFlags(process.argv.slice(2), new Set(longOptionNames(program)));
@@ -51,7 +53,9 @@ try {
   // and with -json they are one JSON object on stdout too.
   const failed = !(err instanceof CommanderError && err.exitCode === 0);
   if (failed && args.includes('--json')) {
-    process.stdout.write(`${JSON.stringify({ error: 'invalid_request', message: (err as Error).message.replace(/^error: /, '') })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ error: 'invalid_request', message: (err as Error).message.replace(/^error: /, '') })}\n`,
+    );
   }
   process.exitCode = failed ? 1 : 0;
 }

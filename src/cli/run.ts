@@ -20,7 +20,10 @@ export function configFrom(flags: CommonFlags): Config {
  * on stdout with `-json`, else `key: value` lines. Errors go to stderr with
  * exit code 1; services validate before they write, so a refusal changes nothing.
  */
-export async function runCommand(flags: CommonFlags, action: (services: Services, config: Config) => Promise<Record<string, unknown>>): Promise<void> {
+export async function runCommand(
+  flags: CommonFlags,
+  action: (services: Services, config: Config) => Promise<Record<string, unknown>>,
+): Promise<void> {
   let services: Services | undefined;
   try {
     const config = configFrom(flags);
@@ -52,7 +55,11 @@ export function print(result: Record<string, unknown>, json: boolean): void {
  * the same way. Exit code 1 either way.
  */
 export function fail(err: unknown, json = false): void {
-  const known = err instanceof KeyportError || err instanceof OperatorError || err instanceof ConfigError || err instanceof UsageError;
+  const known =
+    err instanceof KeyportError ||
+    err instanceof OperatorError ||
+    err instanceof ConfigError ||
+    err instanceof UsageError;
   const message = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
   process.stderr.write(`keyport: ${message}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ error: errorCode(err), message })}\n`);
@@ -69,7 +76,8 @@ function errorCode(err: unknown): string {
 /** Parses a positive whole number flag, naming the flag when it is not one. */
 export function positiveInt(flag: string) {
   return (value: string): number => {
-    if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`-${flag} must be a positive whole number`);
+    if (!/^\d{1,15}$/.test(value) || Number(value) < 1)
+      throw new InvalidArgumentError(`-${flag} must be a positive whole number`);
     return Number(value);
   };
 }

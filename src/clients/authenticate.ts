@@ -75,7 +75,10 @@ export async function secretMatches(
     }
   }
 
-  const seen = await deps.shared?.find(clientId, candidates.flatMap((hash) => forms.map((secret) => [hash, secret] as const)));
+  const seen = await deps.shared?.find(
+    clientId,
+    candidates.flatMap((hash) => forms.map((secret) => [hash, secret] as const)),
+  );
   if (seen) {
     deps.verified.remember(clientId, seen[0], seen[1]);
     return true;
@@ -96,10 +99,18 @@ type Match = { hash: string; secret: string } | null;
 // identical requests waits on one bcrypt run instead of queueing one each.
 const inProgress = new WeakMap<SecretCheckDeps, Map<string, Promise<Match | undefined>>>();
 
-function sharedCheck(deps: SecretCheckDeps, clientId: string, hashes: readonly string[], secrets: readonly string[], address: string): Promise<Match | undefined> {
+function sharedCheck(
+  deps: SecretCheckDeps,
+  clientId: string,
+  hashes: readonly string[],
+  secrets: readonly string[],
+  address: string,
+): Promise<Match | undefined> {
   let running = inProgress.get(deps);
   if (!running) inProgress.set(deps, (running = new Map()));
-  const key = createHash('sha256').update(JSON.stringify([clientId, hashes, secrets])).digest('base64url');
+  const key = createHash('sha256')
+    .update(JSON.stringify([clientId, hashes, secrets]))
+    .digest('base64url');
   const shared = running.get(key);
   if (shared) return shared;
   const check = deps.bcrypt

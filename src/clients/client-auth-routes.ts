@@ -5,7 +5,14 @@ import type Provider from 'oidc-provider';
  * them exist depends on the features keyport turns on; the paths come from
  * the provider itself, so a route turned on later is throttled too.
  */
-const CLIENT_AUTHENTICATING_ROUTES = ['token', 'introspection', 'revocation', 'pushed_authorization_request', 'device_authorization', 'backchannel_authentication'] as const;
+const CLIENT_AUTHENTICATING_ROUTES = [
+  'token',
+  'introspection',
+  'revocation',
+  'pushed_authorization_request',
+  'device_authorization',
+  'backchannel_authentication',
+] as const;
 
 /** Path → route name (as in logs and metrics, `oidc:<name>`), for the routes this provider serves. */
 export function clientAuthenticatingRoutes(provider: Provider): ReadonlyMap<string, string> {

@@ -48,7 +48,10 @@ export interface Credits {
  * Whether a client may use the API at all: resource servers always (they
  * belong to no plan); everyone else only while the team's plan includes it.
  */
-export function hasApiAccess(client: Pick<ClientRecord, 'kind' | 'teamPlan'>, plans: Readonly<Record<string, { api_access: boolean }>>): boolean {
+export function hasApiAccess(
+  client: Pick<ClientRecord, 'kind' | 'teamPlan'>,
+  plans: Readonly<Record<string, { api_access: boolean }>>,
+): boolean {
   if (client.kind === 'resource_server') return true;
   // `plans` has no prototype (config.ts): a plan named "toString" is not found by accident.
   return client.teamPlan !== undefined && plans[client.teamPlan]?.api_access === true;

@@ -19,7 +19,11 @@ export function isClientKind(value: unknown): value is ClientKind {
  * the runbook's way may not, so it is read from the credentials they hold: a
  * public key means private_key_jwt (CONTRACT.md, Storage), a redirect URI an app.
  */
-export function kindOfRow(row: { kind: string | null; client_r_s_a_public_key: string | null; redirect_uri: string | null }): ClientKind {
+export function kindOfRow(row: {
+  kind: string | null;
+  client_r_s_a_public_key: string | null;
+  redirect_uri: string | null;
+}): ClientKind {
   const hasKey = Boolean(row.client_r_s_a_public_key?.trim());
   if (row.kind === 'service_account' || row.kind === 'service_account_jwt' || row.kind === null) {
     if (hasKey) return 'service_account_jwt';
@@ -54,7 +58,12 @@ export function oidcMetadataFor(client: ClientRecord, scopes: readonly string[])
   const credentials = credentialMetadata(client);
   if (!credentials) return undefined;
   // oidc-provider refuses an empty scope string: a client with no scopes has none set.
-  const base = { client_id: client.clientId, ...(client.name ? { client_name: client.name } : {}), ...(scopes.length ? { scope: scopes.join(' ') } : {}), ...credentials };
+  const base = {
+    client_id: client.clientId,
+    ...(client.name ? { client_name: client.name } : {}),
+    ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+    ...credentials,
+  };
 
   switch (client.kind) {
     case 'service_account':

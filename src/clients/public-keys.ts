@@ -22,7 +22,8 @@ export function normalizePublicKey(pem: string, field = 'public_key'): string {
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS) throw new InvalidRequest(field, `RSA keys must be at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
+    if (bits < MIN_RSA_BITS)
+      throw new InvalidRequest(field, `RSA keys must be at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
   } else if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
     if (!EC_CURVES.has(curve)) throw new InvalidRequest(field, 'EC keys must use the P-256 curve (ES256)');
@@ -49,14 +50,21 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
  * private part, and returns it as PEM for `normalizePublicKey`.
  */
 export function pemFromJwk(value: object, field = 'public_key'): string {
-  const keys = 'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
-  if (keys.length !== 1 || typeof keys[0] !== 'object' || keys[0] === null) throw new InvalidRequest(field, 'a JWKS must hold exactly one key');
+  const keys =
+    'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  if (keys.length !== 1 || typeof keys[0] !== 'object' || keys[0] === null)
+    throw new InvalidRequest(field, 'a JWKS must hold exactly one key');
   const jwk = keys[0] as Record<string, unknown>;
   if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
-    throw new InvalidRequest(field, 'holds private key parts; register only the public key and keep the private key yourself');
+    throw new InvalidRequest(
+      field,
+      'holds private key parts; register only the public key and keep the private key yourself',
+    );
   }
   try {
-    return createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString();
+    return createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' })
+      .export({ format: 'pem', type: 'spki' })
+      .toString();
   } catch {
     throw new InvalidRequest(field, 'is not a valid public JWK');
   }
@@ -75,7 +83,8 @@ const KID = /^[\x21-\x7e]{1,100}$/;
 
 /** A customer's `kid`: 1 to 100 printable ASCII characters, no spaces. */
 export function checkKid(kid: string, field = 'kid'): string {
-  if (typeof kid !== 'string' || !KID.test(kid)) throw new InvalidRequest(field, 'must be 1 to 100 printable ASCII characters without spaces');
+  if (typeof kid !== 'string' || !KID.test(kid))
+    throw new InvalidRequest(field, 'must be 1 to 100 printable ASCII characters without spaces');
   return kid;
 }
 
@@ -107,7 +116,8 @@ export function thumbprint(pem: string): string {
   if (kid !== undefined) return kid;
   const jwk = publicJwkOf(pem);
   if (!jwk) throw new TypeError('not a public key');
-  const members = jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  const members =
+    jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   kid = createHash('sha256').update(JSON.stringify(members)).digest('base64url');
   if (thumbprints.size >= 5000) thumbprints.delete(thumbprints.keys().next().value!);
   thumbprints.set(pem, kid);
@@ -122,7 +132,8 @@ export function jwkFor(key: PublicKey): object | undefined {
 
 /** The `kid` of a JWK given to the admin API, if it has one. */
 export function kidOfJwk(value: object): string | undefined {
-  const keys = 'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  const keys =
+    'keys' in value && Array.isArray((value as { keys: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
   const kid = (keys[0] as { kid?: unknown } | undefined)?.kid;
   return typeof kid === 'string' ? checkKid(kid, 'public_key.kid') : undefined;
 }

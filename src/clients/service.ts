@@ -6,7 +6,14 @@ import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import { ENVIRONMENTS, toClientView, type ClientRecord, type ClientView, type Credits, type Environment } from './client.js';
+import {
+  ENVIRONMENTS,
+  toClientView,
+  type ClientRecord,
+  type ClientView,
+  type Credits,
+  type Environment,
+} from './client.js';
 import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
@@ -60,16 +67,25 @@ export interface ClientService {
    * Hands a new secret over: with `share`, as a one-time link (`share_url`)
    * instead of the secret itself (CONTRACT.md, one-time links).
    */
-  handOver(created: CreatedClient, share: ShareOptions | undefined): Promise<ClientView & { client_secret?: string; share_url?: string }>;
+  handOver(
+    created: CreatedClient,
+    share: ShareOptions | undefined,
+  ): Promise<ClientView & { client_secret?: string; share_url?: string }>;
   view(client: ClientRecord): ClientView;
   list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
-  update(clientId: string, changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null }): Promise<ClientView>;
+  update(
+    clientId: string,
+    changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null },
+  ): Promise<ClientView>;
   /**
    * A new secret for the same client_id. The old one keeps working for
    * `gracePeriodSeconds` (default 0) so an integration can switch without
    * downtime. Revives a revoked client.
    */
-  regenerateSecret(clientId: string, input: { clientSecret?: string; gracePeriodSeconds?: number }): Promise<CreatedClient>;
+  regenerateSecret(
+    clientId: string,
+    input: { clientSecret?: string; gracePeriodSeconds?: number },
+  ): Promise<CreatedClient>;
 }
 
 export interface ClientPage {
@@ -91,27 +107,42 @@ export interface ClientServiceDeps {
 const MAX_EXPIRY_DAYS = 3650;
 const DAY = 86_400;
 
-export function createClientService({ config, db, clients, teams, teamService, shares }: ClientServiceDeps): ClientService {
+export function createClientService({
+  config,
+  db,
+  clients,
+  teams,
+  teamService,
+  shares,
+}: ClientServiceDeps): ClientService {
   const view = (client: ClientRecord) => toClientView(client, config.defaultScopes, nowSeconds());
 
   function checkScopes(scopes: readonly string[] | undefined): readonly string[] {
     if (scopes === undefined) return config.defaultScopes;
     const unknown = scopes.filter((s) => !Object.hasOwn(config.scopes, s));
     if (unknown.length) {
-      throw new InvalidRequest('scopes', `unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; known: ${Object.keys(config.scopes).join(' ')}`);
+      throw new InvalidRequest(
+        'scopes',
+        `unknown scope ${unknown.map((s) => `"${s}"`).join(', ')}; known: ${Object.keys(config.scopes).join(' ')}`,
+      );
     }
     return [...new Set(scopes)];
   }
 
   function checkName(name: string | undefined, fallback: string): string {
     const value = printableName(name ?? fallback);
-    if (value === undefined) throw new InvalidRequest('name', 'must be 1 to 200 printable characters, without control or bidirectional-override characters');
+    if (value === undefined)
+      throw new InvalidRequest(
+        'name',
+        'must be 1 to 200 printable characters, without control or bidirectional-override characters',
+      );
     return value;
   }
 
   function checkEnvironment(environment: string | undefined): Environment {
     const value = environment ?? 'prod';
-    if (!ENVIRONMENTS.includes(value as Environment)) throw new InvalidRequest('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
+    if (!ENVIRONMENTS.includes(value as Environment))
+      throw new InvalidRequest('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
     return value as Environment;
   }
 
@@ -127,8 +158,14 @@ export function createClientService({ config, db, clients, teams, teamService, s
    * A new secret (returned this once, stored as its hash) or, with a public
    * key, none. A secret the customer chose has no random part to hint at.
    */
-  async function credentials(environment: Environment, publicKeyPem?: string, chosen?: string, { apiKey = false } = {}) {
-    if (publicKeyPem) return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null, keyDigest: null } };
+  async function credentials(
+    environment: Environment,
+    publicKeyPem?: string,
+    chosen?: string,
+    { apiKey = false } = {},
+  ) {
+    if (publicKeyPem)
+      return { secret: undefined, fields: { publicKeyPem, secretHash: null, secretHint: null, keyDigest: null } };
     if (chosen !== undefined) checkChosenSecret(chosen);
     const secret = chosen ?? generateClientSecret(environment, config.keyPrefix);
     return {
@@ -190,7 +227,24 @@ export function createClientService({ config, db, clients, teams, teamService, s
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
         const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
-        await clients.insert({ clientId, kind, name, teamId: team.id, userId: user.id, redirectUris: [], environment, scopes, createdAt: now, expiresAt, publicKeyKid: publicKeyKid ?? null, credits, ...fields }, trx);
+        await clients.insert(
+          {
+            clientId,
+            kind,
+            name,
+            teamId: team.id,
+            userId: user.id,
+            redirectUris: [],
+            environment,
+            scopes,
+            createdAt: now,
+            expiresAt,
+            publicKeyKid: publicKeyKid ?? null,
+            credits,
+            ...fields,
+          },
+          trx,
+        );
       });
       return created(clientId, secret);
     },
@@ -205,7 +259,22 @@ export function createClientService({ config, db, clients, teams, teamService, s
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
       await withFreeKeySlot(team, (trx) =>
-        clients.insert({ clientId, kind: 'app', name, teamId: team.id, userId: null, redirectUris, environment: 'prod', scopes, createdAt: now, expiresAt: null, ...fields }, trx),
+        clients.insert(
+          {
+            clientId,
+            kind: 'app',
+            name,
+            teamId: team.id,
+            userId: null,
+            redirectUris,
+            environment: 'prod',
+            scopes,
+            createdAt: now,
+            expiresAt: null,
+            ...fields,
+          },
+          trx,
+        ),
       );
       return created(clientId, secret);
     },
@@ -214,7 +283,19 @@ export function createClientService({ config, db, clients, teams, teamService, s
       const name = checkName(input.name, '');
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
-      await clients.insert({ clientId, kind: 'resource_server', name, teamId: null, userId: null, redirectUris: [], environment: 'prod', scopes: [], createdAt: nowSeconds(), expiresAt: null, ...fields });
+      await clients.insert({
+        clientId,
+        kind: 'resource_server',
+        name,
+        teamId: null,
+        userId: null,
+        redirectUris: [],
+        environment: 'prod',
+        scopes: [],
+        createdAt: nowSeconds(),
+        expiresAt: null,
+        ...fields,
+      });
       return created(clientId, secret);
     },
 
@@ -222,18 +303,30 @@ export function createClientService({ config, db, clients, teams, teamService, s
       const client = await mustFind(clientId);
       const publicKeyPem = normalizePublicKey(pem);
       const kind: ClientKind = client.kind === 'service_account' ? 'service_account_jwt' : client.kind;
-      await clients.update(clientId, { publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }], secretHash: null, secretHint: null, kind });
+      await clients.update(clientId, {
+        publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }],
+        secretHash: null,
+        secretHint: null,
+        kind,
+      });
       return view(await mustFind(clientId));
     },
 
     async addPublicKey(clientId, pem, kid) {
       const client = await mustFind(clientId);
-      if (!client.publicKeys.length) throw new InvalidRequest('public_key', 'only a service account that authenticates with a public key (private_key_jwt) holds public keys');
+      if (!client.publicKeys.length)
+        throw new InvalidRequest(
+          'public_key',
+          'only a service account that authenticates with a public key (private_key_jwt) holds public keys',
+        );
       const publicKeyPem = normalizePublicKey(pem);
       const id = kid === undefined ? thumbprint(publicKeyPem) : checkKid(kid);
-      if (client.publicKeys.some((k) => k.pem === publicKeyPem)) throw new InvalidRequest('public_key', 'this key is registered already');
-      if (client.publicKeys.some((k) => k.kid === id)) throw new InvalidRequest('kid', `the client already has a key with kid "${id}"`);
-      if (client.publicKeys.length >= MAX_PUBLIC_KEYS) throw new InvalidRequest('public_key', `a client holds at most ${MAX_PUBLIC_KEYS} keys; remove one first`);
+      if (client.publicKeys.some((k) => k.pem === publicKeyPem))
+        throw new InvalidRequest('public_key', 'this key is registered already');
+      if (client.publicKeys.some((k) => k.kid === id))
+        throw new InvalidRequest('kid', `the client already has a key with kid "${id}"`);
+      if (client.publicKeys.length >= MAX_PUBLIC_KEYS)
+        throw new InvalidRequest('public_key', `a client holds at most ${MAX_PUBLIC_KEYS} keys; remove one first`);
       await clients.update(clientId, { publicKeys: [...client.publicKeys, { kid: id, pem: publicKeyPem }] });
       return id;
     },
@@ -241,7 +334,8 @@ export function createClientService({ config, db, clients, teams, teamService, s
     async removePublicKey(clientId, kid) {
       const client = await mustFind(clientId);
       const rest = client.publicKeys.filter((k) => k.kid !== kid);
-      if (rest.length === client.publicKeys.length) throw new NotFound(`client ${clientId} has no key with kid "${String(kid).slice(0, 100)}"`);
+      if (rest.length === client.publicKeys.length)
+        throw new NotFound(`client ${clientId} has no key with kid "${String(kid).slice(0, 100)}"`);
       if (!rest.length) throw new InvalidRequest('kid', 'the last key cannot be removed; add the next key first');
       await clients.update(clientId, { publicKeys: rest });
     },
@@ -255,14 +349,24 @@ export function createClientService({ config, db, clients, teams, teamService, s
     async list(teamId, { limit, offset }) {
       const { total, clients: rows } = await clients.listByTeam(teamId, { limit, offset });
       const links = await shares.latest(rows.map((r) => r.clientId));
-      const data = rows.map((r) => ({ ...view(r), ...(links.has(r.clientId) ? { share: links.get(r.clientId)! } : {}) }));
+      const data = rows.map((r) => ({
+        ...view(r),
+        ...(links.has(r.clientId) ? { share: links.get(r.clientId)! } : {}),
+      }));
       return { total_count: total, data, exceeds_total_count: offset + rows.length < total };
     },
 
     async handOver(created, share) {
-      if (!share) return { ...created.client, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
-      if (!created.clientSecret) throw new InvalidRequest('share', 'this client has no secret to share (it authenticates with a public key)');
-      const link = await shares.create({ clientId: created.client.client_id, teamId: created.client.team_id, secret: created.clientSecret, ...share });
+      if (!share)
+        return { ...created.client, ...(created.clientSecret ? { client_secret: created.clientSecret } : {}) };
+      if (!created.clientSecret)
+        throw new InvalidRequest('share', 'this client has no secret to share (it authenticates with a public key)');
+      const link = await shares.create({
+        clientId: created.client.client_id,
+        teamId: created.client.team_id,
+        secret: created.clientSecret,
+        ...share,
+      });
       return { ...created.client, share_url: link.url, share: link.view };
     },
 
@@ -280,11 +384,14 @@ export function createClientService({ config, db, clients, teams, teamService, s
 
     async regenerateSecret(clientId, { clientSecret, gracePeriodSeconds = 0 }) {
       const client = await mustFind(clientId);
-      if (client.publicKeyPem) throw new InvalidRequest('client_secret', 'this client authenticates with private_key_jwt and has no secret');
+      if (client.publicKeyPem)
+        throw new InvalidRequest('client_secret', 'this client authenticates with private_key_jwt and has no secret');
       if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > 7 * DAY) {
         throw new InvalidRequest('grace_period_seconds', `must be a whole number from 0 to ${7 * DAY}`);
       }
-      const { secret, fields } = await credentials(client.environment, undefined, clientSecret, { apiKey: client.kind === 'service_account' });
+      const { secret, fields } = await credentials(client.environment, undefined, clientSecret, {
+        apiKey: client.kind === 'service_account',
+      });
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
       const update = (trx?: Knex.Transaction) =>
@@ -325,7 +432,8 @@ function checkCredits(credits: Credits | null | undefined): Credits | null {
   }
   const { refill } = credits;
   if (refill !== null && refill !== undefined) {
-    if (refill.interval !== 'day' && refill.interval !== 'month') throw new InvalidRequest('credits.refill.interval', 'must be "day" or "month"');
+    if (refill.interval !== 'day' && refill.interval !== 'month')
+      throw new InvalidRequest('credits.refill.interval', 'must be "day" or "month"');
     if (!Number.isSafeInteger(refill.amount) || refill.amount < 1 || refill.amount > MAX_CREDITS) {
       throw new InvalidRequest('credits.refill.amount', `must be a whole number from 1 to ${MAX_CREDITS}`);
     }
@@ -340,7 +448,10 @@ function checkChosenSecret(secret: string): void {
   }
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(secret)).length;
   if (classes < 3) {
-    throw new InvalidRequest('client_secret', 'must mix at least three of: upper-case letters, lower-case letters, digits, other characters');
+    throw new InvalidRequest(
+      'client_secret',
+      'must mix at least three of: upper-case letters, lower-case letters, digits, other characters',
+    );
   }
 }
 
@@ -361,9 +472,13 @@ function checkRedirectUris(uris: readonly string[]): readonly string[] {
     const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
     if (url.hash || uri.includes('#')) throw new InvalidRequest('redirect_uris', 'must not have a fragment');
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-      throw new InvalidRequest('redirect_uris', 'must be https, http on a loopback address, or urn:ietf:wg:oauth:2.0:oob');
+      throw new InvalidRequest(
+        'redirect_uris',
+        'must be https, http on a loopback address, or urn:ietf:wg:oauth:2.0:oob',
+      );
     }
-    if (uri.length > 2000 || /\s/.test(uri)) throw new InvalidRequest('redirect_uris', 'must be under 2000 characters with no spaces');
+    if (uri.length > 2000 || /\s/.test(uri))
+      throw new InvalidRequest('redirect_uris', 'must be under 2000 characters with no spaces');
   }
   return uris;
 }

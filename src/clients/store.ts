@@ -66,7 +66,10 @@ export interface ClientStore {
   spendCredits(clientId: string, cost: number, now: number): Promise<number | undefined>;
   /** Valid (not revoked, not expired) clients of the team, read inside `trx`. */
   countValid(teamId: number, now: number, trx?: Knex.Transaction): Promise<number>;
-  listByTeam(teamId: number, page: { limit: number; offset: number }): Promise<{ total: number; clients: ClientRecord[] }>;
+  listByTeam(
+    teamId: number,
+    page: { limit: number; offset: number },
+  ): Promise<{ total: number; clients: ClientRecord[] }>;
 }
 
 interface ClientRow {
@@ -125,7 +128,10 @@ function trustedDigest(row: ClientRow): string | null {
 function creditsOf(row: ClientRow): Credits | null {
   if (row.credits_remaining === null || row.credits_remaining === undefined) return null;
   const interval = row.credits_refill_interval;
-  const refill = (interval === 'day' || interval === 'month') && row.credits_refill_amount != null ? { interval: interval as 'day' | 'month', amount: Number(row.credits_refill_amount) } : null;
+  const refill =
+    (interval === 'day' || interval === 'month') && row.credits_refill_amount != null
+      ? { interval: interval as 'day' | 'month', amount: Number(row.credits_refill_amount) }
+      : null;
   return { remaining: Number(row.credits_remaining), refill };
 }
 
@@ -172,15 +178,20 @@ function creditColumns(credits: Credits | null) {
 /** The start (epoch seconds, UTC) of the day or month that `ms` falls in. */
 export function periodStart(interval: 'day' | 'month', ms: number): number {
   const d = new Date(ms);
-  const start = interval === 'day' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const start =
+    interval === 'day'
+      ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+      : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
   return start / 1000;
 }
 
 export function createKnexClientStore(db: Db): ClientStore {
-  const withTeam = () => db<ClientRow>('o_auth_clients').leftJoin('teams', 'teams.id', 'o_auth_clients.team_id').select(SELECT);
+  const withTeam = () =>
+    db<ClientRow>('o_auth_clients').leftJoin('teams', 'teams.id', 'o_auth_clients.team_id').select(SELECT);
   // The reads every request makes, as prepared statements (db/knex.ts).
   const hot = hotStatement(db);
-  const FROM = 'SELECT o_auth_clients.*, teams.plan AS team_plan FROM o_auth_clients LEFT JOIN teams ON teams.id = o_auth_clients.team_id';
+  const FROM =
+    'SELECT o_auth_clients.*, teams.plan AS team_plan FROM o_auth_clients LEFT JOIN teams ON teams.id = o_auth_clients.team_id';
 
   return {
     async findById(clientId) {
@@ -244,7 +255,8 @@ export function createKnexClientStore(db: Db): ClientStore {
       }
       if (changes.revokedAt !== undefined) columns.revoked_at = changes.revokedAt;
       if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
-      if (changes.previousSecretExpiresAt !== undefined) columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
+      if (changes.previousSecretExpiresAt !== undefined)
+        columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
       // The change and its event commit together: guards hear of every change that happened.
       const write = async (q: Knex.Transaction) => {
         const updated = await q('o_auth_clients').where({ client_id: clientId }).update(columns);
@@ -256,9 +268,18 @@ export function createKnexClientStore(db: Db): ClientStore {
 
     async findByKeyDigest(digests) {
       const list = inList([...new Set(digests)]);
-      const rows = await hot<ClientRow>(`${FROM} WHERE o_auth_clients.key_digest IN (${list.marks}) OR o_auth_clients.previous_key_digest IN (${list.marks})`, [...list.values, ...list.values]);
+      const rows = await hot<ClientRow>(
+        `${FROM} WHERE o_auth_clients.key_digest IN (${list.marks}) OR o_auth_clients.previous_key_digest IN (${list.marks})`,
+        [...list.values, ...list.values],
+      );
       return digests.map((digest) => {
-        const row = rows.find((r) => trustedDigest(r) === digest) ?? rows.find((r) => r.previous_key_digest === digest && Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000));
+        const row =
+          rows.find((r) => trustedDigest(r) === digest) ??
+          rows.find(
+            (r) =>
+              r.previous_key_digest === digest &&
+              Number(r.previous_secret_expires_at ?? 0) > Math.floor(Date.now() / 1000),
+          );
         return row ? toRecord(row) : undefined;
       });
     },
@@ -269,7 +290,9 @@ export function createKnexClientStore(db: Db): ClientStore {
         // Missing, or made for a secret that is no longer stored: (re)bound to the one that just matched.
         await db('o_auth_clients')
           .where({ client_id: clientId, client_secret_hash: secretHash })
-          .andWhere((q) => q.whereNull('key_digest').orWhereNull('key_digest_binding').orWhereNot('key_digest_binding', binding))
+          .andWhere((q) =>
+            q.whereNull('key_digest').orWhereNull('key_digest_binding').orWhereNot('key_digest_binding', binding),
+          )
           .update({ key_digest: digest, key_digest_binding: binding });
       } catch (err) {
         // Another row holds this digest (a hand-copied row with the same secret): the key stays usable at /token only.
@@ -278,18 +301,26 @@ export function createKnexClientStore(db: Db): ClientStore {
     },
 
     async spendCredits(clientId, cost, now) {
-      const row = await db<ClientRow>('o_auth_clients').where({ client_id: clientId }).first(['credits_refill_interval', 'credits_refill_amount']);
+      const row = await db<ClientRow>('o_auth_clients')
+        .where({ client_id: clientId })
+        .first(['credits_refill_interval', 'credits_refill_amount']);
       const interval = row?.credits_refill_interval;
       const current = interval === 'day' || interval === 'month' ? periodStart(interval, now) : null;
       // What is left once a refill due for a new day or month is applied.
-      const left = current === null ? 'credits_remaining' : 'CASE WHEN credits_period IS NULL OR credits_period < ? THEN ? ELSE credits_remaining END';
+      const left =
+        current === null
+          ? 'credits_remaining'
+          : 'CASE WHEN credits_period IS NULL OR credits_period < ? THEN ? ELSE credits_remaining END';
       const leftBindings = current === null ? [] : [current, Number(row?.credits_refill_amount ?? 0)];
       // One conditional UPDATE: refill and spend together, only when enough is left.
       const updated = await db('o_auth_clients')
         .where({ client_id: clientId })
         .whereNotNull('credits_remaining')
         .whereRaw(`(${left}) >= ?`, [...leftBindings, cost])
-        .update({ credits_remaining: db.raw(`(${left}) - ?`, [...leftBindings, cost]), ...(current === null ? {} : { credits_period: current }) });
+        .update({
+          credits_remaining: db.raw(`(${left}) - ?`, [...leftBindings, cost]),
+          ...(current === null ? {} : { credits_period: current }),
+        });
       if (!updated) return undefined;
       const after = await db<ClientRow>('o_auth_clients').where({ client_id: clientId }).first('credits_remaining');
       return Number(after?.credits_remaining ?? 0);
@@ -313,7 +344,9 @@ export function createKnexClientStore(db: Db): ClientStore {
     },
 
     async listByTeam(teamId, { limit, offset }) {
-      const [{ count }] = (await db('o_auth_clients').where({ team_id: teamId }).count({ count: '*' })) as [{ count: number | string }];
+      const [{ count }] = (await db('o_auth_clients').where({ team_id: teamId }).count({ count: '*' })) as [
+        { count: number | string },
+      ];
       const rows = await withTeam()
         .where('o_auth_clients.team_id', teamId)
         .orderBy([{ column: 'o_auth_clients.created_at', order: 'desc' }, { column: 'o_auth_clients.client_id' }])

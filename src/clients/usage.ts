@@ -21,7 +21,10 @@ export interface UsageRecorderOptions {
   readonly onError?: (err: Error) => void;
 }
 
-export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () => undefined }: UsageRecorderOptions = {}): UsageRecorder {
+export function createUsageRecorder(
+  db: Db,
+  { flushEveryMs = 1000, onError = () => undefined }: UsageRecorderOptions = {},
+): UsageRecorder {
   let pending = new Map<string, { count: number; lastUsedAt: number }>();
   let flushing: Promise<void> = Promise.resolve();
   let writing = 0;
@@ -38,10 +41,16 @@ export function createUsageRecorder(db: Db, { flushEveryMs = 1000, onError = () 
       for (let i = 0; i < entries.length; i += 300) {
         const part = entries.slice(i, i + 300);
         const count = part.map(() => 'WHEN ? THEN ?').join(' ');
-        const latest = part.map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)').join(' ');
+        const latest = part
+          .map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)')
+          .join(' ');
         await trx.raw(
           `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
-          [...part.flatMap(([id, u]) => [id, u.count]), ...part.flatMap(([id, u]) => [id, u.lastUsedAt, u.lastUsedAt]), ...part.map(([id]) => id)],
+          [
+            ...part.flatMap(([id, u]) => [id, u.count]),
+            ...part.flatMap(([id, u]) => [id, u.lastUsedAt, u.lastUsedAt]),
+            ...part.map(([id]) => id),
+          ],
         );
       }
     });

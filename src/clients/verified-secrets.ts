@@ -21,7 +21,13 @@ export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000
   const processKey = randomBytes(32);
   const entries = new Map<string, number>();
   const keyOf = (clientId: string, hash: string, secret: string) =>
-    createHmac('sha256', processKey).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url');
+    createHmac('sha256', processKey)
+      .update(clientId)
+      .update('\0')
+      .update(hash)
+      .update('\0')
+      .update(secret)
+      .digest('base64url');
 
   return {
     has(clientId, hash, secret, now = Date.now()) {
@@ -59,16 +65,24 @@ export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000
  */
 export interface SharedVerifications {
   /** The first of `pairs` (hash, secret) remembered as a match, if any. */
-  find(clientId: string, pairs: ReadonlyArray<readonly [string, string]>): Promise<readonly [string, string] | undefined>;
+  find(
+    clientId: string,
+    pairs: ReadonlyArray<readonly [string, string]>,
+  ): Promise<readonly [string, string] | undefined>;
   remember(clientId: string, hash: string, secret: string): Promise<void>;
 }
 
-export function createSharedVerifications(redis: RedisClient, sharedSecret: () => string, ttlSeconds = 600): SharedVerifications {
+export function createSharedVerifications(
+  redis: RedisClient,
+  sharedSecret: () => string,
+  ttlSeconds = 600,
+): SharedVerifications {
   // Derived again only when the cookie keys change.
   let derived = { from: '', key: Buffer.alloc(0) };
   const keyOf = (clientId: string, hash: string, secret: string) => {
     const from = sharedSecret();
-    if (derived.from !== from) derived = { from, key: createHmac('sha256', from).update('keyport verified secrets').digest() };
+    if (derived.from !== from)
+      derived = { from, key: createHmac('sha256', from).update('keyport verified secrets').digest() };
     return `vs:${createHmac('sha256', derived.key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
   };
   return {

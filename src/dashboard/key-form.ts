@@ -6,7 +6,12 @@ import { InvalidRequest } from '../errors.js';
  * The dashboard's "Generate new key" form, read into the client service's
  * inputs: the service checks every rule, as for the CLI and the admin API.
  */
-export async function createKeyFromForm(clientService: ClientService, teamId: number, field: (name: string) => string, fields: (name: string) => string[]): Promise<CreatedClient> {
+export async function createKeyFromForm(
+  clientService: ClientService,
+  teamId: number,
+  field: (name: string) => string,
+  fields: (name: string) => string[],
+): Promise<CreatedClient> {
   const kind = field('kind');
   const name = field('name');
   const scopes = fields('scopes');
@@ -34,7 +39,11 @@ export async function createKeyFromForm(clientService: ClientService, teamId: nu
       } catch {
         throw new InvalidRequest('public_key', 'is neither PEM nor valid JWK JSON');
       }
-      return clientService.createServiceAccount({ ...common, publicKeyPem: pemFromJwk(jwk), publicKeyKid: kidOfJwk(jwk) });
+      return clientService.createServiceAccount({
+        ...common,
+        publicKeyPem: pemFromJwk(jwk),
+        publicKeyKid: kidOfJwk(jwk),
+      });
     }
     return clientService.createServiceAccount({ ...common, publicKeyPem: text });
   }

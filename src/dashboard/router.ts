@@ -15,7 +15,21 @@ import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { canonicalEmail } from '../teams/email.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import { auditPage, hintOf, keyPage, keysPage, layout, membersPage, messagePage, newKeyPage, revokePage, secretPanel, signInPage, statusOf, type Viewer } from './pages.js';
+import {
+  auditPage,
+  hintOf,
+  keyPage,
+  keysPage,
+  layout,
+  membersPage,
+  messagePage,
+  newKeyPage,
+  revokePage,
+  secretPanel,
+  signInPage,
+  statusOf,
+  type Viewer,
+} from './pages.js';
 import type { DashboardSession, DashboardSessions } from './sessions.js';
 import { createKeyFromForm } from './key-form.js';
 
@@ -59,7 +73,14 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   const { config, teams, teamService, clientService, audit, keyUsage, sessions, signIns, bcryptGate, csrfKey } = deps;
   const router = new Router<State>({ prefix: '/dashboard' });
   const secure = config.issuer.startsWith('https:');
-  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/dashboard', signed: false, overwrite: true };
+  const cookieOptions = {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure,
+    path: '/dashboard',
+    signed: false,
+    overwrite: true,
+  };
   const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
   const hmac = (value: string) => createHmac('sha256', csrfKey).update(value).digest('base64url');
   const field = (ctx: Ctx, name: string): string => {
@@ -89,7 +110,13 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     try {
       await next();
     } catch (err) {
-      if (err instanceof KeyportError) return render(ctx, err.status, err.status === 404 ? 'Not found' : 'That did not work', messagePage(err.message, true));
+      if (err instanceof KeyportError)
+        return render(
+          ctx,
+          err.status,
+          err.status === 404 ? 'Not found' : 'That did not work',
+          messagePage(err.message, true),
+        );
       throw err;
     }
   }
@@ -105,26 +132,47 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     }
     const team = await teamService.getTeam(session.teamId);
     ctx.state.session = session;
-    ctx.state.viewer = { email: user.email ?? '', teamName: team.name, admin: membership.role === 'admin', csrf: hmac(`dashboard:${session.id}`) };
+    ctx.state.viewer = {
+      email: user.email ?? '',
+      teamName: team.name,
+      admin: membership.role === 'admin',
+      csrf: hmac(`dashboard:${session.id}`),
+    };
     await next();
   }
 
   async function checkCsrf(ctx: Ctx, next: Koa.Next) {
     if (!sameToken(field(ctx, 'csrf'), ctx.state.viewer!.csrf)) {
-      return render(ctx, 403, 'The form expired', messagePage('The form expired or did not come from this page. Go back and try again.', true));
+      return render(
+        ctx,
+        403,
+        'The form expired',
+        messagePage('The form expired or did not come from this page. Go back and try again.', true),
+      );
     }
     await next();
   }
 
   async function requireAdmin(ctx: Ctx, next: Koa.Next) {
-    if (!ctx.state.viewer!.admin) return render(ctx, 403, 'Admins only', messagePage('Only admins of the team can manage keys. Ask an admin of your team.', true));
+    if (!ctx.state.viewer!.admin)
+      return render(
+        ctx,
+        403,
+        'Admins only',
+        messagePage('Only admins of the team can manage keys. Ask an admin of your team.', true),
+      );
     await next();
   }
 
   /** A form that shows a secret works once: its nonce is spent by the first submission. */
   async function spendNonce(ctx: Ctx, next: Koa.Next) {
     if (!(await sessions.useNonce(ctx.state.session!, field(ctx, 'nonce')))) {
-      return render(ctx, 409, 'Already done', messagePage('This form was already sent. A secret is shown only once; open the key to rotate it again.', true));
+      return render(
+        ctx,
+        409,
+        'Already done',
+        messagePage('This form was already sent. A secret is shown only once; open the key to rotate it again.', true),
+      );
     }
     await next();
   }
@@ -132,12 +180,22 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   /** The key in the path, if it is this team's; another team's is 404, as in the admin API. */
   async function teamKey(ctx: Ctx) {
     const client = await clientService.get(ctx.params.id ?? '').catch(() => undefined);
-    if (!client || client.teamId !== ctx.state.session!.teamId) throw new NotFound('There is no such key in your team.');
+    if (!client || client.teamId !== ctx.state.session!.teamId)
+      throw new NotFound('There is no such key in your team.');
     return client;
   }
 
   const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
-    audit.record({ teamId: ctx.state.session!.teamId, actorType: 'person', actorId: String(ctx.state.session!.userId), action, clientId, status: ctx.status, ip: ctx.ip, details });
+    audit.record({
+      teamId: ctx.state.session!.teamId,
+      actorType: 'person',
+      actorId: String(ctx.state.session!.userId),
+      action,
+      clientId,
+      status: ctx.status,
+      ip: ctx.ip,
+      details,
+    });
 
   const decorate = (key: ClientView) => ({ ...key, status: statusOf(key), hint: hintOf(key, config.keyPrefix) });
   const newNonce = () => randomBytes(16).toString('base64url');
@@ -155,11 +213,17 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   router.post('/signin', form as never, async (ctx) => {
     const login = ctx.cookies.get(LOGIN_COOKIE) ?? '';
     if (!login || !sameToken(field(ctx, 'csrf'), hmac(`login:${login}`))) {
-      return render(ctx, 403, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), error: 'The form expired. Try again.' }));
+      return render(
+        ctx,
+        403,
+        'Sign in to your team',
+        signInPage({ csrf: hmac(`login:${login}`), error: 'The form expired. Try again.' }),
+      );
     }
     const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
     const password = field(ctx, 'password');
-    const again = (status: number, error: string) => render(ctx, status, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), email, error }));
+    const again = (status: number, error: string) =>
+      render(ctx, status, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), email, error }));
     const user = email ? await teams.findUserByEmail(email) : undefined;
     // The same throttles as the app sign-in: counted before the check, per address and per account.
     const account = user ? `user:${user.id}` : `email:${email}`;
@@ -170,7 +234,10 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       return again(429, `Too many attempts. Try again in ${wait} seconds.`);
     }
     const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
-    const checked = await bcryptGate.run(ctx.ip, async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)));
+    const checked = await bcryptGate.run(
+      ctx.ip,
+      async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)),
+    );
     if (checked === undefined) return again(429, 'Too many attempts. Try again in a second.');
     const membership = checked && hash !== DUMMY_HASH && user ? (await teams.membershipsOf(user.id))[0] : undefined;
     if (!membership || !user) return again(401, WRONG);
@@ -194,11 +261,20 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     const team = await teamService.getTeam(session!.teamId);
     const plan = teamService.planOf(team);
     const all = (await clientService.list(team.id, { limit: 1000, offset: 0 })).data.map(decorate);
-    const q = String(ctx.query.q ?? '').trim().toLowerCase().slice(0, 100);
+    const q = String(ctx.query.q ?? '')
+      .trim()
+      .toLowerCase()
+      .slice(0, 100);
     const status = typeof ctx.query.status === 'string' ? ctx.query.status : undefined;
     const environment = typeof ctx.query.environment === 'string' ? ctx.query.environment : undefined;
     const matching = all.filter(
-      (k) => (!status || k.status === status) && (!environment || k.environment === environment) && (!q || (k.name ?? '').toLowerCase().includes(q) || k.hint.toLowerCase().includes(q) || k.client_id.toLowerCase().includes(q)),
+      (k) =>
+        (!status || k.status === status) &&
+        (!environment || k.environment === environment) &&
+        (!q ||
+          (k.name ?? '').toLowerCase().includes(q) ||
+          k.hint.toLowerCase().includes(q) ||
+          k.client_id.toLowerCase().includes(q)),
     );
     const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
     const number = Math.min(pages, Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1));
@@ -211,43 +287,98 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
         keys: matching.slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
         filters: { status, environment, q },
         page: { number, pages, total: matching.length },
-        plan: { name: team.plan, used: all.filter((k) => k.is_valid).length, max: plan.max_keys, limits: plan.rate_limits, apiAccess: plan.api_access },
+        plan: {
+          name: team.plan,
+          used: all.filter((k) => k.is_valid).length,
+          max: plan.max_keys,
+          limits: plan.rate_limits,
+          apiAccess: plan.api_access,
+        },
       }),
       '/dashboard/keys',
     );
   });
 
   router.get('/keys/new', requireSession, requireAdmin, async (ctx) => {
-    render(ctx, 200, 'Generate a new key', newKeyPage({ csrf: ctx.state.viewer!.csrf, nonce: newNonce(), scopes: config.scopes, defaults: config.defaultScopes }));
+    render(
+      ctx,
+      200,
+      'Generate a new key',
+      newKeyPage({
+        csrf: ctx.state.viewer!.csrf,
+        nonce: newNonce(),
+        scopes: config.scopes,
+        defaults: config.defaultScopes,
+      }),
+    );
   });
 
   router.post('/keys', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
     const teamId = ctx.state.session!.teamId;
     const formAgain = (error: string) =>
-      render(ctx, 400, 'Generate a new key', newKeyPage({ csrf: ctx.state.viewer!.csrf, nonce: newNonce(), scopes: config.scopes, defaults: config.defaultScopes, error }));
+      render(
+        ctx,
+        400,
+        'Generate a new key',
+        newKeyPage({
+          csrf: ctx.state.viewer!.csrf,
+          nonce: newNonce(),
+          scopes: config.scopes,
+          defaults: config.defaultScopes,
+          error,
+        }),
+      );
     let created: CreatedClient;
     try {
-      created = await createKeyFromForm(clientService, teamId, (name) => field(ctx, name), (name) => fields(ctx, name));
+      created = await createKeyFromForm(
+        clientService,
+        teamId,
+        (name) => field(ctx, name),
+        (name) => fields(ctx, name),
+      );
     } catch (err) {
       // The plan's key limit and gate, a bad field: said in words, on the form (with a fresh nonce, to send again).
       if (err instanceof KeyportError && err.status < 500 && err.status !== 404) return formAgain(err.message);
       throw err;
     }
-    const answer = await clientService.handOver(created, field(ctx, 'share') === '1' && created.clientSecret ? {} : undefined);
+    const answer = await clientService.handOver(
+      created,
+      field(ctx, 'share') === '1' && created.clientSecret ? {} : undefined,
+    );
     ctx.status = 201;
-    await record(ctx, 'client.create', created.client.client_id, { kind: created.client.kind, name: created.client.name, via: 'dashboard' });
-    render(ctx, 201, 'Key created', secretPanel({ what: 'New key', name: created.client.name ?? created.client.client_id, clientId: created.client.client_id, secret: answer.client_secret, shareUrl: answer.share_url }));
+    await record(ctx, 'client.create', created.client.client_id, {
+      kind: created.client.kind,
+      name: created.client.name,
+      via: 'dashboard',
+    });
+    render(
+      ctx,
+      201,
+      'Key created',
+      secretPanel({
+        what: 'New key',
+        name: created.client.name ?? created.client.client_id,
+        clientId: created.client.client_id,
+        secret: answer.client_secret,
+        shareUrl: answer.share_url,
+      }),
+    );
   });
-
-
 
   router.get('/keys/:id', requireSession, async (ctx) => {
     const client = await teamKey(ctx);
     const now = Math.floor(Date.now() / 1000);
     const usage = await keyUsage.read(client.clientId, { from: now - 7 * 86_400, to: now, granularity: 'hour' });
-    const events = (await audit.listByTeam(client.teamId!, { limit: 200, offset: 0 })).events.filter((e) => e.client_id === client.clientId).slice(0, 20);
+    const events = (await audit.listByTeam(client.teamId!, { limit: 200, offset: 0 })).events
+      .filter((e) => e.client_id === client.clientId)
+      .slice(0, 20);
     const key = decorate(clientService.view(client));
-    render(ctx, 200, key.name ?? key.client_id, keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events, nonce: newNonce() }));
+    render(
+      ctx,
+      200,
+      key.name ?? key.client_id,
+      keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events, nonce: newNonce() }),
+    );
   });
 
   router.post('/keys/:id/edit', form as never, requireSession, checkCsrf, requireAdmin, async (ctx) => {
@@ -261,9 +392,21 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   router.post('/keys/:id/rotate', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
     const client = await teamKey(ctx);
     const grace = Number(field(ctx, 'grace'));
-    const rotated = await clientService.regenerateSecret(client.clientId, { gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0 });
+    const rotated = await clientService.regenerateSecret(client.clientId, {
+      gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0,
+    });
     await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: grace, via: 'dashboard' });
-    render(ctx, 200, 'Secret rotated', secretPanel({ what: 'New secret', name: client.name ?? client.clientId, clientId: client.clientId, secret: rotated.clientSecret }));
+    render(
+      ctx,
+      200,
+      'Secret rotated',
+      secretPanel({
+        what: 'New secret',
+        name: client.name ?? client.clientId,
+        clientId: client.clientId,
+        secret: rotated.clientSecret,
+      }),
+    );
   });
 
   router.get('/keys/:id/revoke', requireSession, requireAdmin, async (ctx) => {
@@ -290,9 +433,15 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       'Members',
       membersPage({
         members: members.map(({ user, role }) => {
-          if (user.kind === 'person') return { name: user.email ?? user.name ?? `user ${user.id}`, kind: 'person' as const, role };
+          if (user.kind === 'person')
+            return { name: user.email ?? user.name ?? `user ${user.id}`, kind: 'person' as const, role };
           const key = keyOf.get(user.id);
-          return { name: user.name ?? `service account ${user.id}`, kind: 'service account' as const, role, ...(key ? { key: { clientId: key.client_id, name: key.name ?? key.client_id } } : {}) };
+          return {
+            name: user.name ?? `service account ${user.id}`,
+            kind: 'service account' as const,
+            role,
+            ...(key ? { key: { clientId: key.client_id, name: key.name ?? key.client_id } } : {}),
+          };
         }),
       }),
       '/dashboard/members',
@@ -303,7 +452,13 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     const teamId = ctx.state.session!.teamId;
     const number = Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1);
     const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });
-    render(ctx, 200, 'Audit log', auditPage({ events, page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) } }), '/dashboard/audit');
+    render(
+      ctx,
+      200,
+      'Audit log',
+      auditPage({ events, page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) } }),
+      '/dashboard/audit',
+    );
   });
 
   return router;

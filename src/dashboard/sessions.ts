@@ -30,9 +30,17 @@ export function createDashboardSessions(db: Db): DashboardSessions {
   return {
     async create(userId, teamId) {
       const cookie = randomBytes(32).toString('base64url');
-      await db('dashboard_sessions').insert({ id: digest(cookie), user_id: userId, team_id: teamId, created_at: now(), last_seen_at: now() });
+      await db('dashboard_sessions').insert({
+        id: digest(cookie),
+        user_id: userId,
+        team_id: teamId,
+        created_at: now(),
+        last_seen_at: now(),
+      });
       // Sessions idle past their end are deleted as new ones start.
-      await db('dashboard_sessions').where('last_seen_at', '<', now() - IDLE_SECONDS).delete();
+      await db('dashboard_sessions')
+        .where('last_seen_at', '<', now() - IDLE_SECONDS)
+        .delete();
       return cookie;
     },
 
@@ -46,12 +54,21 @@ export function createDashboardSessions(db: Db): DashboardSessions {
         await db('dashboard_sessions').where({ id }).delete();
         return undefined;
       }
-      if (now() - seen >= TOUCH_EVERY_SECONDS) await db('dashboard_sessions').where({ id }).update({ last_seen_at: now() });
-      return { id, userId: Number(row.user_id), teamId: Number(row.team_id), lastFormNonce: row.last_form_nonce ?? null };
+      if (now() - seen >= TOUCH_EVERY_SECONDS)
+        await db('dashboard_sessions').where({ id }).update({ last_seen_at: now() });
+      return {
+        id,
+        userId: Number(row.user_id),
+        teamId: Number(row.team_id),
+        lastFormNonce: row.last_form_nonce ?? null,
+      };
     },
 
     async end(cookie) {
-      if (cookie) await db('dashboard_sessions').where({ id: digest(cookie) }).delete();
+      if (cookie)
+        await db('dashboard_sessions')
+          .where({ id: digest(cookie) })
+          .delete();
     },
 
     async useNonce(session, nonce) {

@@ -8,7 +8,10 @@
  * still sees every write committed before it was made: batching changes how
  * many round trips there are, not what is read or when it is written.
  */
-export function createBatcher<K, V>(run: (keys: readonly K[]) => Promise<readonly V[]>, maxBatch = 200): (key: K) => Promise<V> {
+export function createBatcher<K, V>(
+  run: (keys: readonly K[]) => Promise<readonly V[]>,
+  maxBatch = 200,
+): (key: K) => Promise<V> {
   let pending: Array<{ key: K; resolve(value: V): void; reject(err: unknown): void }> = [];
 
   const flush = () => {
@@ -16,10 +19,12 @@ export function createBatcher<K, V>(run: (keys: readonly K[]) => Promise<readonl
     pending = [];
     for (let i = 0; i < batch.length; i += maxBatch) {
       const part = batch.slice(i, i + maxBatch);
-      Promise.resolve(part.map((p) => p.key)).then(run).then(
-        (values) => part.forEach((p, j) => p.resolve(values[j]!)),
-        (err: unknown) => part.forEach((p) => p.reject(err)),
-      );
+      Promise.resolve(part.map((p) => p.key))
+        .then(run)
+        .then(
+          (values) => part.forEach((p, j) => p.resolve(values[j]!)),
+          (err: unknown) => part.forEach((p) => p.reject(err)),
+        );
     }
   };
 

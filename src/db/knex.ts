@@ -69,7 +69,9 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
   return { marks: padded.map(() => '?').join(', '), values: padded };
 }
 
-type Connection = { execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void };
+type Connection = {
+  execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void;
+};
 
 /**
  * Runs one of the few statements every request makes, without the query
@@ -79,11 +81,15 @@ type Connection = { execute(sql: string, values: readonly unknown[], done: (err:
  * values only ever travel as bindings.
  */
 export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[]) => Promise<T[]> {
-  if (!isMysql(db)) return async <T>(sql: string, values: readonly unknown[]) => (await db.raw(sql, values as Knex.RawBinding[])) as T[];
+  if (!isMysql(db))
+    return async <T>(sql: string, values: readonly unknown[]) =>
+      (await db.raw(sql, values as Knex.RawBinding[])) as T[];
   return async <T>(sql: string, values: readonly unknown[]) => {
     const connection = (await db.client.acquireConnection()) as Connection;
     try {
-      return await new Promise<T[]>((resolve, reject) => connection.execute(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+      return await new Promise<T[]>((resolve, reject) =>
+        connection.execute(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
+      );
     } finally {
       await db.client.releaseConnection(connection);
     }

@@ -17,7 +17,11 @@ export class SafeHtml {
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
   values.forEach((value, i) => {
-    const part = Array.isArray(value) ? value.map((v) => (v instanceof SafeHtml ? v.html : escapeHtml(v))).join('') : value instanceof SafeHtml ? value.html : escapeHtml(value);
+    const part = Array.isArray(value)
+      ? value.map((v) => (v instanceof SafeHtml ? v.html : escapeHtml(v))).join('')
+      : value instanceof SafeHtml
+        ? value.html
+        : escapeHtml(value);
     out += part + strings[i + 1]!;
   });
   return new SafeHtml(out);
@@ -28,7 +32,8 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
 /**
@@ -48,12 +53,24 @@ export function pageHeadersFor(redirectUris: readonly string[]): Readonly<Record
     }
   }
   if (!origins.size) return PAGE_HEADERS;
-  const csp = PAGE_HEADERS['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${[...origins].join(' ')}`);
+  const csp = PAGE_HEADERS['Content-Security-Policy']!.replace(
+    "form-action 'self'",
+    `form-action 'self' ${[...origins].join(' ')}`,
+  );
   return { ...PAGE_HEADERS, 'Content-Security-Policy': csp };
 }
 
 /** A whole keyport page: its own stylesheet, an optional body class and header, and a main with its title. */
-export function documentOf(title: string, content: SafeHtml, { bodyClass, header, mainClass, script }: { bodyClass?: string; header?: SafeHtml; mainClass?: string; script?: string } = {}): string {
+export function documentOf(
+  title: string,
+  content: SafeHtml,
+  {
+    bodyClass,
+    header,
+    mainClass,
+    script,
+  }: { bodyClass?: string; header?: SafeHtml; mainClass?: string; script?: string } = {},
+): string {
   return html`<!doctype html>
 <html lang="en">
 <head>

@@ -39,7 +39,14 @@ const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
-export function createInteractionRouter({ config, provider, teams, signIns, bcryptGate, csrfKey }: InteractionDeps): Router {
+export function createInteractionRouter({
+  config,
+  provider,
+  teams,
+  signIns,
+  bcryptGate,
+  csrfKey,
+}: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
   const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
@@ -62,10 +69,23 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     try {
       await next();
     } catch (err) {
-      const e = err as { statusCode?: number; status?: number; error?: string; error_description?: string; message: string };
+      const e = err as {
+        statusCode?: number;
+        status?: number;
+        error?: string;
+        error_description?: string;
+        message: string;
+      };
       const status = e.statusCode ?? e.status ?? 500;
       if (status >= 500) console.error('interaction error:', e.message);
-      render(ctx, status >= 500 ? 500 : status, errorPage(status >= 500 ? 'server_error' : (e.error ?? 'invalid_request'), status >= 500 ? undefined : e.error_description ?? e.message));
+      render(
+        ctx,
+        status >= 500 ? 500 : status,
+        errorPage(
+          status >= 500 ? 'server_error' : (e.error ?? 'invalid_request'),
+          status >= 500 ? undefined : (e.error_description ?? e.message),
+        ),
+      );
     }
   }
 
@@ -73,7 +93,14 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     const expected = Buffer.from(csrfFor(ctx.params.uid!));
     const given = Buffer.from(field(ctx, 'csrf'));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      render(ctx, 403, errorPage('invalid_request', 'The form expired or did not come from this page. Go back to the application and start again.'));
+      render(
+        ctx,
+        403,
+        errorPage(
+          'invalid_request',
+          'The form expired or did not come from this page. Go back to the application and start again.',
+        ),
+      );
       return;
     }
     await next();
@@ -83,7 +110,8 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw Object.assign(new Error('interaction mismatch'), { status: 400 });
     const client = await provider.Client.find(String(interaction.params.client_id));
-    if (!client) throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
+    if (!client)
+      throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
     return { interaction, client, appName: client.clientName ?? client.clientId, redirects: client.redirectUris ?? [] };
   }
 
@@ -102,11 +130,33 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
       render(ctx, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), appName }), redirects);
       return;
     }
-    const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const missing = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     // Catalogue scopes are known to oidc-provider both as OIDC scopes and as the API's: list each once.
-    const names = [...new Set([...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid')])];
-    const scopes = names.map((name) => ({ name, description: (Object.hasOwn(config.scopes, name) ? config.scopes[name] : OIDC_SCOPE_DESCRIPTIONS[name]) ?? name }));
-    render(ctx, 200, consentPage({ confirm: `/interaction/${uid}/confirm`, abort: `/interaction/${uid}/abort`, csrf: csrfFor(uid), appName, scopes }), redirects);
+    const names = [
+      ...new Set([
+        ...(missing.missingResourceScopes?.[API_RESOURCE] ?? []),
+        ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid'),
+      ]),
+    ];
+    const scopes = names.map((name) => ({
+      name,
+      description: (Object.hasOwn(config.scopes, name) ? config.scopes[name] : OIDC_SCOPE_DESCRIPTIONS[name]) ?? name,
+    }));
+    render(
+      ctx,
+      200,
+      consentPage({
+        confirm: `/interaction/${uid}/confirm`,
+        abort: `/interaction/${uid}/abort`,
+        csrf: csrfFor(uid),
+        appName,
+        scopes,
+      }),
+      redirects,
+    );
   });
 
   router.post('/login', form, checkCsrf, async (ctx) => {
@@ -114,7 +164,18 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
     const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
     const password = field(ctx, 'password');
     const again = (status: number, error: string) =>
-      render(ctx, status, loginPage({ action: `/interaction/${interaction.uid}/login`, csrf: csrfFor(interaction.uid), appName, email, error }), redirects);
+      render(
+        ctx,
+        status,
+        loginPage({
+          action: `/interaction/${interaction.uid}/login`,
+          csrf: csrfFor(interaction.uid),
+          appName,
+          email,
+          error,
+        }),
+        redirects,
+      );
     const tooMany = (wait: number) => {
       ctx.state.limitReason = 'sign_in';
       ctx.set('Retry-After', String(wait));
@@ -129,7 +190,10 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
 
     const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
     // Through the bcrypt gate, with client secrets: a flood of sign-ins cannot starve token requests.
-    const checked = await bcryptGate.run(ctx.ip, async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)));
+    const checked = await bcryptGate.run(
+      ctx.ip,
+      async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)),
+    );
     if (checked === undefined) return tooMany(1);
     const passwordOk = checked && hash !== DUMMY_HASH;
     // Only people of the team that owns the app sign in to it; others see the same message.
@@ -142,16 +206,25 @@ export function createInteractionRouter({ config, provider, teams, signIns, bcry
   router.post('/confirm', form, checkCsrf, async (ctx) => {
     const { interaction, client } = await details(ctx);
     const { accountId } = interaction.session ?? {};
-    if (interaction.prompt.name !== 'consent' || !accountId) throw Object.assign(new Error('nothing to approve'), { status: 400 });
+    if (interaction.prompt.name !== 'consent' || !accountId)
+      throw Object.assign(new Error('nothing to approve'), { status: 400 });
     if (!(await isTeamMember(teams, keyportMetadata(client).team_id, accountId))) {
-      throw Object.assign(new Error('only members of the team that owns this application may approve it'), { status: 403, error: 'access_denied' });
+      throw Object.assign(new Error('only members of the team that owns this application may approve it'), {
+        status: 403,
+        error: 'access_denied',
+      });
     }
-    const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const missing = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     const grant = interaction.grantId
-      ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId: String(interaction.params.client_id) }))
+      ? ((await provider.Grant.find(interaction.grantId)) ??
+        new provider.Grant({ accountId, clientId: String(interaction.params.client_id) }))
       : new provider.Grant({ accountId, clientId: String(interaction.params.client_id) });
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await finish(ctx, { consent: { grantId } });
   });

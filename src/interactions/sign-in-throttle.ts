@@ -23,7 +23,11 @@ export interface SignInThrottle {
 }
 
 export function createSignInThrottle(db: Db, failures: AuthFailures, redis?: RedisClient): SignInThrottle {
-  const perAccount = createDbLimiter(db, { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS }, redis);
+  const perAccount = createDbLimiter(
+    db,
+    { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS },
+    redis,
+  );
   const key = (account: string) => createHash('sha256').update(account).digest('base64url');
 
   return {

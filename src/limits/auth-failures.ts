@@ -47,8 +47,16 @@ const MAX_REMEMBERED = 10_000;
 
 export function createAuthFailures(db: Db, config: Config, redis?: RedisClient): AuthFailures {
   const { per_client, per_address, window_seconds } = config.authFailures;
-  const byClient = createDbLimiter(db, { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds }, redis);
-  const byAddress = createDbLimiter(db, { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds }, redis);
+  const byClient = createDbLimiter(
+    db,
+    { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds },
+    redis,
+  );
+  const byAddress = createDbLimiter(
+    db,
+    { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds },
+    redis,
+  );
 
   const pairs = ({ clientId, address }: FailureKey) =>
     [
@@ -77,7 +85,10 @@ export function createAuthFailures(db: Db, config: Config, redis?: RedisClient):
           clean.delete(remembered);
           wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
           if (remembered.startsWith('a:')) {
-            throttled.set(remembered, { recheckAt: now + Math.min(CLEAN_FOR_MS, res.msBeforeNext), endsAt: now + res.msBeforeNext });
+            throttled.set(remembered, {
+              recheckAt: now + Math.min(CLEAN_FOR_MS, res.msBeforeNext),
+              endsAt: now + res.msBeforeNext,
+            });
             if (throttled.size > MAX_REMEMBERED) throttled.delete(throttled.keys().next().value!);
           }
         } else {

@@ -21,7 +21,10 @@ export function limitAuthorizationRequests(path: string): Koa.Middleware {
       ctx.status = 429;
       ctx.set({ ...PAGE_HEADERS, 'Retry-After': String(seconds) });
       ctx.type = 'html';
-      ctx.body = errorPage('rate_limit_exceeded', `Too many sign-in requests from your address. Try again in ${seconds} seconds.`);
+      ctx.body = errorPage(
+        'rate_limit_exceeded',
+        `Too many sign-in requests from your address. Try again in ${seconds} seconds.`,
+      );
       return;
     }
     await next();

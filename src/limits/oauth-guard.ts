@@ -40,7 +40,10 @@ export interface OAuthLimits {
  * authentication (after the secret or assertion checked out, before the
  * endpoint does any work). `client` carries keyport's metadata.
  */
-export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { clientId: string; metadata(): object }): Promise<void> {
+export async function chargeAuthenticatedClient(
+  limits: OAuthLimits,
+  client: { clientId: string; metadata(): object },
+): Promise<void> {
   const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
   if (!ctx || !BUDGETED_ROUTES.has(String(ctx.oidc?.route))) return;
   const meta = keyportMetadata(client);
@@ -51,7 +54,13 @@ export async function chargeAuthenticatedClient(limits: OAuthLimits, client: { c
  * oidc-provider's secret comparison, through keyport's (clients/authenticate.ts),
  * with the request's source address; a throttle answers 429.
  */
-export async function providerSecretMatches(limits: OAuthLimits, clientId: string, secret: string, hashes: ReadonlyArray<string | undefined>, digest?: string): Promise<boolean> {
+export async function providerSecretMatches(
+  limits: OAuthLimits,
+  clientId: string,
+  secret: string,
+  hashes: ReadonlyArray<string | undefined>,
+  digest?: string,
+): Promise<boolean> {
   const ctx = Provider.ctx;
   try {
     // RFC 6749 §2.3.1 form-encodes Basic credentials; curl -u and authlib send them raw (see basicAsSent).

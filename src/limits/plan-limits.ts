@@ -51,15 +51,26 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
   // in session variables as it writes them, and the same connection reads
   // them back. Exact like the transaction, with no lock held between the two.
   const captured = [0, 1, 2]
-    .map((i) => `n${i} = (@kp_n${i} := IF(VALUES(s${i}) > s${i}, VALUES(n${i}), n${i} + VALUES(n${i}))), s${i} = GREATEST(s${i}, VALUES(s${i}))`)
+    .map(
+      (i) =>
+        `n${i} = (@kp_n${i} := IF(VALUES(s${i}) > s${i}, VALUES(n${i}), n${i} + VALUES(n${i}))), s${i} = GREATEST(s${i}, VALUES(s${i}))`,
+    )
     .join(', ');
   async function countOneOnMysql(clientId: string, bindings: ReadonlyArray<string | number>) {
     const connection = await db.client.acquireConnection();
     try {
-      const [result] = (await db.raw(`INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${captured}`, [...bindings]).connection(connection)) as [{ affectedRows: number }];
+      const [result] = (await db
+        .raw(
+          `INSERT INTO ${TABLE} (client_id, s0, n0, s1, n1, s2, n2) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${captured}`,
+          [...bindings],
+        )
+        .connection(connection)) as [{ affectedRows: number }];
       // 1: inserted, so the counts are this batch's own.
-      if (result.affectedRows === 1) return { client_id: clientId, n0: Number(bindings[2]), n1: Number(bindings[4]), n2: Number(bindings[6]) };
-      const [[values]] = (await db.raw('SELECT @kp_n0 AS n0, @kp_n1 AS n1, @kp_n2 AS n2').connection(connection)) as [[{ n0: number; n1: number; n2: number }]];
+      if (result.affectedRows === 1)
+        return { client_id: clientId, n0: Number(bindings[2]), n1: Number(bindings[4]), n2: Number(bindings[6]) };
+      const [[values]] = (await db.raw('SELECT @kp_n0 AS n0, @kp_n1 AS n1, @kp_n2 AS n2').connection(connection)) as [
+        [{ n0: number; n1: number; n2: number }],
+      ];
       return { client_id: clientId, ...values };
     } finally {
       await db.client.releaseConnection(connection);
@@ -94,12 +105,22 @@ function createCounter(db: Db): (clientId: string, starts: readonly number[], co
       // racing batches neither refuse early nor let one more through.
       [rows] = (await db.transaction(async (trx) => {
         await trx.raw(`${insert} ON DUPLICATE KEY UPDATE ${update}`, bindings);
-        return trx.raw(`SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`, ids);
+        return trx.raw(
+          `SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`,
+          ids,
+        );
       })) as [typeof rows];
     } else {
-      rows = (await db.raw(`${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`, bindings)) as typeof rows;
+      rows = (await db.raw(
+        `${insert} ON CONFLICT(client_id) DO UPDATE SET ${update} RETURNING client_id, n0, n1, n2`,
+        bindings,
+      )) as typeof rows;
     }
-    return placesIn(requests, groups, new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]])));
+    return placesIn(
+      requests,
+      groups,
+      new Map(rows.map((row) => [row.client_id, [Number(row.n0), Number(row.n1), Number(row.n2)]])),
+    );
   };
 
   const count = createBatcher(countBatch, 100);
@@ -139,7 +160,10 @@ for i = 1, #KEYS do
 end
 return out`;
 
-function createRedisCounter(redis: RedisClient, windows: readonly number[]): (clientId: string, starts: readonly number[], cost: number) => Promise<number[]> {
+function createRedisCounter(
+  redis: RedisClient,
+  windows: readonly number[],
+): (clientId: string, starts: readonly number[], cost: number) => Promise<number[]> {
   const countBatch = async (requests: ReadonlyArray<{ clientId: string; starts: readonly number[]; cost: number }>) => {
     const groups = new Map<string, { starts: readonly number[]; k: number }>();
     for (const { clientId, starts, cost } of requests) {
@@ -167,7 +191,11 @@ export function createPlanLimits(db: Db, config: Config, redis?: RedisClient): P
       const seconds = Math.floor(now / 1000);
       const starts = windows.map((w) => seconds - (seconds % w));
       const used = await count(clientId, starts, cost);
-      const states = used.map((n, i) => ({ limit: limits[i]!, used: n, resetMs: (starts[i]! + windows[i]!) * 1000 - now }));
+      const states = used.map((n, i) => ({
+        limit: limits[i]!,
+        used: n,
+        resetMs: (starts[i]! + windows[i]!) * 1000 - now,
+      }));
       const exceeded = states.filter((s) => s.used > s.limit);
       // The tightest window: the one with the fewest requests left.
       const tightest = states.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a));
@@ -188,7 +216,9 @@ export function createPlanLimits(db: Db, config: Config, redis?: RedisClient): P
     limitsFor({ plan, environment, kind }) {
       if (kind === 'resource_server') return config.resourceServerRateLimits;
       const base = (plan !== undefined ? config.plans[plan]?.rate_limits : undefined) ?? [1, 1, 1];
-      return environment === 'dev' ? (base.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as [number, number, number]) : base;
+      return environment === 'dev'
+        ? (base.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as [number, number, number])
+        : base;
     },
   };
 }

@@ -9,9 +9,20 @@ const TABLE = 'rate_limits';
  * from keyport's migrations), so every process on one database shares it;
  * in Redis when keyport has one (`REDIS_URL`).
  */
-export function createDbLimiter(db: Db, opts: { keyPrefix: string; points: number; duration: number }, redis?: RedisClient): RateLimiterAbstract {
+export function createDbLimiter(
+  db: Db,
+  opts: { keyPrefix: string; points: number; duration: number },
+  redis?: RedisClient,
+): RateLimiterAbstract {
   if (redis) return new RateLimiterRedis({ storeClient: redis, ...opts });
-  const common = { storeClient: db, storeType: 'knex', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false, ...opts };
+  const common = {
+    storeClient: db,
+    storeType: 'knex',
+    tableName: TABLE,
+    tableCreated: true,
+    clearExpiredByTimeout: false,
+    ...opts,
+  };
   if (isMysql(db)) {
     const uri = (db.client.config.connection as { uri: string }).uri;
     return new RateLimiterMySQL({ ...common, dbName: decodeURIComponent(new URL(uri).pathname.slice(1)) });

@@ -24,14 +24,18 @@ export const AUTH_FAILURE_REASONS = [
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 /** Set by the client loader when the client_id names a revoked or expired key (it answers "not found" to oidc-provider). */
-export function noteInvalidClient(state: Record<string, unknown> | undefined, reason: 'client_revoked' | 'client_expired'): void {
+export function noteInvalidClient(
+  state: Record<string, unknown> | undefined,
+  reason: 'client_revoked' | 'client_expired',
+): void {
   if (state) state.invalidClientReason = reason;
 }
 
 /** From oidc-provider's error detail (and what the loader noted), one reason of the closed set. */
 export function authFailureReason(ctx: Koa.Context, detail: string | undefined): AuthFailureReason {
   const d = detail ?? '';
-  if (/not found|invalid client_id/i.test(d)) return (ctx.state.invalidClientReason as AuthFailureReason | undefined) ?? 'unknown_client';
+  if (/not found|invalid client_id/i.test(d))
+    return (ctx.state.invalidClientReason as AuthFailureReason | undefined) ?? 'unknown_client';
   if (/no client authentication mechanism|must be provided/i.test(d)) return 'missing_credentials';
   if (/authentication method|not registered for|token_endpoint_auth_method/i.test(d)) return 'wrong_auth_method';
   if (/secret/i.test(d)) return 'wrong_secret';

@@ -23,7 +23,22 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
     {
       ...options,
       redact: {
-        paths: ['authorization', 'cookie', 'password', 'client_secret', 'client_assertion', 'token', 'access_token', 'refresh_token', '*.authorization', '*.cookie', '*.password', '*.client_secret', '*.client_assertion', '*.token'],
+        paths: [
+          'authorization',
+          'cookie',
+          'password',
+          'client_secret',
+          'client_assertion',
+          'token',
+          'access_token',
+          'refresh_token',
+          '*.authorization',
+          '*.cookie',
+          '*.password',
+          '*.client_secret',
+          '*.client_assertion',
+          '*.token',
+        ],
         censor: '[redacted]',
       },
     },

@@ -19,10 +19,25 @@ export interface Metrics {
 export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyport_' });
-  const pool = () => (db.client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
+  const pool = () =>
+    (db.client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
 
-  new Gauge({ name: 'keyport_bcrypt_in_flight', help: 'bcrypt checks running now', registers: [registry], collect() { this.set(bcrypt.inFlight); } });
-  new Gauge({ name: 'keyport_bcrypt_waiting', help: 'bcrypt checks queued for a slot', registers: [registry], collect() { this.set(bcrypt.waiting); } });
+  new Gauge({
+    name: 'keyport_bcrypt_in_flight',
+    help: 'bcrypt checks running now',
+    registers: [registry],
+    collect() {
+      this.set(bcrypt.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'keyport_bcrypt_waiting',
+    help: 'bcrypt checks queued for a slot',
+    registers: [registry],
+    collect() {
+      this.set(bcrypt.waiting);
+    },
+  });
   new Counter({
     name: 'keyport_bcrypt_checks_total',
     help: 'bcrypt checks run (a remembered verification runs none)',
@@ -47,7 +62,12 @@ export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): M
 
   return {
     registry,
-    httpRequests: new Counter({ name: 'keyport_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    httpRequests: new Counter({
+      name: 'keyport_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'keyport_http_request_duration_seconds',
       help: 'HTTP request duration by route',
@@ -55,9 +75,24 @@ export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): M
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    tokenGrants: new Counter({ name: 'keyport_token_grants_total', help: 'token endpoint answers by grant type and outcome (success or the OAuth error code)', labelNames: ['grant_type', 'outcome'], registers: [registry] }),
-    clientAuthFailures: new Counter({ name: 'keyport_client_auth_failures_total', help: 'failed client authentications by reason', labelNames: ['reason'], registers: [registry] }),
-    rateLimitRejections: new Counter({ name: 'keyport_rate_limit_rejections_total', help: '429 answers by reason (plan budget, failure throttle, bcrypt queue full)', labelNames: ['reason'], registers: [registry] }),
+    tokenGrants: new Counter({
+      name: 'keyport_token_grants_total',
+      help: 'token endpoint answers by grant type and outcome (success or the OAuth error code)',
+      labelNames: ['grant_type', 'outcome'],
+      registers: [registry],
+    }),
+    clientAuthFailures: new Counter({
+      name: 'keyport_client_auth_failures_total',
+      help: 'failed client authentications by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rateLimitRejections: new Counter({
+      name: 'keyport_rate_limit_rejections_total',
+      help: '429 answers by reason (plan budget, failure throttle, bcrypt queue full)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     async render() {
       if (cluster.isWorker) return { contentType: registry.contentType, text: await askPrimary() };
       return { contentType: registry.contentType, text: await registry.metrics() };

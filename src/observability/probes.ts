@@ -11,7 +11,19 @@ import { timingSafeEqual } from 'node:crypto';
  * database answers and its migrations are this code's, else 503 with the
  * reason; 503 from the moment a stop begins (shutdown_delay_seconds). GET /metrics: Prometheus text, behind `metrics_token` when set.
  */
-export function probes({ config, db, redis, metrics, state }: { config: Config; db: Db; redis?: RedisClient; metrics: Metrics; state: { readonly stopping: boolean } }): Koa.Middleware {
+export function probes({
+  config,
+  db,
+  redis,
+  metrics,
+  state,
+}: {
+  config: Config;
+  db: Db;
+  redis?: RedisClient;
+  metrics: Metrics;
+  state: { readonly stopping: boolean };
+}): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     ctx.set('Cache-Control', 'no-store');
@@ -20,7 +32,9 @@ export function probes({ config, db, redis, metrics, state }: { config: Config; 
         ctx.body = { status: 'ok' };
         return;
       case '/readyz': {
-        const reason = state.stopping ? 'shutting down' : ((await notReadyBecause(db)) ?? (redis ? await redisUnreachable(redis) : undefined));
+        const reason = state.stopping
+          ? 'shutting down'
+          : ((await notReadyBecause(db)) ?? (redis ? await redisUnreachable(redis) : undefined));
         ctx.status = reason ? 503 : 200;
         ctx.body = reason ? { status: 'not_ready', reason } : { status: 'ready' };
         return;
@@ -57,7 +71,8 @@ async function notReadyBecause(db: Db): Promise<string | undefined> {
   }
   if (state === 'current') return undefined;
   // A server that is running migrated at start: no tables now means the database it had is gone.
-  if (state === 'empty') return 'database unreachable: keyport\'s tables are gone (the database was dropped or replaced)';
+  if (state === 'empty')
+    return "database unreachable: keyport's tables are gone (the database was dropped or replaced)";
   if (state === 'behind') return 'database migrations are behind this keyport: run `keyport migrate`';
   return 'database was migrated by a newer keyport';
 }

@@ -20,17 +20,28 @@ interface Seen {
 
 /** What a finished request may tell the log: names and codes, never a header, body or query value. */
 function seen(ctx: Koa.Context): Seen {
-  const oidc = (ctx as unknown as { oidc?: { route?: string; client?: { clientId: string }; params?: { grant_type?: unknown } } }).oidc;
+  const oidc = (
+    ctx as unknown as { oidc?: { route?: string; client?: { clientId: string }; params?: { grant_type?: unknown } } }
+  ).oidc;
   const matched = (ctx as unknown as { _matchedRoute?: string })._matchedRoute;
   const body = ctx.body as { error?: unknown } | undefined;
   const isJson = typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
   const { caller, route } = ctx.state as { caller?: { clientId?: string }; route?: string };
   return {
     // oidc-provider routes with @koa/router too: its route name comes first.
-    route: route ?? (oidc?.route ? `oidc:${oidc.route}` : (matched ?? (ctx.path.startsWith('/assets/') && ctx.status < 400 ? '/assets' : '(none)'))),
+    route:
+      route ??
+      (oidc?.route
+        ? `oidc:${oidc.route}`
+        : (matched ?? (ctx.path.startsWith('/assets/') && ctx.status < 400 ? '/assets' : '(none)'))),
     clientId: oidc?.client?.clientId ?? caller?.clientId,
     oauthRoute: oidc?.route && OAUTH_ROUTES.has(oidc.route) ? oidc.route : undefined,
-    grantType: oidc?.route === 'token' ? (GRANT_TYPES.has(String(oidc.params?.grant_type)) ? String(oidc.params!.grant_type) : 'other') : undefined,
+    grantType:
+      oidc?.route === 'token'
+        ? GRANT_TYPES.has(String(oidc.params?.grant_type))
+          ? String(oidc.params!.grant_type)
+          : 'other'
+        : undefined,
     error: isJson && typeof body.error === 'string' ? body.error : undefined,
   };
 }
@@ -39,10 +50,16 @@ function seen(ctx: Koa.Context): Seen {
  * oidc-provider tells a client only "client authentication failed"; the
  * reason is in the error it emits. Kept on ctx.state for the metrics.
  */
-export function recordClientAuthFailures(provider: { on(event: string, listener: (ctx: Koa.Context, err: { error?: string; error_detail?: string; error_description?: string }) => void): unknown }): void {
+export function recordClientAuthFailures(provider: {
+  on(
+    event: string,
+    listener: (ctx: Koa.Context, err: { error?: string; error_detail?: string; error_description?: string }) => void,
+  ): unknown;
+}): void {
   for (const event of ['grant.error', 'introspection.error', 'revocation.error']) {
     provider.on(event, (ctx, err) => {
-      if (err.error === 'invalid_client') ctx.state.authFailureReason = authFailureReason(ctx, err.error_detail ?? err.error_description);
+      if (err.error === 'invalid_client')
+        ctx.state.authFailureReason = authFailureReason(ctx, err.error_detail ?? err.error_description);
     });
   }
 }
@@ -71,9 +88,19 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
       const s = seen(ctx);
       metrics.httpRequests.inc({ route: s.route, method: ctx.method, status: String(status) });
       metrics.httpDuration.observe({ route: s.route }, seconds);
-      if (s.grantType !== undefined) metrics.tokenGrants.inc({ grant_type: s.grantType, outcome: status < 400 ? 'success' : (s.error ?? String(status)) });
-      if (s.oauthRoute && status === 401 && s.error === 'invalid_client') metrics.clientAuthFailures.inc({ reason: String((ctx.state as { authFailureReason?: string }).authFailureReason ?? 'other') });
-      if (status === 429) metrics.rateLimitRejections.inc({ reason: String((ctx.state as { limitReason?: string }).limitReason ?? 'plan') });
+      if (s.grantType !== undefined)
+        metrics.tokenGrants.inc({
+          grant_type: s.grantType,
+          outcome: status < 400 ? 'success' : (s.error ?? String(status)),
+        });
+      if (s.oauthRoute && status === 401 && s.error === 'invalid_client')
+        metrics.clientAuthFailures.inc({
+          reason: String((ctx.state as { authFailureReason?: string }).authFailureReason ?? 'other'),
+        });
+      if (status === 429)
+        metrics.rateLimitRejections.inc({
+          reason: String((ctx.state as { limitReason?: string }).limitReason ?? 'plan'),
+        });
 
       const line = {
         request_id: requestId,
@@ -86,7 +113,11 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
         ...(s.error ? { error: s.error } : {}),
         ...(ctx.state.authFailureReason && status === 401 ? { reason: ctx.state.authFailureReason as string } : {}),
       };
-      if (status >= 500) logger.error({ ...line, err: failure ? { type: failure.name, message: failure.message } : undefined }, 'request failed');
+      if (status >= 500)
+        logger.error(
+          { ...line, err: failure ? { type: failure.name, message: failure.message } : undefined },
+          'request failed',
+        );
       else lines.info(line, 'request');
     }
   };

@@ -15,11 +15,22 @@ export type ClientMetadataLoader = (clientId: string) => Promise<AdapterPayload 
  * payload table. `consume` and replay detection are single conditional
  * writes, so two processes on one database never both win.
  */
-export function createAdapterFactory(db: Db, loadClient: ClientMetadataLoader, redis?: RedisClient): (name: string) => Adapter {
+export function createAdapterFactory(
+  db: Db,
+  loadClient: ClientMetadataLoader,
+  redis?: RedisClient,
+): (name: string) => Adapter {
   const batched = payloadBatches(db);
   if (redis) {
     // RFC 7523 §3 jti replay in Redis: one SET NX with the assertion's lifetime, first writer wins.
-    batched.firstUse = async (row) => (await redis.set(`jti:${row.id}`, '1', 'EX', Math.max(1, (row.expires_at ?? nowSeconds() + 60) - nowSeconds()), 'NX')) === 'OK';
+    batched.firstUse = async (row) =>
+      (await redis.set(
+        `jti:${row.id}`,
+        '1',
+        'EX',
+        Math.max(1, (row.expires_at ?? nowSeconds() + 60) - nowSeconds()),
+        'NX',
+      )) === 'OK';
   }
   return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched));
 }
@@ -68,13 +79,21 @@ function payloadBatches(db: Db) {
      */
     firstUse: createBatcher(async (rows: readonly StoredRow[]) => {
       const nonces = rows.map(() => randomBytes(12).toString('base64url'));
-      const stored = rows.map((row, i) => ({ ...row, payload: JSON.stringify({ ...JSON.parse(row.payload), nonce: nonces[i] }) }));
+      const stored = rows.map((row, i) => ({
+        ...row,
+        payload: JSON.stringify({ ...JSON.parse(row.payload), nonce: nonces[i] }),
+      }));
       const insert = db(TABLE).insert(stored).onConflict(['type', 'id']);
       await (isMysql(db) ? insert.merge({ id: db.raw('id') }) : insert.ignore());
       const found = await db(TABLE)
-        .whereIn(['type', 'id'], rows.map((row) => [row.type, row.id]))
+        .whereIn(
+          ['type', 'id'],
+          rows.map((row) => [row.type, row.id]),
+        )
         .select<Array<{ type: string; id: string; payload: string }>>(['type', 'id', 'payload']);
-      const winner = new Map(found.map((row) => [`${row.type}\0${row.id}`, (JSON.parse(row.payload) as { nonce?: string }).nonce]));
+      const winner = new Map(
+        found.map((row) => [`${row.type}\0${row.id}`, (JSON.parse(row.payload) as { nonce?: string }).nonce]),
+      );
       return rows.map((row, i) => winner.get(`${row.type}\0${row.id}`) === nonces[i]);
     }, 100),
     upsert: createBatcher(async (rows: readonly StoredRow[]) => {
@@ -158,12 +177,16 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
         uid: payload.uid ?? null,
         user_code: payload.userCode ?? null,
         // Sessions and interactions belong to no client; tokens and grants do (see revokeClient).
-        client_id: type === 'Session' || type === 'Interaction' || type === 'ReplayDetection' ? null : (payload.clientId ?? null),
+        client_id:
+          type === 'Session' || type === 'Interaction' || type === 'ReplayDetection'
+            ? null
+            : (payload.clientId ?? null),
         expires_at: expiresIn ? nowSeconds() + expiresIn : null,
       };
       if (type === 'ReplayDetection') {
         // The atomic check-and-set that makes an assertion single-use across processes.
-        if (!(await batched.firstUse(row))) throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
+        if (!(await batched.firstUse(row)))
+          throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
         return;
       }
       await batched.upsert(row);
@@ -184,12 +207,18 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
     async consume(id) {
       // RFC 6749 §4.1.2: a code is single-use. The conditional update lets
       // exactly one of several concurrent redemptions through.
-      const updated = await rows().andWhere({ id: storageKey(id) }).whereNull('consumed_at').update({ consumed_at: nowSeconds() });
-      if (updated === 0) throw new errors.InvalidGrant(`${type === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
+      const updated = await rows()
+        .andWhere({ id: storageKey(id) })
+        .whereNull('consumed_at')
+        .update({ consumed_at: nowSeconds() });
+      if (updated === 0)
+        throw new errors.InvalidGrant(`${type === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
     },
 
     async destroy(id) {
-      await rows().andWhere({ id: storageKey(id) }).delete();
+      await rows()
+        .andWhere({ id: storageKey(id) })
+        .delete();
     },
 
     async revokeByGrantId(grantId) {
@@ -205,7 +234,10 @@ export async function deleteExpiredPayloads(db: Db, batchSize = 1000): Promise<n
     const ids = await db(TABLE).where('expires_at', '<=', nowSeconds()).limit(batchSize).select('type', 'id');
     if (!ids.length) return total;
     await db(TABLE)
-      .whereIn(['type', 'id'], ids.map((r: { type: string; id: string }) => [r.type, r.id]))
+      .whereIn(
+        ['type', 'id'],
+        ids.map((r: { type: string; id: string }) => [r.type, r.id]),
+      )
       .delete();
     total += ids.length;
     if (ids.length < batchSize) return total;

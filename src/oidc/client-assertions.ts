@@ -27,10 +27,16 @@ interface AssertionClaims {
  *   clock skew; its jti is kept until it expires, so replay stays impossible;
  * - no header names another key (jwk, jku, x5u): the registered key is the only key.
  */
-export async function assertClientAssertion(ctx: KoaContextWithOIDC, claims: AssertionClaims, header: Record<string, unknown>, limits: AssertionLimits): Promise<void> {
+export async function assertClientAssertion(
+  ctx: KoaContextWithOIDC,
+  claims: AssertionClaims,
+  header: Record<string, unknown>,
+  limits: AssertionLimits,
+): Promise<void> {
   const { maxLifetimeSeconds, clockSkewSeconds } = limits;
   for (const name of FOREIGN_KEY_HEADERS) {
-    if (header[name] !== undefined) throw new errors.InvalidClientAuth(`the client_assertion header must not carry ${name}`);
+    if (header[name] !== undefined)
+      throw new errors.InvalidClientAuth(`the client_assertion header must not carry ${name}`);
   }
 
   const accepted = ctx.oidc.clientJwtAuthExpectedAudience();
@@ -44,7 +50,10 @@ export async function assertClientAssertion(ctx: KoaContextWithOIDC, claims: Ass
     throw new errors.InvalidClientAuth('the client_assertion was issued in the future (iat)');
   }
   const start = typeof claims.iat === 'number' ? claims.iat : now;
-  if (typeof claims.exp !== 'number' || claims.exp - start > maxLifetimeSeconds + (claims.iat === undefined ? clockSkewSeconds : 0)) {
+  if (
+    typeof claims.exp !== 'number' ||
+    claims.exp - start > maxLifetimeSeconds + (claims.iat === undefined ? clockSkewSeconds : 0)
+  ) {
     throw new errors.InvalidClientAuth(`the client_assertion must expire within ${maxLifetimeSeconds} seconds`);
   }
 }

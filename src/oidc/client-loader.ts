@@ -9,7 +9,17 @@ import { nowSeconds } from '../db/knex.js';
 import type { ClientMetadataLoader } from './adapter.js';
 
 /** keyport's own client metadata, carried on oidc-provider's Client (extraClientMetadata). */
-export const KEYPORT_CLIENT_METADATA = ['team_id', 'user_id', 'environment', 'kind', 'api_access', 'plan', 'previous_secret_hash', 'has_key_digest', 'key_digest'] as const;
+export const KEYPORT_CLIENT_METADATA = [
+  'team_id',
+  'user_id',
+  'environment',
+  'kind',
+  'api_access',
+  'plan',
+  'previous_secret_hash',
+  'has_key_digest',
+  'key_digest',
+] as const;
 
 export interface KeyportClientMetadata {
   readonly team_id: number | null;

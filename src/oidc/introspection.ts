@@ -24,10 +24,17 @@ export function introspectApiKeys(clients: ClientStore, config: Config, usage: U
     await next();
     const body = ctx.body as { active?: boolean } | undefined;
     const token = (ctx.oidc?.params as { token?: unknown } | undefined)?.token;
-    if (ctx.oidc?.route !== 'introspection' || body?.active !== false || typeof token !== 'string' || token.length > 512) return;
+    if (
+      ctx.oidc?.route !== 'introspection' ||
+      body?.active !== false ||
+      typeof token !== 'string' ||
+      token.length > 512
+    )
+      return;
     const [client] = await clients.findByKeyDigest([keyDigest(token)]);
     const caller = ctx.oidc.client;
-    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000))) return;
+    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000)))
+      return;
     if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
     if (!hasApiAccess(client, config.plans)) return;
     usage.record(client.clientId);

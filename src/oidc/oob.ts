@@ -12,7 +12,12 @@ import { oobPage } from '../interactions/pages.js';
 export async function oobRedirectPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await next();
   const location = ctx.response.get('Location');
-  if (ctx.status < 300 || ctx.status >= 400 || !(location === OOB_REDIRECT_URI || location.startsWith(`${OOB_REDIRECT_URI}?`))) return;
+  if (
+    ctx.status < 300 ||
+    ctx.status >= 400 ||
+    !(location === OOB_REDIRECT_URI || location.startsWith(`${OOB_REDIRECT_URI}?`))
+  )
+    return;
 
   const params = new URLSearchParams(location.slice(OOB_REDIRECT_URI.length + 1));
   ctx.remove('Location');

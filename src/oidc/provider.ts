@@ -18,7 +18,12 @@ import { introspectApiKeys, introspectCurrentScope } from './introspection.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { OIDC_SCOPES } from './current-scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from '../limits/oauth-guard.js';
+import {
+  chargeAuthenticatedClient,
+  oauthGuard,
+  providerSecretMatches,
+  type OAuthLimits,
+} from '../limits/oauth-guard.js';
 import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
 
 export interface ProviderDeps {
@@ -43,7 +48,17 @@ type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
-export function createProvider({ config, db, redis, keys, loadClient, usage, limits, teams, clients }: ProviderDeps): Provider {
+export function createProvider({
+  config,
+  db,
+  redis,
+  keys,
+  loadClient,
+  usage,
+  limits,
+  teams,
+  clients,
+}: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient, redis),
     jwks: keys.jwks as Configuration['jwks'],
@@ -116,7 +131,10 @@ export function createProvider({ config, db, redis, keys, loadClient, usage, lim
       return claims;
     },
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims, header, client) => {
-      await assertClientAssertion(ctx, claims, header, { maxLifetimeSeconds: config.maxAssertionLifetimeSeconds, clockSkewSeconds: config.clockSkewSeconds });
+      await assertClientAssertion(ctx, claims, header, {
+        maxLifetimeSeconds: config.maxAssertionLifetimeSeconds,
+        clockSkewSeconds: config.clockSkewSeconds,
+      });
       await clientAuthenticated(limits, client);
     },
     ttl: {
@@ -146,20 +164,33 @@ export function createProvider({ config, db, redis, keys, loadClient, usage, lim
   // keyport stores bcrypt hashes where oidc-provider expects the secret:
   // compare through bcrypt instead of the provider's constant-time equality.
   // During a rotation's grace period the previous secret matches too.
-  (provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }).compareClientSecret =
-    async function compareClientSecret(this: OidcClient, actual: string) {
-      // A secret verified before against the same stored hash needs no bcrypt;
-      // a throttled client_id is refused either way (see secretMatches).
-      const meta = keyportMetadata(this);
-      const matches = await providerSecretMatches(limits, this.clientId, actual, [this.clientSecret, meta.previous_secret_hash], meta.key_digest);
-      if (!matches) return false;
-      await clientAuthenticated(limits, this);
-      // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.
-      if (meta.kind === 'service_account' && !meta.has_key_digest && looksGenerated(actual) && this.clientSecret && limits.verified.has(this.clientId, this.clientSecret, actual)) {
-        await clients.setKeyDigestIfMissing(this.clientId, keyDigest(actual), this.clientSecret);
-      }
-      return true;
-    };
+  (
+    provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }
+  ).compareClientSecret = async function compareClientSecret(this: OidcClient, actual: string) {
+    // A secret verified before against the same stored hash needs no bcrypt;
+    // a throttled client_id is refused either way (see secretMatches).
+    const meta = keyportMetadata(this);
+    const matches = await providerSecretMatches(
+      limits,
+      this.clientId,
+      actual,
+      [this.clientSecret, meta.previous_secret_hash],
+      meta.key_digest,
+    );
+    if (!matches) return false;
+    await clientAuthenticated(limits, this);
+    // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.
+    if (
+      meta.kind === 'service_account' &&
+      !meta.has_key_digest &&
+      looksGenerated(actual) &&
+      this.clientSecret &&
+      limits.verified.has(this.clientId, this.clientSecret, actual)
+    ) {
+      await clients.setKeyDigestIfMissing(this.clientId, keyDigest(actual), this.clientSecret);
+    }
+    return true;
+  };
 
   cacheClientObjects(provider, loadClient);
 
@@ -185,7 +216,10 @@ const CLIENT_OBJECTS = 2000;
  */
 function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader): void {
   const built = new Map<string, { row: string; client: OidcClient }>();
-  const Client = provider.Client as unknown as { new (metadata: object): OidcClient; find(id: string): Promise<OidcClient | undefined> };
+  const Client = provider.Client as unknown as {
+    new (metadata: object): OidcClient;
+    find(id: string): Promise<OidcClient | undefined>;
+  };
   Client.find = async (id: string) => {
     if (typeof id !== 'string' || !id.length) return undefined;
     const properties = await loadClient(id);
@@ -211,7 +245,8 @@ async function clientAuthenticated(limits: OAuthLimits, client: OidcClient): Pro
   await chargeAuthenticatedClient(limits, client);
   const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
   const params = ctx?.oidc?.params as { grant_type?: unknown; scope?: unknown } | undefined;
-  if (ctx?.oidc.route === 'token' && params?.grant_type === 'client_credentials' && !params.scope && client.scope) params.scope = client.scope;
+  if (ctx?.oidc.route === 'token' && params?.grant_type === 'client_credentials' && !params.scope && client.scope)
+    params.scope = client.scope;
 }
 
 /**
@@ -242,7 +277,11 @@ function noFormPost(authorizationPath: string) {
  * any token; any other client only its own. A token whose client was revoked
  * or expired is no longer active.
  */
-async function mayIntrospectOrRevoke(ctx: KoaContextWithOIDC, client: OidcClient, token: { clientId?: string }): Promise<boolean> {
+async function mayIntrospectOrRevoke(
+  ctx: KoaContextWithOIDC,
+  client: OidcClient,
+  token: { clientId?: string },
+): Promise<boolean> {
   if (!token.clientId) return false;
   const owner = token.clientId === client.clientId ? client : await ctx.oidc.provider.Client.find(token.clientId);
   if (!owner) return false;
@@ -256,8 +295,14 @@ async function mayIntrospectOrRevoke(ctx: KoaContextWithOIDC, client: OidcClient
  * outside the client's own (§5.2 invalid_scope), then adds what resource
  * servers need from introspection: the team and the acting service account.
  */
-async function issuancePolicy(ctx: KoaContextWithOIDC, token: { clientId?: string; scope?: string; accountId?: string }) {
-  const client = ctx.oidc.client?.clientId === token.clientId ? ctx.oidc.client : await ctx.oidc.provider.Client.find(token.clientId ?? '');
+async function issuancePolicy(
+  ctx: KoaContextWithOIDC,
+  token: { clientId?: string; scope?: string; accountId?: string },
+) {
+  const client =
+    ctx.oidc.client?.clientId === token.clientId
+      ? ctx.oidc.client
+      : await ctx.oidc.provider.Client.find(token.clientId ?? '');
   if (!client) throw new errors.InvalidClient('client not found');
   const meta = keyportMetadata(client);
   if (!meta.api_access) throw new errors.UnauthorizedClient("the team's plan does not include API access");
@@ -265,7 +310,10 @@ async function issuancePolicy(ctx: KoaContextWithOIDC, token: { clientId?: strin
   // oidc-provider drops scopes it does not know from the parameters; read
   // the request body so a client asking for one is told, not silently ignored.
   const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
-  const requested = ctx.oidc.params?.grant_type === 'client_credentials' && typeof body?.scope === 'string' ? body.scope : (token.scope ?? '');
+  const requested =
+    ctx.oidc.params?.grant_type === 'client_credentials' && typeof body?.scope === 'string'
+      ? body.scope
+      : (token.scope ?? '');
   const allowed = new Set([...(client.scope ?? '').split(' '), ...OIDC_SCOPES]);
   const refused = requested.split(' ').filter((s) => s && !allowed.has(s));
   if (refused.length) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));

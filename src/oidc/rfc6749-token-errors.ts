@@ -36,6 +36,9 @@ export async function rfc6749TokenErrors(ctx: KoaContextWithOIDC, next: () => Pr
   ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
   if (ctx.get('authorization')) {
     // RFC 6749 §5.2: a 401 for a request that used the Authorization header names the scheme.
-    ctx.set('WWW-Authenticate', `Basic realm="${ctx.oidc.provider.issuer}", error="invalid_client", error_description="client authentication failed"`);
+    ctx.set(
+      'WWW-Authenticate',
+      `Basic realm="${ctx.oidc.provider.issuer}", error="invalid_client", error_description="client authentication failed"`,
+    );
   }
 }

@@ -56,8 +56,12 @@ export async function rotateSigningKey(dir: string): Promise<JWK> {
 export async function retireSigningKey(dir: string, kid: string): Promise<{ retired: string; remaining: string[] }> {
   const { jwks } = await loadOrCreateKeys(dir);
   const index = jwks.keys.findIndex((key) => key.kid === kid);
-  if (index === -1) throw new SigningKeyError(`no signing key has kid ${kid}; published: ${jwks.keys.map((k) => k.kid).join(', ')}`);
-  if (index === 0) throw new SigningKeyError(`${kid} is the key signing now; run \`keyport signingkeys rotate\` first, then retire it`);
+  if (index === -1)
+    throw new SigningKeyError(`no signing key has kid ${kid}; published: ${jwks.keys.map((k) => k.kid).join(', ')}`);
+  if (index === 0)
+    throw new SigningKeyError(
+      `${kid} is the key signing now; run \`keyport signingkeys rotate\` first, then retire it`,
+    );
   const keys = jwks.keys.filter((key) => key.kid !== kid);
   writeSecretJson(join(dir, SIGNING_FILE), { keys });
   return { retired: kid, remaining: keys.map((k) => k.kid!) };

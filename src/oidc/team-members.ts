@@ -19,7 +19,11 @@ export function findTeamMember(teams: TeamStore): Configuration['findAccount'] {
     // OpenID Connect claims (scopes profile and email); oidc-provider picks those granted.
     return {
       accountId: sub,
-      claims: () => ({ sub, ...(person.name ? { name: person.name } : {}), ...(person.email ? { email: person.email, email_verified: false } : {}) }),
+      claims: () => ({
+        sub,
+        ...(person.name ? { name: person.name } : {}),
+        ...(person.email ? { email: person.email, email_verified: false } : {}),
+      }),
     };
   };
 }
@@ -31,7 +35,11 @@ async function teamMember(teams: TeamStore, teamId: number | null | undefined, a
   return user?.kind === 'person' && (await teams.findMembership(teamId, userId)) !== undefined ? user : undefined;
 }
 
-export async function isTeamMember(teams: TeamStore, teamId: number | null | undefined, accountId: string | undefined): Promise<boolean> {
+export async function isTeamMember(
+  teams: TeamStore,
+  teamId: number | null | undefined,
+  accountId: string | undefined,
+): Promise<boolean> {
   return (await teamMember(teams, teamId, accountId)) !== undefined;
 }
 
@@ -45,8 +53,13 @@ export function teamMembershipPolicy(): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
   const login = policy.get('login')!;
   login.checks.add(
-    new interactionPolicy.Check('team_membership', 'sign in as a member of the team that owns this application', (ctx: KoaContextWithOIDC) =>
-      ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    new interactionPolicy.Check(
+      'team_membership',
+      'sign in as a member of the team that owns this application',
+      (ctx: KoaContextWithOIDC) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
   );
   return policy;

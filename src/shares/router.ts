@@ -16,7 +16,8 @@ const SHARE_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
 };
 
 const GONE = 'This link was already used or has expired.';
@@ -24,21 +25,31 @@ const GONE = 'This link was already used or has expired.';
 function sharePage(): string {
   return page(
     'A secret was shared with you',
-    html`<p>Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this link stops working.</p>
-<p>Keep this page open until you have stored the key somewhere safe, such as a password manager or your deployment's secret store.</p>
-<button type="button" id="reveal">Reveal the secret</button>
-<p class="error" id="message" role="alert" hidden></p>
-<div id="revealed" hidden>
-<label for="secret">Your secret</label>
-<code class="value" id="secret"></code>
-<button type="button" id="copy-secret">Copy</button>
-</div>
-<script src="/static/reveal.js"></script>`,
+    html`<p>
+        Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this
+        link stops working.
+      </p>
+      <p>
+        Keep this page open until you have stored the key somewhere safe, such as a password manager or your
+        deployment's secret store.
+      </p>
+      <button type="button" id="reveal">Reveal the secret</button>
+      <p class="error" id="message" role="alert" hidden></p>
+      <div id="revealed" hidden>
+        <label for="secret">Your secret</label>
+        <code class="value" id="secret"></code>
+        <button type="button" id="copy-secret">Copy</button>
+      </div>
+      <script src="/static/reveal.js"></script>`,
   );
 }
 
 function gonePage(): string {
-  return page('Link no longer available', html`<p class="error" id="gone">${GONE}</p><p>Ask the person who sent it for a new one.</p>`);
+  return page(
+    'Link no longer available',
+    html`<p class="error" id="gone">${GONE}</p>
+      <p>Ask the person who sent it for a new one.</p>`,
+  );
 }
 
 /**
@@ -90,7 +101,15 @@ export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit
       return;
     }
     // The read receipt: when and from where, on the team's events (never the link itself).
-    await audit.record({ teamId: revealed.teamId, actorType: 'anonymous', actorId: null, action: 'share.opened', clientId: revealed.clientId, status: 200, ip: ctx.ip });
+    await audit.record({
+      teamId: revealed.teamId,
+      actorType: 'anonymous',
+      actorId: null,
+      action: 'share.opened',
+      clientId: revealed.clientId,
+      status: 200,
+      ip: ctx.ip,
+    });
     ctx.body = { ciphertext: revealed.ciphertext };
   });
 
@@ -102,13 +121,26 @@ export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit
  * link expired unopened is revoked when that was asked for, with an audit
  * event saying why. Runs with the sweep of expired rows.
  */
-export async function settleExpiredShares(shares: ShareLinks, revoke: (clientId: string) => Promise<unknown>, audit: AuditStore): Promise<number> {
+export async function settleExpiredShares(
+  shares: ShareLinks,
+  revoke: (clientId: string) => Promise<unknown>,
+  audit: AuditStore,
+): Promise<number> {
   const now = Math.floor(Date.now() / 1000);
   const due = await shares.expiredUnsettled(now);
   for (const link of due) {
     if (link.revokeIfUnopened) {
       await revoke(link.clientId);
-      await audit.record({ teamId: link.teamId, actorType: 'operator', actorId: null, action: 'client.revoke', clientId: link.clientId, status: 200, ip: null, details: { reason: 'its one-time link expired unopened' } });
+      await audit.record({
+        teamId: link.teamId,
+        actorType: 'operator',
+        actorId: null,
+        action: 'client.revoke',
+        clientId: link.clientId,
+        status: 200,
+        ip: null,
+        details: { reason: 'its one-time link expired unopened' },
+      });
     }
     await shares.settle(link.id, now);
   }

@@ -24,15 +24,22 @@ export interface ShareView {
 
 export interface ShareLinks {
   /** Encrypts `secret` under a fresh key that only the returned URL's fragment holds. */
-  create(input: { clientId: string; teamId: number | null; secret: string } & ShareOptions): Promise<{ url: string; view: ShareView }>;
+  create(
+    input: { clientId: string; teamId: number | null; secret: string } & ShareOptions,
+  ): Promise<{ url: string; view: ShareView }>;
   /** Whether the link can still be revealed (a GET of its page never burns it). */
   isPending(id: string): Promise<boolean>;
   /** Takes the ciphertext once, atomically: later or concurrent calls get undefined. */
-  reveal(id: string, address: string): Promise<{ ciphertext: string; clientId: string; teamId: number | null } | undefined>;
+  reveal(
+    id: string,
+    address: string,
+  ): Promise<{ ciphertext: string; clientId: string; teamId: number | null } | undefined>;
   /** The newest link of each client, for lists (CLI clientlist, admin API). */
   latest(clientIds: readonly string[]): Promise<Map<string, ShareView>>;
   /** Links that expired unopened and are not settled yet: the sweep revokes keys where asked. */
-  expiredUnsettled(now: number): Promise<Array<{ id: string; clientId: string; teamId: number | null; revokeIfUnopened: boolean }>>;
+  expiredUnsettled(
+    now: number,
+  ): Promise<Array<{ id: string; clientId: string; teamId: number | null; revokeIfUnopened: boolean }>>;
   settle(id: string, now: number): Promise<void>;
 }
 
@@ -64,7 +71,10 @@ function viewOf(row: Row, now: number): ShareView {
 export function checkShareTtl(ttlSeconds: number | undefined): number {
   const ttl = ttlSeconds ?? DEFAULT_SHARE_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < MIN_SHARE_TTL_SECONDS || ttl > MAX_SHARE_TTL_SECONDS) {
-    throw new InvalidRequest('share.ttl_seconds', `must be a whole number of seconds from ${MIN_SHARE_TTL_SECONDS} to ${MAX_SHARE_TTL_SECONDS} (7 days)`);
+    throw new InvalidRequest(
+      'share.ttl_seconds',
+      `must be a whole number of seconds from ${MIN_SHARE_TTL_SECONDS} to ${MAX_SHARE_TTL_SECONDS} (7 days)`,
+    );
   }
   return ttl;
 }
@@ -86,7 +96,15 @@ export function createShareLinks(db: Db, issuer: string): ShareLinks {
       const sealed = Buffer.concat([iv, cipher.update(secret, 'utf8'), cipher.final(), cipher.getAuthTag()]);
       const id = randomBytes(16).toString('base64url');
       const now = nowSeconds();
-      const row = { id, client_id: clientId, team_id: teamId, ciphertext: sealed.toString('base64url'), created_at: now, expires_at: now + ttl, revoke_if_unopened: revokeIfUnopened };
+      const row = {
+        id,
+        client_id: clientId,
+        team_id: teamId,
+        ciphertext: sealed.toString('base64url'),
+        created_at: now,
+        expires_at: now + ttl,
+        revoke_if_unopened: revokeIfUnopened,
+      };
       await db('share_links').insert(row);
       return { url: `${issuer}/s/${id}#${key.toString('base64url')}`, view: viewOf({ ...row, opened_at: null }, now) };
     },
@@ -94,14 +112,25 @@ export function createShareLinks(db: Db, issuer: string): ShareLinks {
     async isPending(id) {
       if (!ID.test(id)) return false;
       const row = await db<Row>('share_links').where({ id }).first();
-      return Boolean(row && row.id === id && row.opened_at === null && row.ciphertext !== null && Number(row.expires_at) > nowSeconds());
+      return Boolean(
+        row &&
+        row.id === id &&
+        row.opened_at === null &&
+        row.ciphertext !== null &&
+        Number(row.expires_at) > nowSeconds(),
+      );
     },
 
     async reveal(id, address) {
       if (!ID.test(id)) return undefined;
       const now = nowSeconds();
       // The claim is one conditional UPDATE: of concurrent reveals exactly one changes the row.
-      const claimed = await db('share_links').where({ id }).whereNull('opened_at').whereNotNull('ciphertext').where('expires_at', '>', now).update({ opened_at: now, opened_ip: address.slice(0, 64) });
+      const claimed = await db('share_links')
+        .where({ id })
+        .whereNull('opened_at')
+        .whereNotNull('ciphertext')
+        .where('expires_at', '>', now)
+        .update({ opened_at: now, opened_ip: address.slice(0, 64) });
       if (claimed !== 1) return undefined;
       const row = await db<Row>('share_links').where({ id }).first();
       await db('share_links').where({ id }).update({ ciphertext: null });
@@ -111,14 +140,21 @@ export function createShareLinks(db: Db, issuer: string): ShareLinks {
 
     async latest(clientIds) {
       if (!clientIds.length) return new Map();
-      const rows = await db<Row>('share_links').whereIn('client_id', [...clientIds]).orderBy('created_at', 'asc');
+      const rows = await db<Row>('share_links')
+        .whereIn('client_id', [...clientIds])
+        .orderBy('created_at', 'asc');
       const now = nowSeconds();
       return new Map(rows.map((row) => [row.client_id, viewOf(row, now)]));
     },
 
     async expiredUnsettled(now) {
       const rows = await db<Row>('share_links').where('expires_at', '<=', now).whereNull('settled_at').limit(500);
-      return rows.map((r) => ({ id: r.id, clientId: r.client_id, teamId: r.team_id, revokeIfUnopened: Boolean(r.revoke_if_unopened) && r.opened_at === null }));
+      return rows.map((r) => ({
+        id: r.id,
+        clientId: r.client_id,
+        teamId: r.team_id,
+        revokeIfUnopened: Boolean(r.revoke_if_unopened) && r.opened_at === null,
+      }));
     },
 
     async settle(id, now) {

@@ -32,9 +32,16 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
   return {
     async createTeam({ name, plan }) {
       const trimmed = printableName(name);
-      if (trimmed === undefined) throw new InvalidRequest('name', 'must be 1 to 200 printable characters, without control or bidirectional-override characters');
+      if (trimmed === undefined)
+        throw new InvalidRequest(
+          'name',
+          'must be 1 to 200 printable characters, without control or bidirectional-override characters',
+        );
       if (!Object.hasOwn(config.plans, plan)) {
-        throw new InvalidRequest('plan', `unknown plan "${plan}"; known plans: ${Object.keys(config.plans).join(', ')}`);
+        throw new InvalidRequest(
+          'plan',
+          `unknown plan "${plan}"; known plans: ${Object.keys(config.plans).join(', ')}`,
+        );
       }
       return teams.createTeam(trimmed, plan);
     },
@@ -46,7 +53,8 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
       if (!ROLES.includes(role as Role)) throw new InvalidRequest('role', `must be one of ${ROLES.join(', ')}`);
       // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
       const bytes = Buffer.byteLength(password, 'utf8');
-      if (password.length < 8 || bytes > 72) throw new InvalidRequest('password', 'must be 8 characters to 72 bytes long');
+      if (password.length < 8 || bytes > 72)
+        throw new InvalidRequest('password', 'must be 8 characters to 72 bytes long');
       const passwordHash = await bcrypt.hash(password, PASSWORD_COST);
       try {
         return await teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);

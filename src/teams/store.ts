@@ -23,11 +23,28 @@ export interface TeamStore {
   listMembers(teamId: number): Promise<Array<{ user: User; role: Role }>>;
 }
 
-interface TeamRow { id: number; name: string; plan: string; created_at: number }
-interface UserRow { id: number; kind: UserKind; email: string | null; password_hash: string | null; name: string | null }
+interface TeamRow {
+  id: number;
+  name: string;
+  plan: string;
+  created_at: number;
+}
+interface UserRow {
+  id: number;
+  kind: UserKind;
+  email: string | null;
+  password_hash: string | null;
+  name: string | null;
+}
 
 const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) });
-const toUser = (r: UserRow): User => ({ id: r.id, kind: r.kind, email: r.email, passwordHash: r.password_hash, name: r.name });
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  kind: r.kind,
+  email: r.email,
+  passwordHash: r.password_hash,
+  name: r.name,
+});
 
 export function createKnexTeamStore(db: Db): TeamStore {
   return {
@@ -53,7 +70,13 @@ export function createKnexTeamStore(db: Db): TeamStore {
           created_at: now,
         });
         await t('team_memberships').insert({ team_id: teamId, user_id: Number(id), role, created_at: now });
-        return { id: Number(id), kind: user.kind, email: user.email ?? null, passwordHash: user.passwordHash ?? null, name: user.name ?? null };
+        return {
+          id: Number(id),
+          kind: user.kind,
+          email: user.email ?? null,
+          passwordHash: user.passwordHash ?? null,
+          name: user.name ?? null,
+        };
       };
       return trx ? run(trx) : db.transaction(run);
     },
@@ -75,7 +98,11 @@ export function createKnexTeamStore(db: Db): TeamStore {
     },
 
     async listMembers(teamId) {
-      const rows = await db('team_memberships').join('users', 'users.id', 'team_memberships.user_id').where({ team_id: teamId }).orderBy('users.id').select<Array<UserRow & { role: Role }>>(['users.*', 'team_memberships.role']);
+      const rows = await db('team_memberships')
+        .join('users', 'users.id', 'team_memberships.user_id')
+        .where({ team_id: teamId })
+        .orderBy('users.id')
+        .select<Array<UserRow & { role: Role }>>(['users.*', 'team_memberships.role']);
       return rows.map((row) => ({ user: toUser(row), role: row.role }));
     },
 

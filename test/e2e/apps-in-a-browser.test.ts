@@ -19,7 +19,15 @@ describe('apps in a real browser (headless Chromium)', () => {
 
   const authorizeUrl = (clientId: string, redirectUri: string, challenge: string) => {
     const url = new URL('/auth', server.url);
-    for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'api:read', state: 's-1', code_challenge: challenge, code_challenge_method: 'S256' })) {
+    for (const [k, v] of Object.entries({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'api:read',
+      state: 's-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })) {
       url.searchParams.set(k, v);
     }
     return url.toString();
@@ -29,7 +37,9 @@ describe('apps in a real browser (headless Chromium)', () => {
     // The app's loopback redirect (RFC 8252 §7.3): a real listener that records what it receives.
     callback = createServer((req, res) => {
       if (req.url?.startsWith('/callback')) received.push(new URL(req.url, 'http://127.0.0.1'));
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title><p id="done">signed in</p>');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>app</title><p id="done">signed in</p>');
     });
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
     callbackUrl = `http://127.0.0.1:${(callback.address() as { port: number }).port}/callback`;
@@ -72,7 +82,12 @@ describe('apps in a real browser (headless Chromium)', () => {
     expect(arrived.searchParams.get('state')).toBe('s-1');
     const tokens = await postForm(
       `${server.url}/token`,
-      { grant_type: 'authorization_code', code: arrived.searchParams.get('code')!, redirect_uri: callbackUrl, code_verifier: verifier },
+      {
+        grant_type: 'authorization_code',
+        code: arrived.searchParams.get('code')!,
+        redirect_uri: callbackUrl,
+        code_verifier: verifier,
+      },
       { authorization: basic(loopbackApp.id, loopbackApp.secret) },
     );
     expect(tokens.status).toBe(200);

@@ -14,10 +14,15 @@ const password = 'Dashboard-Pass-1';
 /** axe-core in the page: the serious and critical violations (none allowed). */
 async function axeViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ path: AXE });
-  const results = (await page.evaluate('axe.run()')) as { violations: Array<{ id: string; impact: string; nodes: unknown[] }>; passes: unknown[] };
+  const results = (await page.evaluate('axe.run()')) as {
+    violations: Array<{ id: string; impact: string; nodes: unknown[] }>;
+    passes: unknown[];
+  };
   // axe ran and checked something: a page it could not read would pass nothing.
   expect(results.passes.length).toBeGreaterThan(5);
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
 }
 
 /** Issue 16 as a person uses it: Chromium, the keyboard, a phone-width screen, axe-core on every page. */
@@ -74,7 +79,11 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     const clientId = (await page.textContent('#new-client-id'))!.trim();
     expect(secret).toMatch(/^keyport_sk_prod_/);
 
-    const token = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret) });
+    const token = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(clientId, secret) },
+    );
     expect(token.status).toBe(200);
     // Reloading never shows the secret again.
     await page.reload();
@@ -96,7 +105,16 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     await page.waitForSelector('#new-secret');
     const rotated = (await page.textContent('#new-secret'))!.trim();
     expect(rotated).not.toBe(secret);
-    for (const s of [secret, rotated]) expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, s) })).status).toBe(200);
+    for (const s of [secret, rotated])
+      expect(
+        (
+          await postForm(
+            `${server.url}/token`,
+            { grant_type: 'client_credentials' },
+            { authorization: basic(clientId, s) },
+          )
+        ).status,
+      ).toBe(200);
 
     await page.goto(`${server.url}/dashboard/keys/${clientId}`);
     await page.click('#revoke');
@@ -106,7 +124,15 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     await page.click('#confirm-revoke');
     await page.waitForSelector('#status');
     expect(await page.textContent('#status')).toBe('revoked');
-    expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, rotated) })).status).toBe(401);
+    expect(
+      (
+        await postForm(
+          `${server.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(clientId, rotated) },
+        )
+      ).status,
+    ).toBe(401);
 
     await page.goto(`${server.url}/dashboard/members`);
     await check('members');
@@ -124,8 +150,18 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
   }, 90_000);
 
   it('works with the keyboard alone, and at 375 px wide (the screenshot in the README)', async () => {
-    await server.keyport.clientService.createServiceAccount({ teamId, name: 'nightly-export', scopes: ['api:read'], environment: 'prod' });
-    await server.keyport.clientService.createServiceAccount({ teamId, name: 'staging', scopes: ['api:read', 'api:write'], environment: 'dev' });
+    await server.keyport.clientService.createServiceAccount({
+      teamId,
+      name: 'nightly-export',
+      scopes: ['api:read'],
+      environment: 'prod',
+    });
+    await server.keyport.clientService.createServiceAccount({
+      teamId,
+      name: 'staging',
+      scopes: ['api:read', 'api:write'],
+      environment: 'dev',
+    });
     const { context, page } = await signedIn('ada@acme.test', { width: 375, height: 812 });
     // The keys page does not scroll sideways as a whole (its table scrolls in its own box).
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);

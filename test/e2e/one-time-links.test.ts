@@ -31,9 +31,23 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
   });
 
   it('the runbook step: serviceaccountadd -share prints a link; a preview does not burn it; Reveal shows the key once; it gets a token; the second open is 410', async () => {
-    const created = await runCli(env, 'serviceaccountadd', '-team', String(teamId), '-name', 'handed-over', '-share', '-json');
+    const created = await runCli(
+      env,
+      'serviceaccountadd',
+      '-team',
+      String(teamId),
+      '-name',
+      'handed-over',
+      '-share',
+      '-json',
+    );
     expect(created.code).toBe(0);
-    const out = JSON.parse(created.stdout) as { client_id: string; share_url: string; client_secret?: string; share: { state: string } };
+    const out = JSON.parse(created.stdout) as {
+      client_id: string;
+      share_url: string;
+      client_secret?: string;
+      share: { state: string };
+    };
     expect(out.client_secret).toBeUndefined();
     expect(out.share.state).toBe('pending');
     const link = new URL(out.share_url);
@@ -67,7 +81,11 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
     // The key is gone from the address bar once used.
     expect(new URL(page.url()).hash).toBe('');
 
-    const token = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(out.client_id, secret) });
+    const token = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(out.client_id, secret) },
+    );
     expect(token.status).toBe(200);
 
     await page.goto('about:blank');
@@ -75,7 +93,10 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
     expect(await page.textContent('#gone')).toContain('already used or has expired');
     const again = await fetch(`${server.url}${link.pathname}`);
     expect(again.status).toBe(410);
-    const reveal = await fetch(`${server.url}${link.pathname}/reveal`, { method: 'POST', headers: { 'x-keyport-reveal': '1' } });
+    const reveal = await fetch(`${server.url}${link.pathname}/reveal`, {
+      method: 'POST',
+      headers: { 'x-keyport-reveal': '1' },
+    });
     expect(reveal.status).toBe(410);
     await context.close();
 
@@ -89,11 +110,18 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
     }
 
     // The read receipt: an audit event (when, from where), and the link's state in clientlist.
-    const events = (await server.keyport.db('audit_events').where({ client_id: out.client_id, action: 'share.opened' })) as Array<{ ip: string }>;
+    const events = (await server.keyport
+      .db('audit_events')
+      .where({ client_id: out.client_id, action: 'share.opened' })) as Array<{ ip: string }>;
     expect(events).toHaveLength(1);
     expect(events[0]!.ip).toMatch(/127\.0\.0\.1/);
-    const listed = JSON.parse((await runCli(env, 'clientlist', '-team', String(teamId), '-json')).stdout) as { data: Array<{ client_id: string; share?: { state: string; opened_at: string } }> };
-    expect(listed.data.find((c) => c.client_id === out.client_id)?.share).toMatchObject({ state: 'opened', opened_at: expect.any(String) });
+    const listed = JSON.parse((await runCli(env, 'clientlist', '-team', String(teamId), '-json')).stdout) as {
+      data: Array<{ client_id: string; share?: { state: string; opened_at: string } }>;
+    };
+    expect(listed.data.find((c) => c.client_id === out.client_id)?.share).toMatchObject({
+      state: 'opened',
+      opened_at: expect.any(String),
+    });
   }, 60_000);
 
   it('an unknown id, a used link and an expired one look the same: 410', async () => {
@@ -116,12 +144,19 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
     const made = await fetch(`${server.url}/api/teams/${teamId}/clients`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'service_account', name: 'undelivered', share: { ttl_seconds: 60, revoke_if_unopened: true } }),
+      body: JSON.stringify({
+        kind: 'service_account',
+        name: 'undelivered',
+        share: { ttl_seconds: 60, revoke_if_unopened: true },
+      }),
     });
     expect(made.status).toBe(201);
     const body = (await made.json()) as { share_url: string; client_id: string; client_secret?: string };
     expect(body.client_secret).toBeUndefined();
-    await server.keyport.db('share_links').where({ client_id: body.client_id }).update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
+    await server.keyport
+      .db('share_links')
+      .where({ client_id: body.client_id })
+      .update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
     // The sweep runs every second here: wait for its effect (bounded).
     let row: { revoked_at: number | null } | undefined;
     for (let i = 0; i < 100; i++) {
@@ -130,9 +165,13 @@ describe('one-time secret links in a real browser (headless Chromium)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(row?.revoked_at).toEqual(expect.any(Number));
-    const events = await server.keyport.db('audit_events').where({ client_id: body.client_id, action: 'client.revoke' });
+    const events = await server.keyport
+      .db('audit_events')
+      .where({ client_id: body.client_id, action: 'client.revoke' });
     expect(JSON.parse(events[0].details)).toEqual({ reason: 'its one-time link expired unopened' });
-    const view = await fetch(`${server.url}/api/teams/${teamId}/clients/${body.client_id}`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+    const view = await fetch(`${server.url}/api/teams/${teamId}/clients/${body.client_id}`, {
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    });
     expect(((await view.json()) as { share: { state: string } }).share.state).toBe('expired');
   });
 

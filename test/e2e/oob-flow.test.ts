@@ -34,7 +34,15 @@ describe('the oob flow in a real browser (headless Chromium)', () => {
   it('signs in, approves, reads the code from the oob page, exchanges it and introspects the token', async () => {
     const { verifier, challenge } = pkce();
     const authorize = new URL('/auth', server.url);
-    for (const [k, v] of Object.entries({ client_id: app.id, response_type: 'code', redirect_uri: OOB, scope: 'api:read', state: 'from-the-app', code_challenge: challenge, code_challenge_method: 'S256' })) {
+    for (const [k, v] of Object.entries({
+      client_id: app.id,
+      response_type: 'code',
+      redirect_uri: OOB,
+      scope: 'api:read',
+      state: 'from-the-app',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })) {
       authorize.searchParams.set(k, v);
     }
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -54,9 +62,17 @@ describe('the oob flow in a real browser (headless Chromium)', () => {
     expect(await page.isVisible('#copy')).toBe(true);
     await context.close();
 
-    const tokens = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier }, { authorization: basic(app.id, app.secret) });
+    const tokens = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier },
+      { authorization: basic(app.id, app.secret) },
+    );
     expect(tokens.status).toBe(200);
-    const intro = await postForm(`${server.url}/token/introspection`, { token: tokens.body.access_token as string }, { authorization: basic(rs.id, rs.secret) });
+    const intro = await postForm(
+      `${server.url}/token/introspection`,
+      { token: tokens.body.access_token as string },
+      { authorization: basic(rs.id, rs.secret) },
+    );
     expect(intro.body).toMatchObject({ active: true, sub: String(personId), team_id: teamId, client_id: app.id });
   }, 60_000);
 });

@@ -44,13 +44,18 @@ export function pkce() {
 
 export const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 export const actionOf = (html: string, id?: string) =>
-  (id ? new RegExp(`action="([^"]+)"><input type="hidden" name="csrf" value="[^"]+"><button type="submit"[^>]*id="${id}"`) : /action="([^"]+)"/).exec(html)?.[1] ?? '';
+  (id
+    ? new RegExp(`action="([^"]+)"><input type="hidden" name="csrf" value="[^"]+"><button type="submit"[^>]*id="${id}"`)
+    : /action="([^"]+)"/
+  ).exec(html)?.[1] ?? '';
 export const codeOf = (html: string) => /<code class="value" id="code">([^<]+)<\/code>/.exec(html)?.[1];
 
 /** Signs in and approves through the pages; returns the oob page's HTML. */
 export async function authorizeThroughPages(browser: Browser, authorizeUrl: string, email: string, password: string) {
   const login = await browser.follow(authorizeUrl);
-  const afterLogin = await browser.follow(actionOf(login.text), { form: { csrf: csrfOf(login.text), email, password } });
+  const afterLogin = await browser.follow(actionOf(login.text), {
+    form: { csrf: csrfOf(login.text), email, password },
+  });
   const done = await browser.follow(actionOf(afterLogin.text, 'approve'), { form: { csrf: csrfOf(afterLogin.text) } });
   return { login, consent: afterLogin, done };
 }

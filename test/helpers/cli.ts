@@ -9,7 +9,10 @@ export const CLI = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const run = promisify(execFile);
 
 /** Runs `keyport ARGS` in `env` as an operator would; never throws, returns exit code and output. */
-export async function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
     return { code: 0, stdout, stderr };

@@ -45,4 +45,6 @@ function mysql(baseUrl: string): TestDatabase {
  * TEST_MYSQL_URL is set (`.ci/run` sets it). Tests iterate this list, so the
  * same test code checks both.
  */
-export const DATABASES: readonly TestDatabase[] = process.env.TEST_MYSQL_URL ? [sqlite, mysql(process.env.TEST_MYSQL_URL)] : [sqlite];
+export const DATABASES: readonly TestDatabase[] = process.env.TEST_MYSQL_URL
+  ? [sqlite, mysql(process.env.TEST_MYSQL_URL)]
+  : [sqlite];

@@ -21,7 +21,14 @@ export async function startServer(databaseUrl: string, overrides: Record<string,
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     env: {},
-    overrides: { issuer: url, port, database_url: databaseUrl, keys_dir: join(mkdtempSync(join(tmpdir(), 'keyport-keys-')), 'keys'), log_level: 'silent', ...overrides },
+    overrides: {
+      issuer: url,
+      port,
+      database_url: databaseUrl,
+      keys_dir: join(mkdtempSync(join(tmpdir(), 'keyport-keys-')), 'keys'),
+      log_level: 'silent',
+      ...overrides,
+    },
   });
   const keyport = await createKeyport(config);
   server.on('request', keyport.handle);
@@ -41,7 +48,12 @@ export async function startServer(databaseUrl: string, overrides: Record<string,
 export async function seedServiceAccount(keyport: Keyport, { plan = 'pro', scopes = ['api:read', 'api:write'] } = {}) {
   const team = await keyport.teamService.createTeam({ name: 'Acme', plan });
   const created = await keyport.clientService.createServiceAccount({ teamId: team.id, name: 'ci', scopes });
-  return { team, clientId: created.client.client_id, clientSecret: created.clientSecret!, userId: created.client.user_id! };
+  return {
+    team,
+    clientId: created.client.client_id,
+    clientSecret: created.clientSecret!,
+    userId: created.client.user_id!,
+  };
 }
 
 export function basic(clientId: string, secret: string): string {

@@ -65,10 +65,16 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
   it('treats an expired row as absent, and the sweep deletes it', async () => {
     const tokens = adapterFor('AccessToken');
     await tokens.upsert('old', { kind: 'AccessToken' }, 60);
-    await db('oidc_payloads').where({ id: storageKey('old') }).update({ expires_at: 1 });
+    await db('oidc_payloads')
+      .where({ id: storageKey('old') })
+      .update({ expires_at: 1 });
     expect(await tokens.find('old')).toBeUndefined();
     expect(await deleteExpiredPayloads(db)).toBeGreaterThanOrEqual(1);
-    expect(await db('oidc_payloads').where({ id: storageKey('old') }).first()).toBeUndefined();
+    expect(
+      await db('oidc_payloads')
+        .where({ id: storageKey('old') })
+        .first(),
+    ).toBeUndefined();
   });
 
   it('revokes every payload of a grant', async () => {
@@ -98,7 +104,9 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
 
   it('replay detection is atomic: of ten concurrent saves of one jti exactly one wins', async () => {
     const replay = adapterFor('ReplayDetection');
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => replay.upsert('jti-1', { iss: 'c', kind: 'ReplayDetection' }, 60)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => replay.upsert('jti-1', { iss: 'c', kind: 'ReplayDetection' }, 60)),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(errors.InvalidClientAuth);
   });

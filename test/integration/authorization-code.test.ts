@@ -16,14 +16,31 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
 
   const authorizeUrl = (challenge: string | null, extra: Record<string, string> = {}) => {
     const url = new URL('/auth', server.url);
-    const params: Record<string, string> = { client_id: app.id, response_type: 'code', redirect_uri: OOB, scope: 'api:read', state: 'st<at>e"1', ...extra };
+    const params: Record<string, string> = {
+      client_id: app.id,
+      response_type: 'code',
+      redirect_uri: OOB,
+      scope: 'api:read',
+      state: 'st<at>e"1',
+      ...extra,
+    };
     if (challenge) Object.assign(params, { code_challenge: challenge, code_challenge_method: 'S256' });
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     return url.toString();
   };
-  const exchange = (code: string, verifier: string, extra: Record<string, string> = {}, auth = basic(app.id, app.secret)) =>
-    postForm(`${server.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier, ...extra }, { authorization: auth });
-  const introspect = (token: string) => postForm(`${server.url}/token/introspection`, { token }, { authorization: basic(rs.id, rs.secret) });
+  const exchange = (
+    code: string,
+    verifier: string,
+    extra: Record<string, string> = {},
+    auth = basic(app.id, app.secret),
+  ) =>
+    postForm(
+      `${server.url}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier, ...extra },
+      { authorization: auth },
+    );
+  const introspect = (token: string) =>
+    postForm(`${server.url}/token/introspection`, { token }, { authorization: basic(rs.id, rs.secret) });
 
   async function newCode() {
     const { verifier, challenge } = pkce();
@@ -66,14 +83,32 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     expect(tokens.status).toBe(200);
     expect(tokens.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read', refresh_token: expect.any(String) });
     const intro = await introspect(tokens.body.access_token as string);
-    expect(intro.body).toMatchObject({ active: true, sub: String(personId), team_id: teamId, client_id: app.id, scope: 'api:read' });
+    expect(intro.body).toMatchObject({
+      active: true,
+      sub: String(personId),
+      team_id: teamId,
+      client_id: app.id,
+      scope: 'api:read',
+    });
   });
 
   it('a loopback redirect (RFC 8252 §7.3) receives the code and state in its query', async () => {
-    const loopback = await server.keyport.clientService.createApp({ teamId, name: 'Desktop', redirectUris: ['http://127.0.0.1:8765/callback'] });
+    const loopback = await server.keyport.clientService.createApp({
+      teamId,
+      name: 'Desktop',
+      redirectUris: ['http://127.0.0.1:8765/callback'],
+    });
     const { verifier, challenge } = pkce();
     const url = new URL('/auth', server.url);
-    for (const [k, v] of Object.entries({ client_id: loopback.client.client_id, response_type: 'code', redirect_uri: 'http://127.0.0.1:8765/callback', scope: 'api:read', state: 's1', code_challenge: challenge, code_challenge_method: 'S256' })) {
+    for (const [k, v] of Object.entries({
+      client_id: loopback.client.client_id,
+      response_type: 'code',
+      redirect_uri: 'http://127.0.0.1:8765/callback',
+      scope: 'api:read',
+      state: 's1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })) {
       url.searchParams.set(k, v);
     }
     const { done } = await authorizeThroughPages(new Browser(server.url), url.toString(), email, password);
@@ -81,12 +116,26 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     const location = new URL(done.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('http://127.0.0.1:8765/callback');
     expect(location.searchParams.get('state')).toBe('s1');
-    const tokens = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code: location.searchParams.get('code')!, redirect_uri: 'http://127.0.0.1:8765/callback', code_verifier: verifier }, { authorization: basic(loopback.client.client_id, loopback.clientSecret!) });
+    const tokens = await postForm(
+      `${server.url}/token`,
+      {
+        grant_type: 'authorization_code',
+        code: location.searchParams.get('code')!,
+        redirect_uri: 'http://127.0.0.1:8765/callback',
+        code_verifier: verifier,
+      },
+      { authorization: basic(loopback.client.client_id, loopback.clientSecret!) },
+    );
     expect(tokens.status).toBe(200);
   });
 
   it('the consent page names the app (escaped) and the scopes', async () => {
-    const { consent } = await authorizeThroughPages(new Browser(server.url), authorizeUrl(pkce().challenge), email, password);
+    const { consent } = await authorizeThroughPages(
+      new Browser(server.url),
+      authorizeUrl(pkce().challenge),
+      email,
+      password,
+    );
     expect(consent.text).toContain('Report &lt;Builder&gt;');
     // Each scope once (issue 14, item 8).
     expect(consent.text.split('<code>api:read</code>').length - 1).toBe(1);
@@ -110,7 +159,9 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
   });
 
   it('plain PKCE is refused', async () => {
-    const res = await new Browser(server.url).follow(authorizeUrl(null, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }));
+    const res = await new Browser(server.url).follow(
+      authorizeUrl(null, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }),
+    );
     expect(res.text).toMatch(/invalid_request/);
     expect(codeOf(res.text)).toBeUndefined();
   });
@@ -118,8 +169,12 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
   it('a wrong password shows an error without saying whether the email exists', async () => {
     const browser = new Browser(server.url);
     const login = await browser.follow(authorizeUrl(pkce().challenge));
-    const wrong = await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email, password: 'wrong-password' } });
-    const unknown = await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email: 'nobody@acme.test', password: 'wrong-password' } });
+    const wrong = await browser.request(actionOf(login.text), {
+      form: { csrf: csrfOf(login.text), email, password: 'wrong-password' },
+    });
+    const unknown = await browser.request(actionOf(login.text), {
+      form: { csrf: csrfOf(login.text), email: 'nobody@acme.test', password: 'wrong-password' },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.text).toContain('Wrong email or password.');
@@ -132,10 +187,19 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     const browser = new Browser(server.url);
     const login = await browser.follow(authorizeUrl(pkce().challenge));
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email: victim, password: 'nope-nope' } })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (
+          await browser.request(actionOf(login.text), {
+            form: { csrf: csrfOf(login.text), email: victim, password: 'nope-nope' },
+          })
+        ).status,
+      );
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses[5]).toBe(429);
-    const right = await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email: victim, password } });
+    const right = await browser.request(actionOf(login.text), {
+      form: { csrf: csrfOf(login.text), email: victim, password },
+    });
     expect(right.status).toBe(429);
     expect(right.text).toMatch(/Try again in \d+ seconds/);
   });
@@ -190,11 +254,17 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
 
     it('a code expires after 60 seconds', async () => {
       const { code, verifier } = await newCode();
-      const row = await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: storageKey(code!) }).first();
+      const row = await server.keyport
+        .db('oidc_payloads')
+        .where({ type: 'AuthorizationCode', id: storageKey(code!) })
+        .first();
       expect(Number(row.expires_at) - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(60);
       expect(Number(row.expires_at) - Math.floor(Date.now() / 1000)).toBeGreaterThan(50);
       // Time passes (the expiry is moved, not waited for).
-      await server.keyport.db('oidc_payloads').where({ type: 'AuthorizationCode', id: storageKey(code!) }).update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
+      await server.keyport
+        .db('oidc_payloads')
+        .where({ type: 'AuthorizationCode', id: storageKey(code!) })
+        .update({ expires_at: Math.floor(Date.now() / 1000) - 1 });
       const res = await exchange(code, verifier);
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('invalid_grant');
@@ -204,11 +274,22 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
       const { code, verifier } = await newCode();
       const tokens = await exchange(code, verifier);
       const refresh = tokens.body.refresh_token as string;
-      const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: refresh }, { authorization: basic(app.id, app.secret) });
+      const refreshed = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'refresh_token', refresh_token: refresh },
+        { authorization: basic(app.id, app.secret) },
+      );
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.refresh_token).not.toBe(refresh);
-      expect((await introspect(refreshed.body.access_token as string)).body).toMatchObject({ active: true, sub: String(personId) });
-      const reused = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: refresh }, { authorization: basic(app.id, app.secret) });
+      expect((await introspect(refreshed.body.access_token as string)).body).toMatchObject({
+        active: true,
+        sub: String(personId),
+      });
+      const reused = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'refresh_token', refresh_token: refresh },
+        { authorization: basic(app.id, app.secret) },
+      );
       expect(reused.status).toBe(400);
       expect(reused.body.error).toBe('invalid_grant');
     });

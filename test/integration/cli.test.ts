@@ -41,9 +41,39 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
   it('runs the runbook: team, admin, service account with -json printing one object', async () => {
     const team = await json('teamadd', '-name', 'Acme', '-plan', 'pro');
     expect(team.team_id).toEqual(expect.any(Number));
-    await json('useradd', '-team', String(team.team_id), '-email', 'ops@acme.test', '-password', 'Correct-Horse-1', '-role', 'admin');
-    const sa = await json('serviceaccountadd', '-team', String(team.team_id), '-name', 'ci', '-env', 'dev', '-scope', 'api:read api:write', '-expires-in-days', '30', '-requested-by', 'ops@acme.test');
-    expect(sa).toMatchObject({ kind: 'service_account', environment: 'dev', scopes: ['api:read', 'api:write'], team_id: team.team_id, is_valid: true });
+    await json(
+      'useradd',
+      '-team',
+      String(team.team_id),
+      '-email',
+      'ops@acme.test',
+      '-password',
+      'Correct-Horse-1',
+      '-role',
+      'admin',
+    );
+    const sa = await json(
+      'serviceaccountadd',
+      '-team',
+      String(team.team_id),
+      '-name',
+      'ci',
+      '-env',
+      'dev',
+      '-scope',
+      'api:read api:write',
+      '-expires-in-days',
+      '30',
+      '-requested-by',
+      'ops@acme.test',
+    );
+    expect(sa).toMatchObject({
+      kind: 'service_account',
+      environment: 'dev',
+      scopes: ['api:read', 'api:write'],
+      team_id: team.team_id,
+      is_valid: true,
+    });
     expect(sa.client_id).toMatch(/^[A-Za-z0-9]{16}$/);
     expect(sa.client_secret).toMatch(/^keyport_sk_dev_[1-9A-HJ-NP-Za-km-z]{30}$/);
     expect(Date.parse(sa.expires_at as string) - Date.now()).toBeGreaterThan(29 * 86_400_000);
@@ -75,7 +105,15 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
 
   it('refuses -requested-by someone who is not an admin of the team', async () => {
     const team = await json('teamadd', '-name', 'Members', '-plan', 'pro');
-    await json('useradd', '-team', String(team.team_id), '-email', 'member@members.test', '-password', 'Correct-Horse-2');
+    await json(
+      'useradd',
+      '-team',
+      String(team.team_id),
+      '-email',
+      'member@members.test',
+      '-password',
+      'Correct-Horse-2',
+    );
     for (const email of ['member@members.test', 'nobody@members.test']) {
       const result = await keyport('serviceaccountadd', '-team', String(team.team_id), '-requested-by', email);
       expect(result.code).toBe(1);
@@ -127,12 +165,17 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     const team = await json('teamadd', '-name', 'Rotation', '-plan', 'pro');
     const files = [0, 1, 2, 3].map((i) => {
       const file = join(dir, `rot-${i}.pem`);
-      writeFileSync(file, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+      writeFileSync(
+        file,
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+      );
       return file;
     });
     const sa = await json('serviceaccountadd', '-team', String(team.team_id), '-public-key', files[0]!);
     const firstKid = (sa.public_key_kids as string[])[0]!;
-    expect(await json('clientaddkey', '-client', String(sa.client_id), '-public-key', files[1]!, '-kid', 'next')).toEqual({ client_id: sa.client_id, kid: 'next' });
+    expect(
+      await json('clientaddkey', '-client', String(sa.client_id), '-public-key', files[1]!, '-kid', 'next'),
+    ).toEqual({ client_id: sa.client_id, kid: 'next' });
     const third = await json('clientaddkey', '-client', String(sa.client_id), '-public-key', files[2]!);
     expect(third.kid).toMatch(/^[\w-]{43}$/);
     const fourth = await keyport('clientaddkey', '-client', String(sa.client_id), '-public-key', files[3]!);
@@ -157,7 +200,10 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
       expect(result.code, args.join(' ')).toBe(1);
       const lines = result.stdout.trim().split('\n');
       expect(lines, args.join(' ')).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toEqual({ error: expect.stringMatching(/^(invalid_request|not_found)$/), message: expect.any(String) });
+      expect(JSON.parse(lines[0]!)).toEqual({
+        error: expect.stringMatching(/^(invalid_request|not_found)$/),
+        message: expect.any(String),
+      });
     }
   });
 
@@ -166,9 +212,27 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
     const oob = await json('appadd', '-team', String(team.team_id), '-name', 'Report builder');
     expect(oob).toMatchObject({ kind: 'app', redirect_uris: ['urn:ietf:wg:oauth:2.0:oob'] });
     expect(oob.client_secret).toEqual(expect.any(String));
-    const web = await json('appadd', '-team', String(team.team_id), '-name', 'Web', '-redirect-uri', 'https://app.example/cb', '-redirect-uri', 'http://127.0.0.1:8080/cb');
+    const web = await json(
+      'appadd',
+      '-team',
+      String(team.team_id),
+      '-name',
+      'Web',
+      '-redirect-uri',
+      'https://app.example/cb',
+      '-redirect-uri',
+      'http://127.0.0.1:8080/cb',
+    );
     expect(web.redirect_uris).toEqual(['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
-    const refused = await keyport('appadd', '-team', String(team.team_id), '-name', 'Bad', '-redirect-uri', 'http://evil.example/cb');
+    const refused = await keyport(
+      'appadd',
+      '-team',
+      String(team.team_id),
+      '-name',
+      'Bad',
+      '-redirect-uri',
+      'http://evil.example/cb',
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/redirect_uris/);
   });
@@ -190,7 +254,10 @@ describe.each(DATABASES)('operator CLI on $name', (database) => {
   });
 
   it('runs as `npx keyport`, the way the README calls it', async () => {
-    const { stdout } = await run('npx', ['--no-install', 'keyport', 'migrate', '-json'], { env: { ...process.env, ...env }, cwd: join(import.meta.dirname, '../..') });
+    const { stdout } = await run('npx', ['--no-install', 'keyport', 'migrate', '-json'], {
+      env: { ...process.env, ...env },
+      cwd: join(import.meta.dirname, '../..'),
+    });
     expect(JSON.parse(stdout)).toEqual({ migrations: 'current' });
   });
 

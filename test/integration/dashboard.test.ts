@@ -24,12 +24,19 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, { plans: { pro: { api_access: true, max_keys: 3 }, starter: { api_access: false, max_keys: 10 } } });
+    server = await startServer(created.url, {
+      plans: { pro: { api_access: true, max_keys: 3 }, starter: { api_access: false, max_keys: 10 } },
+    });
     teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     otherTeam = (await server.keyport.teamService.createTeam({ name: 'Other', plan: 'pro' })).id;
     await server.keyport.teamService.addPerson({ teamId, email: 'admin@acme.test', password, role: 'admin' });
     await server.keyport.teamService.addPerson({ teamId, email: 'member@acme.test', password, role: 'member' });
-    await server.keyport.teamService.addPerson({ teamId: otherTeam, email: 'admin@other.test', password, role: 'admin' });
+    await server.keyport.teamService.addPerson({
+      teamId: otherTeam,
+      email: 'admin@other.test',
+      password,
+      role: 'admin',
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -51,19 +58,37 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
     expect(keys.text).not.toMatch(/<script>(?!<\/script>)|https?:\/\/(?!127\.0\.0\.1)/);
-    expect((await new Browser(server.url).request('/dashboard/keys')).headers.get('location')).toBe('/dashboard/signin');
+    expect((await new Browser(server.url).request('/dashboard/keys')).headers.get('location')).toBe(
+      '/dashboard/signin',
+    );
     expect((await signIn('admin@acme.test', 'wrong-password')).res.status).toBe(401);
   });
 
   it('an admin creates a key: the secret is shown once, works at /token, and the form cannot be sent twice', async () => {
     const { browser } = await signIn('admin@acme.test');
     const form = await browser.request('/dashboard/keys/new');
-    const fields = { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: 'From the dashboard', environment: 'prod', expiry: '30', scopes: 'api:read' };
+    const fields = {
+      csrf: csrfOf(form.text),
+      nonce: nonceOf(form.text),
+      kind: 'service_account',
+      name: 'From the dashboard',
+      environment: 'prod',
+      expiry: '30',
+      scopes: 'api:read',
+    };
     const created = await browser.request('/dashboard/keys', { form: fields });
     expect(created.status).toBe(201);
     const secret = /id="new-secret">([^<]+)</.exec(created.text)![1]!;
     const clientId = /id="new-client-id">([^<]+)</.exec(created.text)![1]!;
-    expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret) })).status).toBe(200);
+    expect(
+      (
+        await postForm(
+          `${server.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(clientId, secret) },
+        )
+      ).status,
+    ).toBe(200);
     // Sending the same form again (a reload) creates nothing and shows nothing.
     const again = await browser.request('/dashboard/keys', { form: fields });
     expect(again.status).toBe(409);
@@ -77,7 +102,9 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
     let last;
     for (let i = 0; i < 4; i++) {
       const form = await browser.request('/dashboard/keys/new');
-      last = await browser.request('/dashboard/keys', { form: { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: `k${i}` } });
+      last = await browser.request('/dashboard/keys', {
+        form: { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: `k${i}` },
+      });
     }
     expect(last!.status).toBe(400);
     expect(last!.text).toMatch(/already holds 3 valid keys, the most its plan/);
@@ -95,17 +122,24 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
 
     const admin = await signIn('admin@acme.test');
     const form = await admin.browser.request('/dashboard/keys/new');
-    const forged = await admin.browser.request('/dashboard/keys', { form: { csrf: 'forged', nonce: nonceOf(form.text), kind: 'service_account', name: 'csrf' } });
+    const forged = await admin.browser.request('/dashboard/keys', {
+      form: { csrf: 'forged', nonce: nonceOf(form.text), kind: 'service_account', name: 'csrf' },
+    });
     expect(forged.status).toBe(403);
 
     const adminId = (await server.keyport.teams.findUserByEmail('admin@acme.test'))!.id;
     await server.keyport.db('team_memberships').where({ team_id: teamId, user_id: adminId }).update({ role: 'member' });
     try {
-      const refused = await admin.browser.request('/dashboard/keys', { form: { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: 'demoted' } });
+      const refused = await admin.browser.request('/dashboard/keys', {
+        form: { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: 'demoted' },
+      });
       expect(refused.status).toBe(403);
       expect((await admin.browser.request('/dashboard/keys')).text).not.toContain('id="new-key"');
     } finally {
-      await server.keyport.db('team_memberships').where({ team_id: teamId, user_id: adminId }).update({ role: 'admin' });
+      await server.keyport
+        .db('team_memberships')
+        .where({ team_id: teamId, user_id: adminId })
+        .update({ role: 'admin' });
     }
   });
 
@@ -115,7 +149,9 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
     expect((await browser.request(`/dashboard/keys/${theirs.client.client_id}`)).status).toBe(404);
     expect((await browser.request(`/dashboard/keys/${theirs.client.client_id}/revoke`)).status).toBe(404);
     const page = await browser.request('/dashboard/keys');
-    const revoke = await browser.request(`/dashboard/keys/${theirs.client.client_id}/revoke`, { form: { csrf: csrfOf(page.text) } });
+    const revoke = await browser.request(`/dashboard/keys/${theirs.client.client_id}/revoke`, {
+      form: { csrf: csrfOf(page.text) },
+    });
     expect(revoke.status).toBe(404);
     expect((await server.keyport.clientService.get(theirs.client.client_id)).revokedAt).toBeNull();
   });

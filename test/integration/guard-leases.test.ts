@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
 import { DATABASES } from '../helpers/databases.js';
@@ -12,7 +18,10 @@ import { basic, postForm, startServer, type TestServer } from '../helpers/server
  * Redis, with two keyport processes sharing them (two hosts on one machine).
  */
 const REDIS = process.env.TEST_REDIS_URL;
-const TARGETS = DATABASES.flatMap((database) => [{ database, redis: undefined as string | undefined }, ...(REDIS ? [{ database, redis: REDIS }] : [])]);
+const TARGETS = DATABASES.flatMap((database) => [
+  { database, redis: undefined as string | undefined },
+  ...(REDIS ? [{ database, redis: REDIS }] : []),
+]);
 const OPERATOR = 'operator-token-for-leases-0123456789';
 
 const settings = (redis: string | undefined) => ({
@@ -75,17 +84,31 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
 
   const guardOn = (proxy: { url: string }, options: Record<string, unknown> = {}) => {
     const seen: string[] = [];
-    const guard = keyportGuard({ issuer: proxy.url, clientId: rs.id, clientSecret: rs.secret, onChange: (id) => seen.push(id), ...options });
+    const guard = keyportGuard({
+      issuer: proxy.url,
+      clientId: rs.id,
+      clientSecret: rs.secret,
+      onChange: (id) => seen.push(id),
+      ...options,
+    });
     guards.push(guard);
     heard.set(guard, seen);
     return guard;
   };
   const newKey = async (input: Record<string, unknown> = {}, team = teamId) => {
-    const created = await a.keyport.clientService.createServiceAccount({ teamId: team, scopes: ['api:read', 'api:write'], ...input });
+    const created = await a.keyport.clientService.createServiceAccount({
+      teamId: team,
+      scopes: ['api:read', 'api:write'],
+      ...input,
+    });
     return { id: created.client.client_id, secret: created.clientSecret! };
   };
   const verify = async (body: Record<string, unknown>, base = a.url) => {
-    const res = await fetch(`${base}/keys/verify`, { method: 'POST', headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${base}/keys/verify`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
   /** Calls through `guard` until one call is answered from its lease (no round trip), with the guard's stream live. */
@@ -104,7 +127,11 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     const created = await database.create();
     drop = created.drop;
     a = await startServer(created.url, settings(redis));
-    b = await startServer(created.url, { ...settings(redis), redis_key_prefix: a.config.redisKeyPrefix, keys_dir: a.config.keysDir });
+    b = await startServer(created.url, {
+      ...settings(redis),
+      redis_key_prefix: a.config.redisKeyPrefix,
+      keys_dir: a.config.keysDir,
+    });
     teamId = (await a.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await a.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
@@ -127,23 +154,39 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     const key = await newKey({}, hourly);
     const first = await verify({ key: key.secret, lease: 100 });
     // 40 an hour: 1 for the call, then a quarter of the 39 left.
-    expect(first.body).toMatchObject({ code: 'VALID', lease: { calls: 9, ttl_ms: expect.any(Number) }, ratelimit: { limit: 40, remaining: 30 } });
+    expect(first.body).toMatchObject({
+      code: 'VALID',
+      lease: { calls: 9, ttl_ms: expect.any(Number) },
+      ratelimit: { limit: 40, remaining: 30 },
+    });
     expect(first.body.lease.ttl_ms).toBeGreaterThan(0);
     expect(first.body.lease.ttl_ms).toBeLessThanOrEqual(5000);
     // Without asking, no lease.
     expect((await verify({ key: key.secret })).body.lease).toBeUndefined();
 
     const metered = await newKey({ credits: { remaining: 100, refill: null } });
-    expect((await verify({ key: metered.secret, lease: 100 })).body).toMatchObject({ code: 'VALID', credits: { remaining: 99 } });
+    expect((await verify({ key: metered.secret, lease: 100 })).body).toMatchObject({
+      code: 'VALID',
+      credits: { remaining: 99 },
+    });
     expect((await verify({ key: metered.secret, lease: 100 })).body.lease).toBeUndefined();
 
     const tokenOf = await newKey();
-    const token = (await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(tokenOf.id, tokenOf.secret) })).body.access_token as string;
+    const token = (
+      await postForm(
+        `${a.url}/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(tokenOf.id, tokenOf.secret) },
+      )
+    ).body.access_token as string;
     const byToken = await verify({ key: token, lease: 100 });
     expect(byToken.body.code).toBe('VALID');
     expect(byToken.body.lease).toBeUndefined();
 
-    expect((await verify({ key: key.secret, lease: 1001 })).body).toMatchObject({ error: 'invalid_request', message: expect.stringMatching(/^lease:/) });
+    expect((await verify({ key: key.secret, lease: 1001 })).body).toMatchObject({
+      error: 'invalid_request',
+      message: expect.stringMatching(/^lease:/),
+    });
     expect((await verify({ key: key.secret, lease: -1 })).status).toBe(400);
     expect((await verify({ key: key.secret, leased_calls: 'many' })).status).toBe(400);
   });
@@ -151,8 +194,12 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
   it('GET /keys/events is for resource servers; it beats, and carries each change made through any process', async () => {
     expect((await fetch(`${a.url}/keys/events`)).status).toBe(401);
     const sa = await newKey();
-    expect((await fetch(`${a.url}/keys/events`, { headers: { authorization: basic(sa.id, sa.secret) } })).status).toBe(401);
-    expect((await fetch(`${a.url}/keys/events`, { headers: { authorization: basic(rs.id, 'wrong') } })).status).toBe(401);
+    expect((await fetch(`${a.url}/keys/events`, { headers: { authorization: basic(sa.id, sa.secret) } })).status).toBe(
+      401,
+    );
+    expect((await fetch(`${a.url}/keys/events`, { headers: { authorization: basic(rs.id, 'wrong') } })).status).toBe(
+      401,
+    );
 
     const res = await fetch(`${a.url}/keys/events`, { headers: { authorization: basic(rs.id, rs.secret) } });
     expect(res.status).toBe(200);
@@ -165,7 +212,11 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     };
     await readUntil(': beat\n\n');
     // Changed through the other process, by the admin API.
-    const patched = await fetch(`${b.url}/api/teams/${teamId}/clients/${sa.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: JSON.stringify({ scopes: ['api:read'] }) });
+    const patched = await fetch(`${b.url}/api/teams/${teamId}/clients/${sa.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scopes: ['api:read'] }),
+    });
     expect(patched.status).toBe(200);
     await readUntil(`data: {"client_id":"${sa.id}"}\n\n`);
     await reader.cancel();
@@ -199,7 +250,12 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     for (let i = 0; i < 300; i++) {
       const verdict = await guard.verify(key.secret, { scopes: ['api:read'] });
       expect(verdict.status).toBe(200);
-      expect(verdict.identity).toEqual({ team_id: teamId, client_id: key.id, environment: 'prod', scopes: ['api:read', 'api:write'] });
+      expect(verdict.identity).toEqual({
+        team_id: teamId,
+        client_id: key.id,
+        environment: 'prod',
+        scopes: ['api:read', 'api:write'],
+      });
       expect(Number(verdict.headers['X-RateLimit-Remaining'])).toBeGreaterThan(0);
       calls += 1;
     }
@@ -207,7 +263,10 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     expect(proxyA.verifications - before).toBeLessThan(30);
     // Leased calls are reported with the key's next verification: the usage holds every call but those of the last lease.
     await a.keyport.keyUsage.flush();
-    const [row] = (await a.keyport.db('key_usage_hourly').where({ client_id: key.id }).sum({ valid: 'valid' })) as Array<{ valid: number | string }>;
+    const [row] = (await a.keyport
+      .db('key_usage_hourly')
+      .where({ client_id: key.id })
+      .sum({ valid: 'valid' })) as Array<{ valid: number | string }>;
     expect(Number(row!.valid)).toBeGreaterThan(calls + 2 - 100);
     expect(Number(row!.valid)).toBeLessThanOrEqual(calls + 2 + 50);
   });
@@ -239,9 +298,16 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     const key = await newKey();
     await warm(one, proxyA, key.secret);
     await warm(two, proxyB, key.secret);
-    const revoked = await fetch(`${b.url}/api/teams/${teamId}/clients/${key.id}`, { method: 'PATCH', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: JSON.stringify({ is_valid: false }) });
+    const revoked = await fetch(`${b.url}/api/teams/${teamId}/clients/${key.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ is_valid: false }),
+    });
     expect(revoked.status).toBe(200);
-    await until(() => heard.get(one)!.includes(key.id) && heard.get(two)!.includes(key.id), 'both guards hear of the revocation');
+    await until(
+      () => heard.get(one)!.includes(key.id) && heard.get(two)!.includes(key.id),
+      'both guards hear of the revocation',
+    );
     for (const guard of [one, two]) expect((await guard.verify(key.secret)).status).toBe(401);
   });
 
@@ -250,7 +316,10 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     const key = await newKey();
     await warm(guard, proxyA, key.secret);
     await b.keyport.clientService.update(key.id, { scopes: ['api:read'] });
-    await until(() => heard.get(guard)!.filter((id) => id === key.id).length === 1, 'the guard hears of the new scopes');
+    await until(
+      () => heard.get(guard)!.filter((id) => id === key.id).length === 1,
+      'the guard hears of the new scopes',
+    );
     expect((await guard.verify(key.secret, { scopes: ['api:write'] })).status).toBe(403);
 
     await warm(guard, proxyA, key.secret);

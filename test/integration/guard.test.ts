@@ -10,12 +10,18 @@ import { freePort } from '../helpers/cli.js';
 
 /** A GET with any headers (several of one name too), from a real client. */
 function get(url: string, headers: Array<[string, string]> = [], method = 'GET') {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, any> }>((resolve, reject) => {
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: Record<string, any>;
+  }>((resolve, reject) => {
     const req = httpRequest(url, { method }, (res) => {
       let text = '';
       res.setEncoding('latin1');
       res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text ? JSON.parse(text) : {} }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: text ? JSON.parse(text) : {} }),
+      );
     });
     for (const [name, value] of headers) req.appendHeader(name, value);
     req.on('error', reject);
@@ -48,16 +54,25 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    keyport = await startServer(created.url, { plans: { pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] }, tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] } } });
+    keyport = await startServer(created.url, {
+      plans: {
+        pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
+        tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+      },
+    });
     teamId = (await keyport.keyport.teamService.createTeam({ name: 'Bug0', plan: 'pro' })).id;
     const rs = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
     // The guard reaches keyport through a forwarding proxy that counts its round trips.
     counter = createServer((req, res) => {
       if (req.url === '/keys/verify') verifications += 1;
-      const upstream = httpRequest(`${keyport.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = httpRequest(
+        `${keyport.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     const counted = await listen(counter);
@@ -94,10 +109,18 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
   it('Authorization: Bearer and x-api-key both work, in Connect and Koa, with the caller on the request', async () => {
     const key = await newKey();
     for (const base of [connectUrl, koaUrl]) {
-      for (const header of [['authorization', `Bearer ${key.secret}`], ['x-api-key', key.secret]] as Array<[string, string]>) {
+      for (const header of [
+        ['authorization', `Bearer ${key.secret}`],
+        ['x-api-key', key.secret],
+      ] as Array<[string, string]>) {
         const res = await get(`${base}/projects`, [header]);
         expect(res.status, `${base} ${header[0]}`).toBe(200);
-        expect(res.body.keyport).toEqual({ team_id: teamId, client_id: key.id, environment: 'prod', scopes: ['api:read'] });
+        expect(res.body.keyport).toEqual({
+          team_id: teamId,
+          client_id: key.id,
+          environment: 'prod',
+          scopes: ['api:read'],
+        });
         expect(res.headers['x-ratelimit-limit']).toBe('1000');
         expect(Number(res.headers['x-ratelimit-remaining'])).toBeGreaterThan(0);
       }
@@ -105,7 +128,10 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
   });
 
   it('refusals are the documented answers, with X-RateLimit-* where the key is known', async () => {
-    expect((await get(`${connectUrl}/projects`)).body).toEqual({ error: 'invalid_api_key', message: 'API key is invalid or expired' });
+    expect((await get(`${connectUrl}/projects`)).body).toEqual({
+      error: 'invalid_api_key',
+      message: 'API key is invalid or expired',
+    });
     const reader = await newKey(['api:read']);
     const forbidden = await get(`${connectUrl}/runs`, [['x-api-key', reader.secret]]);
     expect(forbidden.status).toBe(403);
@@ -139,11 +165,26 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
       ['a mistyped key', [['x-api-key', typo]], 401],
       ['a 10 KB key', [['x-api-key', 'k'.repeat(10_000)]], 401],
       ['non-UTF-8 bytes', [['x-api-key', `${key.secret.slice(0, 10)}\xe9\xff`]], 401],
-      ['two keys in two headers', [['authorization', `Bearer ${key.secret}`], ['x-api-key', key.secret]], 400],
-      ['two x-api-key headers', [['x-api-key', key.secret], ['x-api-key', key.secret]], 400],
+      [
+        'two keys in two headers',
+        [
+          ['authorization', `Bearer ${key.secret}`],
+          ['x-api-key', key.secret],
+        ],
+        400,
+      ],
+      [
+        'two x-api-key headers',
+        [
+          ['x-api-key', key.secret],
+          ['x-api-key', key.secret],
+        ],
+        400,
+      ],
       ['Basic instead of Bearer', [['authorization', `Basic ${key.secret}`]], 401],
     ];
-    for (const [what, headers, status] of cases) expect((await get(`${connectUrl}/projects`, headers)).status, what).toBe(status);
+    for (const [what, headers, status] of cases)
+      expect((await get(`${connectUrl}/projects`, headers)).status, what).toBe(status);
     // A plausible key does go to keyport (the counter is live).
     expect((await get(`${connectUrl}/projects`, [['x-api-key', key.secret]])).status).toBe(200);
     expect(verifications).toBe(before + 1);
@@ -156,7 +197,12 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
   it('fails closed: keyport unreachable answers 503, never lets the request through', async () => {
     const key = await newKey();
     const port = await freePort();
-    const guard = keyportGuard({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', clientSecret: 'y', timeoutMs: 500 });
+    const guard = keyportGuard({
+      issuer: `http://127.0.0.1:${port}`,
+      clientId: 'x',
+      clientSecret: 'y',
+      timeoutMs: 500,
+    });
     const app = createServer((req, res) => guard.express()(req as never, res, () => res.end('let through')));
     const url = await listen(app);
     const res = await get(`${url}/projects`, [['x-api-key', key.secret]]);
@@ -170,13 +216,21 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
     const key = await newKey();
     const port = await freePort();
     const child = spawn(process.execPath, [join(import.meta.dirname, '../../examples/hello-api.mjs')], {
-      env: { ...process.env, PORT: String(port), KEYPORT_ISSUER: keyport.url, KEYPORT_CLIENT_ID: rs.client.client_id, KEYPORT_CLIENT_SECRET: rs.clientSecret! },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        KEYPORT_ISSUER: keyport.url,
+        KEYPORT_CLIENT_ID: rs.client.client_id,
+        KEYPORT_CLIENT_SECRET: rs.clientSecret!,
+      },
       stdio: 'ignore',
     });
     try {
       let res;
       for (let i = 0; i < 50; i++) {
-        res = await get(`http://127.0.0.1:${port}/projects`, [['authorization', `Bearer ${key.secret}`]]).catch(() => undefined);
+        res = await get(`http://127.0.0.1:${port}/projects`, [['authorization', `Bearer ${key.secret}`]]).catch(
+          () => undefined,
+        );
         if (res) break;
         await new Promise((r) => setTimeout(r, 100));
       }

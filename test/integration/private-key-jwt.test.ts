@@ -31,15 +31,32 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
   }
 
   /** A fresh assertion for `clientId`, valid unless the options spoil it. */
-  async function assertion(clientId: string, { claims = {}, omit = [], alg = 'RS256', key = rsa.privateKey, header = {} }: SignOptions = {}) {
+  async function assertion(
+    clientId: string,
+    { claims = {}, omit = [], alg = 'RS256', key = rsa.privateKey, header = {} }: SignOptions = {},
+  ) {
     const now = Math.floor(Date.now() / 1000);
-    const payload: Record<string, unknown> = { iss: clientId, sub: clientId, aud: server.url, jti: randomUUID(), iat: now, exp: now + 60, ...claims };
+    const payload: Record<string, unknown> = {
+      iss: clientId,
+      sub: clientId,
+      aud: server.url,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 60,
+      ...claims,
+    };
     for (const name of omit) delete payload[name];
     return new SignJWT(payload).setProtectedHeader({ alg, ...header }).sign(key);
   }
 
   const tokenWith = (clientAssertion: string, extra: Record<string, string> = {}) =>
-    postForm(tokenUrl, { grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: JWT_BEARER, client_assertion: clientAssertion, ...extra });
+    postForm(tokenUrl, {
+      grant_type: 'client_credentials',
+      scope: 'api:read',
+      client_assertion_type: JWT_BEARER,
+      client_assertion: clientAssertion,
+      ...extra,
+    });
 
   const expectInvalidClient = async (clientAssertion: string) => {
     const res = await tokenWith(clientAssertion);
@@ -56,8 +73,16 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
     ec = await generateKeyPair('ES256', { extractable: true });
     const team = await server.keyport.teamService.createTeam({ name: 'Jwt', plan: 'pro' });
     teamId = team.id;
-    const a = await server.keyport.clientService.createServiceAccount({ teamId, name: 'rsa', publicKeyPem: await exportSPKI(rsa.publicKey) });
-    const b = await server.keyport.clientService.createServiceAccount({ teamId, name: 'ec', publicKeyPem: await exportSPKI(ec.publicKey) });
+    const a = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      name: 'rsa',
+      publicKeyPem: await exportSPKI(rsa.publicKey),
+    });
+    const b = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      name: 'ec',
+      publicKeyPem: await exportSPKI(ec.publicKey),
+    });
     expect(a.clientSecret).toBeUndefined();
     rsaClient = a.client.client_id;
     ecClient = b.client.client_id;
@@ -77,8 +102,17 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
       const res = await tokenWith(await assertion(rsaClient));
       expect(res.status).toBe(200);
       const created = await server.keyport.clientService.get(rsaClient);
-      const intro = await postForm(`${server.url}/token/introspection`, { token: res.body.access_token as string }, { authorization: basic(rs.clientId, rs.clientSecret) });
-      expect(intro.body).toMatchObject({ active: true, client_id: rsaClient, team_id: teamId, sub: String(created.userId) });
+      const intro = await postForm(
+        `${server.url}/token/introspection`,
+        { token: res.body.access_token as string },
+        { authorization: basic(rs.clientId, rs.clientSecret) },
+      );
+      expect(intro.body).toMatchObject({
+        active: true,
+        client_id: rsaClient,
+        team_id: teamId,
+        sub: String(created.userId),
+      });
     });
 
     it('with PS256 on the same RSA key', async () => {
@@ -95,17 +129,27 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
     });
 
     it('through openid-client with PrivateKeyJwt', async () => {
-      const config = await oauth.discovery(new URL(server.url), rsaClient, undefined, oauth.PrivateKeyJwt(rsa.privateKey), { execute: [oauth.allowInsecureRequests] });
+      const config = await oauth.discovery(
+        new URL(server.url),
+        rsaClient,
+        undefined,
+        oauth.PrivateKeyJwt(rsa.privateKey),
+        { execute: [oauth.allowInsecureRequests] },
+      );
       const tokens = await oauth.clientCredentialsGrant(config, { scope: 'api:read' });
       expect(tokens.access_token).toEqual(expect.any(String));
     });
   });
 
   describe('refuses with 401 invalid_client', () => {
-    it('iss other than the client_id', async () => expectInvalidClient(await assertion(rsaClient, { claims: { iss: ecClient } })));
-    it('sub naming another client', async () => expectInvalidClient(await assertion(rsaClient, { claims: { sub: ecClient } })));
-    it('aud naming another server', async () => expectInvalidClient(await assertion(rsaClient, { claims: { aud: 'https://elsewhere.example' } })));
-    it('aud as an array with anything else in it', async () => expectInvalidClient(await assertion(rsaClient, { claims: { aud: [server.url, 'https://elsewhere.example'] } })));
+    it('iss other than the client_id', async () =>
+      expectInvalidClient(await assertion(rsaClient, { claims: { iss: ecClient } })));
+    it('sub naming another client', async () =>
+      expectInvalidClient(await assertion(rsaClient, { claims: { sub: ecClient } })));
+    it('aud naming another server', async () =>
+      expectInvalidClient(await assertion(rsaClient, { claims: { aud: 'https://elsewhere.example' } })));
+    it('aud as an array with anything else in it', async () =>
+      expectInvalidClient(await assertion(rsaClient, { claims: { aud: [server.url, 'https://elsewhere.example'] } })));
     it('no exp', async () => expectInvalidClient(await assertion(rsaClient, { omit: ['exp'] })));
     it('an expired assertion', async () => {
       const now = Math.floor(Date.now() / 1000);
@@ -115,7 +159,10 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
       const now = Math.floor(Date.now() / 1000);
       await expectInvalidClient(await assertion(rsaClient, { claims: { iat: now, exp: now + 3700 } }));
     });
-    it('a lifetime over an hour without iat', async () => expectInvalidClient(await assertion(rsaClient, { omit: ['iat'], claims: { exp: Math.floor(Date.now() / 1000) + 3700 } })));
+    it('a lifetime over an hour without iat', async () =>
+      expectInvalidClient(
+        await assertion(rsaClient, { omit: ['iat'], claims: { exp: Math.floor(Date.now() / 1000) + 3700 } }),
+      ));
     it('iat in the future beyond the clock tolerance', async () => {
       const now = Math.floor(Date.now() / 1000);
       await expectInvalidClient(await assertion(rsaClient, { claims: { iat: now + 60, exp: now + 120 } }));
@@ -137,14 +184,17 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
       const pem = new TextEncoder().encode(await exportSPKI(rsa.publicKey));
       await expectInvalidClient(await assertion(rsaClient, { alg: 'HS256', key: pem }));
     });
-    it("another client's key", async () => expectInvalidClient(await assertion(rsaClient, { alg: 'ES256', key: ec.privateKey })));
+    it("another client's key", async () =>
+      expectInvalidClient(await assertion(rsaClient, { alg: 'ES256', key: ec.privateKey })));
     it('an algorithm other than the key’s (ES256 claimed on an RSA key)', async () => {
       const other = await generateKeyPair('ES256');
       await expectInvalidClient(await assertion(rsaClient, { alg: 'ES256', key: other.privateKey }));
     });
     it('a key carried in the jwk header, signed with that key', async () => {
       const attacker = await generateKeyPair('RS256', { extractable: true });
-      await expectInvalidClient(await assertion(rsaClient, { key: attacker.privateKey, header: { jwk: await exportJWK(attacker.publicKey) } }));
+      await expectInvalidClient(
+        await assertion(rsaClient, { key: attacker.privateKey, header: { jwk: await exportJWK(attacker.publicKey) } }),
+      );
     });
     it('jku and x5u headers, which are never fetched', async () => {
       let fetched = 0;
@@ -163,7 +213,11 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
       }
     });
     it('a JWT client presenting a secret', async () => {
-      const res = await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic(rsaClient, 'keyport_sk_prod_guess') });
+      const res = await postForm(
+        tokenUrl,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(rsaClient, 'keyport_sk_prod_guess') },
+      );
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
     });
@@ -196,7 +250,11 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
     const urls = [server.url, second.url];
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        postForm(`${urls[i % 2]}/token`, { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: once }),
+        postForm(`${urls[i % 2]}/token`, {
+          grant_type: 'client_credentials',
+          client_assertion_type: JWT_BEARER,
+          client_assertion: once,
+        }),
       ),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(401)]);
@@ -205,21 +263,40 @@ describe.each(DATABASES)('private_key_jwt (RFC 7523) on $name', (database) => {
   describe('switching a client to a key', () => {
     it('clientsetkey: the old secret stops working at once, assertions work', async () => {
       const sa = await seedServiceAccount(server.keyport);
-      const before = await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+      const before = await postForm(
+        tokenUrl,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(sa.clientId, sa.clientSecret) },
+      );
       expect(before.status).toBe(200);
       await server.keyport.clientService.setPublicKey(sa.clientId, await exportSPKI(rsa.publicKey));
-      const after = await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+      const after = await postForm(
+        tokenUrl,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(sa.clientId, sa.clientSecret) },
+      );
       expect(after.status).toBe(401);
       expect((await tokenWith(await assertion(sa.clientId))).status).toBe(200);
     });
 
     it('a row edited by hand (hash removed, PEM pasted) works without a restart', async () => {
       const secret = 'Hand-Edited-1';
-      await server.keyport.db('o_auth_clients').insert({ client_id: 'handjwt', client_secret_hash: await bcrypt.hash(secret, 10), team_id: teamId });
-      expect((await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('handjwt', secret) })).status).toBe(200);
-      await server.keyport.db('o_auth_clients').where({ client_id: 'handjwt' }).update({ client_secret_hash: null, client_r_s_a_public_key: await exportSPKI(rsa.publicKey) });
+      await server.keyport
+        .db('o_auth_clients')
+        .insert({ client_id: 'handjwt', client_secret_hash: await bcrypt.hash(secret, 10), team_id: teamId });
+      expect(
+        (await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('handjwt', secret) }))
+          .status,
+      ).toBe(200);
+      await server.keyport
+        .db('o_auth_clients')
+        .where({ client_id: 'handjwt' })
+        .update({ client_secret_hash: null, client_r_s_a_public_key: await exportSPKI(rsa.publicKey) });
       expect((await tokenWith(await assertion('handjwt'))).status).toBe(200);
-      expect((await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('handjwt', secret) })).status).toBe(401);
+      expect(
+        (await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('handjwt', secret) }))
+          .status,
+      ).toBe(401);
     });
   });
 });

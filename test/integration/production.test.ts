@@ -73,7 +73,9 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
   });
 
   it('GET /readyz is 503 with the reason once the database was migrated by a newer keyport', async () => {
-    await server.keyport.db('keyport_migrations').insert({ name: NEWER_MIGRATION, batch: 99, migration_time: new Date() });
+    await server.keyport
+      .db('keyport_migrations')
+      .insert({ name: NEWER_MIGRATION, batch: 99, migration_time: new Date() });
     try {
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(503);
@@ -87,7 +89,9 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
 
   it('GET /metrics needs the metrics token when one is configured', async () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${'x'.repeat(40)}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${'x'.repeat(40)}` } })).status,
+    ).toBe(401);
     expect(await metrics()).toMatch(/^# HELP /m);
   });
 
@@ -98,8 +102,25 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
     const wrongSecret = 'keyport_client_auth_failures_total{reason="wrong_secret"}';
     const requests = 'keyport_http_requests_total{route="oidc:token",method="POST",status="200"}';
 
-    for (let i = 0; i < 3; i++) expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, key.secret) })).status).toBe(200);
-    expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, 'not-the-secret') })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (
+          await postForm(
+            `${server.url}/token`,
+            { grant_type: 'client_credentials' },
+            { authorization: basic(key.id, key.secret) },
+          )
+        ).status,
+      ).toBe(200);
+    expect(
+      (
+        await postForm(
+          `${server.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(key.id, 'not-the-secret') },
+        )
+      ).status,
+    ).toBe(401);
 
     const after = await metrics();
     expect(value(after, grant) - value(before, grant)).toBe(3);
@@ -116,7 +137,11 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
   it('a grant type the client makes up is counted as "other": clients cannot create metric series', async () => {
     const series = 'keyport_token_grants_total{grant_type="other",outcome="unsupported_grant_type"}';
     const before = value(await metrics(), series);
-    const res = await postForm(`${server.url}/token`, { grant_type: 'made-up-grant-7f3a' }, { authorization: basic(key.id, key.secret) });
+    const res = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'made-up-grant-7f3a' },
+      { authorization: basic(key.id, key.secret) },
+    );
     expect(res.status).toBe(400);
     const after = await metrics();
     expect(value(after, series) - before).toBe(1);
@@ -127,7 +152,16 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
     const reason = 'keyport_rate_limit_rejections_total{reason="auth_failures"}';
     const before = value(await metrics(), reason);
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.id, `guess-${i}`) })).status);
+    for (let i = 0; i < 25; i++)
+      statuses.push(
+        (
+          await postForm(
+            `${server.url}/token`,
+            { grant_type: 'client_credentials' },
+            { authorization: basic(key.id, `guess-${i}`) },
+          )
+        ).status,
+      );
     const refused = statuses.filter((s) => s === 429).length;
     expect(refused).toBeGreaterThan(0);
     expect(value(await metrics(), reason) - before).toBe(refused);
@@ -135,10 +169,17 @@ describe.each(DATABASES)('probes and metrics on $name', (database) => {
 
   it('behind a trusted proxy the client is the address the proxy appended, not one the client wrote', async () => {
     const created = await database.create();
-    const proxied = await startServer(created.url, { trusted_proxies: 1, auth_failures: { per_client: 50, per_address: 3, window_seconds: 300 } });
+    const proxied = await startServer(created.url, {
+      trusted_proxies: 1,
+      auth_failures: { per_client: 50, per_address: 3, window_seconds: 300 },
+    });
     try {
       const attemptFrom = (forwardedFor: string) =>
-        postForm(`${proxied.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic('nobody', 'x'), 'x-forwarded-for': forwardedFor });
+        postForm(
+          `${proxied.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic('nobody', 'x'), 'x-forwarded-for': forwardedFor },
+        );
       // Three failures from 203.0.113.7 (behind a forged first hop each time) throttle that address…
       for (let i = 0; i < 3; i++) expect((await attemptFrom(`10.9.9.${i}, 203.0.113.7`)).status).toBe(401);
       expect((await attemptFrom('10.0.0.1, 203.0.113.7')).status).toBe(429);
@@ -175,7 +216,15 @@ describe('request logs', () => {
     const port = await freePort();
     const operator = `op-${randomBytes(24).toString('hex')}`;
     // The browser below follows redirects to the issuer, so the issuer is the address it uses.
-    const env = { PATH: process.env.PATH, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), KEYPORT_ADMIN_TOKEN: operator, KEYPORT_WORKERS: '1' };
+    const env = {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      ISSUER: `http://127.0.0.1:${port}`,
+      DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      KEYS_DIR: join(dir, 'keys'),
+      KEYPORT_ADMIN_TOKEN: operator,
+      KEYPORT_WORKERS: '1',
+    };
     const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'L', '-plan', 'pro', '-json')).stdout);
     const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const password = `Pw-${randomBytes(12).toString('hex')}`;
@@ -183,7 +232,9 @@ describe('request logs', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = join(dir, 'jwt.pem');
     writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
-    const jwtClient = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-public-key', pem, '-json')).stdout);
+    const jwtClient = JSON.parse(
+      (await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-public-key', pem, '-json')).stdout,
+    );
     const app = JSON.parse((await runCli(env, 'appadd', '-team', String(team.team_id), '-name', 'A', '-json')).stdout);
 
     const served = await serveProcess(env);
@@ -192,18 +243,36 @@ describe('request logs', () => {
     const secrets: string[] = [sa.client_secret, operator, password, app.client_secret];
 
     // client_secret_basic, with a request id of ours
-    const tokenRes = await postForm(`${base}/token`, { grant_type: 'client_credentials' }, { authorization: basic(sa.client_id, sa.client_secret), 'x-request-id': 'req-from-the-lb-1' });
+    const tokenRes = await postForm(
+      `${base}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(sa.client_id, sa.client_secret), 'x-request-id': 'req-from-the-lb-1' },
+    );
     expect(tokenRes.status).toBe(200);
     expect(tokenRes.headers.get('x-request-id')).toBe('req-from-the-lb-1');
     const access = tokenRes.body.access_token as string;
     secrets.push(access);
     // client_secret_post, a wrong secret, and a token in a body and in a bearer header
-    await postForm(`${base}/token`, { grant_type: 'client_credentials', client_id: sa.client_id, client_secret: sa.client_secret });
+    await postForm(`${base}/token`, {
+      grant_type: 'client_credentials',
+      client_id: sa.client_id,
+      client_secret: sa.client_secret,
+    });
     const wrong = `wrong-${randomBytes(8).toString('hex')}`;
     secrets.push(wrong);
-    await postForm(`${base}/token`, { grant_type: 'client_credentials' }, { authorization: basic(sa.client_id, wrong) });
-    await postForm(`${base}/token/introspection`, { token: access }, { authorization: basic(sa.client_id, sa.client_secret) });
-    await fetch(`${base}/api/teams/${team.team_id}/clients`, { headers: { authorization: `Bearer ${access}`, cookie: `_session=${access}` } });
+    await postForm(
+      `${base}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(sa.client_id, wrong) },
+    );
+    await postForm(
+      `${base}/token/introspection`,
+      { token: access },
+      { authorization: basic(sa.client_id, sa.client_secret) },
+    );
+    await fetch(`${base}/api/teams/${team.team_id}/clients`, {
+      headers: { authorization: `Bearer ${access}`, cookie: `_session=${access}` },
+    });
     await fetch(`${base}/api/teams/${team.team_id}/clients`, { headers: { authorization: `Bearer ${operator}` } });
     // private_key_jwt
     const assertion = await new SignJWT({})
@@ -216,16 +285,32 @@ describe('request logs', () => {
       .setExpirationTime('2m')
       .sign(await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256'));
     secrets.push(assertion);
-    await postForm(`${base}/token`, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+    await postForm(`${base}/token`, {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
     // a sign-in with its password, and a code exchanged with its verifier
     const { verifier, challenge } = pkce();
     secrets.push(verifier);
     const url = new URL('/auth', base);
-    for (const [k, v] of Object.entries({ client_id: app.client_id, response_type: 'code', redirect_uri: OOB, scope: 'api:read', code_challenge: challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: OOB,
+      scope: 'api:read',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }))
+      url.searchParams.set(k, v);
     const { done } = await authorizeThroughPages(new Browser(base), url.toString(), 'dev@logs.test', password);
     const code = codeOf(done.text)!;
     secrets.push(code);
-    const exchanged = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier }, { authorization: basic(app.client_id, app.client_secret) });
+    const exchanged = await postForm(
+      `${base}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier },
+      { authorization: basic(app.client_id, app.client_secret) },
+    );
     expect(exchanged.status).toBe(200);
     secrets.push(exchanged.body.access_token as string, exchanged.body.refresh_token as string);
     // a secret in a query string
@@ -240,23 +325,43 @@ describe('request logs', () => {
     for (const secret of secrets) expect(everything, `a secret appeared in the logs`).not.toContain(secret);
     expect(everything).not.toMatch(/"authorization"|"cookie"|Bearer |Basic /i);
 
-    const lines = served.output.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = served.output.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const requests = lines.filter((l) => l.msg === 'request');
     expect(requests.length).toBeGreaterThanOrEqual(12);
     const first = requests.find((l) => l.request_id === 'req-from-the-lb-1')!;
-    expect(first).toMatchObject({ level: 'info', method: 'POST', route: 'oidc:token', status: 200, client_id: sa.client_id, address: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(first).toMatchObject({
+      level: 'info',
+      method: 'POST',
+      route: 'oidc:token',
+      status: 200,
+      client_id: sa.client_id,
+      address: expect.stringMatching(/127\.0\.0\.1/),
+    });
     expect(typeof first.duration_ms).toBe('number');
     expect(typeof first.time).toBe('string');
     expect(requests.find((l) => l.route === '/api/teams/:team/clients' && l.status === 200)).toBeDefined();
     expect(requests.every((l) => typeof l.request_id === 'string' && (l.request_id as string).length > 0)).toBe(true);
     // A refused client authentication says why, from a closed set (issue 14, item 3).
-    expect(requests.find((l) => l.route === 'oidc:token' && l.status === 401)).toMatchObject({ error: 'invalid_client', reason: 'wrong_secret' });
+    expect(requests.find((l) => l.route === 'oidc:token' && l.status === 401)).toMatchObject({
+      error: 'invalid_client',
+      reason: 'wrong_secret',
+    });
   });
 
   it('LOG_LEVEL=warn leaves request lines out; a bad LOG_LEVEL is refused naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyport-logs-'));
     const port = await freePort();
-    const env = { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '1', LOG_LEVEL: 'warn' };
+    const env = {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      KEYS_DIR: join(dir, 'keys'),
+      KEYPORT_WORKERS: '1',
+      LOG_LEVEL: 'warn',
+    };
     const served = await serveProcess(env);
     child = served.child;
     await fetch(`${served.base}/.well-known/openid-configuration`);
@@ -280,23 +385,40 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     return new Promise<{ outcome: 'answered' | 'refused' | 'cut'; status?: number; detail?: string }>((resolve) => {
       const body = 'grant_type=client_credentials';
       let responded = false;
-      const req = httpRequest(`${base}/token`, { method: 'POST', agent: false, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } }, (res) => {
-        responded = true;
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          try {
-            const parsed = JSON.parse(text) as { access_token?: string };
-            resolve(res.statusCode === 200 && parsed.access_token ? { outcome: 'answered', status: 200 } : { outcome: 'cut', status: res.statusCode, detail: text });
-          } catch {
-            resolve({ outcome: 'cut', status: res.statusCode, detail: text });
-          }
-        });
-        res.on('error', (err) => resolve({ outcome: 'cut', detail: err.message }));
-      });
+      const req = httpRequest(
+        `${base}/token`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            authorization,
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': body.length,
+          },
+        },
+        (res) => {
+          responded = true;
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            try {
+              const parsed = JSON.parse(text) as { access_token?: string };
+              resolve(
+                res.statusCode === 200 && parsed.access_token
+                  ? { outcome: 'answered', status: 200 }
+                  : { outcome: 'cut', status: res.statusCode, detail: text },
+              );
+            } catch {
+              resolve({ outcome: 'cut', status: res.statusCode, detail: text });
+            }
+          });
+          res.on('error', (err) => resolve({ outcome: 'cut', detail: err.message }));
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
         // Refused, or reset before any byte of an answer: the request never reached keyport.
-        if (!responded && (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET')) resolve({ outcome: 'refused', detail: err.code });
+        if (!responded && (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET'))
+          resolve({ outcome: 'refused', detail: err.code });
         else resolve({ outcome: 'cut', detail: `${err.code} ${err.message}` });
       });
       req.end(body);
@@ -307,7 +429,13 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
   async function serving(extra: Record<string, string>) {
     const { url, drop } = await database.create();
     const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));
-    const env = { PATH: process.env.PATH, PORT: String(await freePort()), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), ...extra };
+    const env = {
+      PATH: process.env.PATH,
+      PORT: String(await freePort()),
+      DATABASE_URL: url,
+      KEYS_DIR: join(dir, 'keys'),
+      ...extra,
+    };
     const team = JSON.parse((await runCli(env, 'teamadd', '-name', 'S', '-plan', 'enterprise', '-json')).stdout);
     const sa = JSON.parse((await runCli(env, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout);
     const served = await serveProcess(env);
@@ -318,7 +446,10 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
   }
 
   it('with shutdown_delay_seconds, /readyz answers 503 at once and a burst of new connections gets only whole answers', async () => {
-    const { drop, served, authorization } = await serving({ KEYPORT_WORKERS: '2', KEYPORT_SHUTDOWN_DELAY_SECONDS: '2' });
+    const { drop, served, authorization } = await serving({
+      KEYPORT_WORKERS: '2',
+      KEYPORT_SHUTDOWN_DELAY_SECONDS: '2',
+    });
 
     const results: Array<Awaited<ReturnType<typeof attempt>>> = [];
     let readyAfterSignal: number | undefined;
@@ -344,10 +475,12 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     await drop();
   });
 
-  it('SIGTERM ends the guards\' event streams: an open stream never holds the stop until its deadline', async () => {
+  it("SIGTERM ends the guards' event streams: an open stream never holds the stop until its deadline", async () => {
     const { drop, served, env } = await serving({ KEYPORT_WORKERS: '1', LOG_LEVEL: 'warn' });
     const rs = JSON.parse((await runCli(env, 'resourceserveradd', '-name', 'api', '-json')).stdout);
-    const res = await fetch(`${served.base}/keys/events`, { headers: { authorization: basic(rs.client_id, rs.client_secret) } });
+    const res = await fetch(`${served.base}/keys/events`, {
+      headers: { authorization: basic(rs.client_id, rs.client_secret) },
+    });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain(': beat');
@@ -389,7 +522,9 @@ describe.each(DATABASES)('graceful shutdown on $name', (database) => {
     // Nothing was done without its answer arriving, and the batched usage reached the database.
     const db = createDb(url);
     try {
-      const counted = (await db('oidc_payloads').where({ type: 'ClientCredentials' }).count({ n: '*' })) as Array<{ n: number | string }>;
+      const counted = (await db('oidc_payloads').where({ type: 'ClientCredentials' }).count({ n: '*' })) as Array<{
+        n: number | string;
+      }>;
       expect(Number(counted[0]!.n)).toBe(answered + 1);
       const row = await db('o_auth_clients').where({ client_id: sa.client_id }).first();
       expect(Number(row.usage_count)).toBe(answered + 1);
@@ -419,7 +554,8 @@ describe('signing keys', () => {
     await drop();
   });
 
-  const published = async (server: TestServer) => ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+  const published = async (server: TestServer) =>
+    ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
 
   it('rotate: every process signs with the new key and still publishes the old one, without a restart', async () => {
     const [old] = await published(a);
@@ -429,7 +565,11 @@ describe('signing keys', () => {
     const { kid } = JSON.parse(rotated.stdout) as { kid: string };
 
     // Newest first: the provider signs with the first key of its alg.
-    for (const server of [a, b]) await vi.waitFor(async () => expect(await published(server)).toEqual([kid, old]), { timeout: 5000, interval: 50 });
+    for (const server of [a, b])
+      await vi.waitFor(async () => expect(await published(server)).toEqual([kid, old]), {
+        timeout: 5000,
+        interval: 50,
+      });
     // Built with the new keys, not restarted: the same process, the same database pool.
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
   });
@@ -446,7 +586,8 @@ describe('signing keys', () => {
     const retired = await runCli(env, 'signingkeys', 'retire', '-kid', old!, '-json');
     expect(retired.code, retired.stderr).toBe(0);
     expect(JSON.parse(retired.stdout)).toEqual({ retired: old, remaining: [current] });
-    for (const server of [a, b]) await vi.waitFor(async () => expect(await published(server)).toEqual([current]), { timeout: 5000, interval: 50 });
+    for (const server of [a, b])
+      await vi.waitFor(async () => expect(await published(server)).toEqual([current]), { timeout: 5000, interval: 50 });
     const listed = JSON.parse((await runCli(env, 'signingkeys', 'list', '-json')).stdout);
     expect(listed).toEqual({ signing: current, published: [current] });
   });
@@ -456,12 +597,35 @@ describe('configuration', () => {
   it('`keyport config` prints the effective configuration, file then environment, with secrets masked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyport-conf-'));
     const conf = join(dir, 'keyport.json');
-    writeFileSync(conf, JSON.stringify({ port: 4100, metrics_token: 'secret-metrics-token-0123456789abcdef', access_token_ttl_seconds: 600 }));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        port: 4100,
+        metrics_token: 'secret-metrics-token-0123456789abcdef',
+        access_token_ttl_seconds: 600,
+      }),
+    );
     const admin = `admin-${randomBytes(20).toString('hex')}`;
-    const result = await runCli({ PATH: process.env.PATH, PORT: '4200', KEYPORT_ADMIN_TOKEN: admin, DATABASE_URL: 'mysql://keyport:hunter2-db-password@db.internal:3306/keyport' }, 'config', '-conf', conf);
+    const result = await runCli(
+      {
+        PATH: process.env.PATH,
+        PORT: '4200',
+        KEYPORT_ADMIN_TOKEN: admin,
+        DATABASE_URL: 'mysql://keyport:hunter2-db-password@db.internal:3306/keyport',
+      },
+      'config',
+      '-conf',
+      conf,
+    );
     expect(result.code, result.stderr).toBe(0);
     const shown = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(shown).toMatchObject({ port: 4200, access_token_ttl_seconds: 600, admin_token: '********', metrics_token: '********', database_url: 'mysql://keyport:********@db.internal:3306/keyport' });
+    expect(shown).toMatchObject({
+      port: 4200,
+      access_token_ttl_seconds: 600,
+      admin_token: '********',
+      metrics_token: '********',
+      database_url: 'mysql://keyport:********@db.internal:3306/keyport',
+    });
     expect(result.stdout).not.toContain(admin);
     expect(result.stdout).not.toContain('hunter2');
     expect(result.stdout).not.toContain('secret-metrics-token');
@@ -480,11 +644,16 @@ describe('configuration', () => {
 });
 
 describe.each(DATABASES)('schema version on $name', (database) => {
-
   it('`serve` refuses a database migrated by a newer keyport, and changes nothing', async () => {
     const { url, drop } = await database.create();
     const dir = mkdtempSync(join(tmpdir(), 'keyport-ahead-'));
-    const env = { PATH: process.env.PATH, PORT: String(await freePort()), DATABASE_URL: url, KEYS_DIR: join(dir, 'keys'), KEYPORT_WORKERS: '1' };
+    const env = {
+      PATH: process.env.PATH,
+      PORT: String(await freePort()),
+      DATABASE_URL: url,
+      KEYS_DIR: join(dir, 'keys'),
+      KEYPORT_WORKERS: '1',
+    };
     expect((await runCli(env, 'migrate')).code).toBe(0);
     const db = createDb(url);
     try {
@@ -492,7 +661,9 @@ describe.each(DATABASES)('schema version on $name', (database) => {
       const before = await db('keyport_migrations').count({ n: '*' });
       const result = await runCli(env, 'serve');
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/migrated by a newer keyport \(unknown migrations: 29991231000000_from_a_newer_keyport\); refusing to start/);
+      expect(result.stderr).toMatch(
+        /migrated by a newer keyport \(unknown migrations: 29991231000000_from_a_newer_keyport\); refusing to start/,
+      );
       expect(await db('keyport_migrations').count({ n: '*' })).toEqual(before);
     } finally {
       await db.destroy();

@@ -6,7 +6,10 @@ import { basic, postForm, startServer, type TestServer } from '../helpers/server
 const OPERATOR = 'x'.repeat(40);
 const settings = {
   admin_token: OPERATOR,
-  plans: { pro: { api_access: true, max_keys: 50, rate_limits: [6, 100, 1000] }, big: { api_access: true, max_keys: 50, rate_limits: [40, 100, 1000] } },
+  plans: {
+    pro: { api_access: true, max_keys: 50, rate_limits: [6, 100, 1000] },
+    big: { api_access: true, max_keys: 50, rate_limits: [40, 100, 1000] },
+  },
   resource_server_rate_limits: [4, 100, 1000],
   auth_failures: { per_client: 5, per_address: 12, window_seconds: 300 },
 };
@@ -15,11 +18,23 @@ const settings = {
 function postFrom(localAddress: string, url: string, form: Record<string, string>, authorization: string) {
   return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
     const body = new URLSearchParams(form).toString();
-    const req = httpRequest(url, { method: 'POST', localAddress, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text || '{}') }));
-    });
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: {
+          authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text || '{}') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -33,11 +48,19 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
   let bigTeam: number;
 
   const newKey = async (environment = 'prod', team = teamId) => {
-    const created = await server.keyport.clientService.createServiceAccount({ teamId: team, environment, scopes: ['api:read', 'keys:manage'] });
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId: team,
+      environment,
+      scopes: ['api:read', 'keys:manage'],
+    });
     return { id: created.client.client_id, secret: created.clientSecret! };
   };
   const token = (key: { id: string; secret: string }, base = server.url, scope = 'api:read') =>
-    postForm(`${base}/token`, { grant_type: 'client_credentials', scope }, { authorization: basic(key.id, key.secret) });
+    postForm(
+      `${base}/token`,
+      { grant_type: 'client_credentials', scope },
+      { authorization: basic(key.id, key.secret) },
+    );
 
   beforeAll(async () => {
     const created = await database.create();
@@ -77,14 +100,19 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       }
       expect(remaining).toEqual([5, 4, 3, 2, 1, 0]);
 
-      const issuedBefore = await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials' }).count({ n: '*' });
+      const issuedBefore = await server.keyport
+        .db('oidc_payloads')
+        .where({ type: 'ClientCredentials' })
+        .count({ n: '*' });
       const refused = await token(key);
       expect(refused.status).toBe(429);
       expect(refused.body).toEqual({ error: 'rate_limit_exceeded', retry_after: expect.any(Number) });
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(Number(refused.headers.get('retry-after'))).toBe(refused.body.retry_after);
       expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
-      expect(await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials' }).count({ n: '*' })).toEqual(issuedBefore);
+      expect(await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials' }).count({ n: '*' })).toEqual(
+        issuedBefore,
+      );
     });
 
     it('dev keys get a tenth of their plan’s budget', async () => {
@@ -110,7 +138,9 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
 
     it('concurrent requests on two processes never get more than the limit, however they are batched', async () => {
       const key = await newKey();
-      const answers = await Promise.all(Array.from({ length: 14 }, (_, i) => token(key, i % 2 ? second.url : server.url)));
+      const answers = await Promise.all(
+        Array.from({ length: 14 }, (_, i) => token(key, i % 2 ? second.url : server.url)),
+      );
       const granted = answers.filter((r) => r.status === 200);
       expect(answers.every((r) => r.status === 200 || r.status === 429)).toBe(true);
       // Every request gets its own place in the count (SQLite: upsert … RETURNING; MySQL: the
@@ -124,7 +154,15 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       const access = (await token(key)).body.access_token as string;
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        statuses.push((await postForm(`${server.url}/token/introspection`, { token: access }, { authorization: basic(rs.client.client_id, rs.clientSecret!) })).status);
+        statuses.push(
+          (
+            await postForm(
+              `${server.url}/token/introspection`,
+              { token: access },
+              { authorization: basic(rs.client.client_id, rs.clientSecret!) },
+            )
+          ).status,
+        );
       }
       expect(statuses).toEqual([200, 200, 200, 200, 429]);
       // The token's owner was not charged for those introspections.
@@ -136,7 +174,11 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       const manage = (await token(key, server.url, 'keys:manage')).body.access_token as string;
       const answers = [];
       for (let i = 0; i < 6; i++) {
-        answers.push(await fetch(`${server.url}/api/teams/${teamId}/clients?limit=1`, { headers: { authorization: `Bearer ${manage}` } }));
+        answers.push(
+          await fetch(`${server.url}/api/teams/${teamId}/clients?limit=1`, {
+            headers: { authorization: `Bearer ${manage}` },
+          }),
+        );
       }
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
       expect(answers[4]!.headers.get('x-ratelimit-remaining')).toBe('0');
@@ -177,7 +219,8 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       // The second process verifies the secret and remembers the client as clean…
       expect((await token(key, second.url)).status).toBe(200);
       // …then wrong secrets on the first process push the client over its threshold.
-      for (let i = 0; i < 5; i++) expect((await token({ id: key.id, secret: 'wrong-secret' }, server.url)).status).toBe(401);
+      for (let i = 0; i < 5; i++)
+        expect((await token({ id: key.id, secret: 'wrong-secret' }, server.url)).status).toBe(401);
       const checks = second.keyport.limits.bcrypt.started;
       const guess = await token({ id: key.id, secret: 'another-guess' }, second.url);
       expect(guess.status).toBe(429);
@@ -196,11 +239,26 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       const app = await server.keyport.clientService.createApp({ teamId, name: 'app' });
       const browser = new Browser(server.url);
       const url = new URL('/auth', server.url);
-      for (const [k, v] of Object.entries({ client_id: app.client.client_id, response_type: 'code', redirect_uri: OOB, scope: 'api:read', code_challenge: pkce().challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+      for (const [k, v] of Object.entries({
+        client_id: app.client.client_id,
+        response_type: 'code',
+        redirect_uri: OOB,
+        scope: 'api:read',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }))
+        url.searchParams.set(k, v);
       const login = await browser.follow(url.toString());
       const statuses: number[] = [];
       // A different email each time: the per-email slow-down never triggers, the per-address throttle does.
-      for (let i = 0; i < 13; i++) statuses.push((await browser.request(actionOf(login.text), { form: { csrf: csrfOf(login.text), email: `guess${i}@x.test`, password: 'nope-nope' } })).status);
+      for (let i = 0; i < 13; i++)
+        statuses.push(
+          (
+            await browser.request(actionOf(login.text), {
+              form: { csrf: csrfOf(login.text), email: `guess${i}@x.test`, password: 'nope-nope' },
+            })
+          ).status,
+        );
       expect(statuses.slice(0, 12).every((s) => s === 401)).toBe(true);
       expect(statuses[12]).toBe(429);
     });
@@ -210,10 +268,23 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
       // Wrong secrets for real clients: each one costs a bcrypt check until the throttles stop them.
       const targets = await Promise.all(Array.from({ length: 8 }, () => newKey('prod', bigTeam)));
       const flood = Array.from({ length: 100 }, (_, i) =>
-        postFrom('127.0.0.2', `${server.url}/token`, { grant_type: 'client_credentials' }, basic(targets[i % 8]!.id, `wrong-${i}`)),
+        postFrom(
+          '127.0.0.2',
+          `${server.url}/token`,
+          { grant_type: 'client_credentials' },
+          basic(targets[i % 8]!.id, `wrong-${i}`),
+        ),
       );
       const legit = [];
-      for (let i = 0; i < 5; i++) legit.push(await postFrom('127.0.0.1', `${server.url}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, basic(victim.id, victim.secret)));
+      for (let i = 0; i < 5; i++)
+        legit.push(
+          await postFrom(
+            '127.0.0.1',
+            `${server.url}/token`,
+            { grant_type: 'client_credentials', scope: 'api:read' },
+            basic(victim.id, victim.secret),
+          ),
+        );
       const flooded = await Promise.all(flood);
       expect(legit.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(flooded.some((r) => r.status === 429)).toBe(true);

@@ -17,15 +17,19 @@ describe.each(DATABASES)('real clients on their defaults, on $name', (database) 
   let teamId: number;
   let rs: { id: string; secret: string };
 
-  const token = (authorization: string, form: Record<string, string> = { grant_type: 'client_credentials' }) => postForm(`${server.url}/token`, form, { authorization });
-  const introspect = (value: string) => postForm(`${server.url}/token/introspection`, { token: value }, { authorization: basic(rs.id, rs.secret) });
+  const token = (authorization: string, form: Record<string, string> = { grant_type: 'client_credentials' }) =>
+    postForm(`${server.url}/token`, form, { authorization });
+  const introspect = (value: string) =>
+    postForm(`${server.url}/token/introspection`, { token: value }, { authorization: basic(rs.id, rs.secret) });
   /** Basic credentials as curl -u and authlib send them: not form-encoded. */
   const rawBasic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, { auth_failures: { per_client: 50, per_address: 500, window_seconds: 300 } });
+    server = await startServer(created.url, {
+      auth_failures: { per_client: 50, per_address: 500, window_seconds: 300 },
+    });
     teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
@@ -40,8 +44,17 @@ describe.each(DATABASES)('real clients on their defaults, on $name', (database) 
   });
 
   it('4. a client_credentials request without scope gets every scope the client was registered with (openid-client defaults)', async () => {
-    const created = await server.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read', 'api:write'] });
-    const config = await oauth.discovery(new URL(server.url), created.client.client_id, undefined, oauth.ClientSecretBasic(created.clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      scopes: ['api:read', 'api:write'],
+    });
+    const config = await oauth.discovery(
+      new URL(server.url),
+      created.client.client_id,
+      undefined,
+      oauth.ClientSecretBasic(created.clientSecret!),
+      { execute: [oauth.allowInsecureRequests] },
+    );
     const tokens = await oauth.clientCredentialsGrant(config);
     expect(tokens.scope).toBe('api:read api:write');
     expect((await introspect(tokens.access_token)).body).toMatchObject({ active: true, scope: 'api:read api:write' });
@@ -63,7 +76,9 @@ describe.each(DATABASES)('real clients on their defaults, on $name', (database) 
     // A chosen secret (a generated one needs no bcrypt at all: its digest proves it).
     const created = await server.keyport.clientService.createServiceAccount({ teamId, clientSecret: 'Cold-Client-77' });
     const before = server.keyport.limits.bcrypt.started;
-    const answers = await Promise.all(Array.from({ length: 32 }, () => token(basic(created.client.client_id, created.clientSecret!))));
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, () => token(basic(created.client.client_id, created.clientSecret!))),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 32 }, () => 200));
     expect(server.keyport.limits.bcrypt.started - before).toBe(1);
   });
@@ -78,7 +93,10 @@ describe.each(DATABASES)('3. why a client authentication failed, on $name', (dat
       const revoked = await server.keyport.clientService.createServiceAccount({ teamId });
       await server.keyport.clientService.revoke(revoked.client.client_id);
       const expiring = await server.keyport.clientService.createServiceAccount({ teamId, expiresInDays: 1 });
-      await server.keyport.db('o_auth_clients').where({ client_id: expiring.client.client_id }).update({ expires_at: 1 });
+      await server.keyport
+        .db('o_auth_clients')
+        .where({ client_id: expiring.client.client_id })
+        .update({ expires_at: 1 });
       const live = await server.keyport.clientService.createServiceAccount({ teamId });
       const attempts: Array<[string, string, string]> = [
         ['unknown_client', 'no-such-client', 'x'],
@@ -88,11 +106,17 @@ describe.each(DATABASES)('3. why a client authentication failed, on $name', (dat
       ];
       const metric = async (reason: string) => {
         const text = await (await fetch(`${server.url}/metrics`)).text();
-        return Number(new RegExp(`keyport_client_auth_failures_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+        return Number(
+          new RegExp(`keyport_client_auth_failures_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
+        );
       };
       for (const [reason, id, secret] of attempts) {
         const before = await metric(reason);
-        const res = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
+        const res = await postForm(
+          `${server.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(id, secret) },
+        );
         expect(res.status).toBe(401);
         expect(res.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
         expect(await metric(reason), reason).toBe(before + 1);
@@ -122,11 +146,19 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
   let teamId: number;
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api${path}`, { method, headers: { authorization: `Bearer ${OPERATOR}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${server.url}/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${OPERATOR}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
-  const assertion = (clientId: string, key: CryptoKey, { kid, lifetime = 60, iat = Math.floor(Date.now() / 1000) }: { kid?: string; lifetime?: number; iat?: number } = {}) =>
+  const assertion = (
+    clientId: string,
+    key: CryptoKey,
+    { kid, lifetime = 60, iat = Math.floor(Date.now() / 1000) }: { kid?: string; lifetime?: number; iat?: number } = {},
+  ) =>
     new SignJWT({ jti: randomUUID() })
       .setProtectedHeader({ alg: 'RS256', ...(kid ? { kid } : {}) })
       .setIssuer(clientId)
@@ -136,7 +168,11 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
       .setExpirationTime(iat + lifetime)
       .sign(key);
   const tokenWith = async (clientId: string, jwt: string) =>
-    postForm(`${server.url}/token`, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt });
+    postForm(`${server.url}/token`, {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: jwt,
+    });
 
   beforeAll(async () => {
     const created = await database.create();
@@ -151,10 +187,19 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
 
   it("1. a JWK's kid is kept and matched; openid-client's PrivateKeyJwt({ key, kid }) gets a token", async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
-    const created = await api('POST', `/teams/${teamId}/clients`, { kind: 'service_account_jwt', public_key: { ...(await exportJWK(pair.publicKey)), kid: 'key-2026' } });
+    const created = await api('POST', `/teams/${teamId}/clients`, {
+      kind: 'service_account_jwt',
+      public_key: { ...(await exportJWK(pair.publicKey)), kid: 'key-2026' },
+    });
     expect(created.status).toBe(201);
     const clientId = created.body.client_id as string;
-    const config = await oauth.discovery(new URL(server.url), clientId, undefined, oauth.PrivateKeyJwt({ key: pair.privateKey, kid: 'key-2026' }), { execute: [oauth.allowInsecureRequests] });
+    const config = await oauth.discovery(
+      new URL(server.url),
+      clientId,
+      undefined,
+      oauth.PrivateKeyJwt({ key: pair.privateKey, kid: 'key-2026' }),
+      { execute: [oauth.allowInsecureRequests] },
+    );
     expect((await oauth.clientCredentialsGrant(config)).access_token).toEqual(expect.any(String));
     // With one registered key, a kid that names no key is still refused.
     expect((await tokenWith(clientId, await assertion(clientId, pair.privateKey, { kid: 'nope' }))).status).toBe(401);
@@ -163,9 +208,15 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
   it('1. a key pair rotates without downtime: add a key by kid, use either, remove the old one; never the last, never a fourth', async () => {
     const first = await generateKeyPair('RS256', { extractable: true });
     const second = await generateKeyPair('RS256', { extractable: true });
-    const created = await server.keyport.clientService.createServiceAccount({ teamId, publicKeyPem: await exportSPKI(first.publicKey) });
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      publicKeyPem: await exportSPKI(first.publicKey),
+    });
     const clientId = created.client.client_id;
-    const added = await api('POST', `/teams/${teamId}/clients/${clientId}/keys`, { public_key: await exportSPKI(second.publicKey), kid: 'next' });
+    const added = await api('POST', `/teams/${teamId}/clients/${clientId}/keys`, {
+      public_key: await exportSPKI(second.publicKey),
+      kid: 'next',
+    });
     expect(added.status).toBe(201);
     expect(added.body).toEqual({ kid: 'next' });
 
@@ -176,15 +227,21 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
     const oldKid = (await server.keyport.clientService.get(clientId)).publicKeys[0]!.kid;
     for (let i = 0; i < 2; i++) {
       const extra = await generateKeyPair('RS256', { extractable: true });
-      const added = await api('POST', `/teams/${teamId}/clients/${clientId}/keys`, { public_key: await exportSPKI(extra.publicKey) });
+      const added = await api('POST', `/teams/${teamId}/clients/${clientId}/keys`, {
+        public_key: await exportSPKI(extra.publicKey),
+      });
       expect(added.status).toBe(i === 0 ? 201 : 400);
     }
-    expect((await api('DELETE', `/teams/${teamId}/clients/${clientId}/keys/${encodeURIComponent(oldKid)}`)).status).toBe(204);
+    expect(
+      (await api('DELETE', `/teams/${teamId}/clients/${clientId}/keys/${encodeURIComponent(oldKid)}`)).status,
+    ).toBe(204);
     expect((await tokenWith(clientId, await assertion(clientId, first.privateKey))).status).toBe(401);
     expect((await tokenWith(clientId, await assertion(clientId, second.privateKey, { kid: 'next' }))).status).toBe(200);
     const left = (await server.keyport.clientService.get(clientId)).publicKeys.map((k) => k.kid);
     expect(left).toHaveLength(2);
-    expect((await api('DELETE', `/teams/${teamId}/clients/${clientId}/keys/${encodeURIComponent(left[1]!)}`)).status).toBe(204);
+    expect(
+      (await api('DELETE', `/teams/${teamId}/clients/${clientId}/keys/${encodeURIComponent(left[1]!)}`)).status,
+    ).toBe(204);
     const last = await api('DELETE', `/teams/${teamId}/clients/${clientId}/keys/next`);
     expect(last.status).toBe(400);
     expect(last.body.error).toBe('invalid_request');
@@ -192,24 +249,40 @@ describe.each(DATABASES)('private_key_jwt as libraries send it, on $name', (data
 
   it('2. an hour-long assertion and 10 s of clock skew are accepted; a replay of it is still refused', async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
-    const created = await server.keyport.clientService.createServiceAccount({ teamId, publicKeyPem: await exportSPKI(pair.publicKey) });
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      publicKeyPem: await exportSPKI(pair.publicKey),
+    });
     const clientId = created.client.client_id;
     const hour = await assertion(clientId, pair.privateKey, { lifetime: 3600 });
     expect((await tokenWith(clientId, hour)).status).toBe(200);
     expect((await tokenWith(clientId, hour)).status).toBe(401);
-    expect((await tokenWith(clientId, await assertion(clientId, pair.privateKey, { iat: Math.floor(Date.now() / 1000) + 10 }))).status).toBe(200);
+    expect(
+      (
+        await tokenWith(
+          clientId,
+          await assertion(clientId, pair.privateKey, { iat: Math.floor(Date.now() / 1000) + 10 }),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('2 and 5. Python authlib on its defaults gets a token: private_key_jwt (an hour-long assertion) and a secret with % and +', async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
-    const jwtClient = await server.keyport.clientService.createServiceAccount({ teamId, publicKeyPem: await exportSPKI(pair.publicKey) });
+    const jwtClient = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      publicKeyPem: await exportSPKI(pair.publicKey),
+    });
     const keyFile = join(mkdtempSync(join(tmpdir(), 'keyport-authlib-')), 'client.pem');
     writeFileSync(keyFile, await exportPKCS8(pair.privateKey), { mode: 0o600 });
     const viaJwt = await authlib(server.url, jwtClient.client.client_id, 'private_key_jwt', keyFile);
     expect(viaJwt.stderr).toBe('');
     expect(viaJwt.token).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String) });
 
-    const secretClient = await server.keyport.clientService.createServiceAccount({ teamId, clientSecret: 'Pa%ss+word1' });
+    const secretClient = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      clientSecret: 'Pa%ss+word1',
+    });
     const viaSecret = await authlib(server.url, secretClient.client.client_id, 'client_secret_basic', 'Pa%ss+word1');
     expect(viaSecret.stderr).toBe('');
     expect(viaSecret.token).toMatchObject({ access_token: expect.any(String) });

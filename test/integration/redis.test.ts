@@ -18,7 +18,10 @@ const TARGETS = REDIS ? DATABASES : [];
 const settings = (prefix: string) => ({
   redis_url: REDIS,
   redis_key_prefix: prefix,
-  plans: { pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] }, tight: { api_access: true, max_keys: 100, rate_limits: [10, 1000, 10_000] } },
+  plans: {
+    pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
+    tight: { api_access: true, max_keys: 100, rate_limits: [10, 1000, 10_000] },
+  },
   auth_failures: { per_client: 3, per_address: 50, window_seconds: 300 },
 });
 
@@ -29,8 +32,18 @@ describe('without REDIS_URL, hot state stays in the database', () => {
     try {
       const teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
       const key = await server.keyport.clientService.createServiceAccount({ teamId });
-      expect((await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) })).status).toBe(200);
-      expect(await server.keyport.db('plan_counters').where({ client_id: key.client.client_id }).count({ n: '*' })).toEqual([{ n: 1 }]);
+      expect(
+        (
+          await postForm(
+            `${server.url}/token`,
+            { grant_type: 'client_credentials' },
+            { authorization: basic(key.client.client_id, key.clientSecret!) },
+          )
+        ).status,
+      ).toBe(200);
+      expect(
+        await server.keyport.db('plan_counters').where({ client_id: key.client.client_id }).count({ n: '*' }),
+      ).toEqual([{ n: 1 }]);
     } finally {
       await server.close();
     }
@@ -47,9 +60,11 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
   let rs: { id: string; secret: string };
 
   const verify = (base: string, key: string) =>
-    fetch(`${base}/keys/verify`, { method: 'POST', headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' }, body: JSON.stringify({ key }) }).then(
-      async (r) => (await r.json()) as { code: string },
-    );
+    fetch(`${base}/keys/verify`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+      body: JSON.stringify({ key }),
+    }).then(async (r) => (await r.json()) as { code: string });
 
   beforeAll(async () => {
     const created = await database.create();
@@ -72,7 +87,15 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
 
   it('plan counters live in Redis, not in the database', async () => {
     const key = await a.keyport.clientService.createServiceAccount({ teamId });
-    expect((await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) })).status).toBe(200);
+    expect(
+      (
+        await postForm(
+          `${a.url}/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(key.client.client_id, key.clientSecret!) },
+        )
+      ).status,
+    ).toBe(200);
     expect(await a.keyport.db('plan_counters').count({ n: '*' })).toEqual([{ n: 0 }]);
     expect((await redis.keys(`${prefix}pc:${key.client.client_id}:*`)).length).toBe(3);
   });
@@ -80,25 +103,52 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
   it('a budget is exact across two processes', async () => {
     const tight = (await a.keyport.teamService.createTeam({ name: 'Tight', plan: 'tight' })).id;
     const key = await a.keyport.clientService.createServiceAccount({ teamId: tight });
-    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => verify(i % 2 ? b.url : a.url, key.clientSecret!)));
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => verify(i % 2 ? b.url : a.url, key.clientSecret!)),
+    );
     expect(answers.filter((x) => x.code === 'VALID')).toHaveLength(10);
     expect(answers.filter((x) => x.code === 'RATE_LIMITED')).toHaveLength(6);
   });
 
   it('an assertion is single-use across two processes', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
-    const created = await a.keyport.clientService.createServiceAccount({ teamId, publicKeyPem: await exportSPKI(publicKey) });
+    const created = await a.keyport.clientService.createServiceAccount({
+      teamId,
+      publicKeyPem: await exportSPKI(publicKey),
+    });
     const id = created.client.client_id;
-    const assertion = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'RS256' }).setIssuer(id).setSubject(id).setAudience(a.url).setIssuedAt().setExpirationTime('60s').sign(privateKey);
-    const form = { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postForm(`${i % 2 ? b.url : a.url}/token`, form)));
+    const assertion = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer(id)
+      .setSubject(id)
+      .setAudience(a.url)
+      .setIssuedAt()
+      .setExpirationTime('60s')
+      .sign(privateKey);
+    const form = {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => postForm(`${i % 2 ? b.url : a.url}/token`, form)),
+    );
     expect(answers.map((x) => x.status).sort()).toEqual([200, ...Array(9).fill(401)]);
   });
 
   it('wrong secrets counted by one process throttle the source at the other', async () => {
     const key = await a.keyport.clientService.createServiceAccount({ teamId });
-    for (let i = 0; i < 3; i++) await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, `wrong-${i}`) });
-    const refused = await postForm(`${b.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client.client_id, key.clientSecret!) });
+    for (let i = 0; i < 3; i++)
+      await postForm(
+        `${a.url}/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(key.client.client_id, `wrong-${i}`) },
+      );
+    const refused = await postForm(
+      `${b.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(key.client.client_id, key.clientSecret!) },
+    );
     expect(refused.status).toBe(429);
   });
 
@@ -107,8 +157,12 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
     const id = key.client.client_id;
     // As the runbook does it: a chosen secret, its bcrypt hash pasted into the row (no digest).
     const chosen = 'chosen-by-hand-Secret-42';
-    await a.keyport.db('o_auth_clients').where({ client_id: id }).update({ client_secret_hash: await bcrypt.hash(chosen, 10), key_digest: null, key_digest_binding: null });
-    const token = (base: string, secret: string) => postForm(`${base}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
+    await a.keyport
+      .db('o_auth_clients')
+      .where({ client_id: id })
+      .update({ client_secret_hash: await bcrypt.hash(chosen, 10), key_digest: null, key_digest_binding: null });
+    const token = (base: string, secret: string) =>
+      postForm(`${base}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
     const [beforeA, beforeB] = [a.keyport.limits.bcrypt.started, b.keyport.limits.bcrypt.started];
     expect((await token(a.url, chosen)).status).toBe(200);
     expect(a.keyport.limits.bcrypt.started - beforeA).toBe(1);

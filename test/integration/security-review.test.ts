@@ -14,26 +14,51 @@ import { clientAuthenticatingPaths } from '../../src/clients/client-auth-routes.
 const OPERATOR = 'o'.repeat(40);
 const settings = {
   admin_token: OPERATOR,
-  plans: { pro: { api_access: true, max_keys: 50 }, tiny: { api_access: true, max_keys: 2 }, starter: { api_access: false, max_keys: 10 } },
+  plans: {
+    pro: { api_access: true, max_keys: 50 },
+    tiny: { api_access: true, max_keys: 2 },
+    starter: { api_access: false, max_keys: 10 },
+  },
   auth_failures: { per_client: 5, per_address: 12, window_seconds: 300 },
 };
 
 /** A request from a chosen loopback address, with any Host header (fetch will not send a forged one). */
-function rawRequest(url: string, { method = 'GET', localAddress = '127.0.0.1', headers = {}, body }: { method?: string; localAddress?: string; headers?: Record<string, string>; body?: string } = {}) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; body: Record<string, unknown> }>((resolve, reject) => {
-    const req = httpRequest(url, { method, localAddress, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, text, body: parsed });
-      });
-    });
+function rawRequest(
+  url: string,
+  {
+    method = 'GET',
+    localAddress = '127.0.0.1',
+    headers = {},
+    body,
+  }: { method?: string; localAddress?: string; headers?: Record<string, string>; body?: string } = {},
+) {
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    text: string;
+    body: Record<string, unknown>;
+  }>((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method,
+        localAddress,
+        headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, text, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -55,36 +80,65 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
   let rs: { id: string; secret: string };
   const password = 'Correct-Horse-9';
 
-  const api = async (method: string, path: string, token: string | null = OPERATOR, body?: unknown, localAddress = '127.0.0.1') => {
+  const api = async (
+    method: string,
+    path: string,
+    token: string | null = OPERATOR,
+    body?: unknown,
+    localAddress = '127.0.0.1',
+  ) => {
     const res = await rawRequest(`${server.url}/api${path}`, {
       method,
       localAddress,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return res;
   };
   const tokenFor = (key: { id: string; secret: string }, scope = 'api:read', localAddress = '127.0.0.1') =>
-    formFrom(localAddress, `${server.url}/token`, { grant_type: 'client_credentials', scope }, basic(key.id, key.secret));
-  const introspect = (token: string) => postForm(`${server.url}/token/introspection`, { token }, { authorization: basic(rs.id, rs.secret) });
+    formFrom(
+      localAddress,
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope },
+      basic(key.id, key.secret),
+    );
+  const introspect = (token: string) =>
+    postForm(`${server.url}/token/introspection`, { token }, { authorization: basic(rs.id, rs.secret) });
   const serviceAccount = async (team: number, scopes = ['api:read', 'keys:manage']) => {
     const created = await server.keyport.clientService.createServiceAccount({ teamId: team, scopes });
     return { id: created.client.client_id, secret: created.clientSecret! };
   };
   const authorizeUrl = (clientId: string, challenge: string, scope = 'api:read') => {
     const url = new URL('/auth', server.url);
-    for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: OOB, scope, code_challenge: challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: OOB,
+      scope,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }))
+      url.searchParams.set(k, v);
     return url.toString();
   };
   /** Signs in (when asked to) and approves; returns the last page. */
   async function signInAndApprove(browser: Browser, clientId: string, email: string, challenge: string) {
     let page = await browser.follow(authorizeUrl(clientId, challenge));
-    if (page.text.includes('id="password"')) page = await browser.follow(actionOf(page.text), { form: { csrf: csrfOf(page.text), email, password } });
-    if (page.text.includes('id="approve"')) page = await browser.follow(actionOf(page.text, 'approve'), { form: { csrf: csrfOf(page.text) } });
+    if (page.text.includes('id="password"'))
+      page = await browser.follow(actionOf(page.text), { form: { csrf: csrfOf(page.text), email, password } });
+    if (page.text.includes('id="approve"'))
+      page = await browser.follow(actionOf(page.text, 'approve'), { form: { csrf: csrfOf(page.text) } });
     return page;
   }
   const redeem = (app: { id: string; secret: string }, code: string, verifier: string) =>
-    postForm(`${server.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier }, { authorization: basic(app.id, app.secret) });
+    postForm(
+      `${server.url}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: OOB, code_verifier: verifier },
+      { authorization: basic(app.id, app.secret) },
+    );
 
   beforeAll(async () => {
     const created = await database.create();
@@ -126,7 +180,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     it("a person signed in through their own team's app is asked to sign in again at another team's app, and gets no code", async () => {
       const browser = new Browser(server.url);
       const own = pkce();
-      expect(codeOf((await signInAndApprove(browser, appB.id, 'bob@b.test', own.challenge)).text)).toEqual(expect.any(String));
+      expect(codeOf((await signInAndApprove(browser, appB.id, 'bob@b.test', own.challenge)).text)).toEqual(
+        expect.any(String),
+      );
 
       // Same browser, team A's app: the session must not skip sign-in, and no consent page is offered.
       const other = pkce();
@@ -134,7 +190,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
       expect(page.text).toContain('id="password"');
       expect(page.text).not.toContain('id="approve"');
       // Bob's own password does not make him a member of team A.
-      const again = await browser.follow(actionOf(page.text), { form: { csrf: csrfOf(page.text), email: 'bob@b.test', password } });
+      const again = await browser.follow(actionOf(page.text), {
+        form: { csrf: csrfOf(page.text), email: 'bob@b.test', password },
+      });
       expect(again.status).toBe(401);
       expect(codeOf(again.text)).toBeUndefined();
     });
@@ -142,17 +200,25 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     it('a code or refresh token of a person who left the team (or was deleted) redeems to nothing', async () => {
       const carol = await server.keyport.teamService.addPerson({ teamId: teamA, email: 'carol@a.test', password });
       const first = pkce();
-      const code1 = codeOf((await signInAndApprove(new Browser(server.url), appA.id, 'carol@a.test', first.challenge)).text)!;
+      const code1 = codeOf(
+        (await signInAndApprove(new Browser(server.url), appA.id, 'carol@a.test', first.challenge)).text,
+      )!;
       const tokens = await redeem(appA, code1, first.verifier);
       expect(tokens.status).toBe(200);
       const second = pkce();
-      const code2 = codeOf((await signInAndApprove(new Browser(server.url), appA.id, 'carol@a.test', second.challenge)).text)!;
+      const code2 = codeOf(
+        (await signInAndApprove(new Browser(server.url), appA.id, 'carol@a.test', second.challenge)).text,
+      )!;
 
       await server.keyport.db('team_memberships').where({ user_id: carol.id }).delete();
       const late = await redeem(appA, code2, second.verifier);
       expect(late.status).toBe(400);
       expect(late.body.error).toBe('invalid_grant');
-      const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string }, { authorization: basic(appA.id, appA.secret) });
+      const refreshed = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string },
+        { authorization: basic(appA.id, appA.secret) },
+      );
       expect(refreshed.status).toBe(400);
       expect(refreshed.body.error).toBe('invalid_grant');
     });
@@ -164,7 +230,10 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
         const key = await serviceAccount(teamA);
         const old = (await tokenFor(key, 'api:read keys:manage')).body.access_token as string;
         expect((await introspect(old)).body.active).toBe(true);
-        const revoked = how === 'DELETE' ? await api('DELETE', `/teams/${teamA}/clients/${key.id}`) : await api('PATCH', `/teams/${teamA}/clients/${key.id}`, OPERATOR, { is_valid: false });
+        const revoked =
+          how === 'DELETE'
+            ? await api('DELETE', `/teams/${teamA}/clients/${key.id}`)
+            : await api('PATCH', `/teams/${teamA}/clients/${key.id}`, OPERATOR, { is_valid: false });
         expect(revoked.status).toBe(how === 'DELETE' ? 204 : 200);
 
         const revived = await api('POST', `/teams/${teamA}/clients/${key.id}/secret`, OPERATOR, {});
@@ -182,12 +251,18 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
       await server.keyport.teamService.addPerson({ teamId: teamA, email: 'dan@a.test', password });
       const app = await server.keyport.clientService.createApp({ teamId: teamA, name: 'revived app' });
       const { verifier, challenge } = pkce();
-      const code = codeOf((await signInAndApprove(new Browser(server.url), app.client.client_id, 'dan@a.test', challenge)).text)!;
+      const code = codeOf(
+        (await signInAndApprove(new Browser(server.url), app.client.client_id, 'dan@a.test', challenge)).text,
+      )!;
       const tokens = await redeem({ id: app.client.client_id, secret: app.clientSecret! }, code, verifier);
       expect(tokens.status).toBe(200);
       await server.keyport.clientService.revoke(app.client.client_id);
       const revived = await server.keyport.clientService.regenerateSecret(app.client.client_id, {});
-      const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string }, { authorization: basic(app.client.client_id, revived.clientSecret!) });
+      const refreshed = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string },
+        { authorization: basic(app.client.client_id, revived.clientSecret!) },
+      );
       expect(refreshed.status).toBe(400);
       expect(refreshed.body.error).toBe('invalid_grant');
       expect((await introspect(tokens.body.access_token as string)).body).toEqual({ active: false });
@@ -199,12 +274,18 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     const first = await api('POST', `/teams/${tiny}/clients`, OPERATOR, { kind: 'service_account', name: 'one' });
     await api('POST', `/teams/${tiny}/clients`, OPERATOR, { kind: 'service_account', name: 'two' });
     expect((await api('DELETE', `/teams/${tiny}/clients/${first.body.client_id}`)).status).toBe(204);
-    expect((await api('POST', `/teams/${tiny}/clients`, OPERATOR, { kind: 'service_account', name: 'three' })).status).toBe(201);
+    expect(
+      (await api('POST', `/teams/${tiny}/clients`, OPERATOR, { kind: 'service_account', name: 'three' })).status,
+    ).toBe(201);
 
     const revive = await api('POST', `/teams/${tiny}/clients/${first.body.client_id}/secret`, OPERATOR, {});
     expect(revive.status).toBe(403);
     expect(revive.body.error).toBe('key_limit_reached');
-    const valid = await server.keyport.db('o_auth_clients').where({ team_id: tiny }).whereNull('revoked_at').count({ n: '*' });
+    const valid = await server.keyport
+      .db('o_auth_clients')
+      .where({ team_id: tiny })
+      .whereNull('revoked_at')
+      .count({ n: '*' });
     expect(Number(valid[0]!.n)).toBe(2);
   });
 
@@ -212,7 +293,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     const key = await serviceAccount(teamA);
     const token = (await tokenFor(key, 'api:read keys:manage')).body.access_token as string;
     expect((await api('GET', `/teams/${teamA}/clients`, token)).status).toBe(200);
-    expect((await api('PATCH', `/teams/${teamA}/clients/${key.id}`, OPERATOR, { scopes: ['api:read'] })).status).toBe(200);
+    expect((await api('PATCH', `/teams/${teamA}/clients/${key.id}`, OPERATOR, { scopes: ['api:read'] })).status).toBe(
+      200,
+    );
 
     const denied = await api('GET', `/teams/${teamA}/clients`, token);
     expect(denied.status).toBe(403);
@@ -223,16 +306,32 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
   describe('5. every endpoint that authenticates clients is throttled the same way', () => {
     it('endpoints keyport does not use are off: pushed authorization requests answer 404', async () => {
       const key = await serviceAccount(teamA);
-      const res = await formFrom('127.0.0.5', `${server.url}/request`, { client_id: key.id, response_type: 'code' }, basic(key.id, 'wrong'));
+      const res = await formFrom(
+        '127.0.0.5',
+        `${server.url}/request`,
+        { client_id: key.id, response_type: 'code' },
+        basic(key.id, 'wrong'),
+      );
       expect(res.status).toBe(404);
-      const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-      for (const gone of ['pushed_authorization_request_endpoint', 'device_authorization_endpoint', 'backchannel_authentication_endpoint', 'registration_endpoint']) {
+      const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >;
+      for (const gone of [
+        'pushed_authorization_request_endpoint',
+        'device_authorization_endpoint',
+        'backchannel_authentication_endpoint',
+        'registration_endpoint',
+      ]) {
         expect(discovery[gone]).toBeUndefined();
       }
     });
 
     it('every client-authenticating endpoint in discovery counts failures and answers 429 past the threshold', async () => {
-      const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+      const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        string
+      >;
       const endpoints = Object.entries(discovery)
         .filter(([name, value]) => name.endsWith('_endpoint') && typeof value === 'string')
         .map(([, value]) => new URL(value).pathname);
@@ -257,12 +356,18 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
 
   it('6. wrong secrets from one address do not lock the owner out from another', async () => {
     const key = await serviceAccount(teamA);
-    for (let n = 0; n < 2 * settings.auth_failures.per_client; n++) await tokenFor({ id: key.id, secret: `guess-${n}` }, 'api:read', '127.0.2.1');
+    for (let n = 0; n < 2 * settings.auth_failures.per_client; n++)
+      await tokenFor({ id: key.id, secret: `guess-${n}` }, 'api:read', '127.0.2.1');
     // The attacker's address is refused for this client, even with the right secret ...
     expect((await tokenFor(key, 'api:read', '127.0.2.1')).status).toBe(429);
     // ... and the owner, elsewhere, is not; on the other process too.
     expect((await tokenFor(key, 'api:read', '127.0.2.2')).status).toBe(200);
-    const viaSecond = await formFrom('127.0.2.3', `${second.url}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, basic(key.id, key.secret));
+    const viaSecond = await formFrom(
+      '127.0.2.3',
+      `${second.url}/token`,
+      { grant_type: 'client_credentials', scope: 'api:read' },
+      basic(key.id, key.secret),
+    );
     expect(viaSecond.status).toBe(200);
   });
 
@@ -274,7 +379,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     });
     const loginForm = async (base: string) => {
       const browser = new Browser(base);
-      const page = await browser.follow(new URL(new URL(authorizeUrl(app.id, pkce().challenge)).search, `${base}/auth`).toString());
+      const page = await browser.follow(
+        new URL(new URL(authorizeUrl(app.id, pkce().challenge)).search, `${base}/auth`).toString(),
+      );
       return { browser, page };
     };
     const signIn = async (from: { browser: Browser; page: { text: string } }, email: string, pw: string) =>
@@ -285,7 +392,8 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
       const viaFirst = await loginForm(server.url);
       const viaSecond = await loginForm(second.url);
       const statuses: number[] = [];
-      for (let i = 0; i < 8; i++) statuses.push((await signIn(i % 2 ? viaSecond : viaFirst, 'erin@a.test', `wrong-${i}`)).status);
+      for (let i = 0; i < 8; i++)
+        statuses.push((await signIn(i % 2 ? viaSecond : viaFirst, 'erin@a.test', `wrong-${i}`)).status);
       expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
       expect(statuses.slice(5)).toContain(429);
     });
@@ -293,11 +401,15 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     it('concurrent sign-ins from one address run no more bcrypt checks than the address is allowed', async () => {
       const from = await loginForm(server.url);
       const before = server.keyport.limits.bcrypt.started;
-      const attempts = await Promise.all(Array.from({ length: 40 }, (_, i) => signIn(from, `nobody${i}@x.test`, 'nope-nope')));
+      const attempts = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => signIn(from, `nobody${i}@x.test`, 'nope-nope')),
+      );
       const ran = server.keyport.limits.bcrypt.started - before;
       expect(ran).toBeGreaterThan(0);
       expect(ran).toBeLessThanOrEqual(settings.auth_failures.per_address);
-      expect(attempts.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(40 - settings.auth_failures.per_address);
+      expect(attempts.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(
+        40 - settings.auth_failures.per_address,
+      );
     });
 
     it('an email is compared exactly: adä@ is not ada@', async () => {
@@ -313,7 +425,11 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
   describe('8. the issuer is configuration, not a Host header', () => {
     it('an assertion whose aud names a forged host is refused when the request claims that host', async () => {
       const { publicKey, privateKey } = await generateKeyPair('RS256');
-      const created = await server.keyport.clientService.createServiceAccount({ teamId: teamA, name: 'jwt', publicKeyPem: await exportSPKI(publicKey) });
+      const created = await server.keyport.clientService.createServiceAccount({
+        teamId: teamA,
+        name: 'jwt',
+        publicKeyPem: await exportSPKI(publicKey),
+      });
       const clientId = created.client.client_id;
       const sign = (aud: string) =>
         new SignJWT({ jti: randomUUID() })
@@ -332,7 +448,11 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
           client_assertion: await sign(aud),
         }).toString();
       const post = async (aud: string, host?: string) =>
-        rawRequest(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(host ? { host } : {}) }, body: await form(aud) });
+        rawRequest(`${server.url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(host ? { host } : {}) },
+          body: await form(aud),
+        });
 
       const forged = await post('http://evil.example/token', 'evil.example');
       expect(forged.status).toBe(401);
@@ -340,7 +460,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     });
 
     it('discovery names only the configured issuer, whatever the Host header says', async () => {
-      const res = await rawRequest(`${server.url}/.well-known/openid-configuration`, { headers: { host: 'evil.example' } });
+      const res = await rawRequest(`${server.url}/.well-known/openid-configuration`, {
+        headers: { host: 'evil.example' },
+      });
       expect(res.status).toBe(200);
       expect(res.text).not.toContain('evil.example');
       expect(res.body.token_endpoint).toBe(`${server.url}/token`);
@@ -352,7 +474,8 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
       const count = async () => Number((await server.keyport.db('audit_events').count({ n: '*' }))[0]!.n);
       const before = await count();
       const statuses: number[] = [];
-      for (let i = 0; i < settings.auth_failures.per_address + 3; i++) statuses.push((await api('GET', `/teams/${teamA}/clients`, `made-up-${i}`, undefined, '127.0.3.1')).status);
+      for (let i = 0; i < settings.auth_failures.per_address + 3; i++)
+        statuses.push((await api('GET', `/teams/${teamA}/clients`, `made-up-${i}`, undefined, '127.0.3.1')).status);
       expect(await count()).toBe(before);
       expect(statuses.slice(0, settings.auth_failures.per_address).every((s) => s === 401)).toBe(true);
       expect(statuses.at(-1)).toBe(429);
@@ -361,7 +484,11 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
     it('anonymous authorization requests are limited per address and their interactions live minutes, not an hour', async () => {
       const app = await server.keyport.clientService.createApp({ teamId: teamA, name: 'anon' });
       const statuses: number[] = [];
-      for (let i = 0; i < 80; i++) statuses.push((await rawRequest(authorizeUrl(app.client.client_id, pkce().challenge), { localAddress: '127.0.3.2' })).status);
+      for (let i = 0; i < 80; i++)
+        statuses.push(
+          (await rawRequest(authorizeUrl(app.client.client_id, pkce().challenge), { localAddress: '127.0.3.2' }))
+            .status,
+        );
       expect(statuses.filter((s) => s === 303).length).toBeGreaterThan(0);
       expect(statuses.filter((s) => s === 303).length).toBeLessThanOrEqual(60);
       expect(statuses.at(-1)).toBe(429);
@@ -372,10 +499,16 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
 
   describe('10. names are names', () => {
     it('scope and plan names are looked up as own names only', async () => {
-      const scopes = await api('POST', `/teams/${teamA}/clients`, OPERATOR, { kind: 'service_account', name: 'x', scopes: ['constructor'] });
+      const scopes = await api('POST', `/teams/${teamA}/clients`, OPERATOR, {
+        kind: 'service_account',
+        name: 'x',
+        scopes: ['constructor'],
+      });
       expect(scopes.status).toBe(400);
       expect(scopes.body.error).toBe('invalid_request');
-      await expect(server.keyport.teamService.createTeam({ name: 'Proto', plan: 'toString' })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(server.keyport.teamService.createTeam({ name: 'Proto', plan: 'toString' })).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
     });
 
     it('names with bidi overrides or control characters are refused', async () => {
@@ -384,7 +517,9 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
         expect(res.status, JSON.stringify(name)).toBe(400);
         expect(res.body.error).toBe('invalid_request');
       }
-      await expect(server.keyport.teamService.createTeam({ name: 'evil\u202E', plan: 'pro' })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(server.keyport.teamService.createTeam({ name: 'evil\u202E', plan: 'pro' })).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
     });
   });
 

@@ -16,14 +16,19 @@ describe.each(DATABASES)('one-time links on $name', (database) => {
     const answer = await server.keyport.clientService.handOver(created, {});
     return new URL(answer.share_url!);
   };
-  const reveal = (base: string, path: string) => fetch(`${base}${path}/reveal`, { method: 'POST', headers: { 'x-keyport-reveal': '1' } });
+  const reveal = (base: string, path: string) =>
+    fetch(`${base}${path}/reveal`, { method: 'POST', headers: { 'x-keyport-reveal': '1' } });
   /** A reveal from a chosen loopback address. */
   const revealFrom = (localAddress: string, path: string) =>
     new Promise<number>((resolve, reject) => {
-      const req = request(`${server.url}${path}/reveal`, { method: 'POST', localAddress, headers: { 'x-keyport-reveal': '1' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      });
+      const req = request(
+        `${server.url}${path}/reveal`,
+        { method: 'POST', localAddress, headers: { 'x-keyport-reveal': '1' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -43,9 +48,14 @@ describe.each(DATABASES)('one-time links on $name', (database) => {
 
   it('of ten concurrent reveals on two processes, exactly one gets the ciphertext; the row keeps none', async () => {
     const url = await link();
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => reveal(i % 2 ? second.url : server.url, url.pathname)));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => reveal(i % 2 ? second.url : server.url, url.pathname)),
+    );
     expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array(9).fill(410)]);
-    const row = await server.keyport.db('share_links').where({ id: url.pathname.slice(3) }).first();
+    const row = await server.keyport
+      .db('share_links')
+      .where({ id: url.pathname.slice(3) })
+      .first();
     expect(row.ciphertext).toBeNull();
     expect(row.opened_at).toEqual(expect.any(Number));
   });
@@ -55,7 +65,8 @@ describe.each(DATABASES)('one-time links on $name', (database) => {
     expect((await fetch(`${server.url}${url.pathname}/reveal`, { method: 'POST' })).status).toBe(400);
     expect((await fetch(`${server.url}${url.pathname}`)).status).toBe(200);
     const statuses: number[] = [];
-    for (let i = 0; i < REVEALS_PER_MINUTE + 1; i++) statuses.push(await revealFrom('127.0.0.9', `/s/unknown-id-${String(i).padStart(11, '0')}`));
+    for (let i = 0; i < REVEALS_PER_MINUTE + 1; i++)
+      statuses.push(await revealFrom('127.0.0.9', `/s/unknown-id-${String(i).padStart(11, '0')}`));
     expect(statuses.slice(0, REVEALS_PER_MINUTE).every((s) => s === 410)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
   });

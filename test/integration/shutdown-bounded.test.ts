@@ -53,7 +53,10 @@ function startServe(env: NodeJS.ProcessEnv) {
 
 async function waitReady(url: string, child: ChildProcess) {
   for (let i = 0; i < 300 && child.exitCode === null; i++) {
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -78,30 +81,55 @@ describe.each(DATABASES)('a stop is bounded by shutdown_timeout_seconds, on $nam
     writeFileSync(conf, JSON.stringify({ shutdown_timeout_seconds: 2, usage_flush_seconds: 5, workers: 1 }));
     const proxy = database.name === 'mysql' ? await freezableProxy(new URL(created.url)) : undefined;
     if (proxy) cleanup.push(() => proxy.close());
-    const databaseUrl = proxy ? Object.assign(new URL(created.url), { port: String(proxy.port) }).toString() : created.url;
+    const databaseUrl = proxy
+      ? Object.assign(new URL(created.url), { port: String(proxy.port) }).toString()
+      : created.url;
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, KEYS_DIR: join(dir, 'keys'), KEYPORT_CONF: conf, LOG_LEVEL: 'info' };
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      KEYS_DIR: join(dir, 'keys'),
+      KEYPORT_CONF: conf,
+      LOG_LEVEL: 'info',
+    };
     const serve = startServe(env);
     cleanup.push(() => serve.child.kill('SIGKILL'));
     const url = `http://127.0.0.1:${port}`;
     await waitReady(url, serve.child);
 
-    const team = JSON.parse((await runCli({ ...env, DATABASE_URL: created.url }, 'teamadd', '-name', 'Acme', '-plan', 'pro', '-json')).stdout) as { team_id: number };
-    const key = JSON.parse((await runCli({ ...env, DATABASE_URL: created.url }, 'serviceaccountadd', '-team', String(team.team_id), '-json')).stdout) as { client_id: string; client_secret: string };
-    const token = await postForm(`${url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client_id, key.client_secret) });
+    const team = JSON.parse(
+      (await runCli({ ...env, DATABASE_URL: created.url }, 'teamadd', '-name', 'Acme', '-plan', 'pro', '-json')).stdout,
+    ) as { team_id: number };
+    const key = JSON.parse(
+      (await runCli({ ...env, DATABASE_URL: created.url }, 'serviceaccountadd', '-team', String(team.team_id), '-json'))
+        .stdout,
+    ) as { client_id: string; client_secret: string };
+    const token = await postForm(
+      `${url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(key.client_id, key.client_secret) },
+    );
     expect(token.status).toBe(200);
 
     if (proxy) {
       proxy.freeze();
       // A request that now waits on the database forever.
-      void postForm(`${url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(key.client_id, key.client_secret) }).catch(() => undefined);
+      void postForm(
+        `${url}/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(key.client_id, key.client_secret) },
+      ).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 200));
     }
     serve.child.kill('SIGTERM');
     const code = await exitWithin(serve.exited, 20_000);
     if (proxy) {
       expect(code).toBe(1);
-      const line = serve.output().split('\n').find((l) => l.includes('shutdown deadline reached before the database answered'));
+      const line = serve
+        .output()
+        .split('\n')
+        .find((l) => l.includes('shutdown deadline reached before the database answered'));
       expect(line, serve.output()).toBeDefined();
       expect(JSON.parse(line!)).toMatchObject({ level: 'error', unwritten_usage: expect.any(Number) });
     } else {

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const listening = (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+const listening = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 async function until(check: () => Promise<boolean>, tries: number) {
   for (let i = 0; i < tries; i++) {
@@ -22,7 +26,14 @@ describe('keyport stops with the process that started it', () => {
     it(`SIGTERM to \`npm start\` stops keyport and frees the port (KEYPORT_WORKERS=${workers})`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'keyport-npm-'));
       const port = await freePort();
-      const env = { ...process.env, PORT: String(port), KEYPORT_WORKERS: workers, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: 'silent' };
+      const env = {
+        ...process.env,
+        PORT: String(port),
+        KEYPORT_WORKERS: workers,
+        DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+        KEYS_DIR: join(dir, 'keys'),
+        LOG_LEVEL: 'silent',
+      };
       const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: 'ignore' });
       try {
         expect(await until(() => listening(port), 300)).toBe(true);

@@ -16,8 +16,10 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
 
   const discover = (clientId: string, secret: string, auth = oauth.ClientSecretBasic(secret)) =>
     oauth.discovery(new URL(server.url), clientId, undefined, auth, { execute: [oauth.allowInsecureRequests] });
-  const clientCredentials = (form: Record<string, string> = {}, headers = { authorization: basic(sa.clientId, sa.clientSecret) }) =>
-    postForm(tokenUrl, { grant_type: 'client_credentials', ...form }, headers);
+  const clientCredentials = (
+    form: Record<string, string> = {},
+    headers = { authorization: basic(sa.clientId, sa.clientSecret) },
+  ) => postForm(tokenUrl, { grant_type: 'client_credentials', ...form }, headers);
   const introspect = (token: string, clientId = rs.clientId, secret = rs.clientSecret) =>
     postForm(introspectionUrl, { token }, { authorization: basic(clientId, secret) });
   const newToken = async (scope = 'api:read') => (await clientCredentials({ scope })).body.access_token as string;
@@ -29,7 +31,10 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
     sa = await seedServiceAccount(server.keyport);
     const resourceServer = await server.keyport.clientService.createResourceServer({ name: 'billing-api' });
     rs = { clientId: resourceServer.client.client_id, clientSecret: resourceServer.clientSecret! };
-    const discovery = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
+    const discovery = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      string
+    >;
     tokenUrl = discovery.token_endpoint!;
     introspectionUrl = discovery.introspection_endpoint!;
     revocationUrl = discovery.revocation_endpoint!;
@@ -45,8 +50,13 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
       const res = await fetch(`${server.url}/.well-known/openid-configuration`);
       const body = (await res.json()) as Record<string, string[] | string>;
       expect(body.issuer).toBe(server.url);
-      for (const endpoint of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'jwks_uri']) expect(body[endpoint]).toMatch(/^http/);
-      expect(body.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+      for (const endpoint of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'jwks_uri'])
+        expect(body[endpoint]).toMatch(/^http/);
+      expect(body.token_endpoint_auth_methods_supported).toEqual([
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+      ]);
       expect(body.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256');
       expect(body.registration_endpoint).toBeUndefined();
       expect(body.request_parameter_supported).not.toBe(true);
@@ -115,7 +125,10 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
     });
 
     it('an empty secret in the Basic header answers 401 invalid_client with WWW-Authenticate', async () => {
-      const res = await clientCredentials({}, { authorization: `Basic ${Buffer.from(`${sa.clientId}:`).toString('base64')}` });
+      const res = await clientCredentials(
+        {},
+        { authorization: `Basic ${Buffer.from(`${sa.clientId}:`).toString('base64')}` },
+      );
       expect(res.status).toBe(401);
       expect(res.body).toEqual(invalidClient);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
@@ -134,7 +147,11 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
     });
 
     it('a grant the client may not use answers 400 unauthorized_client', async () => {
-      const res = await postForm(tokenUrl, { grant_type: 'authorization_code', code: 'x', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+      const res = await postForm(
+        tokenUrl,
+        { grant_type: 'authorization_code', code: 'x', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob' },
+        { authorization: basic(sa.clientId, sa.clientSecret) },
+      );
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('unauthorized_client');
     });
@@ -165,15 +182,56 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
       ['SQL in the client id', () => clientCredentials({}, { authorization: basic("' OR '1'='1' -- ", 'x') })],
       ['SQL in the secret', () => clientCredentials({}, { authorization: basic(sa.clientId, "' OR 1=1 --") })],
       ['unicode client id and secret', () => clientCredentials({}, { authorization: basic('ünï😀code', 'sëcret😀') })],
-      ['raw UTF-8 in the Basic header', () => clientCredentials({}, { authorization: `Basic ${Buffer.from('ü:ö').toString('base64')}` })],
+      [
+        'raw UTF-8 in the Basic header',
+        () => clientCredentials({}, { authorization: `Basic ${Buffer.from('ü:ö').toString('base64')}` }),
+      ],
       ['a Basic header that is not base64', () => clientCredentials({}, { authorization: 'Basic %%%not-base64' })],
-      ['a Basic header with no colon', () => clientCredentials({}, { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` })],
+      [
+        'a Basic header with no colon',
+        () => clientCredentials({}, { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` }),
+      ],
       ['a Bearer header at the token endpoint', () => clientCredentials({}, { authorization: 'Bearer abc' })],
       ['a 10,000-character client id', () => clientCredentials({}, { authorization: basic('a'.repeat(10_000), 'x') })],
-      ['a JSON body', () => fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(sa.clientId, sa.clientSecret) }, body: '{"grant_type":"client_credentials"}' })],
-      ['a 100 KB body', () => postForm(tokenUrl, { grant_type: 'client_credentials', pad: 'x'.repeat(100 * 1024) }, { authorization: basic(sa.clientId, sa.clientSecret) })],
-      ['a 64 KB header', () => fetch(tokenUrl, { method: 'POST', headers: { 'x-pad': 'x'.repeat(64 * 1024) }, body: 'grant_type=client_credentials' })],
-      ['a duplicated grant_type', () => fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(sa.clientId, sa.clientSecret) }, body: 'grant_type=client_credentials&grant_type=client_credentials' })],
+      [
+        'a JSON body',
+        () =>
+          fetch(tokenUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: basic(sa.clientId, sa.clientSecret) },
+            body: '{"grant_type":"client_credentials"}',
+          }),
+      ],
+      [
+        'a 100 KB body',
+        () =>
+          postForm(
+            tokenUrl,
+            { grant_type: 'client_credentials', pad: 'x'.repeat(100 * 1024) },
+            { authorization: basic(sa.clientId, sa.clientSecret) },
+          ),
+      ],
+      [
+        'a 64 KB header',
+        () =>
+          fetch(tokenUrl, {
+            method: 'POST',
+            headers: { 'x-pad': 'x'.repeat(64 * 1024) },
+            body: 'grant_type=client_credentials',
+          }),
+      ],
+      [
+        'a duplicated grant_type',
+        () =>
+          fetch(tokenUrl, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: basic(sa.clientId, sa.clientSecret),
+            },
+            body: 'grant_type=client_credentials&grant_type=client_credentials',
+          }),
+      ],
     ];
 
     it.each(cases)('%s', async (_name, send) => {
@@ -193,7 +251,15 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
     it("tells a resource server the service account's team and user", async () => {
       const config = await discover(rs.clientId, rs.clientSecret);
       const result = await oauth.tokenIntrospection(config, await newToken());
-      expect(result).toMatchObject({ active: true, client_id: sa.clientId, team_id: sa.team.id, sub: String(sa.userId), scope: 'api:read', iss: server.url, environment: 'prod' });
+      expect(result).toMatchObject({
+        active: true,
+        client_id: sa.clientId,
+        team_id: sa.team.id,
+        sub: String(sa.userId),
+        scope: 'api:read',
+        iss: server.url,
+        environment: 'prod',
+      });
     });
 
     it('carries Cache-Control: no-store', async () => {
@@ -206,7 +272,7 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
       expect(res.body.active).toBe(true);
     });
 
-    it("another client sees {active:false} for a token that is not its own", async () => {
+    it('another client sees {active:false} for a token that is not its own', async () => {
       const other = await server.keyport.clientService.createServiceAccount({ teamId: sa.team.id, name: 'other' });
       const res = await introspect(await newToken(), other.client.client_id, other.clientSecret!);
       expect(res.status).toBe(200);
@@ -221,7 +287,10 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
 
     it('an expired token answers {active:false}', async () => {
       const token = await newToken();
-      await server.keyport.db('oidc_payloads').where({ type: 'ClientCredentials', id: storageKey(token) }).update({ expires_at: 1 });
+      await server.keyport
+        .db('oidc_payloads')
+        .where({ type: 'ClientCredentials', id: storageKey(token) })
+        .update({ expires_at: 1 });
       expect((await introspect(token)).body).toEqual({ active: false });
     });
 
@@ -241,7 +310,11 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
     });
 
     it('an unknown token answers 200', async () => {
-      const res = await postForm(revocationUrl, { token: 'no-such-token' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+      const res = await postForm(
+        revocationUrl,
+        { token: 'no-such-token' },
+        { authorization: basic(sa.clientId, sa.clientSecret) },
+      );
       expect(res.status).toBe(200);
     });
 
@@ -254,7 +327,10 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
 
   describe('revoking a client', () => {
     it('fails it at the token endpoint at once and deactivates its issued tokens', async () => {
-      const created = await server.keyport.clientService.createServiceAccount({ teamId: sa.team.id, name: 'to-revoke' });
+      const created = await server.keyport.clientService.createServiceAccount({
+        teamId: sa.team.id,
+        name: 'to-revoke',
+      });
       const auth = { authorization: basic(created.client.client_id, created.clientSecret!) };
       const token = (await clientCredentials({ scope: 'api:read' }, auth)).body.access_token as string;
       expect((await introspect(token)).body.active).toBe(true);
@@ -269,7 +345,7 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
   });
 
   describe('plan gating', () => {
-    it("a client whose team loses API access gets 400 unauthorized_client until the plan is restored", async () => {
+    it('a client whose team loses API access gets 400 unauthorized_client until the plan is restored', async () => {
       await server.keyport.db('teams').where({ id: sa.team.id }).update({ plan: 'starter' });
       const refused = await clientCredentials({ scope: 'api:read' });
       expect(refused.status).toBe(400);
@@ -285,22 +361,31 @@ describe.each(DATABASES)('token endpoint, introspection and revocation on $name'
       const secret = 'runbook-Secret-1';
       // htpasswd writes PHP's $2y$ prefix; the algorithm is bcrypt's, as $2b$.
       const hash = (await bcrypt.hash(secret, 10)).replace(/^\$2b\$/, '$2y$');
-      await server.keyport.db('o_auth_clients').insert({ client_id: 'runbook1', client_secret_hash: hash, team_id: sa.team.id });
+      await server.keyport
+        .db('o_auth_clients')
+        .insert({ client_id: 'runbook1', client_secret_hash: hash, team_id: sa.team.id });
       const res = await clientCredentials({ scope: 'api:read' }, { authorization: basic('runbook1', secret) });
       expect(res.status).toBe(200);
-      expect((await introspect(res.body.access_token as string)).body).toMatchObject({ active: true, team_id: sa.team.id });
+      expect((await introspect(res.body.access_token as string)).body).toMatchObject({
+        active: true,
+        team_id: sa.team.id,
+      });
     });
 
     it('accept $2a$ hashes too', async () => {
       const secret = 'runbook-Secret-2';
       const hash = (await bcrypt.hash(secret, 10)).replace(/^\$2b\$/, '$2a$');
-      await server.keyport.db('o_auth_clients').insert({ client_id: 'runbook2', client_secret_hash: hash, team_id: sa.team.id });
+      await server.keyport
+        .db('o_auth_clients')
+        .insert({ client_id: 'runbook2', client_secret_hash: hash, team_id: sa.team.id });
       expect((await clientCredentials({}, { authorization: basic('runbook2', secret) })).status).toBe(200);
     });
 
     it('match client ids byte for byte: case and trailing spaces name another client', async () => {
       const secret = 'runbook-Secret-3';
-      await server.keyport.db('o_auth_clients').insert({ client_id: 'sa1', client_secret_hash: await bcrypt.hash(secret, 10), team_id: sa.team.id });
+      await server.keyport
+        .db('o_auth_clients')
+        .insert({ client_id: 'sa1', client_secret_hash: await bcrypt.hash(secret, 10), team_id: sa.team.id });
       expect((await clientCredentials({}, { authorization: basic('sa1', secret) })).status).toBe(200);
       for (const variant of ['SA1', 'sa1 ', 'Sa1']) {
         const res = await clientCredentials({}, { authorization: basic(variant, secret) });

@@ -14,7 +14,12 @@ describe.each(DATABASES)('key usage on $name', (database) => {
   let sa: Awaited<ReturnType<typeof seedServiceAccount>>;
   let rs: { id: string; secret: string };
 
-  const grant = () => postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+  const grant = () =>
+    postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'api:read' },
+      { authorization: basic(sa.clientId, sa.clientSecret) },
+    );
   const row = () => server.keyport.db('o_auth_clients').where({ client_id: sa.clientId }).first();
 
   beforeAll(async () => {
@@ -63,8 +68,16 @@ describe.each(DATABASES)('key usage on $name', (database) => {
 
   it('failed grants are not usage', async () => {
     const count = Number((await row()).usage_count);
-    await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(sa.clientId, 'wrong') });
-    await postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'keys:manage' }, { authorization: basic(sa.clientId, sa.clientSecret) });
+    await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(sa.clientId, 'wrong') },
+    );
+    await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'keys:manage' },
+      { authorization: basic(sa.clientId, sa.clientSecret) },
+    );
     await server.keyport.usage.flush();
     expect(Number((await row()).usage_count)).toBe(count);
   });
@@ -76,7 +89,9 @@ describe.each(DATABASES)('key usage on $name', (database) => {
     server = await startServer(url, { admin_token: 'o'.repeat(40), usage_flush_seconds: 5 });
     expect(Number((await row()).usage_count)).toBe(count + 1);
 
-    const res = await fetch(`${server.url}/api/teams/${sa.team.id}/clients/${sa.clientId}`, { headers: { authorization: `Bearer ${'o'.repeat(40)}` } });
+    const res = await fetch(`${server.url}/api/teams/${sa.team.id}/clients/${sa.clientId}`, {
+      headers: { authorization: `Bearer ${'o'.repeat(40)}` },
+    });
     const view = (await res.json()) as { usage_count: number; last_used_at: string };
     expect(view.usage_count).toBe(count + 1);
     expect(Date.parse(view.last_used_at)).toBeGreaterThan(0);
@@ -84,7 +99,12 @@ describe.each(DATABASES)('key usage on $name', (database) => {
     const { stdout } = await run(process.execPath, [CLI, 'clientlist', '-team', String(sa.team.id), '-json'], {
       env: { PATH: process.env.PATH, DATABASE_URL: url, KEYS_DIR: server.config.keysDir },
     });
-    const listed = JSON.parse(stdout) as { data: Array<{ client_id: string; usage_count: number; last_used_at: string | null }> };
-    expect(listed.data.find((c) => c.client_id === sa.clientId)).toMatchObject({ usage_count: count + 1, last_used_at: view.last_used_at });
+    const listed = JSON.parse(stdout) as {
+      data: Array<{ client_id: string; usage_count: number; last_used_at: string | null }>;
+    };
+    expect(listed.data.find((c) => c.client_id === sa.clientId)).toMatchObject({
+      usage_count: count + 1,
+      last_used_at: view.last_used_at,
+    });
   });
 });

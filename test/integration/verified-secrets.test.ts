@@ -11,7 +11,12 @@ describe.each(DATABASES)('remembered secret verifications on $name', (database) 
   let server: TestServer;
   let drop: () => Promise<void>;
 
-  const token = (id: string, secret: string) => postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic(id, secret) });
+  const token = (id: string, secret: string) =>
+    postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'api:read' },
+      { authorization: basic(id, secret) },
+    );
   const bcryptRuns = () => server.keyport.limits.bcrypt.started;
   /** A key whose secret has just been verified, so it is remembered. */
   async function usedKey() {
@@ -37,10 +42,20 @@ describe.each(DATABASES)('remembered secret verifications on $name', (database) 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let reads = 0;
-    const slowThrottle: AuthFailures = { ...failures, retryAfter: async (...args) => ((reads += 1) === 2 ? held.then(() => failures.retryAfter(...args)) : failures.retryAfter(...args)) };
+    const slowThrottle: AuthFailures = {
+      ...failures,
+      retryAfter: async (...args) =>
+        (reads += 1) === 2 ? held.then(() => failures.retryAfter(...args)) : failures.retryAfter(...args),
+    };
     const deps = { failures: slowThrottle, bcrypt: createBcryptGate(), verified: createVerifiedSecrets() };
     const hash = await bcrypt.hash('Chosen-Secret-9', 10);
-    const check = () => secretMatches(deps, { clientId: 'sa-race', secrets: ['Chosen-Secret-9'], hashes: [hash], address: '203.0.113.9' });
+    const check = () =>
+      secretMatches(deps, {
+        clientId: 'sa-race',
+        secrets: ['Chosen-Secret-9'],
+        hashes: [hash],
+        address: '203.0.113.9',
+      });
     const first = check();
     const second = check();
     expect(await first).toBe(true);
@@ -81,7 +96,10 @@ describe.each(DATABASES)('remembered secret verifications on $name', (database) 
     const sa = await usedKey();
     await server.keyport.clientService.regenerateSecret(sa.clientId, { gracePeriodSeconds: 600 });
     expect((await token(sa.clientId, sa.clientSecret)).status).toBe(200);
-    await server.keyport.db('o_auth_clients').where({ client_id: sa.clientId }).update({ previous_secret_expires_at: 1 });
+    await server.keyport
+      .db('o_auth_clients')
+      .where({ client_id: sa.clientId })
+      .update({ previous_secret_expires_at: 1 });
     expect((await token(sa.clientId, sa.clientSecret)).status).toBe(401);
   });
 
@@ -93,12 +111,17 @@ describe.each(DATABASES)('remembered secret verifications on $name', (database) 
 
   it('does not outlive a hash replaced by hand, or a switch to private_key_jwt', async () => {
     const sa = await usedKey();
-    await server.keyport.db('o_auth_clients').where({ client_id: sa.clientId }).update({ client_secret_hash: await bcrypt.hash('Another-secret-1', 10) });
+    await server.keyport
+      .db('o_auth_clients')
+      .where({ client_id: sa.clientId })
+      .update({ client_secret_hash: await bcrypt.hash('Another-secret-1', 10) });
     expect((await token(sa.clientId, sa.clientSecret)).status).toBe(401);
 
     const other = await usedKey();
     const { generateKeyPairSync } = await import('node:crypto');
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     await server.keyport.clientService.setPublicKey(other.clientId, pem);
     expect((await token(other.clientId, other.clientSecret)).status).toBe(401);
   });

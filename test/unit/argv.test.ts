@@ -5,9 +5,9 @@ const known = new Set(['team', 'public-key', 'json', 'conf', 'password']);
 
 describe('Go-style flags', () => {
   it('rewrites single-dash long flags to GNU style', () => {
-    expect(normalizeGoStyleFlags(['serviceaccountadd', '-team', '42', '-public-key', 'k.pem', '-json'], known)).toEqual([
-      'serviceaccountadd', '--team', '42', '--public-key', 'k.pem', '--json',
-    ]);
+    expect(normalizeGoStyleFlags(['serviceaccountadd', '-team', '42', '-public-key', 'k.pem', '-json'], known)).toEqual(
+      ['serviceaccountadd', '--team', '42', '--public-key', 'k.pem', '--json'],
+    );
   });
 
   it('keeps -flag=value together', () => {
@@ -15,6 +15,12 @@ describe('Go-style flags', () => {
   });
 
   it('leaves GNU flags, unknown words and values alone', () => {
-    expect(normalizeGoStyleFlags(['--team', '1', '-password', '-secretish', '-x'], known)).toEqual(['--team', '1', '--password', '-secretish', '-x']);
+    expect(normalizeGoStyleFlags(['--team', '1', '-password', '-secretish', '-x'], known)).toEqual([
+      '--team',
+      '1',
+      '--password',
+      '-secretish',
+      '-x',
+    ]);
   });
 });

@@ -7,7 +7,13 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 describe('configuration', () => {
   it('defaults to port 3000, a local issuer and an SQLite file', () => {
     const config = loadConfig({ env: {} });
-    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', databaseUrl: 'sqlite:./data/keyport.sqlite', keysDir: './keys', adminToken: undefined });
+    expect(config).toMatchObject({
+      port: 3000,
+      issuer: 'http://localhost:3000',
+      databaseUrl: 'sqlite:./data/keyport.sqlite',
+      keysDir: './keys',
+      adminToken: undefined,
+    });
   });
 
   it('environment variables override the file', () => {
@@ -20,7 +26,8 @@ describe('configuration', () => {
   });
 
   it('names every bad key', () => {
-    const attempt = () => loadConfig({ env: { PORT: 'abc', DATABASE_URL: 'postgres://x' }, overrides: { unknown_key: 1 } });
+    const attempt = () =>
+      loadConfig({ env: { PORT: 'abc', DATABASE_URL: 'postgres://x' }, overrides: { unknown_key: 1 } });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/port \(or PORT\)/);
     expect(attempt).toThrow(/database_url \(or DATABASE_URL\)/);

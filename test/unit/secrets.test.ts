@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcrypt';
-import { generateClientId, generateClientSecret, hashSecret, secretHint, verifySecret } from '../../src/clients/secrets.js';
+import {
+  generateClientId,
+  generateClientSecret,
+  hashSecret,
+  secretHint,
+  verifySecret,
+} from '../../src/clients/secrets.js';
 
 describe('client ids and secrets', () => {
   it('client ids are 16 random letters and digits', () => {
@@ -9,7 +15,7 @@ describe('client ids and secrets', () => {
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9]{16}$/);
   });
 
-  it('secrets read keyport_sk_<env>_<base58>, carry at least 128 bits and fit bcrypt\'s 72 bytes', () => {
+  it("secrets read keyport_sk_<env>_<base58>, carry at least 128 bits and fit bcrypt's 72 bytes", () => {
     for (const env of ['prod', 'dev'] as const) {
       const secret = generateClientSecret(env);
       const random = secret.slice(`keyport_sk_${env}_`.length);

@@ -2,7 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keysVersion, loadOrCreateKeys, readKeys, retireSigningKey, rotateSigningKey } from '../../src/oidc/signing-keys.js';
+import {
+  keysVersion,
+  loadOrCreateKeys,
+  readKeys,
+  retireSigningKey,
+  rotateSigningKey,
+} from '../../src/oidc/signing-keys.js';
 
 describe('signing keys on disk', () => {
   it('what a running server reads back creates nothing: missing files leave the keys in use alone', async () => {

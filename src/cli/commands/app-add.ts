@@ -11,9 +11,16 @@ export const appAddCommand = () =>
     .option('--redirect-uri <uri>', 'redirect URI, repeatable (default urn:ietf:wg:oauth:2.0:oob)', collect)
     .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
     .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
-    .action((flags: CommonFlags & { team: number; name: string; redirectUri?: string[]; share?: boolean; shareTtl?: number }) =>
-      runCommand(flags, async ({ clientService }) => {
-        const created = await clientService.createApp({ teamId: flags.team, name: flags.name, redirectUris: flags.redirectUri });
-        return { ...(await clientService.handOver(created, shareOf(flags))) };
-      }),
+    .action(
+      (
+        flags: CommonFlags & { team: number; name: string; redirectUri?: string[]; share?: boolean; shareTtl?: number },
+      ) =>
+        runCommand(flags, async ({ clientService }) => {
+          const created = await clientService.createApp({
+            teamId: flags.team,
+            name: flags.name,
+            redirectUris: flags.redirectUri,
+          });
+          return { ...(await clientService.handOver(created, shareOf(flags))) };
+        }),
     );

@@ -9,10 +9,16 @@ export const clientListCommand = () =>
     .action((flags: CommonFlags & { team: number; limit: number; offset: number }) =>
       runCommand(flags, async ({ teamService, clientService }) => {
         await teamService.getTeam(flags.team);
-        const page = await clientService.list(flags.team, { limit: Math.min(flags.limit, 1000), offset: Math.max(flags.offset || 0, 0) });
+        const page = await clientService.list(flags.team, {
+          limit: Math.min(flags.limit, 1000),
+          offset: Math.max(flags.offset || 0, 0),
+        });
         if (flags.json) return { ...page };
         // Text: one line per key, the columns an operator scans for unused keys.
-        const lines = page.data.map((c) => `${c.client_id}  ${c.kind}  ${c.environment}  ${c.is_valid ? 'valid' : 'invalid'}  last_used_at=${c.last_used_at ?? 'never'}  usage_count=${c.usage_count}  ${c.name ?? ''}`);
+        const lines = page.data.map(
+          (c) =>
+            `${c.client_id}  ${c.kind}  ${c.environment}  ${c.is_valid ? 'valid' : 'invalid'}  last_used_at=${c.last_used_at ?? 'never'}  usage_count=${c.usage_count}  ${c.name ?? ''}`,
+        );
         return { total_count: page.total_count, clients: lines.length ? `\n${lines.join('\n')}` : '(none)' };
       }),
     );

@@ -7,5 +7,7 @@ export const clientSetKeyCommand = () =>
     .requiredOption('--client <id>', 'client_id')
     .requiredOption('--public-key <file>', 'PEM public key')
     .action((flags: CommonFlags & { client: string; publicKey: string }) =>
-      runCommand(flags, async ({ clientService }) => ({ ...(await clientService.setPublicKey(flags.client, readKeyFile(flags.publicKey))) })),
+      runCommand(flags, async ({ clientService }) => ({
+        ...(await clientService.setPublicKey(flags.client, readKeyFile(flags.publicKey))),
+      })),
     );

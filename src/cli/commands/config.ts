@@ -21,14 +21,18 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     adminToken: config.adminToken === undefined ? null : MASK,
     metricsToken: config.metricsToken === undefined ? null : MASK,
   };
-  return Object.fromEntries(Object.entries(masked).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
+  return Object.fromEntries(
+    Object.entries(masked).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]),
+  );
 }
 
 export const configCommand = () =>
-  keyportCommand('config', 'print the effective configuration (file, then environment), secrets masked').action((flags: CommonFlags) => {
-    try {
-      process.stdout.write(`${JSON.stringify(maskedConfig(configFrom(flags)), null, 2)}\n`);
-    } catch (err) {
-      fail(err, flags.json === true);
-    }
-  });
+  keyportCommand('config', 'print the effective configuration (file, then environment), secrets masked').action(
+    (flags: CommonFlags) => {
+      try {
+        process.stdout.write(`${JSON.stringify(maskedConfig(configFrom(flags)), null, 2)}\n`);
+      } catch (err) {
+        fail(err, flags.json === true);
+      }
+    },
+  );

@@ -4,5 +4,7 @@ import { keyportCommand } from './common.js';
 // openServices applies pending migrations; this command reports the result.
 export const migrateCommand = () =>
   keyportCommand('migrate', 'apply database migrations').action((flags: CommonFlags) =>
-    runCommand(flags, async ({ db }) => ({ migrations: await (await import('../../db/migrate.js')).migrationState(db) })),
+    runCommand(flags, async ({ db }) => ({
+      migrations: await (await import('../../db/migrate.js')).migrationState(db),
+    })),
   );

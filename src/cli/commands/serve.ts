@@ -8,9 +8,14 @@ export const serveCommand = () =>
     try {
       const config = configFrom(flags);
       // The server's modules (oidc-provider, Koa) load only for `serve`.
-      const [{ serve, shutdown }, { isPrimaryOfMany, runPrimary }] = await Promise.all([import('../../main.js'), import('../../workers.js')]);
+      const [{ serve, shutdown }, { isPrimaryOfMany, runPrimary }] = await Promise.all([
+        import('../../main.js'),
+        import('../../workers.js'),
+      ]);
       if (isPrimaryOfMany(config)) {
-        process.stderr.write(`keyport starting ${config.workers} workers on port ${config.port}, issuer ${config.issuer}\n`);
+        process.stderr.write(
+          `keyport starting ${config.workers} workers on port ${config.port}, issuer ${config.issuer}\n`,
+        );
         await runPrimary(config);
         return;
       }

@@ -5,13 +5,15 @@ import { keyportCommand } from './common.js';
 // Loaded when a subcommand runs (jose), not when the CLI starts.
 const keys = () => import('../../oidc/signing-keys.js');
 
-const run = (action: (flags: CommonFlags & { kid?: string }) => Promise<Record<string, unknown>>) => async (flags: CommonFlags & { kid?: string }) => {
-  try {
-    print(await action(flags), flags.json === true);
-  } catch (err) {
-    fail(err, flags.json === true);
-  }
-};
+const run =
+  (action: (flags: CommonFlags & { kid?: string }) => Promise<Record<string, unknown>>) =>
+  async (flags: CommonFlags & { kid?: string }) => {
+    try {
+      print(await action(flags), flags.json === true);
+    } catch (err) {
+      fail(err, flags.json === true);
+    }
+  };
 
 /**
  * `signingkeys rotate | retire -kid KID | list`. Every running keyport reads
@@ -21,7 +23,10 @@ export const signingKeysCommand = () =>
   new Command('signingkeys')
     .description('manage token signing keys (running servers pick changes up within keys_reload_seconds)')
     .addCommand(
-      keyportCommand('rotate', 'add a new signing key and sign with it; the older ones stay published and still verify').action(
+      keyportCommand(
+        'rotate',
+        'add a new signing key and sign with it; the older ones stay published and still verify',
+      ).action(
         run(async (flags) => {
           const key = await (await keys()).rotateSigningKey(configFrom(flags).keysDir);
           return { kid: key.kid, alg: key.alg };

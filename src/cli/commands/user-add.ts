@@ -10,7 +10,12 @@ export const userAddCommand = () =>
     .option('--role <role>', 'admin or member', 'member')
     .action((flags: CommonFlags & { team: number; email: string; password: string; role: string }) =>
       runCommand(flags, async ({ teamService }) => {
-        const user = await teamService.addPerson({ teamId: flags.team, email: flags.email, password: flags.password, role: flags.role });
+        const user = await teamService.addPerson({
+          teamId: flags.team,
+          email: flags.email,
+          password: flags.password,
+          role: flags.role,
+        });
         return { user_id: user.id, team_id: flags.team, email: user.email, role: flags.role };
       }),
     );
