@@ -21,7 +21,9 @@ function treeOf(pid) {
   let kids = [];
   try {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {}
+  } catch {
+    // the process has gone: no children
+  }
   return [pid, ...kids.flatMap(treeOf)];
 }
 

@@ -1,6 +1,6 @@
 // The data of `npm run bench`: copies of client rows, the seeded database.
 import { randomBytes } from 'node:crypto';
-import { createDb } from '../dist/src/db/knex.js';
+import { createDb } from '../dist/src/persistence/sql/knex.js';
 
 export const SEED_TOKENS = 1_000_000;
 export const SEED_CLIENTS = 100_000;
@@ -14,17 +14,15 @@ export async function cloneClients(databaseUrl, fromId, ids) {
     for (let i = 0; i < ids.length; i += 250) {
       // A digest finds one key only: copies get none (their secret is the original's).
       await db('o_auth_clients').insert(
-        ids
-          .slice(i, i + 250)
-          .map((client_id) => ({
-            ...row,
-            client_id,
-            name: client_id,
-            usage_count: 0,
-            last_used_at: null,
-            key_digest: null,
-            previous_key_digest: null,
-          })),
+        ids.slice(i, i + 250).map((client_id) => ({
+          ...row,
+          client_id,
+          name: client_id,
+          usage_count: 0,
+          last_used_at: null,
+          key_digest: null,
+          previous_key_digest: null,
+        })),
       );
     }
   } finally {

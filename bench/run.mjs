@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { createDb } from '../dist/src/db/knex.js';
+import { createDb } from '../dist/src/persistence/sql/knex.js';
 import { SEED_CLIENTS, SEED_TOKENS, copyFixtures, makeApiKeys, seed } from './data.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
@@ -108,7 +108,9 @@ async function waitUntilUp(url) {
   for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(url)).ok) return;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not come up in 60 s`);
@@ -184,7 +186,9 @@ function peakRss(pid) {
   let kids = [];
   try {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {}
+  } catch {
+    // the process has gone: no children
+  }
   return { primary: Math.round(read(pid)), workers: kids.map((k) => Math.round(read(k))) };
 }
 

@@ -2,30 +2,36 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
-import { staticAssets } from './interactions/static.js';
-import { PAGE_HEADERS } from './interactions/html.js';
+import { staticAssets } from './web/static.js';
+import { PAGE_HEADERS } from './web/html.js';
 import { oobRedirectPage } from './oidc/oob.js';
 import type Router from '@koa/router';
-import type { Db } from './db/knex.js';
-import type { RedisClient } from './db/redis.js';
+import type { Db } from './persistence/sql/knex.js';
+import type { RedisClient } from './persistence/redis.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
-import { basicAsSent, refuseThrottledAddress, type OAuthLimits } from './limits/oauth-guard.js';
-import { clientAuthenticatingRoutes } from './clients/client-auth-routes.js';
-import { limitAuthorizationRequests } from './limits/authorization-requests.js';
+import { basicAsSent, refuseThrottledAddress, type OAuthLimits } from './oidc/oauth-guard.js';
+import { clientAuthenticatingRoutes } from './oidc/client-auth-routes.js';
+import { limitAuthorizationRequests } from './oidc/authorization-requests.js';
+
+/** Each surface's router has a state type of its own; the app only mounts them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type SurfaceRouter = Router<any, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyMiddleware = Koa.Middleware<any, any>;
 
 export interface AppDeps {
   readonly config: Config;
   readonly db: Db;
   readonly redis?: RedisClient;
   readonly provider: Provider;
-  readonly adminRouter: Router<any>;
-  readonly keysRouter: Router<any>;
-  readonly shareRouter: Router<any>;
-  readonly dashboardRouter: Router<any>;
-  readonly interactionRouter: Router<any>;
+  readonly adminRouter: SurfaceRouter;
+  readonly keysRouter: SurfaceRouter;
+  readonly shareRouter: SurfaceRouter;
+  readonly dashboardRouter: SurfaceRouter;
+  readonly interactionRouter: SurfaceRouter;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly limits: OAuthLimits;
@@ -93,7 +99,7 @@ export function createApp({
  * → `api`); any other path, or one they do not answer, goes on down the
  * chain (to oidc-provider) as before.
  */
-function bySegment(routes: Record<string, Array<Koa.Middleware<any, any>>>): Koa.Middleware {
+function bySegment(routes: Record<string, Array<AnyMiddleware>>): Koa.Middleware {
   const bySegmentName = new Map(Object.entries(routes));
   return (ctx, next) => {
     const end = ctx.path.indexOf('/', 1);

@@ -6,7 +6,7 @@ import { ownEntries } from './names.js';
 /**
  * Every setting keyport reads, its default and why. A JSON file (`-conf FILE`
  * or `KEYPORT_CONF`) may set any key below; the environment variables of
- * CONTRACT.md override the file. Validation runs at start and names each bad key.
+ * docs/contract.md override the file. Validation runs at start and names each bad key.
  */
 
 /** Requests a client may make per window (minute, hour, day by default). */
@@ -170,7 +170,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Environment variables of CONTRACT.md and the file key each one overrides. */
+/** Environment variables of docs/contract.md and the file key each one overrides. */
 const ENV_KEYS = {
   PORT: 'port',
   KEYPORT_WORKERS: 'workers',

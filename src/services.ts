@@ -1,8 +1,8 @@
 import { createClientService, type ClientService } from './clients/service.js';
 import { createKnexClientStore, type ClientStore } from './clients/store.js';
 import type { Config } from './config.js';
-import { createDb, type Db } from './db/knex.js';
-import { migrateLatest } from './db/migrate.js';
+import { createDb, type Db } from './persistence/sql/knex.js';
+import { migrateLatest } from './persistence/sql/migrate.js';
 import { createTeamService, type TeamService } from './teams/service.js';
 import { createKnexTeamStore, type TeamStore } from './teams/store.js';
 import { createShareLinks, type ShareLinks } from './shares/share-links.js';

@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
-import { createDb } from './db/knex.js';
-import { migrateLatest } from './db/migrate.js';
-import { loadOrCreateKeys } from './oidc/signing-keys.js';
+import { createDb } from './persistence/sql/knex.js';
+import { migrateLatest } from './persistence/sql/migrate.js';
+import { loadOrCreateKeys } from './persistence/signing-keys.js';
 import { answerMetricsRequests } from './observability/metrics.js';
 import { watchParent } from './parent-watch.js';
 

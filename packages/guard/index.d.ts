@@ -53,6 +53,7 @@ export interface KeyportGuard {
   express(
     options?: RouteOptions,
   ): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Koa's context, without depending on Koa's types
   koa(options?: RouteOptions): (ctx: any, next: () => Promise<unknown>) => Promise<void>;
 }
 

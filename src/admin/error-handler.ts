@@ -1,10 +1,10 @@
 import type Koa from 'koa';
 import { KeyportError, RateLimitExceeded } from '../errors.js';
-import type { AuditStore } from './audit.js';
-import type { AdminState } from './router.js';
+import type { AuditStore } from '../audit/audit.js';
+import type { AdminState } from './state.js';
 
 /**
- * Every admin answer that is not a success is `{error, message}` (CONTRACT.md).
+ * Every admin answer that is not a success is `{error, message}` (docs/contract.md).
  * A client's mistake is a 4xx naming what to fix; anything else is a bare 500
  * with no stack or SQL. Failed calls of a known caller are recorded in the
  * team's audit log; an anonymous failure writes nothing durable (it is

@@ -6,9 +6,10 @@ import { kidOfJwk, normalizePublicKey, pemFromJwk } from '../clients/public-keys
 import { InvalidRequest, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
-import type { AuditAction, AuditStore } from './audit.js';
-import type { Caller, CallerAuth } from './callers.js';
+import type { AuditAction, AuditStore } from '../audit/audit.js';
+import type { Caller, CallerAuth } from '../access/callers.js';
 import { adminErrors } from './error-handler.js';
+import type { AdminState } from './state.js';
 import { OPENAPI } from './openapi.js';
 import {
   clientChangesSchema,
@@ -20,15 +21,8 @@ import {
   usageRangeSchema,
   type NewClientBody,
 } from './schemas.js';
-import type { KeyUsage } from '../api-keys/key-usage.js';
+import type { KeyUsage } from '../clients/key-usage.js';
 import type { ShareLinks } from '../shares/share-links.js';
-
-export interface AdminState {
-  caller?: Caller;
-  teamId: number;
-  /** Why a 429 was answered, for logs and metrics. */
-  limitReason?: string;
-}
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
@@ -43,7 +37,7 @@ export interface AdminDeps {
 
 type Ctx = RouterContext<AdminState>;
 
-/** The admin API of CONTRACT.md, mounted at /api. */
+/** The admin API of docs/contract.md, mounted at /api. */
 export function createAdminRouter({
   callers,
   plans,
@@ -72,7 +66,7 @@ export function createAdminRouter({
     }
     ctx.state.caller = caller;
     if (caller.type !== 'operator') {
-      // Per client, per plan, before any other work (CONTRACT.md, Rate limits).
+      // Per client, per plan, before any other work (docs/contract.md, Rate limits).
       const verdict = await plans.consume(caller.clientId, caller.limits);
       ctx.set(verdict.headers);
       if (!verdict.allowed) {

@@ -6,7 +6,7 @@ const scopes = z.array(z.string().min(1).max(100)).max(50);
 const environment = z.enum(['prod', 'dev']);
 const expiresInDays = z.int().min(1).max(3650);
 const publicKey = z.union([z.string().max(16_384), z.record(z.string(), z.unknown())]);
-/** Usage credits of a key used directly (CONTRACT.md); null removes them (unlimited). */
+/** Usage credits of a key used directly (docs/contract.md); null removes them (unlimited). */
 const credits = z
   .strictObject({
     remaining: z.int().min(0),
@@ -17,7 +17,7 @@ const credits = z
   })
   .nullable();
 
-/** Hand the secret over as a one-time link (CONTRACT.md): the answer has share_url, no client_secret. */
+/** Hand the secret over as a one-time link (docs/contract.md): the answer has share_url, no client_secret. */
 const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
 
 /** POST /api/teams/:team/clients: one shape per kind. */

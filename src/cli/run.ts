@@ -3,7 +3,7 @@ import { loadConfig, ConfigError, type Config } from '../config.js';
 import { KeyportError, OperatorError } from '../errors.js';
 import type { Services } from '../services.js';
 
-/** Flags every command takes (CONTRACT.md). */
+/** Flags every command takes (docs/contract.md). */
 export interface CommonFlags {
   readonly conf?: string;
   readonly json?: boolean;

@@ -1,5 +1,11 @@
-import type { ClientKind } from './kinds.js';
 import type { PublicKey } from './public-keys.js';
+
+export type ClientKind = 'service_account' | 'service_account_jwt' | 'app' | 'resource_server';
+export const CLIENT_KINDS: readonly ClientKind[] = ['service_account', 'service_account_jwt', 'app', 'resource_server'];
+
+export function isClientKind(value: unknown): value is ClientKind {
+  return CLIENT_KINDS.includes(value as ClientKind);
+}
 
 export type Environment = 'prod' | 'dev';
 export const ENVIRONMENTS: readonly Environment[] = ['prod', 'dev'];
@@ -62,7 +68,7 @@ export function isValid(client: ClientRecord, now: number): boolean {
   return client.revokedAt === null && (client.expiresAt === null || client.expiresAt > now);
 }
 
-/** The JSON shape of CONTRACT.md, for CLI output and the admin API. Never holds a secret. */
+/** The JSON shape of docs/contract.md, for CLI output and the admin API. Never holds a secret. */
 export interface ClientView {
   readonly client_id: string;
   readonly name: string | null;

@@ -1,23 +1,16 @@
 import { assertNever } from '../errors.js';
-import type { ClientRecord } from './client.js';
+import { isClientKind, type ClientKind, type ClientRecord } from './client.js';
 import { jwkFor } from './public-keys.js';
-
-export type ClientKind = 'service_account' | 'service_account_jwt' | 'app' | 'resource_server';
-export const CLIENT_KINDS: readonly ClientKind[] = ['service_account', 'service_account_jwt', 'app', 'resource_server'];
 
 export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob';
 
 /** OpenID Connect scopes every app may ask for, besides its API scopes. */
 export const APP_OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 
-export function isClientKind(value: unknown): value is ClientKind {
-  return CLIENT_KINDS.includes(value as ClientKind);
-}
-
 /**
  * The kind of a row. Rows written by keyport carry it; rows inserted by hand
  * the runbook's way may not, so it is read from the credentials they hold: a
- * public key means private_key_jwt (CONTRACT.md, Storage), a redirect URI an app.
+ * public key means private_key_jwt (docs/contract.md, Storage), a redirect URI an app.
  */
 export function kindOfRow(row: {
   kind: string | null;

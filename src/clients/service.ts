@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Knex } from 'knex';
-import { isMysql, nowSeconds, type Db } from '../db/knex.js';
+import { isMysql, nowSeconds, type Db } from '../persistence/sql/knex.js';
 import { InvalidRequest, KeyLimitReached, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
@@ -14,7 +14,8 @@ import {
   type Credits,
   type Environment,
 } from './client.js';
-import { OOB_REDIRECT_URI, type ClientKind } from './kinds.js';
+import { OOB_REDIRECT_URI } from './kinds.js';
+import type { ClientKind } from './client.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
@@ -65,7 +66,7 @@ export interface ClientService {
   get(clientId: string): Promise<ClientRecord>;
   /**
    * Hands a new secret over: with `share`, as a one-time link (`share_url`)
-   * instead of the secret itself (CONTRACT.md, one-time links).
+   * instead of the secret itself (docs/contract.md, one-time links).
    */
   handOver(
     created: CreatedClient,
@@ -441,8 +442,9 @@ function checkCredits(credits: Credits | null | undefined): Credits | null {
   return { remaining: credits.remaining, refill: refill ?? null };
 }
 
-/** CONTRACT.md: 10 to 30 characters with at least three of the four character classes. */
+/** docs/contract.md: 10 to 30 characters with at least three of the four character classes. */
 function checkChosenSecret(secret: string): void {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (secret.length < 10 || secret.length > 30 || /[\u0000-\u001f\u007f]/.test(secret)) {
     throw new InvalidRequest('client_secret', 'must be 10 to 30 printable characters');
   }

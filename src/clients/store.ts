@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
-import { hotStatement, inList, isDuplicateKeyError, type Db } from '../db/knex.js';
+import { hotStatement, inList, isDuplicateKeyError, type Db } from '../persistence/sql/knex.js';
 import type { ClientRecord, Credits, Environment } from './client.js';
-import { kindOfRow, type ClientKind } from './kinds.js';
+import { kindOfRow } from './kinds.js';
+import type { ClientKind } from './client.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
 import { digestBinding } from './secrets.js';
-import { recordKeyChange } from '../api-keys/key-events.js';
+import { recordKeyChange } from '../events/key-events.js';
 
 export interface NewClient {
   readonly clientId: string;

@@ -1,4 +1,4 @@
-import { nowSeconds, type Db } from '../db/knex.js';
+import { nowSeconds, type Db } from '../persistence/sql/knex.js';
 
 /**
  * Counts token grants and introspections per client in memory and writes

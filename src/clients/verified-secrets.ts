@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../db/redis.js';
+import type { RedisClient } from '../persistence/redis.js';
 
 /**
  * Remembers that a presented secret matched a stored bcrypt hash, so a

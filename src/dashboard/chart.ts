@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../interactions/html.js';
+import { html, type SafeHtml } from '../web/html.js';
 
 const OUTCOMES = [
   ['valid', 'valid', '#2f6fed'],

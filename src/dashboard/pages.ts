@@ -1,7 +1,7 @@
-import type { AuditEventView } from '../admin/audit.js';
+import type { AuditEventView } from '../audit/audit.js';
 import type { ClientView } from '../clients/client.js';
-import { documentOf, html, type SafeHtml } from '../interactions/html.js';
-import type { UsageReport } from '../api-keys/key-usage.js';
+import { documentOf, html, type SafeHtml } from '../web/html.js';
+import type { UsageReport } from '../clients/key-usage.js';
 import { usageChart } from './chart.js';
 
 /** What every dashboard page knows about who is looking. */

@@ -3,14 +3,14 @@ import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import bcrypt from 'bcrypt';
 import type Koa from 'koa';
-import type { AuditAction, AuditStore } from '../admin/audit.js';
+import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
 import type { ClientService, CreatedClient } from '../clients/service.js';
 import { KeyportError, NotFound } from '../errors.js';
-import { PAGE_HEADERS } from '../interactions/html.js';
-import type { SignInThrottle } from '../interactions/sign-in-throttle.js';
-import type { KeyUsage } from '../api-keys/key-usage.js';
+import { PAGE_HEADERS } from '../web/html.js';
+import type { SignInThrottle } from '../limits/sign-in-throttle.js';
+import type { KeyUsage } from '../clients/key-usage.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { canonicalEmail } from '../teams/email.js';
 import type { TeamService } from '../teams/service.js';
@@ -63,7 +63,7 @@ const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa
 const WRONG = 'Wrong email or password.';
 
 /**
- * The team dashboard (CONTRACT.md): a team's people sign in with their email
+ * The team dashboard (docs/contract.md): a team's people sign in with their email
  * and password; admins manage the team's keys, members see them. Pages are
  * server-rendered; every rule is the client service's, as for the CLI and
  * the admin API. The role is read on every request, so a demoted admin loses

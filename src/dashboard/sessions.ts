@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/knex.js';
+import type { Db } from '../persistence/sql/knex.js';
 
 /** An idle dashboard session ends after this long. */
 export const IDLE_SECONDS = 30 * 60;

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
-import type { Db } from '../db/knex.js';
-import { createDbLimiter } from './store.js';
-import type { RedisClient } from '../db/redis.js';
+import type { Db } from '../persistence/sql/knex.js';
+import { createDbLimiter } from './counter-store.js';
+import type { RedisClient } from '../persistence/redis.js';
 
 /**
  * Failed client authentications, counted per (client_id, source address)

@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
-import { createBatcher } from '../db/batch.js';
-import { isMysql, type Db } from '../db/knex.js';
-import type { RedisClient } from '../db/redis.js';
+import { createBatcher } from '../persistence/batch.js';
+import { isMysql, type Db } from '../persistence/sql/knex.js';
+import type { RedisClient } from '../persistence/redis.js';
 
-/** What a rate-limited answer carries (CONTRACT.md, Rate limits). */
+/** What a rate-limited answer carries (docs/contract.md, Rate limits). */
 export interface LimitVerdict {
   readonly allowed: boolean;
   readonly headers: Readonly<Record<'X-RateLimit-Limit' | 'X-RateLimit-Remaining' | 'X-RateLimit-Reset', string>>;

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../db/knex.js';
+import type { Db } from '../persistence/sql/knex.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 
 /** keyport's Prometheus metrics, in a registry of its own (one per keyport, so tests can run several). */

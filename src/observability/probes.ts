@@ -1,8 +1,8 @@
 import type Koa from 'koa';
 import type { Config } from '../config.js';
-import type { Db } from '../db/knex.js';
-import type { RedisClient } from '../db/redis.js';
-import { migrationState } from '../db/migrate.js';
+import type { Db } from '../persistence/sql/knex.js';
+import type { RedisClient } from '../persistence/redis.js';
+import { migrationState } from '../persistence/sql/migrate.js';
 import type { Metrics } from './metrics.js';
 import { timingSafeEqual } from 'node:crypto';
 

@@ -4,8 +4,8 @@ import { hasApiAccess, isValid } from '../clients/client.js';
 import { keyDigest } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { currentScope } from './current-scopes.js';
-import { keyportMetadata } from './client-loader.js';
+import { currentScope } from '../clients/scopes.js';
+import { keyportMetadata } from '../clients/metadata.js';
 
 /*
  * keyport's additions to oidc-provider's introspection (RFC 7662), installed
@@ -14,7 +14,7 @@ import { keyportMetadata } from './client-loader.js';
  */
 
 /**
- * RFC 7662 introspection of a raw API key (CONTRACT.md): what oidc-provider
+ * RFC 7662 introspection of a raw API key (docs/contract.md): what oidc-provider
  * finds no token for may be a service account's key, found by its digest.
  * Answered for a resource server (or the key's own client) as
  * `token_type: "api_key"`, so a standard introspecting proxy works with keys.

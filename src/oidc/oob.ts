@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import { OOB_REDIRECT_URI } from '../clients/kinds.js';
-import { PAGE_HEADERS } from '../interactions/html.js';
-import { oobPage } from '../interactions/pages.js';
+import { PAGE_HEADERS } from '../web/html.js';
+import { oobPage } from './interactions/pages.js';
 
 /**
  * oidc-provider answers an authorization for the out-of-band redirect with a

@@ -1,30 +1,24 @@
-import { createHash } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
-import type { ClientMetadataLoader } from './adapter.js';
-import { createAdapterFactory } from './adapter.js';
+import type { ClientMetadataLoader } from '../persistence/sql/oidc-adapter.js';
+import { createAdapterFactory } from '../persistence/sql/oidc-adapter.js';
 import { assertClientAssertion } from './client-assertions.js';
-import { KEYPORT_CLIENT_METADATA, keyportMetadata } from './client-loader.js';
+import { KEYPORT_CLIENT_METADATA, keyportMetadata } from '../clients/metadata.js';
 import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
-import type { KeyMaterial } from './signing-keys.js';
-import { PAGE_HEADERS } from '../interactions/html.js';
-import { errorPage } from '../interactions/pages.js';
-import type { Db } from '../db/knex.js';
-import type { RedisClient } from '../db/redis.js';
+import type { KeyMaterial } from '../persistence/signing-keys.js';
+import { PAGE_HEADERS } from '../web/html.js';
+import { errorPage } from './interactions/pages.js';
+import type { Db } from '../persistence/sql/knex.js';
+import type { RedisClient } from '../persistence/redis.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
 import { keyDigest, looksGenerated } from '../clients/secrets.js';
 import { introspectApiKeys, introspectCurrentScope } from './introspection.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
-import { OIDC_SCOPES } from './current-scopes.js';
+import { OIDC_SCOPES } from '../clients/scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import {
-  chargeAuthenticatedClient,
-  oauthGuard,
-  providerSecretMatches,
-  type OAuthLimits,
-} from '../limits/oauth-guard.js';
-import { clientAuthenticatingRoutes } from '../clients/client-auth-routes.js';
+import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from './oauth-guard.js';
+import { clientAuthenticatingRoutes } from './client-auth-routes.js';
 
 export interface ProviderDeps {
   readonly config: Config;

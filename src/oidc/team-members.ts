@@ -1,6 +1,6 @@
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TeamStore } from '../teams/store.js';
-import { keyportMetadata } from './client-loader.js';
+import { keyportMetadata } from '../clients/metadata.js';
 
 /**
  * An app acts only for people of its own team. oidc-provider asks

@@ -1,8 +1,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import type { Db } from '../db/knex.js';
+import type { Db } from '../persistence/sql/knex.js';
 import { InvalidRequest } from '../errors.js';
 
-/** CONTRACT.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
+/** docs/contract.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
 export const DEFAULT_SHARE_TTL_SECONDS = 86_400;
 export const MAX_SHARE_TTL_SECONDS = 7 * 86_400;
 const MIN_SHARE_TTL_SECONDS = 60;

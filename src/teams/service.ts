@@ -1,6 +1,6 @@
 import bcrypt from 'bcrypt';
 import type { Config, PlanSettings } from '../config.js';
-import { isDuplicateKeyError } from '../db/knex.js';
+import { isDuplicateKeyError } from '../persistence/sql/knex.js';
 import { Conflict, InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
 import { canonicalEmail } from './email.js';

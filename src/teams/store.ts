@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { nowSeconds, type Db } from '../db/knex.js';
+import { nowSeconds, type Db } from '../persistence/sql/knex.js';
 import type { Membership, Role, Team, User, UserKind } from './team.js';
 
 export interface NewUser {

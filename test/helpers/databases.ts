@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createDb } from '../../src/db/knex.js';
+import { createDb } from '../../src/persistence/sql/knex.js';
 
 export interface TestDatabase {
   readonly name: 'sqlite' | 'mysql';

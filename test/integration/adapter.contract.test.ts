@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors } from 'oidc-provider';
-import { createDb, type Db } from '../../src/db/knex.js';
-import { migrateLatest, migrateRollbackAll, migrationState } from '../../src/db/migrate.js';
-import { createAdapterFactory, deleteExpiredPayloads, storageKey } from '../../src/oidc/adapter.js';
+import { createDb, type Db } from '../../src/persistence/sql/knex.js';
+import { migrateLatest, migrateRollbackAll, migrationState } from '../../src/persistence/sql/migrate.js';
+import { createAdapterFactory, deleteExpiredPayloads, storageKey } from '../../src/persistence/sql/oidc-adapter.js';
 import { DATABASES } from '../helpers/databases.js';
 
 describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
-import { storageKey } from '../../src/oidc/adapter.js';
+import { storageKey } from '../../src/persistence/sql/oidc-adapter.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { actionOf, authorizeThroughPages, Browser, codeOf, csrfOf, OOB, pkce } from '../helpers/auth-flow.js';
 

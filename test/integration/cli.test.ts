@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../src/db/knex.js';
+import { createDb, type Db } from '../../src/persistence/sql/knex.js';
 import { runCli } from '../helpers/cli.js';
 import { DATABASES } from '../helpers/databases.js';
 

@@ -1,11 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
 import { DATABASES } from '../helpers/databases.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDb } from '../../src/db/knex.js';
+import { createDb } from '../../src/persistence/sql/knex.js';
 import { DATABASES } from '../helpers/databases.js';
 import { authorizeThroughPages, Browser, codeOf, OOB, pkce } from '../helpers/auth-flow.js';
 import { CLI, freePort, runCli } from '../helpers/cli.js';

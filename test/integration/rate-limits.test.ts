@@ -189,7 +189,7 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
   });
 
   it('expired counters are deleted by the sweep, live ones kept', async () => {
-    const { deleteExpiredCounters } = await import('../../src/limits/store.js');
+    const { deleteExpiredCounters } = await import('../../src/limits/counter-store.js');
     await server.keyport.db('rate_limits').insert([
       { key: 'old', points: 3, expire: Date.now() - 1000 },
       { key: 'live', points: 3, expire: Date.now() + 60_000 },

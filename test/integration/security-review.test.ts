@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { actionOf, Browser, codeOf, csrfOf, OOB, pkce } from '../helpers/auth-flow.js';
-import { clientAuthenticatingPaths } from '../../src/clients/client-auth-routes.js';
+import { clientAuthenticatingPaths } from '../../src/oidc/client-auth-routes.js';
 
 /**
  * The outside review of round 2 (issue 13): each rule is an attack that

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { REVEALS_PER_MINUTE } from '../../src/shares/router.js';
+import { REVEALS_PER_MINUTE } from '../../src/share-pages/router.js';
 
 /** Issue 17 on every database: one reveal wins, ids are unguessable, reveals are limited per address. */
 describe.each(DATABASES)('one-time links on $name', (database) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import bcrypt from 'bcrypt';
 import * as oauth from 'openid-client';
 import { DATABASES } from '../helpers/databases.js';
-import { storageKey } from '../../src/oidc/adapter.js';
+import { storageKey } from '../../src/persistence/sql/oidc-adapter.js';
 import { basic, postForm, seedServiceAccount, startServer, type TestServer } from '../helpers/server.js';
 
 describe.each(DATABASES)('token endpoint, introspection and revocation on $name', (database) => {

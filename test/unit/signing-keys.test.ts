@@ -8,7 +8,7 @@ import {
   readKeys,
   retireSigningKey,
   rotateSigningKey,
-} from '../../src/oidc/signing-keys.js';
+} from '../../src/persistence/signing-keys.js';
 
 describe('signing keys on disk', () => {
   it('what a running server reads back creates nothing: missing files leave the keys in use alone', async () => {

@@ -5,6 +5,6 @@ import { keyportCommand } from './common.js';
 export const migrateCommand = () =>
   keyportCommand('migrate', 'apply database migrations').action((flags: CommonFlags) =>
     runCommand(flags, async ({ db }) => ({
-      migrations: await (await import('../../db/migrate.js')).migrationState(db),
+      migrations: await (await import('../../persistence/sql/migrate.js')).migrationState(db),
     })),
   );

@@ -3,7 +3,7 @@ import { configFrom, fail, print, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 
 // Loaded when a subcommand runs (jose), not when the CLI starts.
-const keys = () => import('../../oidc/signing-keys.js');
+const keys = () => import('../../persistence/signing-keys.js');
 
 const run =
   (action: (flags: CommonFlags & { kid?: string }) => Promise<Record<string, unknown>>) =>

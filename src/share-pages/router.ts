@@ -1,9 +1,9 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { perAddressPerMinute } from '../limits/per-address.js';
-import type { AuditStore } from '../admin/audit.js';
-import { html, page } from '../interactions/html.js';
-import type { ShareLinks } from './share-links.js';
+import type { AuditStore } from '../audit/audit.js';
+import { html, page } from '../web/html.js';
+import type { ShareLinks } from '../shares/share-links.js';
 
 /** Reveal attempts one address may make per minute (per process): ids are unguessable, so this only stops a bulk hunt. */
 export const REVEALS_PER_MINUTE = 30;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from '../db/knex.js';
+import type { Db } from '../persistence/sql/knex.js';
 
 const TABLE = 'key_events';
 /**

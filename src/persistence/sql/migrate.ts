@@ -1,24 +1,24 @@
 import type { Knex } from 'knex';
 import type { Db } from './knex.js';
-import { OperatorError } from '../errors.js';
-import * as teams from '../../migrations/20261123000001_teams.js';
-import * as users from '../../migrations/20261123000002_users.js';
-import * as memberships from '../../migrations/20261123000003_team_memberships.js';
-import * as clients from '../../migrations/20261123000004_o_auth_clients.js';
-import * as payloads from '../../migrations/20261123000005_oidc_payloads.js';
-import * as previousSecret from '../../migrations/20261123000006_client_previous_secret.js';
-import * as audit from '../../migrations/20261123000007_audit_events.js';
-import * as rateLimits from '../../migrations/20261123000008_rate_limits.js';
-import * as planCounters from '../../migrations/20261123000009_plan_counters.js';
-import * as payloadClientId from '../../migrations/20261125000010_payload_client_id.js';
-import * as usersEmailExact from '../../migrations/20261125000011_users_email_exact.js';
-import * as publicKeyIds from '../../migrations/20261125000012_client_public_key_ids.js';
-import * as apiKeys from '../../migrations/20261125000013_api_keys.js';
-import * as keyUsage from '../../migrations/20261125000014_key_usage.js';
-import * as shareLinks from '../../migrations/20261125000015_share_links.js';
-import * as dashboardSessions from '../../migrations/20261125000016_dashboard_sessions.js';
-import * as keyDigestBinding from '../../migrations/20261125000017_key_digest_binding.js';
-import * as keyEvents from '../../migrations/20261125000018_key_events.js';
+import { OperatorError } from '../../errors.js';
+import * as teams from '../../../migrations/20261123000001_teams.js';
+import * as users from '../../../migrations/20261123000002_users.js';
+import * as memberships from '../../../migrations/20261123000003_team_memberships.js';
+import * as clients from '../../../migrations/20261123000004_o_auth_clients.js';
+import * as payloads from '../../../migrations/20261123000005_oidc_payloads.js';
+import * as previousSecret from '../../../migrations/20261123000006_client_previous_secret.js';
+import * as audit from '../../../migrations/20261123000007_audit_events.js';
+import * as rateLimits from '../../../migrations/20261123000008_rate_limits.js';
+import * as planCounters from '../../../migrations/20261123000009_plan_counters.js';
+import * as payloadClientId from '../../../migrations/20261125000010_payload_client_id.js';
+import * as usersEmailExact from '../../../migrations/20261125000011_users_email_exact.js';
+import * as publicKeyIds from '../../../migrations/20261125000012_client_public_key_ids.js';
+import * as apiKeys from '../../../migrations/20261125000013_api_keys.js';
+import * as keyUsage from '../../../migrations/20261125000014_key_usage.js';
+import * as shareLinks from '../../../migrations/20261125000015_share_links.js';
+import * as dashboardSessions from '../../../migrations/20261125000016_dashboard_sessions.js';
+import * as keyDigestBinding from '../../../migrations/20261125000017_key_digest_binding.js';
+import * as keyEvents from '../../../migrations/20261125000018_key_events.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from

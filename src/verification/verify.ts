@@ -3,12 +3,12 @@ import { hasApiAccess, isValid, type ClientRecord } from '../clients/client.js';
 import { hasValidChecksum, keyDigest, looksLikeCurrentKey } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { createBatcher } from '../db/batch.js';
+import { createBatcher } from '../persistence/batch.js';
 import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
-import { currentScope } from '../oidc/current-scopes.js';
-import type { KeyUsage, UsageOutcome } from './key-usage.js';
+import { currentScope } from '../clients/scopes.js';
+import type { KeyUsage, UsageOutcome } from '../clients/key-usage.js';
 
-/** CONTRACT.md, `/keys/verify`: the closed set of answers. */
+/** docs/contract.md, `/keys/verify`: the closed set of answers. */
 export type VerifyCode =
   | 'VALID'
   | 'NOT_FOUND'

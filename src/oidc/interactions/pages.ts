@@ -1,4 +1,4 @@
-import { html, page } from './html.js';
+import { html, page } from '../../web/html.js';
 
 export interface LoginView {
   readonly action: string;

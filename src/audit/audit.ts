@@ -1,4 +1,4 @@
-import { nowSeconds, type Db } from '../db/knex.js';
+import { nowSeconds, type Db } from '../persistence/sql/knex.js';
 
 export type AuditAction =
   | 'client.create'

@@ -5,16 +5,16 @@ import bcrypt from 'bcrypt';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import type { Config } from '../config.js';
-import type { TeamStore } from '../teams/store.js';
-import { keyportMetadata } from '../oidc/client-loader.js';
-import { API_RESOURCE } from '../oidc/provider.js';
-import { pageHeadersFor } from './html.js';
-import type { SignInThrottle } from './sign-in-throttle.js';
-import { canonicalEmail } from '../teams/email.js';
-import type { BcryptGate } from '../limits/bcrypt-gate.js';
+import type { Config } from '../../config.js';
+import type { TeamStore } from '../../teams/store.js';
+import { keyportMetadata } from '../../clients/metadata.js';
+import { API_RESOURCE } from '../provider.js';
+import { pageHeadersFor } from '../../web/html.js';
+import type { SignInThrottle } from '../../limits/sign-in-throttle.js';
+import { canonicalEmail } from '../../teams/email.js';
+import type { BcryptGate } from '../../limits/bcrypt-gate.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
-import { isTeamMember } from '../oidc/team-members.js';
+import { isTeamMember } from '../team-members.js';
 
 export interface InteractionDeps {
   readonly config: Config;

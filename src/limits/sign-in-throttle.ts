@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/knex.js';
-import type { AuthFailures } from '../limits/auth-failures.js';
-import { createDbLimiter } from '../limits/store.js';
-import type { RedisClient } from '../db/redis.js';
+import type { Db } from '../persistence/sql/knex.js';
+import type { AuthFailures } from './auth-failures.js';
+import { createDbLimiter } from './counter-store.js';
+import type { RedisClient } from '../persistence/redis.js';
 
 /** Wrong passwords allowed per account within the window, across every process. */
 export const SIGN_IN_FAILURES_PER_ACCOUNT = 5;

@@ -3,9 +3,9 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../config.js';
 import { InsufficientPermissions, InvalidToken, NotFound } from '../errors.js';
 import type { TeamStore } from '../teams/store.js';
-import { keyportMetadata } from '../oidc/client-loader.js';
+import { keyportMetadata } from '../clients/metadata.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
-import { currentScope } from '../oidc/current-scopes.js';
+import { currentScope } from '../clients/scopes.js';
 
 /** Who is calling the admin API. */
 export type Caller =

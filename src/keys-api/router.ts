@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { ClientThrottled, secretMatches, type SecretCheckDeps } from '../clients/authenticate.js';
 import { isValid } from '../clients/client.js';
 import type { ClientStore } from '../clients/store.js';
-import { createBatcher } from '../db/batch.js';
+import { createBatcher } from '../persistence/batch.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
-import type { KeyEventHub } from './key-events.js';
-import type { KeyVerifier } from './verify.js';
+import type { KeyEventHub } from '../events/key-events.js';
+import type { KeyVerifier } from '../verification/verify.js';
 
 /** The most calls one lease may hold. */
 const MAX_LEASE = 1000;
@@ -55,7 +55,7 @@ interface Deps {
 type Ctx = RouterContext;
 
 /**
- * `POST /keys/verify` (CONTRACT.md): a resource server asks, in one round
+ * `POST /keys/verify` (docs/contract.md): a resource server asks, in one round
  * trip, whether a key (or an OAuth access token) may make this API call.
  * The caller authenticates as at introspection (a resource server's
  * client_id and secret, Basic or in the body); every answer to an

@@ -1,13 +1,13 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type Koa from 'koa';
-import type { AuthFailures } from './auth-failures.js';
-import type { BcryptGate } from './bcrypt-gate.js';
+import type { AuthFailures } from '../limits/auth-failures.js';
+import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import { ClientThrottled, secretMatches } from '../clients/authenticate.js';
 import type { SharedVerifications, VerifiedSecrets } from '../clients/verified-secrets.js';
-import { keyportMetadata } from '../oidc/client-loader.js';
-import type { LimitVerdict, PlanLimits } from './plan-limits.js';
+import { keyportMetadata } from '../clients/metadata.js';
+import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
 
-/** 429 inside the OAuth surface; the body is rewritten to CONTRACT.md's by `oauthGuard`. */
+/** 429 inside the OAuth surface; the body is rewritten to docs/contract.md's by `oauthGuard`. */
 export class RateLimitExceeded extends errors.OIDCProviderError {
   constructor(readonly retryAfter: number) {
     super(429, 'rate_limit_exceeded');
@@ -15,7 +15,7 @@ export class RateLimitExceeded extends errors.OIDCProviderError {
   }
 }
 
-/** Of the client-authenticating routes, the ones that spend the plan budget (CONTRACT.md). */
+/** Of the client-authenticating routes, the ones that spend the plan budget (docs/contract.md). */
 const BUDGETED_ROUTES = new Set(['token', 'introspection']);
 
 function applyVerdict(ctx: KoaContextWithOIDC, verdict: LimitVerdict): void {

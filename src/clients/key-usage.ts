@@ -1,6 +1,6 @@
-import type { Db } from '../db/knex.js';
+import type { Db } from '../persistence/sql/knex.js';
 
-/** What a direct use of a key came to, as counted per hour (CONTRACT.md usage). */
+/** What a direct use of a key came to, as counted per hour (docs/contract.md usage). */
 export type UsageOutcome = 'valid' | 'rate_limited' | 'usage_exceeded' | 'insufficient_scope';
 const OUTCOMES: readonly UsageOutcome[] = ['valid', 'rate_limited', 'usage_exceeded', 'insufficient_scope'];
 

@@ -1,8 +1,8 @@
 import { hash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { createBatcher } from '../db/batch.js';
-import { hotStatement, inList, isMysql, nowSeconds, type Db } from '../db/knex.js';
-import type { RedisClient } from '../db/redis.js';
+import { createBatcher } from '../batch.js';
+import { hotStatement, inList, isMysql, nowSeconds, type Db } from './knex.js';
+import type { RedisClient } from '../redis.js';
 
 const TABLE = 'oidc_payloads';
 

@@ -1,6 +1,6 @@
 import { RateLimiterMySQL, RateLimiterRedis, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RedisClient } from '../db/redis.js';
-import { isMysql, type Db } from '../db/knex.js';
+import type { RedisClient } from '../persistence/redis.js';
+import { isMysql, type Db } from '../persistence/sql/knex.js';
 
 const TABLE = 'rate_limits';
 

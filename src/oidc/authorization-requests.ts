@@ -1,7 +1,7 @@
 import type Koa from 'koa';
-import { PAGE_HEADERS } from '../interactions/html.js';
-import { errorPage } from '../interactions/pages.js';
-import { perAddressPerMinute } from './per-address.js';
+import { PAGE_HEADERS } from '../web/html.js';
+import { errorPage } from './interactions/pages.js';
+import { perAddressPerMinute } from '../limits/per-address.js';
 
 /** Authorization requests (each stores an interaction) one address may start per minute, per process. */
 export const AUTHORIZATION_REQUESTS_PER_MINUTE = 60;
