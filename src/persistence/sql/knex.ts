@@ -1,57 +1,31 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
+import type { Dialect } from './dialect.js';
+import { DIALECTS, dialectForUrl } from './dialects/index.js';
 
 export type Db = Knex;
 
-/**
- * Opens the database named by a `mysql://…` or `sqlite:PATH` URL.
- * SQLite gets WAL and a busy timeout so several processes can share one file.
- */
+/** Opens the database named by a URL of one of the dialects (`sqlite:PATH`, `mysql://…`). */
 export function createDb(url: string): Db {
-  if (url.startsWith('mysql://')) {
-    return knex({
-      client: 'mysql2',
-      connection: {
-        uri: url,
-        // Times are stored as epoch seconds; keep BIGINTs as numbers.
-        supportBigNumbers: true,
-        bigNumberStrings: false,
-        charset: 'utf8mb4',
-      } as Knex.MySql2ConnectionConfig,
-      pool: { min: 0, max: 10 },
-    });
-  }
-  if (url.startsWith('sqlite:')) {
-    const filename = url.slice('sqlite:'.length);
-    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    return knex({
-      client: 'better-sqlite3',
-      connection: { filename },
-      useNullAsDefault: true,
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
-          conn.pragma('journal_mode = WAL');
-          conn.pragma('busy_timeout = 5000');
-          conn.pragma('foreign_keys = ON');
-          done(null, conn);
-        },
-      },
-    });
-  }
-  throw new Error('database URL must start with mysql:// or sqlite:');
+  const dialect = dialectForUrl(url);
+  if (!dialect)
+    throw new Error(`unsupported database URL; supported: ${DIALECTS.flatMap((d) => d.schemes).join(', ')}`);
+  return knex(dialect.knexConfig(url));
+}
+
+/** The dialect a database was opened with (known by its knex client). */
+export function dialectOf(db: Db): Dialect {
+  const dialect = DIALECTS.find((d) => d.knexClient === db.client.config.client);
+  if (!dialect) throw new Error(`no dialect for the knex client ${String(db.client.config.client)}`);
+  return dialect;
 }
 
 export function isMysql(db: Db): boolean {
-  return db.client.config.client === 'mysql2';
+  return dialectOf(db).name === 'mysql';
 }
 
-/** True when a write failed on a primary or unique key, on either database. */
+/** True when a write failed on a primary or unique key, on any database. */
 export function isDuplicateKeyError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return DIALECTS.some((d) => d.isDuplicateKey(err));
 }
 
 export function nowSeconds(): number {

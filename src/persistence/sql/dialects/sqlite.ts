@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Dialect } from '../dialect.js';
+
+/** SQLite gets WAL and a busy timeout so several processes can share one file. */
+export const sqlite: Dialect = {
+  name: 'sqlite',
+  knexClient: 'better-sqlite3',
+  schemes: ['sqlite:'],
+  knexConfig: (url) => {
+    const filename = url.slice('sqlite:'.length);
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 5000');
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        },
+      },
+    };
+  },
+  isDuplicateKey: (err) => {
+    const code = (err as { code?: string }).code;
+    return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  },
+  rowLocks: false,
+};
