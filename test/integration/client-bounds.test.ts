@@ -43,7 +43,11 @@ describe.each(DATABASES)('key expiry and credit bounds on $name', (database) => 
     const form = await browser.request('/dashboard/keys/new');
     expect(form.status).toBe(200);
     const defaults = {
-      csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: 'bounded', scopes: 'api:read',
+      csrf: csrfOf(form.text),
+      nonce: nonceOf(form.text),
+      kind: 'service_account',
+      name: 'bounded',
+      scopes: 'api:read',
     };
     return browser.request('/dashboard/keys', { form: { ...defaults, ...fields } });
   }
@@ -127,7 +131,11 @@ describe.each(DATABASES)('key expiry and credit bounds on $name', (database) => 
       ['remaining above 10^12', { remaining: MAX_CREDITS + 1 }, /^credits\.remaining/],
       ['negative remaining', { remaining: -1 }, /^credits\.remaining/],
       ['fractional remaining', { remaining: 1.5 }, /^credits\.remaining/],
-      ['a refill above 10^12', { remaining: 1, refill: { interval: 'day', amount: MAX_CREDITS + 1 } }, /^credits\.refill/],
+      [
+        'a refill above 10^12',
+        { remaining: 1, refill: { interval: 'day', amount: MAX_CREDITS + 1 } },
+        /^credits\.refill/,
+      ],
       ['a refill of 0', { remaining: 1, refill: { interval: 'day', amount: 0 } }, /^credits\.refill\.amount/],
       ['a weekly refill', { remaining: 1, refill: { interval: 'week', amount: 5 } }, /^credits\.refill\.interval/],
     ])('the admin API refuses %s on create and on update (400), stores nothing', async (_what, credits, field) => {

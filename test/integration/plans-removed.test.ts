@@ -63,7 +63,12 @@ describe.each(DATABASES)('a team on a removed plan on $name', (database) => {
     expect(keys.text).toContain('Your plan does not include API access');
     const count = await keysOfTeam();
     const form = await browser.request('/dashboard/keys/new');
-    const fields = { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: 'after removal' };
+    const fields = {
+      csrf: csrfOf(form.text),
+      nonce: nonceOf(form.text),
+      kind: 'service_account',
+      name: 'after removal',
+    };
     const res = await browser.request('/dashboard/keys', { form: fields });
     expect(res.status).toBe(400);
     expect(res.text).toContain('does not include API access');
