@@ -35,31 +35,16 @@ export function usageChart(buckets: readonly Bucket[], now = Date.now()): SafeHt
       const h = (n / max) * (height - 10);
       y -= h;
       bars.push(
-        html`<rect
-          x="${(i * barWidth).toFixed(1)}"
-          y="${y.toFixed(1)}"
-          width="${Math.max(1, barWidth - 1).toFixed(1)}"
-          height="${h.toFixed(1)}"
-          fill="${OUTCOMES[j]![2]}"
-        ></rect>`,
+        html`<rect x="${(i * barWidth).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barWidth - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${OUTCOMES[j]![2]}"></rect>`,
       );
     });
   });
   const summary = `${sums.reduce((a, b) => a + b, 0)} calls in 7 days: ${OUTCOMES.map(([, label], j) => `${sums[j]} ${label}`).join(', ')}; at most ${max} in one hour.`;
   return html`<figure class="chart">
-    <svg
-      id="usage-chart"
-      viewBox="0 0 ${width} ${height}"
-      preserveAspectRatio="none"
-      role="img"
-      aria-label="${summary}"
-    >
-      <line x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}" stroke="#b8bec7"></line>
-      ${bars}
-    </svg>
-    <figcaption>${summary}</figcaption>
-    <ul class="legend">
-      ${OUTCOMES.map(([key, label]) => html`<li><span class="swatch ${key}" aria-hidden="true"></span>${label}</li>`)}
-    </ul>
-  </figure>`;
+<svg id="usage-chart" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="${summary}">
+<line x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}" stroke="#b8bec7"></line>${bars}
+</svg>
+<figcaption>${summary}</figcaption>
+<ul class="legend">${OUTCOMES.map(([key, label]) => html`<li><span class="swatch ${key}" aria-hidden="true"></span>${label}</li>`)}</ul>
+</figure>`;
 }

@@ -44,37 +44,30 @@ const date = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') :
 
 export function layout(title: string, viewer: Viewer | undefined, body: SafeHtml, current = ''): string {
   const link = (href: string, label: string) =>
-    html`<a href="${href}" ${current === href ? html` aria-current="page"` : ''}>${label}</a>`;
+    html`<a href="${href}"${current === href ? html` aria-current="page"` : ''}>${label}</a>`;
   const header = html`<header class="top">
-    <span class="brand">keyport</span>
-    ${
-      viewer
-        ? html`<nav aria-label="Dashboard">
-              ${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')}
-              ${link('/dashboard/audit', 'Audit log')}
-            </nav>
-            <form method="post" action="/dashboard/signout" class="signout">
-              <input type="hidden" name="csrf" value="${viewer.csrf}" /><button type="submit" class="secondary">
-                Sign out ${viewer.email}
-              </button>
-            </form>`
-        : ''
-    }
-  </header>`;
+<span class="brand">keyport</span>
+${
+  viewer
+    ? html`<nav aria-label="Dashboard">${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')} ${link('/dashboard/audit', 'Audit log')}</nav>
+<form method="post" action="/dashboard/signout" class="signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit" class="secondary">Sign out ${viewer.email}</button></form>`
+    : ''
+}
+</header>`;
   return documentOf(title, body, { bodyClass: 'dashboard', header, mainClass: 'wide', script: '/static/dashboard.js' });
 }
 
 export function signInPage(v: { csrf: string; email?: string; error?: string }): SafeHtml {
   return html`<p>Sign in with the email and password of a person of your team.</p>
-    ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
-    <form method="post" action="/dashboard/signin" class="narrow">
-      <input type="hidden" name="csrf" value="${v.csrf}" />
-      <label for="email">Email</label>
-      <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${v.email ?? ''}" />
-      <label for="password">Password</label>
-      <input id="password" name="password" type="password" autocomplete="current-password" required />
-      <button type="submit">Sign in</button>
-    </form>`;
+${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
+<form method="post" action="/dashboard/signin" class="narrow">
+<input type="hidden" name="csrf" value="${v.csrf}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${v.email ?? ''}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>`;
 }
 
 export interface KeysPageView {
@@ -88,79 +81,32 @@ export interface KeysPageView {
 export function keysPage(v: KeysPageView): SafeHtml {
   const { filters } = v;
   const option = (value: string, label: string, selected: string | undefined) =>
-    html`<option value="${value}" ${selected === value ? html` selected` : ''}>${label}</option>`;
+    html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;
   const query = (n: number) =>
     `?${new URLSearchParams({ ...(filters.status ? { status: filters.status } : {}), ...(filters.environment ? { environment: filters.environment } : {}), ...(filters.q ? { q: filters.q } : {}), page: String(n) })}`;
   return html`<section class="plan" aria-labelledby="plan-title">
-      <h2 id="plan-title">Plan: ${v.plan.name}</h2>
-      <p>
-        ${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}
-      </p>
-    </section>
-    ${v.viewer.admin && v.plan.apiAccess ? html`<p><a class="button" href="/dashboard/keys/new" id="new-key">Generate new key</a></p>` : ''}
-    <form method="get" action="/dashboard/keys" class="filters" role="search" aria-label="Filter keys">
-      <div>
-        <label for="status">Status</label
-        ><select id="status" name="status">
-          ${option('', 'Any status', filters.status)}${KEY_STATUSES.map((s) => option(s, s, filters.status))}
-        </select>
-      </div>
-      <div>
-        <label for="environment">Environment</label
-        ><select id="environment" name="environment">
-          ${option('', 'Any', filters.environment)}${option('prod', 'prod', filters.environment)}${option('dev', 'dev', filters.environment)}
-        </select>
-      </div>
-      <div>
-        <label for="q">Name or key prefix</label><input id="q" name="q" type="search" value="${filters.q ?? ''}" />
-      </div>
-      <div><button type="submit">Filter</button></div>
-    </form>
-    ${
-      v.keys.length
-        ? html`<div class="table-wrap">
-            <table id="keys">
-              <caption>
-                ${v.page.total} key${v.page.total === 1 ? '' : 's'}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Env</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Calls</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${v.keys.map(
-                  (k) =>
-                    html`<tr data-client-id="${k.client_id}">
-                      <td><a href="/dashboard/keys/${k.client_id}">${k.name ?? k.client_id}</a></td>
-                      <td><code>${k.hint}</code></td>
-                      <td>${kindLabel(k.kind)}</td>
-                      <td>${k.environment}</td>
-                      <td>${date(k.created_at)}</td>
-                      <td>${date(k.expires_at)}</td>
-                      <td class="last-used">${date(k.last_used_at)}</td>
-                      <td>${k.usage_count}</td>
-                      <td><span class="badge ${k.status.replace(/ /g, '-')}">${k.status}</span></td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : html`<p id="no-keys">No keys match.</p>`
-    }
-    <nav class="pages" aria-label="Pages">
-      ${v.page.number > 1 ? html`<a href="${query(v.page.number - 1)}" rel="prev">Previous</a>` : ''}
-      <span>Page ${v.page.number} of ${v.page.pages}</span>
-      ${v.page.number < v.page.pages ? html`<a href="${query(v.page.number + 1)}" rel="next">Next</a>` : ''}
-    </nav>`;
+<h2 id="plan-title">Plan: ${v.plan.name}</h2>
+<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
+</section>
+${v.viewer.admin && v.plan.apiAccess ? html`<p><a class="button" href="/dashboard/keys/new" id="new-key">Generate new key</a></p>` : ''}
+<form method="get" action="/dashboard/keys" class="filters" role="search" aria-label="Filter keys">
+<div><label for="status">Status</label><select id="status" name="status">${option('', 'Any status', filters.status)}${KEY_STATUSES.map((s) => option(s, s, filters.status))}</select></div>
+<div><label for="environment">Environment</label><select id="environment" name="environment">${option('', 'Any', filters.environment)}${option('prod', 'prod', filters.environment)}${option('dev', 'dev', filters.environment)}</select></div>
+<div><label for="q">Name or key prefix</label><input id="q" name="q" type="search" value="${filters.q ?? ''}"></div>
+<div><button type="submit">Filter</button></div>
+</form>
+${
+  v.keys.length
+    ? html`<div class="table-wrap"><table id="keys">
+<caption>${v.page.total} key${v.page.total === 1 ? '' : 's'}</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Kind</th><th scope="col">Env</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Calls</th><th scope="col">Status</th></tr></thead>
+<tbody>${v.keys.map(
+        (k) =>
+          html`<tr data-client-id="${k.client_id}"><td><a href="/dashboard/keys/${k.client_id}">${k.name ?? k.client_id}</a></td><td><code>${k.hint}</code></td><td>${kindLabel(k.kind)}</td><td>${k.environment}</td><td>${date(k.created_at)}</td><td>${date(k.expires_at)}</td><td class="last-used">${date(k.last_used_at)}</td><td>${k.usage_count}</td><td><span class="badge ${k.status.replace(/ /g, '-')}">${k.status}</span></td></tr>`,
+      )}</tbody></table></div>`
+    : html`<p id="no-keys">No keys match.</p>`
+}
+<nav class="pages" aria-label="Pages">${v.page.number > 1 ? html`<a href="${query(v.page.number - 1)}" rel="prev">Previous</a>` : ''} <span>Page ${v.page.number} of ${v.page.pages}</span> ${v.page.number < v.page.pages ? html`<a href="${query(v.page.number + 1)}" rel="next">Next</a>` : ''}</nav>`;
 }
 
 export function kindLabel(kind: string): string {
@@ -182,72 +128,28 @@ export function newKeyPage(v: {
 }): SafeHtml {
   const scopeBoxes = Object.entries(v.scopes).map(
     ([name, description], i) =>
-      html`<div class="check">
-        <input
-          type="checkbox"
-          id="scope-${i}"
-          name="scopes"
-          value="${name}"
-          ${v.defaults.includes(name) ? html` checked` : ''}
-        /><label for="scope-${i}"><code>${name}</code>: ${description}</label>
-      </div>`,
+      html`<div class="check"><input type="checkbox" id="scope-${i}" name="scopes" value="${name}"${v.defaults.includes(name) ? html` checked` : ''}><label for="scope-${i}"><code>${name}</code>: ${description}</label></div>`,
   );
   return html`${v.error ? html`<p class="error" role="alert" id="form-error">${v.error}</p>` : ''}
-    <form method="post" action="/dashboard/keys" class="narrow" enctype="application/x-www-form-urlencoded">
-      <input type="hidden" name="csrf" value="${v.csrf}" /><input type="hidden" name="nonce" value="${v.nonce}" />
-      <fieldset>
-        <legend>Kind of key</legend>
-        <div class="check">
-          <input type="radio" id="kind-secret" name="kind" value="service_account" checked /><label for="kind-secret"
-            >Service account with a secret (also an API key)</label
-          >
-        </div>
-        <div class="check">
-          <input type="radio" id="kind-jwt" name="kind" value="service_account_jwt" /><label for="kind-jwt"
-            >Service account with a public key (private_key_jwt)</label
-          >
-        </div>
-        <div class="check">
-          <input type="radio" id="kind-app" name="kind" value="app" /><label for="kind-app"
-            >Third-party app (sign-in for people)</label
-          >
-        </div>
-      </fieldset>
-      <label for="name">Name</label><input id="name" name="name" required maxlength="200" />
-      <label for="environment">Environment</label
-      ><select id="environment" name="environment">
-        <option value="prod">prod</option>
-        <option value="dev">dev</option>
-      </select>
-      <label for="expiry">Expires</label
-      ><select id="expiry" name="expiry">
-        <option value="">never</option>
-        <option value="30">in 30 days</option>
-        <option value="90">in 90 days</option>
-        <option value="365">in 365 days</option>
-        <option value="date">on a date</option>
-      </select>
-      <label for="expires-on">Expiry date (when “on a date”)</label
-      ><input id="expires-on" name="expires_on" type="date" />
-      <fieldset>
-        <legend>Scopes</legend>
-        ${scopeBoxes}
-      </fieldset>
-      <label for="credits">Usage credits (empty: unlimited)</label
-      ><input id="credits" name="credits" type="number" min="0" inputmode="numeric" />
-      <label for="public-key">Public key (PEM or JWK), for a public-key service account</label
-      ><textarea id="public-key" name="public_key" rows="5"></textarea>
-      <label for="public-key-file">…or choose the public key file</label
-      ><input id="public-key-file" type="file" accept=".pem,.json,.jwk,.pub,text/plain" data-fills="public-key" />
-      <label for="redirect-uris">Redirect URIs, one per line, for an app (empty: copy-the-code page)</label
-      ><textarea id="redirect-uris" name="redirect_uris" rows="3"></textarea>
-      <div class="check">
-        <input type="checkbox" id="share" name="share" value="1" /><label for="share"
-          >Create a one-time link for the secret instead of showing it</label
-        >
-      </div>
-      <button type="submit" id="create">Create key</button>
-    </form>`;
+<form method="post" action="/dashboard/keys" class="narrow" enctype="application/x-www-form-urlencoded">
+<input type="hidden" name="csrf" value="${v.csrf}"><input type="hidden" name="nonce" value="${v.nonce}">
+<fieldset><legend>Kind of key</legend>
+<div class="check"><input type="radio" id="kind-secret" name="kind" value="service_account" checked><label for="kind-secret">Service account with a secret (also an API key)</label></div>
+<div class="check"><input type="radio" id="kind-jwt" name="kind" value="service_account_jwt"><label for="kind-jwt">Service account with a public key (private_key_jwt)</label></div>
+<div class="check"><input type="radio" id="kind-app" name="kind" value="app"><label for="kind-app">Third-party app (sign-in for people)</label></div>
+</fieldset>
+<label for="name">Name</label><input id="name" name="name" required maxlength="200">
+<label for="environment">Environment</label><select id="environment" name="environment"><option value="prod">prod</option><option value="dev">dev</option></select>
+<label for="expiry">Expires</label><select id="expiry" name="expiry"><option value="">never</option><option value="30">in 30 days</option><option value="90">in 90 days</option><option value="365">in 365 days</option><option value="date">on a date</option></select>
+<label for="expires-on">Expiry date (when “on a date”)</label><input id="expires-on" name="expires_on" type="date">
+<fieldset><legend>Scopes</legend>${scopeBoxes}</fieldset>
+<label for="credits">Usage credits (empty: unlimited)</label><input id="credits" name="credits" type="number" min="0" inputmode="numeric">
+<label for="public-key">Public key (PEM or JWK), for a public-key service account</label><textarea id="public-key" name="public_key" rows="5"></textarea>
+<label for="public-key-file">…or choose the public key file</label><input id="public-key-file" type="file" accept=".pem,.json,.jwk,.pub,text/plain" data-fills="public-key">
+<label for="redirect-uris">Redirect URIs, one per line, for an app (empty: copy-the-code page)</label><textarea id="redirect-uris" name="redirect_uris" rows="3"></textarea>
+<div class="check"><input type="checkbox" id="share" name="share" value="1"><label for="share">Create a one-time link for the secret instead of showing it</label></div>
+<button type="submit" id="create">Create key</button>
+</form>`;
 }
 
 /** The secret, once: with a copy button; leaving asks for confirmation (dashboard.js). */
@@ -258,30 +160,19 @@ export function secretPanel(v: {
   shareUrl?: string;
   what: string;
 }): SafeHtml {
-  return html`<section
-    class="secret-panel"
-    id="secret-panel"
-    aria-labelledby="secret-title"
-    data-confirm-leave="You won't see this secret again. Leave the page?"
-  >
-    <h2 id="secret-title">${v.what}: ${v.name}</h2>
-    ${
-      v.shareUrl
-        ? html`<p>Send this one-time link to the customer. It shows the secret once.</p>
-            <code class="value" id="share-url">${v.shareUrl}</code
-            ><button type="button" class="copy" data-copy="share-url">Copy link</button>`
-        : v.secret
-          ? html`<p>
-                <strong>Copy the secret now: you won't see it again.</strong> It is also the API key: send it as
-                <code>Authorization: Bearer …</code> or <code>x-api-key</code>.
-              </p>
-              <code class="value" id="new-secret">${v.secret}</code
-              ><button type="button" class="copy" data-copy="new-secret" id="copy">Copy</button>`
-          : html`<p>This key has no secret: it authenticates with its public key.</p>`
-    }
-    <p>client_id: <code id="new-client-id">${v.clientId}</code></p>
-    <p><a href="/dashboard/keys/${v.clientId}" id="done">I have stored it: go to the key</a></p>
-  </section>`;
+  return html`<section class="secret-panel" id="secret-panel" aria-labelledby="secret-title" data-confirm-leave="You won't see this secret again. Leave the page?">
+<h2 id="secret-title">${v.what}: ${v.name}</h2>
+${
+  v.shareUrl
+    ? html`<p>Send this one-time link to the customer. It shows the secret once.</p><code class="value" id="share-url">${v.shareUrl}</code><button type="button" class="copy" data-copy="share-url">Copy link</button>`
+    : v.secret
+      ? html`<p><strong>Copy the secret now: you won't see it again.</strong> It is also the API key: send it as <code>Authorization: Bearer …</code> or <code>x-api-key</code>.</p>
+<code class="value" id="new-secret">${v.secret}</code><button type="button" class="copy" data-copy="new-secret" id="copy">Copy</button>`
+      : html`<p>This key has no secret: it authenticates with its public key.</p>`
+}
+<p>client_id: <code id="new-client-id">${v.clientId}</code></p>
+<p><a href="/dashboard/keys/${v.clientId}" id="done">I have stored it: go to the key</a></p>
+</section>`;
 }
 
 export interface KeyPageView {
@@ -297,143 +188,64 @@ export function keyPage(v: KeyPageView): SafeHtml {
   const k = v.key;
   const scopeBoxes = Object.entries(v.scopes).map(
     ([name, description], i) =>
-      html`<div class="check">
-        <input
-          type="checkbox"
-          id="edit-scope-${i}"
-          name="scopes"
-          value="${name}"
-          ${k.scopes.includes(name) ? html` checked` : ''}
-        /><label for="edit-scope-${i}"><code>${name}</code>: ${description}</label>
-      </div>`,
+      html`<div class="check"><input type="checkbox" id="edit-scope-${i}" name="scopes" value="${name}"${k.scopes.includes(name) ? html` checked` : ''}><label for="edit-scope-${i}"><code>${name}</code>: ${description}</label></div>`,
   );
   const canManage = v.viewer.admin && k.is_valid;
   return html`<dl class="details">
-      <dt>Status</dt>
-      <dd><span class="badge ${k.status.replace(/ /g, '-')}" id="status">${k.status}</span></dd>
-      <dt>Key</dt>
-      <dd><code>${k.hint}</code></dd>
-      <dt>client_id</dt>
-      <dd><code>${k.client_id}</code></dd>
-      <dt>Kind</dt>
-      <dd>${kindLabel(k.kind)}</dd>
-      <dt>Environment</dt>
-      <dd>${k.environment}</dd>
-      <dt>Scopes</dt>
-      <dd>${k.scopes.join(' ') || '—'}</dd>
-      <dt>Created</dt>
-      <dd>${date(k.created_at)}</dd>
-      <dt>Expires</dt>
-      <dd>${date(k.expires_at)}</dd>
-      <dt>Last used</dt>
-      <dd id="last-used">${date(k.last_used_at)}</dd>
-      <dt>Calls</dt>
-      <dd>${k.usage_count}</dd>
-      ${
-        k.credits
-          ? html`<dt>Credits left</dt>
-              <dd>
-                ${k.credits.remaining}${k.credits.refill ? html` (refilled to ${k.credits.refill.amount} each ${k.credits.refill.interval})` : ''}
-              </dd>`
-          : ''
-      }
-    </dl>
-    <section aria-labelledby="chart-title">
-      <h2 id="chart-title">Calls per hour, last 7 days</h2>
-      ${usageChart(v.usage.data)}
-    </section>
-    <section aria-labelledby="addresses-title">
-      <h2 id="addresses-title">Last source addresses</h2>
-      ${
-        v.usage.addresses.length
-          ? html`<div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Address</th>
-                    <th scope="col">First seen</th>
-                    <th scope="col">Last seen</th>
-                    <th scope="col">Calls</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${v.usage.addresses.map(
-                    (a) =>
-                      html`<tr>
-                        <td><code>${a.address}</code></td>
-                        <td>${date(a.first_seen)}</td>
-                        <td>${date(a.last_seen)}</td>
-                        <td>${a.count}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-          : html`<p>No direct API calls yet.</p>`
-      }
-    </section>
-    ${
-      canManage
-        ? html`<section aria-labelledby="edit-title">
-              <h2 id="edit-title">Edit</h2>
-              <form method="post" action="/dashboard/keys/${k.client_id}/edit" class="narrow">
-                <input type="hidden" name="csrf" value="${v.viewer.csrf}" />
-                <label for="edit-name">Name</label
-                ><input id="edit-name" name="name" value="${k.name ?? ''}" required maxlength="200" />
-                <fieldset>
-                  <legend>Scopes</legend>
-                  ${scopeBoxes}
-                </fieldset>
-                <button type="submit" id="save">Save</button>
-              </form>
-            </section>
-            ${
-              k.kind === 'service_account' || k.kind === 'app'
-                ? html`<section aria-labelledby="rotate-title">
-                    <h2 id="rotate-title">Rotate the secret</h2>
-                    <form method="post" action="/dashboard/keys/${k.client_id}/rotate" class="narrow">
-                      <input type="hidden" name="csrf" value="${v.viewer.csrf}" /><input
-                        type="hidden"
-                        name="nonce"
-                        value="${v.nonce}"
-                      />
-                      <label for="grace">Keep the old secret working for</label>
-                      <select id="grace" name="grace">
-                        <option value="0">no time: it stops now</option>
-                        <option value="3600">1 hour</option>
-                        <option value="86400">24 hours</option>
-                        <option value="604800">7 days</option>
-                      </select>
-                      <button type="submit" id="rotate">Rotate</button>
-                    </form>
-                  </section>`
-                : ''
-            }
-            <section aria-labelledby="revoke-title">
-              <h2 id="revoke-title">Revoke</h2>
-              <p>Revoking stops the key and every token it got, for good.</p>
-              <p>
-                <a class="button danger" href="/dashboard/keys/${k.client_id}/revoke" id="revoke">Revoke this key…</a>
-              </p>
-            </section>`
-        : ''
-    }
-    <section aria-labelledby="events-title">
-      <h2 id="events-title">This key's events</h2>
-      ${eventsTable(v.events)}
-    </section>`;
+<dt>Status</dt><dd><span class="badge ${k.status.replace(/ /g, '-')}" id="status">${k.status}</span></dd>
+<dt>Key</dt><dd><code>${k.hint}</code></dd>
+<dt>client_id</dt><dd><code>${k.client_id}</code></dd>
+<dt>Kind</dt><dd>${kindLabel(k.kind)}</dd>
+<dt>Environment</dt><dd>${k.environment}</dd>
+<dt>Scopes</dt><dd>${k.scopes.join(' ') || '—'}</dd>
+<dt>Created</dt><dd>${date(k.created_at)}</dd>
+<dt>Expires</dt><dd>${date(k.expires_at)}</dd>
+<dt>Last used</dt><dd id="last-used">${date(k.last_used_at)}</dd>
+<dt>Calls</dt><dd>${k.usage_count}</dd>
+${k.credits ? html`<dt>Credits left</dt><dd>${k.credits.remaining}${k.credits.refill ? html` (refilled to ${k.credits.refill.amount} each ${k.credits.refill.interval})` : ''}</dd>` : ''}
+</dl>
+<section aria-labelledby="chart-title"><h2 id="chart-title">Calls per hour, last 7 days</h2>${usageChart(v.usage.data)}</section>
+<section aria-labelledby="addresses-title"><h2 id="addresses-title">Last source addresses</h2>
+${
+  v.usage.addresses.length
+    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Address</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Calls</th></tr></thead><tbody>${v.usage.addresses.map((a) => html`<tr><td><code>${a.address}</code></td><td>${date(a.first_seen)}</td><td>${date(a.last_seen)}</td><td>${a.count}</td></tr>`)}</tbody></table></div>`
+    : html`<p>No direct API calls yet.</p>`
+}</section>
+${
+  canManage
+    ? html`<section aria-labelledby="edit-title"><h2 id="edit-title">Edit</h2>
+<form method="post" action="/dashboard/keys/${k.client_id}/edit" class="narrow">
+<input type="hidden" name="csrf" value="${v.viewer.csrf}">
+<label for="edit-name">Name</label><input id="edit-name" name="name" value="${k.name ?? ''}" required maxlength="200">
+<fieldset><legend>Scopes</legend>${scopeBoxes}</fieldset>
+<button type="submit" id="save">Save</button>
+</form></section>
+${
+  k.kind === 'service_account' || k.kind === 'app'
+    ? html`<section aria-labelledby="rotate-title"><h2 id="rotate-title">Rotate the secret</h2>
+<form method="post" action="/dashboard/keys/${k.client_id}/rotate" class="narrow">
+<input type="hidden" name="csrf" value="${v.viewer.csrf}"><input type="hidden" name="nonce" value="${v.nonce}">
+<label for="grace">Keep the old secret working for</label>
+<select id="grace" name="grace"><option value="0">no time: it stops now</option><option value="3600">1 hour</option><option value="86400">24 hours</option><option value="604800">7 days</option></select>
+<button type="submit" id="rotate">Rotate</button>
+</form></section>`
+    : ''
+}
+<section aria-labelledby="revoke-title"><h2 id="revoke-title">Revoke</h2>
+<p>Revoking stops the key and every token it got, for good.</p>
+<p><a class="button danger" href="/dashboard/keys/${k.client_id}/revoke" id="revoke">Revoke this key…</a></p></section>`
+    : ''
+}
+<section aria-labelledby="events-title"><h2 id="events-title">This key's events</h2>${eventsTable(v.events)}</section>`;
 }
 
 export function revokePage(v: { viewer: Viewer; key: ClientView }): SafeHtml {
-  return html`<p>
-      Revoke <strong id="revoke-name">${v.key.name ?? v.key.client_id}</strong> (<code>${v.key.client_id}</code>)? It
-      stops working at once, with every token it got. This cannot be undone.
-    </p>
-    <form method="post" action="/dashboard/keys/${v.key.client_id}/revoke" class="row">
-      <input type="hidden" name="csrf" value="${v.viewer.csrf}" />
-      <button type="submit" class="danger" id="confirm-revoke">Revoke ${v.key.name ?? v.key.client_id}</button>
-      <a class="button secondary" href="/dashboard/keys/${v.key.client_id}">Cancel</a>
-    </form>`;
+  return html`<p>Revoke <strong id="revoke-name">${v.key.name ?? v.key.client_id}</strong> (<code>${v.key.client_id}</code>)? It stops working at once, with every token it got. This cannot be undone.</p>
+<form method="post" action="/dashboard/keys/${v.key.client_id}/revoke" class="row">
+<input type="hidden" name="csrf" value="${v.viewer.csrf}">
+<button type="submit" class="danger" id="confirm-revoke">Revoke ${v.key.name ?? v.key.client_id}</button>
+<a class="button secondary" href="/dashboard/keys/${v.key.client_id}">Cancel</a>
+</form>`;
 }
 
 export function membersPage(v: {
@@ -444,67 +256,19 @@ export function membersPage(v: {
     key?: { clientId: string; name: string };
   }>;
 }): SafeHtml {
-  return html`<div class="table-wrap">
-    <table id="members">
-      <thead>
-        <tr>
-          <th scope="col">Member</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Role</th>
-          <th scope="col">Key</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${v.members.map(
-          (m) =>
-            html`<tr>
-              <td>${m.name}</td>
-              <td>${m.kind}</td>
-              <td>${m.role}</td>
-              <td>${m.key ? html`<a href="/dashboard/keys/${m.key.clientId}">${m.key.name}</a>` : '—'}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return html`<div class="table-wrap"><table id="members"><thead><tr><th scope="col">Member</th><th scope="col">Kind</th><th scope="col">Role</th><th scope="col">Key</th></tr></thead>
+<tbody>${v.members.map((m) => html`<tr><td>${m.name}</td><td>${m.kind}</td><td>${m.role}</td><td>${m.key ? html`<a href="/dashboard/keys/${m.key.clientId}">${m.key.name}</a>` : '—'}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function auditPage(v: { events: readonly AuditEventView[]; page: { number: number; pages: number } }): SafeHtml {
   return html`${eventsTable(v.events)}
-    <nav class="pages" aria-label="Pages">
-      ${v.page.number > 1 ? html`<a href="?page=${v.page.number - 1}" rel="prev">Previous</a>` : ''}
-      <span>Page ${v.page.number} of ${v.page.pages}</span>
-      ${v.page.number < v.page.pages ? html`<a href="?page=${v.page.number + 1}" rel="next">Next</a>` : ''}
-    </nav>`;
+<nav class="pages" aria-label="Pages">${v.page.number > 1 ? html`<a href="?page=${v.page.number - 1}" rel="prev">Previous</a>` : ''} <span>Page ${v.page.number} of ${v.page.pages}</span> ${v.page.number < v.page.pages ? html`<a href="?page=${v.page.number + 1}" rel="next">Next</a>` : ''}</nav>`;
 }
 
 function eventsTable(events: readonly AuditEventView[]): SafeHtml {
   if (!events.length) return html`<p>No events yet.</p>`;
-  return html`<div class="table-wrap">
-    <table class="events">
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">What</th>
-          <th scope="col">Who</th>
-          <th scope="col">Key</th>
-          <th scope="col">From</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${events.map(
-          (e) =>
-            html`<tr>
-              <td>${date(e.created_at)}</td>
-              <td>${e.action}${e.details && 'reason' in e.details ? html` (${String(e.details.reason)})` : ''}</td>
-              <td>${e.actor.type}${e.actor.id ? html` ${e.actor.id}` : ''}</td>
-              <td>${e.client_id ? html`<code>${e.client_id}</code>` : '—'}</td>
-              <td>${e.ip ?? '—'}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return html`<div class="table-wrap"><table class="events"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Key</th><th scope="col">From</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td>${date(e.created_at)}</td><td>${e.action}${e.details && 'reason' in e.details ? html` (${String(e.details.reason)})` : ''}</td><td>${e.actor.type}${e.actor.id ? html` ${e.actor.id}` : ''}</td><td>${e.client_id ? html`<code>${e.client_id}</code>` : '—'}</td><td>${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function messagePage(text: string, error = false): SafeHtml {

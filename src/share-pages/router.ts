@@ -25,30 +25,23 @@ const GONE = 'This link was already used or has expired.';
 function sharePage(): string {
   return page(
     'A secret was shared with you',
-    html`<p>
-        Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this
-        link stops working.
-      </p>
-      <p>
-        Keep this page open until you have stored the key somewhere safe, such as a password manager or your
-        deployment's secret store.
-      </p>
-      <button type="button" id="reveal">Reveal the secret</button>
-      <p class="error" id="message" role="alert" hidden></p>
-      <div id="revealed" hidden>
-        <label for="secret">Your secret</label>
-        <code class="value" id="secret"></code>
-        <button type="button" id="copy-secret">Copy</button>
-      </div>
-      <script src="/static/reveal.js"></script>`,
+    html`<p>Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this link stops working.</p>
+<p>Keep this page open until you have stored the key somewhere safe, such as a password manager or your deployment's secret store.</p>
+<button type="button" id="reveal">Reveal the secret</button>
+<p class="error" id="message" role="alert" hidden></p>
+<div id="revealed" hidden>
+<label for="secret">Your secret</label>
+<code class="value" id="secret"></code>
+<button type="button" id="copy-secret">Copy</button>
+</div>
+<script src="/static/reveal.js"></script>`,
   );
 }
 
 function gonePage(): string {
   return page(
     'Link no longer available',
-    html`<p class="error" id="gone">${GONE}</p>
-      <p>Ask the person who sent it for a new one.</p>`,
+    html`<p class="error" id="gone">${GONE}</p><p>Ask the person who sent it for a new one.</p>`,
   );
 }
 

@@ -12,15 +12,15 @@ export function loginPage(v: LoginView): string {
   return page(
     'Sign in',
     html`<p>Sign in to let <strong>${v.appName}</strong> use the API for you.</p>
-      ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
-      <form method="post" action="${v.action}" autocomplete="on">
-        <input type="hidden" name="csrf" value="${v.csrf}" />
-        <label for="email">Email</label>
-        <input id="email" name="email" type="email" required autofocus value="${v.email ?? ''}" />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" required />
-        <button type="submit">Sign in</button>
-      </form>`,
+${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
+<form method="post" action="${v.action}" autocomplete="on">
+<input type="hidden" name="csrf" value="${v.csrf}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" required autofocus value="${v.email ?? ''}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required>
+<button type="submit">Sign in</button>
+</form>`,
   );
 }
 
@@ -36,19 +36,11 @@ export function consentPage(v: ConsentView): string {
   return page(
     'Allow access?',
     html`<p><strong>${v.appName}</strong> asks to act for you with these permissions:</p>
-      <ul class="scopes">
-        ${v.scopes.map((s) => html`<li><code>${s.name}</code>: ${s.description}</li>`)}
-      </ul>
-      <div class="row">
-        <form method="post" action="${v.confirm}">
-          <input type="hidden" name="csrf" value="${v.csrf}" /><button type="submit" id="approve">Allow</button>
-        </form>
-        <form method="post" action="${v.abort}">
-          <input type="hidden" name="csrf" value="${v.csrf}" /><button type="submit" class="secondary" id="deny">
-            Deny
-          </button>
-        </form>
-      </div>`,
+<ul class="scopes">${v.scopes.map((s) => html`<li><code>${s.name}</code>: ${s.description}</li>`)}</ul>
+<div class="row">
+<form method="post" action="${v.confirm}"><input type="hidden" name="csrf" value="${v.csrf}"><button type="submit" id="approve">Allow</button></form>
+<form method="post" action="${v.abort}"><input type="hidden" name="csrf" value="${v.csrf}"><button type="submit" class="secondary" id="deny">Deny</button></form>
+</div>`,
   );
 }
 
@@ -58,25 +50,24 @@ export function oobPage(v: { code?: string; state?: string; error?: string; erro
     return page(
       'Copy this code into the app',
       html`<p>Paste this code into the application that sent you here. It works once, within a minute.</p>
-        <code class="value" id="code">${v.code}</code>
-        ${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
-        <button type="button" id="copy">Copy</button>
-        <script src="/static/copy.js"></script>`,
+<code class="value" id="code">${v.code}</code>
+${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
+<button type="button" id="copy">Copy</button>
+<script src="/static/copy.js"></script>`,
     );
   }
   return page(
     'Access was not granted',
     html`<p class="error" id="error">${v.error ?? 'error'}</p>
-      ${v.errorDescription ? html`<p>${v.errorDescription}</p>` : ''}
-      ${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
-      <p>You can close this page.</p>`,
+${v.errorDescription ? html`<p>${v.errorDescription}</p>` : ''}
+${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
+<p>You can close this page.</p>`,
   );
 }
 
 export function errorPage(error: string, description?: string): string {
   return page(
     'Something went wrong',
-    html`<p class="error" id="error">${error}</p>
-      ${description ? html`<p>${description}</p>` : ''}`,
+    html`<p class="error" id="error">${error}</p>${description ? html`<p>${description}</p>` : ''}`,
   );
 }
