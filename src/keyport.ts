@@ -25,6 +25,7 @@ import { deleteExpiredCounters } from './limits/counter-store.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createKnexAuditStore } from './audit/audit.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
+import { createPasswordSignIn } from './access/password-sign-in.js';
 import { providerAccessTokens, providerClients } from './oidc/access-lookups.js';
 import { createAdminRouter } from './admin/router.js';
 import type { AdminState } from './admin/state.js';
@@ -82,6 +83,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
   const signIns = createSignInThrottle(services.db, limits.failures, redis);
+  const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
   // One per process, across signing-key reloads: the guards' streams stay open.
@@ -142,8 +144,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       config,
       provider,
       teams: services.teams,
-      signIns,
-      bcryptGate: limits.bcrypt,
+      passwords,
       csrfKey: keys.cookieKeys[0]!,
     });
     const dashboardRouter = createDashboardRouter({
@@ -154,8 +155,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       audit,
       keyUsage,
       sessions: dashboardSessions,
-      signIns,
-      bcryptGate: limits.bcrypt,
+      passwords,
       csrfKey: keys.cookieKeys[0]!,
     });
     const app = createApp({
