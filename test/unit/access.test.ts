@@ -7,7 +7,10 @@ const TEAM = 7;
 const OTHER = 8;
 const READS: readonly TeamAction[] = ['keys:read', 'audit:read', 'members:read'];
 
-const manager = (person?: { userId: number; role: 'admin' | 'member' | null }): Principal => ({
+const manager = (person?: {
+  userId: number;
+  role: 'admin' | 'member' | null;
+}): Extract<Principal, { kind: 'client' }> => ({
   kind: 'client',
   clientId: 'c1',
   teamId: TEAM,
