@@ -45,9 +45,7 @@ export function pkce() {
 export const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 export const actionOf = (html: string, id?: string) =>
   (id
-    ? new RegExp(
-        `action="([^"]+)">\\s*<input type="hidden" name="csrf" value="[^"]+"\\s*/?><button type="submit"[^>]*id="${id}"`,
-      )
+    ? new RegExp(`action="([^"]+)"><input type="hidden" name="csrf" value="[^"]+"><button type="submit"[^>]*id="${id}"`)
     : /action="([^"]+)"/
   ).exec(html)?.[1] ?? '';
 export const codeOf = (html: string) => /<code class="value" id="code">([^<]+)<\/code>/.exec(html)?.[1];
