@@ -24,7 +24,9 @@ import { createBcryptGate } from './limits/bcrypt-gate.js';
 import { deleteExpiredCounters } from './limits/counter-store.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createKnexAuditStore } from './audit/audit.js';
-import { createCallerAuth } from './access/callers.js';
+import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
+import { createPasswordSignIn } from './access/password-sign-in.js';
+import { providerAccessTokens, providerClients } from './oidc/access-lookups.js';
 import { createAdminRouter } from './admin/router.js';
 import type { AdminState } from './admin/state.js';
 import type Router from '@koa/router';
@@ -81,6 +83,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
   const signIns = createSignInThrottle(services.db, limits.failures, redis);
+  const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
   // One per process, across signing-key reloads: the guards' streams stay open.
@@ -106,8 +109,14 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       clients: services.clients,
     });
     recordClientAuthFailures(provider);
+    const accessTokens = providerAccessTokens(provider);
     const adminRouter = createAdminRouter({
-      callers: createCallerAuth({ config, provider, teams: services.teams, plans: limits.plans }),
+      callers: createCallerAuth({
+        adminToken: config.adminToken,
+        tokens: accessTokens,
+        clients: providerClients(provider),
+        teams: services.teams,
+      }),
       plans: limits.plans,
       clientService: services.clientService,
       audit,
@@ -121,7 +130,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       plans: limits.plans,
       usage,
       keyUsage,
-      findAccessToken: accessTokenFinder(provider),
+      findAccessToken: accessTokenFinder(accessTokens),
     });
     const shareRouter = createShareRouter({ shares: services.shares, audit });
     const keysRouter = createKeysRouter({
@@ -135,8 +144,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       config,
       provider,
       teams: services.teams,
-      signIns,
-      bcryptGate: limits.bcrypt,
+      passwords,
       csrfKey: keys.cookieKeys[0]!,
     });
     const dashboardRouter = createDashboardRouter({
@@ -147,8 +155,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       audit,
       keyUsage,
       sessions: dashboardSessions,
-      signIns,
-      bcryptGate: limits.bcrypt,
+      passwords,
       csrfKey: keys.cookieKeys[0]!,
     });
     const app = createApp({
@@ -257,11 +264,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
 }
 
 /** An OAuth access token (client credentials or an app's) given where a key may be, as verify needs it. */
-function accessTokenFinder(provider: Provider): FindAccessToken {
+function accessTokenFinder(tokens: AccessTokenLookup): FindAccessToken {
   return async (value) => {
     if (value.length > 512) return undefined;
-    const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
-    if (!token?.isValid || !token.clientId) return undefined;
-    return { clientId: token.clientId, scope: token.scope };
+    const token = await tokens.find(value);
+    return token && { clientId: token.clientId, scope: token.scope };
   };
 }

@@ -1,79 +1,66 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type Provider from 'oidc-provider';
-import type { Config } from '../config.js';
-import { InsufficientPermissions, InvalidToken, NotFound } from '../errors.js';
-import type { TeamStore } from '../teams/store.js';
-import { keyportMetadata } from '../clients/metadata.js';
-import type { PlanLimits } from '../limits/plan-limits.js';
+import { InvalidToken } from '../errors.js';
+import type { KeyportClientMetadata } from '../clients/metadata.js';
 import { currentScope } from '../clients/scopes.js';
+import type { TeamStore } from '../teams/store.js';
+import type { Principal } from './principal.js';
 
-/** Who is calling the admin API. */
-export type Caller =
-  | { readonly type: 'operator'; readonly id: null }
-  | {
-      readonly type: 'client';
-      readonly id: string;
-      readonly teamId: number;
-      readonly clientId: string;
-      readonly limits: Limits;
-    }
-  | {
-      readonly type: 'person';
-      readonly id: string;
-      readonly teamId: number;
-      readonly userId: number;
-      readonly clientId: string;
-      readonly limits: Limits;
-    };
+/** An access token this server issued, as the access module needs it (the composition wires oidc-provider in). */
+export interface AccessTokenLookup {
+  /** The live token of this value; undefined when unknown, expired or revoked. */
+  find(value: string): Promise<{ clientId: string; scope?: string; accountId?: string } | undefined>;
+}
 
-type Limits = readonly [number, number, number];
+/** A client as it stands now; undefined when unknown, revoked or expired. */
+export interface ClientMetadataLookup {
+  find(clientId: string): Promise<{ scope?: string; metadata: KeyportClientMetadata } | undefined>;
+}
 
-export const MANAGE_SCOPE = 'keys:manage';
+/** A Bearer caller of the admin API: who it is and, for a client, whose plan budget it spends. */
+export interface BearerCaller {
+  readonly principal: Exclude<Principal, { kind: 'resource_server' }>;
+  readonly client?: KeyportClientMetadata & { readonly clientId: string };
+}
 
 export interface CallerAuth {
   /** Resolves the Bearer token of a request, or throws `invalid_token`. */
-  authenticate(authorization: string | undefined): Promise<Caller>;
-  /** Throws `not_found` (no hint the team exists) unless the caller may act on the team. */
-  authorizeTeam(caller: Caller, teamId: number): Promise<void>;
+  authenticate(authorization: string | undefined): Promise<BearerCaller>;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export function createCallerAuth({
-  config,
-  provider,
+  adminToken,
+  tokens,
+  clients,
   teams,
-  plans,
 }: {
-  config: Config;
-  provider: Provider;
-  teams: TeamStore;
-  plans: PlanLimits;
+  adminToken: string | undefined;
+  tokens: AccessTokenLookup;
+  clients: ClientMetadataLookup;
+  teams: Pick<TeamStore, 'findMembership'>;
 }): CallerAuth {
-  const operatorDigest = config.adminToken ? digest(config.adminToken) : undefined;
+  const operatorDigest = adminToken ? digest(adminToken) : undefined;
 
-  async function fromAccessToken(value: string): Promise<Caller | undefined> {
-    const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
-    if (!token?.isValid || !token.clientId) return undefined;
+  async function fromAccessToken(value: string): Promise<BearerCaller | undefined> {
+    const token = await tokens.find(value);
     // The client is read again: a revoked or expired client's tokens stop working at once.
-    const client = await provider.Client.find(token.clientId);
-    const meta = client ? keyportMetadata(client) : undefined;
-    if (!meta || meta.team_id === null) return undefined;
-    // A valid token without the scope is a permission problem (RFC 6750 §3.1 insufficient_scope), not an unknown token.
-    // Judged against the client's scopes now, not when the token was issued.
-    if (!currentScope(token.scope, client!.scope).split(' ').includes(MANAGE_SCOPE))
-      throw new InsufficientPermissions(`the token lacks the ${MANAGE_SCOPE} scope`);
-    const limits = plans.limitsFor(meta);
-    const accountId = (token as { accountId?: string }).accountId;
-    if (accountId === undefined)
-      return { type: 'client', id: token.clientId, teamId: meta.team_id, clientId: token.clientId, limits };
+    const client = token && (await clients.find(token.clientId));
+    if (!token || !client || client.metadata.team_id === null) return undefined;
+    const teamId = client.metadata.team_id;
+    const scopes = currentScope(token.scope, client.scope).split(' ').filter(Boolean);
+    const userId = token.accountId === undefined ? undefined : Number(token.accountId);
+    // The person's role now, not when they approved the app: a demoted admin loses access at once.
+    const membership = userId === undefined ? undefined : await teams.findMembership(teamId, userId);
     return {
-      type: 'person',
-      id: accountId,
-      teamId: meta.team_id,
-      userId: Number(accountId),
-      clientId: token.clientId,
-      limits,
+      principal: {
+        kind: 'client',
+        clientId: token.clientId,
+        teamId,
+        scopes,
+        ...(userId === undefined ? {} : { person: { userId, role: membership?.role ?? null } }),
+      },
+      client: { ...client.metadata, clientId: token.clientId },
     };
   }
 
@@ -83,20 +70,10 @@ export function createCallerAuth({
       if (!match) throw new InvalidToken('an Authorization: Bearer token is required');
       const value = match[1]!;
       // Constant time: compare digests, so neither content nor length leaks.
-      if (operatorDigest && timingSafeEqual(digest(value), operatorDigest)) return { type: 'operator', id: null };
+      if (operatorDigest && timingSafeEqual(digest(value), operatorDigest)) return { principal: { kind: 'operator' } };
       const caller = await fromAccessToken(value);
       if (!caller) throw new InvalidToken('the token is unknown, expired or revoked');
       return caller;
-    },
-
-    async authorizeTeam(caller, teamId) {
-      if (caller.type === 'operator') return;
-      if (caller.teamId !== teamId) throw new NotFound('not found');
-      if (caller.type === 'person') {
-        // Checked at every call: a demoted admin loses access at once.
-        const membership = await teams.findMembership(teamId, caller.userId);
-        if (membership?.role !== 'admin') throw new InsufficientPermissions('only team admins may manage keys');
-      }
     },
   };
 }

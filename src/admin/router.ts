@@ -3,11 +3,12 @@ import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
 import { kidOfJwk, normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
-import { InvalidRequest, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
+import { InvalidRequest, NotFound } from '../errors.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
-import type { Caller, CallerAuth } from '../access/callers.js';
+import type { CallerAuth } from '../access/callers.js';
+import { createCallerSteps } from './caller-steps.js';
 import { adminErrors } from './error-handler.js';
 import type { AdminState } from './state.js';
 import { OPENAPI } from './openapi.js';
@@ -49,37 +50,7 @@ export function createAdminRouter({
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
-  async function requireCaller(ctx: Ctx, next: Koa.Next) {
-    // An address that presented too many unknown tokens is refused before any lookup.
-    const wait = await failures.retryAfter({ address: ctx.ip });
-    if (wait > 0) {
-      ctx.state.limitReason = 'auth_failures';
-      ctx.set('Retry-After', String(wait));
-      throw new RateLimitExceeded(wait);
-    }
-    let caller: Caller;
-    try {
-      caller = await callers.authenticate(ctx.get('authorization') || undefined);
-    } catch (err) {
-      if (err instanceof InvalidToken) await failures.failed({ address: ctx.ip });
-      throw err;
-    }
-    ctx.state.caller = caller;
-    if (caller.type !== 'operator') {
-      // Per client, per plan, before any other work (docs/contract.md, Rate limits).
-      const verdict = await plans.consume(caller.clientId, caller.limits);
-      ctx.set(verdict.headers);
-      if (!verdict.allowed) {
-        ctx.set('Retry-After', String(verdict.retryAfter));
-        throw new RateLimitExceeded(verdict.retryAfter);
-      }
-    }
-    const teamId = /^[1-9]\d{0,9}$/.test(ctx.params.team ?? '') ? Number(ctx.params.team) : NaN;
-    if (!Number.isSafeInteger(teamId)) throw new NotFound('not found');
-    await callers.authorizeTeam(ctx.state.caller, teamId);
-    ctx.state.teamId = teamId;
-    await next();
-  }
+  const requireCaller = createCallerSteps({ callers, plans, failures });
 
   /** The client named in the path, if it belongs to the team in the path; else 404. */
   async function teamClient(ctx: Ctx) {
@@ -117,7 +88,7 @@ export function createAdminRouter({
     ctx.body = OPENAPI;
   });
 
-  router.post('/teams/:team/clients', requireCaller, requireJson, async (ctx) => {
+  router.post('/teams/:team/clients', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
     const input = parse(newClientSchema, body(ctx));
     const created = await createClient(clientService, ctx.state.teamId, input);
     ctx.status = 201;
@@ -130,18 +101,18 @@ export function createAdminRouter({
     });
   });
 
-  router.get('/teams/:team/clients', requireCaller, async (ctx) => {
+  router.get('/teams/:team/clients', ...requireCaller('keys:read'), async (ctx) => {
     const page = parse(pageSchema, ctx.query);
     ctx.body = await clientService.list(ctx.state.teamId, page);
   });
 
-  router.get('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
+  router.get('/teams/:team/clients/:client_id', ...requireCaller('keys:read'), async (ctx) => {
     const client = await teamClient(ctx);
     const link = (await shares.latest([client.clientId])).get(client.clientId);
     ctx.body = { ...clientService.view(client), ...(link ? { share: link } : {}) };
   });
 
-  router.patch('/teams/:team/clients/:client_id', requireCaller, requireJson, async (ctx) => {
+  router.patch('/teams/:team/clients/:client_id', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
     const changes = parse(clientChangesSchema, body(ctx));
     const client = await teamClient(ctx);
     const credits =
@@ -161,7 +132,7 @@ export function createAdminRouter({
     });
   });
 
-  router.get('/teams/:team/clients/:client_id/usage', requireCaller, async (ctx) => {
+  router.get('/teams/:team/clients/:client_id/usage', ...requireCaller('keys:read'), async (ctx) => {
     const range = parse(usageRangeSchema, ctx.query);
     const client = await teamClient(ctx);
     const now = Math.floor(Date.now() / 1000);
@@ -172,7 +143,7 @@ export function createAdminRouter({
     });
   });
 
-  router.post('/teams/:team/clients/:client_id/keys', requireCaller, requireJson, async (ctx) => {
+  router.post('/teams/:team/clients/:client_id/keys', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
     const input = parse(newPublicKeySchema, body(ctx));
     const client = await teamClient(ctx);
     const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -186,14 +157,14 @@ export function createAdminRouter({
     await record(ctx, 'client.key.add', client.clientId, { kid });
   });
 
-  router.delete('/teams/:team/clients/:client_id/keys/:kid', requireCaller, async (ctx) => {
+  router.delete('/teams/:team/clients/:client_id/keys/:kid', ...requireCaller('keys:manage'), async (ctx) => {
     const client = await teamClient(ctx);
     await clientService.removePublicKey(client.clientId, ctx.params.kid ?? '');
     ctx.status = 204;
     await record(ctx, 'client.key.remove', client.clientId, { kid: ctx.params.kid });
   });
 
-  router.post('/teams/:team/clients/:client_id/secret', requireCaller, requireJson, async (ctx) => {
+  router.post('/teams/:team/clients/:client_id/secret', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
     const input = parse(newSecretSchema, body(ctx));
     const client = await teamClient(ctx);
     const created = await clientService.regenerateSecret(client.clientId, {
@@ -208,14 +179,14 @@ export function createAdminRouter({
     });
   });
 
-  router.delete('/teams/:team/clients/:client_id', requireCaller, async (ctx) => {
+  router.delete('/teams/:team/clients/:client_id', ...requireCaller('keys:manage'), async (ctx) => {
     const client = await teamClient(ctx);
     await clientService.revoke(client.clientId);
     ctx.status = 204;
     await record(ctx, 'client.revoke', client.clientId);
   });
 
-  router.get('/teams/:team/events', requireCaller, async (ctx) => {
+  router.get('/teams/:team/events', ...requireCaller('audit:read'), async (ctx) => {
     const page = parse(pageSchema, ctx.query);
     const { total, events } = await audit.listByTeam(ctx.state.teamId, page);
     ctx.body = { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };

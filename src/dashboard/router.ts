@@ -1,7 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import bcrypt from 'bcrypt';
 import type Koa from 'koa';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
@@ -9,10 +8,11 @@ import type { ClientView } from '../clients/client.js';
 import type { ClientService, CreatedClient } from '../clients/service.js';
 import { KeyportError, NotFound } from '../errors.js';
 import { PAGE_HEADERS } from '../web/html.js';
-import type { SignInThrottle } from '../limits/sign-in-throttle.js';
 import type { KeyUsage } from '../clients/key-usage.js';
-import type { BcryptGate } from '../limits/bcrypt-gate.js';
-import { canonicalEmail } from '../teams/email.js';
+import { createCsrf } from '../web/csrf.js';
+import { decide, may, type TeamAction } from '../access/authorize.js';
+import type { PasswordSignIn } from '../access/password-sign-in.js';
+import { actorOf, type Principal } from '../access/principal.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
 import {
@@ -41,14 +41,14 @@ export interface DashboardDeps {
   readonly audit: AuditStore;
   readonly keyUsage: KeyUsage;
   readonly sessions: DashboardSessions;
-  readonly signIns: SignInThrottle;
-  readonly bcryptGate: BcryptGate;
+  readonly passwords: PasswordSignIn;
   /** Key for CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
 }
 
 interface State {
   session?: DashboardSession;
+  principal?: Extract<Principal, { kind: 'person' }>;
   viewer?: Viewer;
   route?: string;
   limitReason?: string;
@@ -58,8 +58,6 @@ type Ctx = RouterContext<State>;
 const COOKIE = 'kp_dashboard';
 const LOGIN_COOKIE = 'kp_dashboard_login';
 const PAGE_SIZE = 20;
-// Compared against when the email is unknown, so both paths cost one bcrypt check.
-const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa';
 const WRONG = 'Wrong email or password.';
 
 /**
@@ -67,10 +65,10 @@ const WRONG = 'Wrong email or password.';
  * and password; admins manage the team's keys, members see them. Pages are
  * server-rendered; every rule is the client service's, as for the CLI and
  * the admin API. The role is read on every request, so a demoted admin loses
- * the buttons and the actions at once.
+ * the buttons and the actions at once; who may do what is access/authorize.ts.
  */
 export function createDashboardRouter(deps: DashboardDeps): Router<State> {
-  const { config, teams, teamService, clientService, audit, keyUsage, sessions, signIns, bcryptGate, csrfKey } = deps;
+  const { config, teams, teamService, clientService, audit, keyUsage, sessions, passwords, csrfKey } = deps;
   const router = new Router<State>({ prefix: '/dashboard' });
   const secure = config.issuer.startsWith('https:');
   const cookieOptions = {
@@ -82,7 +80,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     overwrite: true,
   };
   const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
-  const hmac = (value: string) => createHmac('sha256', csrfKey).update(value).digest('base64url');
+  const csrf = createCsrf(csrfKey);
   const field = (ctx: Ctx, name: string): string => {
     const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
     return typeof value === 'string' ? value : Array.isArray(value) ? String(value[0] ?? '') : '';
@@ -90,11 +88,6 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   const fields = (ctx: Ctx, name: string): string[] => {
     const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
     return Array.isArray(value) ? value.map(String) : typeof value === 'string' && value ? [value] : [];
-  };
-  const sameToken = (given: string, expected: string) => {
-    const a = Buffer.from(given);
-    const b = Buffer.from(expected);
-    return a.length === b.length && timingSafeEqual(a, b);
   };
 
   function render(ctx: Ctx, status: number, title: string, body: Parameters<typeof layout>[2], current = '') {
@@ -131,18 +124,25 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       return ctx.redirect('/dashboard/signin');
     }
     const team = await teamService.getTeam(session.teamId);
+    const principal = {
+      kind: 'person',
+      userId: session.userId,
+      teamId: session.teamId,
+      role: membership.role,
+    } as const;
     ctx.state.session = session;
+    ctx.state.principal = principal;
     ctx.state.viewer = {
       email: user.email ?? '',
       teamName: team.name,
-      admin: membership.role === 'admin',
-      csrf: hmac(`dashboard:${session.id}`),
+      admin: may(principal, session.teamId, 'keys:manage'),
+      csrf: csrf.tokenFor(`dashboard:${session.id}`),
     };
     await next();
   }
 
   async function checkCsrf(ctx: Ctx, next: Koa.Next) {
-    if (!sameToken(field(ctx, 'csrf'), ctx.state.viewer!.csrf)) {
+    if (!csrf.matches(field(ctx, 'csrf'), `dashboard:${ctx.state.session!.id}`)) {
       return render(
         ctx,
         403,
@@ -153,16 +153,26 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     await next();
   }
 
-  async function requireAdmin(ctx: Ctx, next: Koa.Next) {
-    if (!ctx.state.viewer!.admin)
-      return render(
-        ctx,
-        403,
-        'Admins only',
-        messagePage('Only admins of the team can manage keys. Ask an admin of your team.', true),
-      );
-    await next();
-  }
+  /** The step that asks access/authorize.ts whether the signed-in person may act in their team. */
+  const allow = (action: TeamAction) =>
+    async function allowTeamAction(ctx: Ctx, next: Koa.Next) {
+      const decision = decide(ctx.state.principal!, ctx.state.session!.teamId, action);
+      switch (decision) {
+        case 'allowed':
+          return next();
+        case 'other_team':
+          throw new NotFound('There is no such key in your team.');
+        case 'role_forbids':
+        case 'not_admin':
+        case 'missing_scope':
+          return render(
+            ctx,
+            403,
+            'Admins only',
+            messagePage('Only admins of the team can manage keys. Ask an admin of your team.', true),
+          );
+      }
+    };
 
   /** A form that shows a secret works once: its nonce is spent by the first submission. */
   async function spendNonce(ctx: Ctx, next: Koa.Next) {
@@ -177,10 +187,10 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     await next();
   }
 
-  /** The key in the path, if it is this team's; another team's is 404, as in the admin API. */
-  async function teamKey(ctx: Ctx) {
+  /** The key in the path, if the person may act on it; another team's is 404, as in the admin API. */
+  async function teamKey(ctx: Ctx, action: TeamAction) {
     const client = await clientService.get(ctx.params.id ?? '').catch(() => undefined);
-    if (!client || client.teamId !== ctx.state.session!.teamId)
+    if (!client || client.teamId === null || !may(ctx.state.principal!, client.teamId, action))
       throw new NotFound('There is no such key in your team.');
     return client;
   }
@@ -188,8 +198,8 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
     audit.record({
       teamId: ctx.state.session!.teamId,
-      actorType: 'person',
-      actorId: String(ctx.state.session!.userId),
+      actorType: actorOf(ctx.state.principal!).type,
+      actorId: actorOf(ctx.state.principal!).id,
       action,
       clientId,
       status: ctx.status,
@@ -207,46 +217,46 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   router.get('/signin', (ctx) => {
     const login = randomBytes(24).toString('base64url');
     ctx.cookies.set(LOGIN_COOKIE, login, { ...cookieOptions, maxAge: 30 * 60_000 });
-    render(ctx, 200, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`) }));
+    render(ctx, 200, 'Sign in to your team', signInPage({ csrf: csrf.tokenFor(`login:${login}`) }));
   });
 
   router.post('/signin', form as never, async (ctx) => {
     const login = ctx.cookies.get(LOGIN_COOKIE) ?? '';
-    if (!login || !sameToken(field(ctx, 'csrf'), hmac(`login:${login}`))) {
+    const token = csrf.tokenFor(`login:${login}`);
+    if (!login || !csrf.matches(field(ctx, 'csrf'), `login:${login}`)) {
       return render(
         ctx,
         403,
         'Sign in to your team',
-        signInPage({ csrf: hmac(`login:${login}`), error: 'The form expired. Try again.' }),
+        signInPage({ csrf: token, error: 'The form expired. Try again.' }),
       );
     }
-    const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
-    const password = field(ctx, 'password');
+    const result = await passwords.signIn({
+      email: field(ctx, 'email'),
+      password: field(ctx, 'password'),
+      address: ctx.ip,
+      // A person signs in to the team they joined first.
+      admit: async (user) => (await teams.membershipsOf(user.id))[0],
+    });
     const again = (status: number, error: string) =>
-      render(ctx, status, 'Sign in to your team', signInPage({ csrf: hmac(`login:${login}`), email, error }));
-    const user = email ? await teams.findUserByEmail(email) : undefined;
-    // The same throttles as the app sign-in: counted before the check, per address and per account.
-    const account = user ? `user:${user.id}` : `email:${email}`;
-    const wait = await signIns.reserve(ctx.ip, account);
-    if (wait > 0) {
-      ctx.state.limitReason = 'sign_in';
-      ctx.set('Retry-After', String(wait));
-      return again(429, `Too many attempts. Try again in ${wait} seconds.`);
+      render(ctx, status, 'Sign in to your team', signInPage({ csrf: token, email: result.email, error }));
+    switch (result.outcome) {
+      case 'throttled':
+        ctx.state.limitReason = 'sign_in';
+        ctx.set('Retry-After', String(result.retryAfter));
+        return again(429, `Too many attempts. Try again in ${result.retryAfter} seconds.`);
+      case 'busy':
+        return again(429, 'Too many attempts. Try again in a second.');
+      case 'wrong':
+        return again(401, WRONG);
+      case 'signed_in': {
+        const cookie = await sessions.create(result.user.id, result.admitted.teamId);
+        ctx.cookies.set(COOKIE, cookie, cookieOptions);
+        ctx.cookies.set(LOGIN_COOKIE, '', { ...cookieOptions, maxAge: 0 });
+        ctx.status = 303;
+        ctx.redirect('/dashboard/keys');
+      }
     }
-    const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
-    const checked = await bcryptGate.run(
-      ctx.ip,
-      async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)),
-    );
-    if (checked === undefined) return again(429, 'Too many attempts. Try again in a second.');
-    const membership = checked && hash !== DUMMY_HASH && user ? (await teams.membershipsOf(user.id))[0] : undefined;
-    if (!membership || !user) return again(401, WRONG);
-    await signIns.succeeded(ctx.ip, account);
-    const cookie = await sessions.create(user.id, membership.teamId);
-    ctx.cookies.set(COOKIE, cookie, cookieOptions);
-    ctx.cookies.set(LOGIN_COOKIE, '', { ...cookieOptions, maxAge: 0 });
-    ctx.status = 303;
-    ctx.redirect('/dashboard/keys');
   });
 
   router.post('/signout', form as never, requireSession, checkCsrf, async (ctx) => {
@@ -256,7 +266,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     ctx.redirect('/dashboard/signin');
   });
 
-  router.get('/keys', requireSession, async (ctx) => {
+  router.get('/keys', requireSession, allow('keys:read'), async (ctx) => {
     const { session, viewer } = ctx.state;
     const team = await teamService.getTeam(session!.teamId);
     const plan = teamService.planOf(team);
@@ -299,7 +309,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     );
   });
 
-  router.get('/keys/new', requireSession, requireAdmin, async (ctx) => {
+  router.get('/keys/new', requireSession, allow('keys:manage'), async (ctx) => {
     render(
       ctx,
       200,
@@ -313,7 +323,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     );
   });
 
-  router.post('/keys', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
+  router.post('/keys', form as never, requireSession, checkCsrf, allow('keys:manage'), spendNonce, async (ctx) => {
     const teamId = ctx.state.session!.teamId;
     const formAgain = (error: string) =>
       render(
@@ -365,8 +375,8 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     );
   });
 
-  router.get('/keys/:id', requireSession, async (ctx) => {
-    const client = await teamKey(ctx);
+  router.get('/keys/:id', requireSession, allow('keys:read'), async (ctx) => {
+    const client = await teamKey(ctx, 'keys:read');
     const now = Math.floor(Date.now() / 1000);
     const usage = await keyUsage.read(client.clientId, { from: now - 7 * 86_400, to: now, granularity: 'hour' });
     const events = (await audit.listByTeam(client.teamId!, { limit: 200, offset: 0 })).events
@@ -381,48 +391,56 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     );
   });
 
-  router.post('/keys/:id/edit', form as never, requireSession, checkCsrf, requireAdmin, async (ctx) => {
-    const client = await teamKey(ctx);
+  router.post('/keys/:id/edit', form as never, requireSession, checkCsrf, allow('keys:manage'), async (ctx) => {
+    const client = await teamKey(ctx, 'keys:manage');
     await clientService.update(client.clientId, { name: field(ctx, 'name'), scopes: fields(ctx, 'scopes') });
     await record(ctx, 'client.update', client.clientId, { fields: ['name', 'scopes'], via: 'dashboard' });
     ctx.status = 303;
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });
 
-  router.post('/keys/:id/rotate', form as never, requireSession, checkCsrf, requireAdmin, spendNonce, async (ctx) => {
-    const client = await teamKey(ctx);
-    const grace = Number(field(ctx, 'grace'));
-    const rotated = await clientService.regenerateSecret(client.clientId, {
-      gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0,
-    });
-    await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: grace, via: 'dashboard' });
-    render(
-      ctx,
-      200,
-      'Secret rotated',
-      secretPanel({
-        what: 'New secret',
-        name: client.name ?? client.clientId,
-        clientId: client.clientId,
-        secret: rotated.clientSecret,
-      }),
-    );
-  });
+  router.post(
+    '/keys/:id/rotate',
+    form as never,
+    requireSession,
+    checkCsrf,
+    allow('keys:manage'),
+    spendNonce,
+    async (ctx) => {
+      const client = await teamKey(ctx, 'keys:manage');
+      const grace = Number(field(ctx, 'grace'));
+      const rotated = await clientService.regenerateSecret(client.clientId, {
+        gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0,
+      });
+      await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: grace, via: 'dashboard' });
+      render(
+        ctx,
+        200,
+        'Secret rotated',
+        secretPanel({
+          what: 'New secret',
+          name: client.name ?? client.clientId,
+          clientId: client.clientId,
+          secret: rotated.clientSecret,
+        }),
+      );
+    },
+  );
 
-  router.get('/keys/:id/revoke', requireSession, requireAdmin, async (ctx) => {
-    const client = await teamKey(ctx);
+  router.get('/keys/:id/revoke', requireSession, allow('keys:manage'), async (ctx) => {
+    const client = await teamKey(ctx, 'keys:manage');
     render(ctx, 200, 'Revoke this key?', revokePage({ viewer: ctx.state.viewer!, key: clientService.view(client) }));
   });
 
-  router.post('/keys/:id/revoke', form as never, requireSession, checkCsrf, requireAdmin, async (ctx) => {
-    const client = await teamKey(ctx);
+  router.post('/keys/:id/revoke', form as never, requireSession, checkCsrf, allow('keys:manage'), async (ctx) => {
+    const client = await teamKey(ctx, 'keys:manage');
     await clientService.revoke(client.clientId);
     await record(ctx, 'client.revoke', client.clientId, { via: 'dashboard' });
     ctx.status = 303;
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });
 
-  router.get('/members', requireSession, async (ctx) => {
+  router.get('/members', requireSession, allow('members:read'), async (ctx) => {
     const teamId = ctx.state.session!.teamId;
     const members = await teams.listMembers(teamId);
     const keys = (await clientService.list(teamId, { limit: 1000, offset: 0 })).data;
@@ -448,7 +466,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     );
   });
 
-  router.get('/audit', requireSession, async (ctx) => {
+  router.get('/audit', requireSession, allow('audit:read'), async (ctx) => {
     const teamId = ctx.state.session!.teamId;
     const number = Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1);
     const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });

@@ -1,7 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import bcrypt from 'bcrypt';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -10,9 +8,8 @@ import type { TeamStore } from '../../teams/store.js';
 import { keyportMetadata } from '../../clients/metadata.js';
 import { API_RESOURCE } from '../provider.js';
 import { pageHeadersFor } from '../../web/html.js';
-import type { SignInThrottle } from '../../limits/sign-in-throttle.js';
-import { canonicalEmail } from '../../teams/email.js';
-import type { BcryptGate } from '../../limits/bcrypt-gate.js';
+import { createCsrf } from '../../web/csrf.js';
+import type { PasswordSignIn } from '../../access/password-sign-in.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import { isTeamMember } from '../team-members.js';
 
@@ -20,17 +17,13 @@ export interface InteractionDeps {
   readonly config: Config;
   readonly provider: Provider;
   readonly teams: TeamStore;
-  readonly signIns: SignInThrottle;
-  /** Sign-in checks share the bcrypt gate with client secrets. */
-  readonly bcryptGate: BcryptGate;
+  readonly passwords: PasswordSignIn;
   /** Key for the CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
 }
 
 type Ctx = RouterContext;
 
-// Compared against when the email is unknown, so both paths cost one bcrypt check.
-const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.aT1hX2T4v2dWm6eY3B6L6aVt9zGa';
 const WRONG = 'Wrong email or password.';
 const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   profile: 'Your name',
@@ -39,21 +32,15 @@ const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
-export function createInteractionRouter({
-  config,
-  provider,
-  teams,
-  signIns,
-  bcryptGate,
-  csrfKey,
-}: InteractionDeps): Router {
+export function createInteractionRouter({ config, provider, teams, passwords, csrfKey }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
   const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
 
   // CSRF: a token bound to the interaction, which is itself bound to this
   // browser by oidc-provider's interaction cookie (SameSite=Lax).
-  const csrfFor = (uid: string) => createHmac('sha256', csrfKey).update(`csrf:${uid}`).digest('base64url');
+  const csrf = createCsrf(csrfKey);
+  const csrfFor = (uid: string) => csrf.tokenFor(`csrf:${uid}`);
   const render = (ctx: Ctx, status: number, body: string, redirectUris: readonly string[] = []) => {
     ctx.status = status;
     ctx.set(pageHeadersFor(redirectUris));
@@ -90,9 +77,7 @@ export function createInteractionRouter({
   }
 
   async function checkCsrf(ctx: Ctx, next: Koa.Next) {
-    const expected = Buffer.from(csrfFor(ctx.params.uid!));
-    const given = Buffer.from(field(ctx, 'csrf'));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!csrf.matches(field(ctx, 'csrf'), `csrf:${ctx.params.uid!}`)) {
       render(
         ctx,
         403,
@@ -161,8 +146,14 @@ export function createInteractionRouter({
 
   router.post('/login', form, checkCsrf, async (ctx) => {
     const { interaction, client, appName, redirects } = await details(ctx);
-    const email = canonicalEmail(field(ctx, 'email')).slice(0, 254);
-    const password = field(ctx, 'password');
+    const teamId = keyportMetadata(client).team_id;
+    const result = await passwords.signIn({
+      email: field(ctx, 'email'),
+      password: field(ctx, 'password'),
+      address: ctx.ip,
+      // Only people of the team that owns the app sign in to it; others see the same message.
+      admit: async (user) => (await isTeamMember(teams, teamId, String(user.id))) || undefined,
+    });
     const again = (status: number, error: string) =>
       render(
         ctx,
@@ -171,7 +162,7 @@ export function createInteractionRouter({
           action: `/interaction/${interaction.uid}/login`,
           csrf: csrfFor(interaction.uid),
           appName,
-          email,
+          email: result.email,
           error,
         }),
         redirects,
@@ -181,26 +172,16 @@ export function createInteractionRouter({
       ctx.set('Retry-After', String(wait));
       return again(429, `Too many attempts. Try again in ${wait} seconds.`);
     };
-
-    const user = email ? await teams.findUserByEmail(email) : undefined;
-    // The attempt is counted before it is checked (sign-in-throttle.ts).
-    const account = user ? `user:${user.id}` : `email:${email}`;
-    const wait = await signIns.reserve(ctx.ip, account);
-    if (wait > 0) return tooMany(wait);
-
-    const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
-    // Through the bcrypt gate, with client secrets: a flood of sign-ins cannot starve token requests.
-    const checked = await bcryptGate.run(
-      ctx.ip,
-      async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)),
-    );
-    if (checked === undefined) return tooMany(1);
-    const passwordOk = checked && hash !== DUMMY_HASH;
-    // Only people of the team that owns the app sign in to it; others see the same message.
-    const member = passwordOk && user && (await isTeamMember(teams, keyportMetadata(client).team_id, String(user.id)));
-    if (!member || !user) return again(401, WRONG);
-    await signIns.succeeded(ctx.ip, account);
-    await finish(ctx, { login: { accountId: String(user.id) } });
+    switch (result.outcome) {
+      case 'throttled':
+        return tooMany(result.retryAfter);
+      case 'busy':
+        return tooMany(1);
+      case 'wrong':
+        return again(401, WRONG);
+      case 'signed_in':
+        await finish(ctx, { login: { accountId: String(result.user.id) } });
+    }
   });
 
   router.post('/confirm', form, checkCsrf, async (ctx) => {

@@ -1,0 +1,80 @@
+import type { RouterMiddleware } from '@koa/router';
+import { authorize, type TeamAction } from '../access/authorize.js';
+import type { CallerAuth } from '../access/callers.js';
+import { actorOf } from '../access/principal.js';
+import { InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
+import type { AuthFailures } from '../limits/auth-failures.js';
+import type { PlanLimits } from '../limits/plan-limits.js';
+import type { AdminState } from './state.js';
+
+type Step = RouterMiddleware<AdminState>;
+
+/**
+ * The admin API's caller check as named steps, in the order they run (as
+ * oidc-provider's lib/actions/token.js lists its endpoint): each shows in a
+ * stack trace and leaves its result on ctx.state for the next.
+ * `requireCaller('keys:manage')` is the whole list for one route.
+ */
+export function createCallerSteps({
+  callers,
+  plans,
+  failures,
+}: {
+  callers: CallerAuth;
+  plans: PlanLimits;
+  failures: AuthFailures;
+}): (action: TeamAction) => readonly Step[] {
+  const authenticate: Step = async function authenticate(ctx, next) {
+    // An address that presented too many unknown tokens is refused before any lookup.
+    const wait = await failures.retryAfter({ address: ctx.ip });
+    if (wait > 0) {
+      ctx.state.limitReason = 'auth_failures';
+      ctx.set('Retry-After', String(wait));
+      throw new RateLimitExceeded(wait);
+    }
+    try {
+      const caller = await callers.authenticate(ctx.get('authorization') || undefined);
+      ctx.state.principal = caller.principal;
+      ctx.state.caller = actorOf(caller.principal);
+      ctx.state.client = caller.client;
+    } catch (err) {
+      if (err instanceof InvalidToken) await failures.failed({ address: ctx.ip });
+      throw err;
+    }
+    await next();
+  };
+
+  const chargePlanBudget: Step = async function chargePlanBudget(ctx, next) {
+    const { client } = ctx.state;
+    // Per client, per plan, before any other work (docs/contract.md, Rate limits); the operator has no plan.
+    if (client) {
+      const verdict = await plans.consume(client.clientId, plans.limitsFor(client));
+      ctx.set(verdict.headers);
+      if (!verdict.allowed) {
+        ctx.set('Retry-After', String(verdict.retryAfter));
+        throw new RateLimitExceeded(verdict.retryAfter);
+      }
+    }
+    await next();
+  };
+
+  const parseTeam: Step = async function parseTeam(ctx, next) {
+    const teamId = /^[1-9]\d{0,9}$/.test(ctx.params.team ?? '') ? Number(ctx.params.team) : NaN;
+    if (!Number.isSafeInteger(teamId)) throw new NotFound('not found');
+    ctx.state.teamId = teamId;
+    await next();
+  };
+
+  const authorizeFor = (action: TeamAction): Step =>
+    async function authorizeTeamAction(ctx, next) {
+      authorize(ctx.state.principal!, ctx.state.teamId, action);
+      await next();
+    };
+
+  const stacks = new Map<TeamAction, readonly Step[]>();
+  return (action) => {
+    let stack = stacks.get(action);
+    if (!stack) stacks.set(action, (stack = [authenticate, chargePlanBudget, parseTeam, authorizeFor(action)]));
+    return stack;
+  };
+}

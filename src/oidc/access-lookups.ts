@@ -1,0 +1,29 @@
+import type Provider from 'oidc-provider';
+import type { AccessTokenLookup, ClientMetadataLookup } from '../access/callers.js';
+import { keyportMetadata } from '../clients/metadata.js';
+
+/**
+ * oidc-provider's tokens and clients behind the access module's lookups, so
+ * that src/access/ knows no oidc-provider. A token of either kind this server
+ * issues counts: client_credentials or an app's (authorization_code).
+ */
+export function providerAccessTokens(provider: Provider): AccessTokenLookup {
+  return {
+    async find(value) {
+      const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
+      if (!token?.isValid || !token.clientId) return undefined;
+      const accountId = 'accountId' in token ? token.accountId : undefined;
+      return { clientId: token.clientId, scope: token.scope, ...(accountId === undefined ? {} : { accountId }) };
+    },
+  };
+}
+
+/** The client as oidc-provider loads it now: unknown, revoked and expired clients are not found. */
+export function providerClients(provider: Provider): ClientMetadataLookup {
+  return {
+    async find(clientId) {
+      const client = await provider.Client.find(clientId);
+      return client ? { scope: client.scope, metadata: keyportMetadata(client) } : undefined;
+    },
+  };
+}
