@@ -18,6 +18,8 @@ import { createShareRouter, settleExpiredShares } from './share-pages/router.js'
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
+import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
+import { createRedisPlanCounters } from './persistence/redis/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
@@ -65,8 +67,11 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
   });
   const redis = createRedis(config);
+  const planCounters = redis
+    ? createRedisPlanCounters(redis, config.rateLimitWindowsSeconds)
+    : createSqlPlanCounters(services.db);
   const limits: OAuthLimits = {
-    plans: createPlanLimits(services.db, config, redis),
+    plans: createPlanLimits(planCounters, config),
     failures: createAuthFailures(services.db, config, redis),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
@@ -211,7 +216,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
     deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
-    deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
+    deleteIdleCounters(planCounters, config).catch(report('idle plan counters'));
     deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
     settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(
