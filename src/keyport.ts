@@ -23,7 +23,8 @@ import { createRedisPlanCounters } from './persistence/redis/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
-import { deleteExpiredCounters } from './limits/counter-store.js';
+import { createSqlWindowCounters } from './persistence/sql/window-counters.js';
+import { createRedisWindowCounters } from './persistence/redis/window-counters.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createKnexAuditStore } from './audit/audit.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
@@ -70,9 +71,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const planCounters = redis
     ? createRedisPlanCounters(redis, config.rateLimitWindowsSeconds)
     : createSqlPlanCounters(services.db);
+  const windowCounters = redis ? createRedisWindowCounters(redis) : createSqlWindowCounters(services.db);
   const limits: OAuthLimits = {
     plans: createPlanLimits(planCounters, config),
-    failures: createAuthFailures(services.db, config, redis),
+    failures: createAuthFailures(windowCounters, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
@@ -87,7 +89,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
-  const signIns = createSignInThrottle(services.db, limits.failures, redis);
+  const signIns = createSignInThrottle(windowCounters, limits.failures);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
@@ -215,7 +217,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     const report = (what: string) => (err: Error) =>
       logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
-    deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
+    windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
     deleteIdleCounters(planCounters, config).catch(report('idle plan counters'));
     deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
