@@ -10,6 +10,8 @@ import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './per
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createKeyUsage, deleteOldUsage, type KeyUsage } from './clients/key-usage.js';
+import { createSqlKeyUsage } from './persistence/sql/key-usage.js';
+import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
@@ -62,7 +64,7 @@ export interface Keyport extends Services {
 export async function createKeyport(config: Config): Promise<Keyport> {
   const logger = createLogger(config);
   const services = await openServices(config);
-  const usage = createUsageRecorder(services.db, {
+  const usage = createUsageRecorder(createSqlUsageCounts(services.db), {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
@@ -80,7 +82,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     verified: createVerifiedSecrets(),
     shared: redis ? createSharedVerifications(redis, () => current.keys.cookieKeys[0]!) : undefined,
   };
-  const keyUsage = createKeyUsage(services.db, {
+  const keyUsageStore = createSqlKeyUsage(services.db);
+  const keyUsage = createKeyUsage(keyUsageStore, {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
@@ -219,7 +222,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
     windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
     deleteIdleCounters(planCounters, config).catch(report('idle plan counters'));
-    deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
+    deleteOldUsage(keyUsageStore).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
     settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(
       report('expired one-time links'),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../src/clock.js';
-import { createDb, type Db } from '../../src/persistence/sql/knex.js';
+import { createDb, dialectOf, type Db } from '../../src/persistence/sql/knex.js';
 import { migrateLatest } from '../../src/persistence/sql/migrate.js';
 import { DATABASES } from '../helpers/databases.js';
 
@@ -123,4 +123,14 @@ export function storeTargets<S>(
     ...(sql ? sqlTargets().map((t) => wrap(t, sql, (db) => db)) : []),
     ...(redis ? redisTargets(what).map((t) => wrap(t, redis)) : []),
   ];
+}
+
+/**
+ * Another process's store for a store whose writes are transactions. On
+ * SQLite that is the same store: better-sqlite3 runs on this one thread, so
+ * two connections with open transactions would wait on each other for good
+ * (separate processes share SQLite fine; the integration tests run them).
+ */
+export function processes<S>(open: OpenStore<S>): S {
+  return open.db && !dialectOf(open.db).rowLocks ? open.store : open.another();
 }
