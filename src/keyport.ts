@@ -28,6 +28,7 @@ import { createBcryptGate } from './limits/bcrypt-gate.js';
 import { createSqlWindowCounters } from './persistence/sql/window-counters.js';
 import { createRedisWindowCounters } from './persistence/redis/window-counters.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
+import { createRedisVerificationMarks } from './persistence/redis/verification-marks.js';
 import { createKnexAuditStore } from './audit/audit.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
 import { createPasswordSignIn } from './access/password-sign-in.js';
@@ -80,7 +81,9 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
-    shared: redis ? createSharedVerifications(redis, () => current.keys.cookieKeys[0]!) : undefined,
+    shared: redis
+      ? createSharedVerifications(createRedisVerificationMarks(redis), () => current.keys.cookieKeys[0]!)
+      : undefined,
   };
   const keyUsageStore = createSqlKeyUsage(services.db);
   const keyUsage = createKeyUsage(keyUsageStore, {
