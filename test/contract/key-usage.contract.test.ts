@@ -3,7 +3,7 @@ import { manualClock } from '../../src/clock.js';
 import { createKeyUsage, deleteOldUsage, USAGE_RETENTION_SECONDS } from '../../src/clients/key-usage.js';
 import { ADDRESSES_KEPT, type KeyUsageStore } from '../../src/clients/key-usage-store.js';
 import { createSqlKeyUsage } from '../../src/persistence/sql/key-usage.js';
-import { processes, storeTargets, type OpenStore } from './targets.js';
+import { anotherProcess, storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<KeyUsageStore>('key usage', { sql: (db) => createSqlKeyUsage(db) });
 const HOUR = 3600;
@@ -17,8 +17,8 @@ describe.each(TARGETS)('key usage store contract on $name', (target) => {
   });
   afterAll(async () => open?.close());
 
-  it('20 concurrent batches from two processes add up exactly', async () => {
-    const other = processes(open);
+  it('20 concurrent batches (from two processes on a database with row locks) add up exactly', async () => {
+    const other = anotherProcess(open);
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         (i % 2 ? other : open.store).add(

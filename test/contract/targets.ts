@@ -131,6 +131,6 @@ export function storeTargets<S>(
  * two connections with open transactions would wait on each other for good
  * (separate processes share SQLite fine; the integration tests run them).
  */
-export function processes<S>(open: OpenStore<S>): S {
+export function anotherProcess<S>(open: OpenStore<S>): S {
   return open.db && !dialectOf(open.db).rowLocks ? open.store : open.another();
 }

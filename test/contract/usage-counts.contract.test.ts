@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { createUsageRecorder, type UsageCountStore } from '../../src/clients/usage.js';
 import { createSqlUsageCounts } from '../../src/persistence/sql/usage-counts.js';
-import { processes, storeTargets, type OpenStore } from './targets.js';
+import { anotherProcess, storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<UsageCountStore>('usage counts', { sql: (db) => createSqlUsageCounts(db) });
 
@@ -17,8 +17,8 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
   });
   afterAll(async () => open?.close());
 
-  it('20 concurrent batches from two processes add up exactly; the latest time wins', async () => {
-    const other = processes(open);
+  it('20 concurrent batches (from two processes on a database with row locks) add up exactly; the latest time wins', async () => {
+    const other = anotherProcess(open);
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         (i % 2 ? other : open.store).add([{ clientId: 'busy', count: 1, lastUsedAt: 1000 + i }]),

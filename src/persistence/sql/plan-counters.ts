@@ -30,10 +30,12 @@ export function createSqlPlanCounters(db: Db): PlanCounterStore {
   // the same connection reads them back. Exact like a transaction, with no
   // lock held between the two statements.
   const { capture, readCaptured } = dialect;
+  const captured =
+    capture &&
+    `${insertInto(1)} ${dialect.onConflictUpdate(['client_id'])} ${WINDOWS.map((i) => assignment(i, capture)).join(', ')}`;
   const countOne =
-    capture && readCaptured
+    captured && readCaptured
       ? async (clientId: string, bindings: ReadonlyArray<string | number>): Promise<CountRow> => {
-          const captured = `${insertInto(1)} ${dialect.onConflictUpdate(['client_id'])} ${WINDOWS.map((i) => assignment(i, capture)).join(', ')}`;
           const connection = await db.client.acquireConnection();
           try {
             const [result] = (await db.raw(captured, [...bindings]).connection(connection)) as [

@@ -29,15 +29,17 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
     msLeft: row.expire === null ? Number.POSITIVE_INFINITY : Math.max(0, Number(row.expire) - now),
   });
 
+  const upsert = `${insert} ${assignments()}`;
   const { capture, readCaptured } = dialect;
+  const captured = capture && `${insert} ${assignments(capture)}`;
   const addReadingBack =
-    capture && readCaptured
+    captured && readCaptured
       ? async (bindings: unknown[], fresh: Row, now: number) => {
           const connection = await db.client.acquireConnection();
           try {
-            const [result] = (await db
-              .raw(`${insert} ${assignments(capture)}`, bindings as never[])
-              .connection(connection)) as [{ affectedRows: number }];
+            const [result] = (await db.raw(captured, bindings as never[]).connection(connection)) as [
+              { affectedRows: number },
+            ];
             // 1: inserted, so the row is this add's own.
             if (result.affectedRows === 1) return count(fresh, now);
             const [[row]] = (await db.raw(readCaptured(['kp_points', 'kp_expire'])).connection(connection)) as [
@@ -62,12 +64,12 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
       const fresh = { points, expire: now + windowMs };
       const bindings = [key, points, fresh.expire, now, now];
       if (dialect.upsertReturns) {
-        const [row] = (await db.raw(`${insert} ${assignments()} RETURNING points, expire`, bindings)) as Row[];
+        const [row] = (await db.raw(`${upsert} RETURNING points, expire`, bindings)) as Row[];
         return count(row!, now);
       }
       if (addReadingBack) return addReadingBack(bindings, fresh, now);
       return db.transaction(async (trx) => {
-        await trx.raw(`${insert} ${assignments()}`, bindings);
+        await trx.raw(upsert, bindings);
         const row = (await trx(TABLE).where('key', key).first('points', 'expire')) as Row;
         return count(row, now);
       });
