@@ -10,6 +10,8 @@ import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './per
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
 import { createKeyUsage, deleteOldUsage, type KeyUsage } from './clients/key-usage.js';
+import { createSqlKeyUsage } from './persistence/sql/key-usage.js';
+import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
@@ -18,11 +20,15 @@ import { createShareRouter, settleExpiredShares } from './share-pages/router.js'
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
 import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
+import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
+import { createRedisPlanCounters } from './persistence/redis/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
-import { deleteExpiredCounters } from './limits/counter-store.js';
+import { createSqlWindowCounters } from './persistence/sql/window-counters.js';
+import { createRedisWindowCounters } from './persistence/redis/window-counters.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
+import { createRedisVerificationMarks } from './persistence/redis/verification-marks.js';
 import { createKnexAuditStore } from './audit/audit.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
 import { createPasswordSignIn } from './access/password-sign-in.js';
@@ -59,21 +65,28 @@ export interface Keyport extends Services {
 export async function createKeyport(config: Config): Promise<Keyport> {
   const logger = createLogger(config);
   const services = await openServices(config);
-  const usage = createUsageRecorder(services.db, {
+  const usage = createUsageRecorder(createSqlUsageCounts(services.db), {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
   });
   const redis = createRedis(config);
+  const planCounters = redis
+    ? createRedisPlanCounters(redis, config.rateLimitWindowsSeconds)
+    : createSqlPlanCounters(services.db);
+  const windowCounters = redis ? createRedisWindowCounters(redis) : createSqlWindowCounters(services.db);
   const limits: OAuthLimits = {
-    plans: createPlanLimits(services.db, config, redis),
-    failures: createAuthFailures(services.db, config, redis),
+    plans: createPlanLimits(planCounters, config),
+    failures: createAuthFailures(windowCounters, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
-    shared: redis ? createSharedVerifications(redis, () => current.keys.cookieKeys[0]!) : undefined,
+    shared: redis
+      ? createSharedVerifications(createRedisVerificationMarks(redis), () => current.keys.cookieKeys[0]!)
+      : undefined,
   };
-  const keyUsage = createKeyUsage(services.db, {
+  const keyUsageStore = createSqlKeyUsage(services.db);
+  const keyUsage = createKeyUsage(keyUsageStore, {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
@@ -82,7 +95,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const audit = createKnexAuditStore(services.db);
-  const signIns = createSignInThrottle(services.db, limits.failures, redis);
+  const signIns = createSignInThrottle(windowCounters, limits.failures);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(services.db);
   const state = { draining: false, stopping: false };
@@ -210,9 +223,9 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     const report = (what: string) => (err: Error) =>
       logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
     deleteExpiredPayloads(services.db).catch(report('expired tokens'));
-    deleteExpiredCounters(services.db).catch(report('expired rate-limit counters'));
-    deleteIdleCounters(services.db, config).catch(report('idle plan counters'));
-    deleteOldUsage(services.db).catch(report('API key usage older than 90 days'));
+    windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
+    deleteIdleCounters(planCounters, config).catch(report('idle plan counters'));
+    deleteOldUsage(keyUsageStore).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
     settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(
       report('expired one-time links'),

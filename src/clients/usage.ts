@@ -1,4 +1,20 @@
-import { nowSeconds, type Db } from '../persistence/sql/knex.js';
+import { secondsOf, systemClock, type Clock } from '../clock.js';
+import { createWriteBehind } from './write-behind.js';
+
+/** How often and when a client was used, as a batch adds it to the stored counts. */
+export interface UsageCount {
+  readonly clientId: string;
+  /** Uses to add to `usage_count`. */
+  count: number;
+  /** The latest use (epoch seconds); the stored one is kept when it is later. */
+  lastUsedAt: number;
+}
+
+/** Where `usage_count` and `last_used_at` are kept (the clients table). */
+export interface UsageCountStore {
+  /** Adds a batch, all or nothing: several processes share a row, so counts add and the latest time wins. */
+  add(batch: readonly UsageCount[]): Promise<void>;
+}
 
 /**
  * Counts token grants and introspections per client in memory and writes
@@ -11,7 +27,7 @@ export interface UsageRecorder {
   /** Writes everything recorded so far. */
   flush(): Promise<void>;
   close(): Promise<void>;
-  /** Uses recorded and not yet written (waiting, or in a write that has not finished). */
+  /** Uses recorded and not yet written (waiting, in a write that has not finished, or dropped). */
   readonly unwritten: number;
 }
 
@@ -19,85 +35,31 @@ export interface UsageRecorderOptions {
   readonly flushEveryMs?: number;
   /** Told when a flush fails (it is retried with the next one). */
   readonly onError?: (err: Error) => void;
+  readonly clock?: Clock;
 }
 
 export function createUsageRecorder(
-  db: Db,
-  { flushEveryMs = 1000, onError = () => undefined }: UsageRecorderOptions = {},
+  store: UsageCountStore,
+  { flushEveryMs = 1000, onError, clock = systemClock }: UsageRecorderOptions = {},
 ): UsageRecorder {
-  let pending = new Map<string, { count: number; lastUsedAt: number }>();
-  let flushing: Promise<void> = Promise.resolve();
-  let writing = 0;
-  const total = (batch: Map<string, { count: number }>) => [...batch.values()].reduce((sum, u) => sum + u.count, 0);
-
-  /**
-   * One UPDATE per 300 clients, all in one transaction (a failed flush is
-   * retried whole, so it must have written nothing). Several processes share
-   * a row: add to the count, keep the latest time.
-   */
-  async function write(batch: Map<string, { count: number; lastUsedAt: number }>) {
-    const entries = [...batch];
-    await db.transaction(async (trx) => {
-      for (let i = 0; i < entries.length; i += 300) {
-        const part = entries.slice(i, i + 300);
-        const count = part.map(() => 'WHEN ? THEN ?').join(' ');
-        const latest = part
-          .map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)')
-          .join(' ');
-        await trx.raw(
-          `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
-          [
-            ...part.flatMap(([id, u]) => [id, u.count]),
-            ...part.flatMap(([id, u]) => [id, u.lastUsedAt, u.lastUsedAt]),
-            ...part.map(([id]) => id),
-          ],
-        );
-      }
-    });
-  }
-
-  function flush(): Promise<void> {
-    const batch = pending;
-    pending = new Map();
-    const size = total(batch);
-    writing += size;
-    flushing = flushing
-      .then(() => (batch.size ? write(batch) : undefined))
-      .finally(() => (writing -= size))
-      .catch((err) => {
-        // Nothing is lost: what could not be written is added back and tried with the next flush.
-        for (const [clientId, { count, lastUsedAt }] of batch) {
-          const entry = pending.get(clientId);
-          if (entry) {
-            entry.count += count;
-            entry.lastUsedAt = Math.max(entry.lastUsedAt, lastUsedAt);
-          } else pending.set(clientId, { count, lastUsedAt });
-        }
-        onError(err as Error);
-      });
-    return flushing;
-  }
-
-  const timer = setInterval(() => void flush(), flushEveryMs);
-  timer.unref();
-
+  const buffer = createWriteBehind<UsageCount>({
+    write: (batch) => store.add([...batch.values()]),
+    merge(into, from) {
+      into.count += from.count;
+      into.lastUsedAt = Math.max(into.lastUsedAt, from.lastUsedAt);
+    },
+    weigh: (u) => u.count,
+    flushEveryMs,
+    onError,
+  });
   return {
-    record(clientId, at = nowSeconds(), calls = 1) {
-      const entry = pending.get(clientId);
-      if (entry) {
-        entry.count += calls;
-        entry.lastUsedAt = Math.max(entry.lastUsedAt, at);
-      } else {
-        pending.set(clientId, { count: calls, lastUsedAt: at });
-      }
+    record(clientId, at = secondsOf(clock), calls = 1) {
+      buffer.add(clientId, { clientId, count: calls, lastUsedAt: at });
     },
-    flush,
-    async close() {
-      clearInterval(timer);
-      await flush();
-    },
+    flush: () => buffer.flush(),
+    close: () => buffer.close(),
     get unwritten() {
-      return writing + total(pending);
+      return buffer.unwritten;
     },
   };
 }

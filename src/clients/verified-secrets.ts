@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../persistence/redis.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /**
  * Remembers that a presented secret matched a stored bcrypt hash, so a
@@ -17,7 +17,11 @@ export interface VerifiedSecrets {
   readonly size: number;
 }
 
-export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000 } = {}): VerifiedSecrets {
+export function createVerifiedSecrets({
+  maxEntries = 10_000,
+  ttlMs = 10 * 60_000,
+  clock = systemClock,
+}: { maxEntries?: number; ttlMs?: number; clock?: Clock } = {}): VerifiedSecrets {
   const processKey = randomBytes(32);
   const entries = new Map<string, number>();
   const keyOf = (clientId: string, hash: string, secret: string) =>
@@ -30,7 +34,7 @@ export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000
       .digest('base64url');
 
   return {
-    has(clientId, hash, secret, now = Date.now()) {
+    has(clientId, hash, secret, now = clock.now()) {
       const key = keyOf(clientId, hash, secret);
       const expires = entries.get(key);
       if (expires === undefined) return false;
@@ -41,7 +45,7 @@ export function createVerifiedSecrets({ maxEntries = 10_000, ttlMs = 10 * 60_000
       return true;
     },
 
-    remember(clientId, hash, secret, now = Date.now()) {
+    remember(clientId, hash, secret, now = clock.now()) {
       const key = keyOf(clientId, hash, secret);
       entries.delete(key);
       entries.set(key, now + ttlMs);
@@ -72,8 +76,19 @@ export interface SharedVerifications {
   remember(clientId: string, hash: string, secret: string): Promise<void>;
 }
 
+/**
+ * Where shared verifications are kept (Redis): marks under opaque keys,
+ * each for a while. Time is the store's clock.
+ */
+export interface VerificationMarks {
+  /** The index of the first of `keys` marked and not yet expired; -1 when none is. */
+  firstMarked(keys: readonly string[]): Promise<number>;
+  /** Marks `key` for `ttlMs`. */
+  mark(key: string, ttlMs: number): Promise<void>;
+}
+
 export function createSharedVerifications(
-  redis: RedisClient,
+  marks: VerificationMarks,
   sharedSecret: () => string,
   ttlSeconds = 600,
 ): SharedVerifications {
@@ -83,14 +98,13 @@ export function createSharedVerifications(
     const from = sharedSecret();
     if (derived.from !== from)
       derived = { from, key: createHmac('sha256', from).update('keyport verified secrets').digest() };
-    return `vs:${createHmac('sha256', derived.key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
+    return `${createHmac('sha256', derived.key).update(clientId).update('\0').update(hash).update('\0').update(secret).digest('base64url')}`;
   };
   return {
     async find(clientId, pairs) {
       if (!pairs.length) return undefined;
       try {
-        const found = await redis.mget(...pairs.map(([hash, secret]) => keyOf(clientId, hash, secret)));
-        const i = found.findIndex((v) => v !== null);
+        const i = await marks.firstMarked(pairs.map(([hash, secret]) => keyOf(clientId, hash, secret)));
         return i < 0 ? undefined : pairs[i];
       } catch {
         return undefined;
@@ -98,7 +112,7 @@ export function createSharedVerifications(
     },
     async remember(clientId, hash, secret) {
       try {
-        await redis.set(keyOf(clientId, hash, secret), '1', 'EX', ttlSeconds);
+        await marks.mark(keyOf(clientId, hash, secret), ttlSeconds * 1000);
       } catch {
         // Only an optimisation: the next process runs bcrypt.
       }

@@ -1,7 +1,6 @@
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Db } from '../persistence/sql/knex.js';
-import { createDbLimiter } from './counter-store.js';
-import type { RedisClient } from '../persistence/redis.js';
+import { windowLimit, type WindowCounterStore } from './counter-store.js';
 
 /**
  * Failed client authentications, counted per (client_id, source address)
@@ -11,7 +10,8 @@ import type { RedisClient } from '../persistence/redis.js';
  * app's is in every authorization URL), and a count anyone could fill would
  * let anyone lock its owner out.
  *
- * The counters are in the database, shared by every process. Reading them on
+ * The counters are in the window-counter store (the database, or Redis),
+ * shared by every process. Reading them on
  * every request would cost two queries each, so a process remembers a clean
  * answer (under the threshold) for up to a second, and forgets it at once
  * when it records a failure for that key. `exact` reads always: every check
@@ -45,18 +45,14 @@ export interface FailureKey {
 const CLEAN_FOR_MS = 1000;
 const MAX_REMEMBERED = 10_000;
 
-export function createAuthFailures(db: Db, config: Config, redis?: RedisClient): AuthFailures {
+export function createAuthFailures(
+  counters: WindowCounterStore,
+  config: Config,
+  clock: Clock = systemClock,
+): AuthFailures {
   const { per_client, per_address, window_seconds } = config.authFailures;
-  const byClient = createDbLimiter(
-    db,
-    { keyPrefix: 'authfail_client', points: per_client, duration: window_seconds },
-    redis,
-  );
-  const byAddress = createDbLimiter(
-    db,
-    { keyPrefix: 'authfail_addr', points: per_address, duration: window_seconds },
-    redis,
-  );
+  const byClient = windowLimit(counters, { prefix: 'authfail_client', max: per_client, windowSeconds: window_seconds });
+  const byAddress = windowLimit(counters, { prefix: 'authfail_addr', max: per_address, windowSeconds: window_seconds });
 
   const pairs = ({ clientId, address }: FailureKey) =>
     [
@@ -71,7 +67,7 @@ export function createAuthFailures(db: Db, config: Config, redis?: RedisClient):
   return {
     async retryAfter(key, { exact = false } = {}) {
       let wait = 0;
-      const now = Date.now();
+      const now = clock.now();
       for (const [limiter, id, max, remembered] of pairs(key)) {
         const known = throttled.get(remembered);
         if (known !== undefined && known.recheckAt > now) {
@@ -81,13 +77,13 @@ export function createAuthFailures(db: Db, config: Config, redis?: RedisClient):
         const readAt = clean.get(remembered);
         if (!exact && readAt !== undefined && now - readAt < CLEAN_FOR_MS) continue;
         const res = await limiter.get(id);
-        if (res && res.consumedPoints >= max) {
+        if (res && res.points >= max) {
           clean.delete(remembered);
-          wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
+          wait = Math.max(wait, Math.ceil(res.msLeft / 1000));
           if (remembered.startsWith('a:')) {
             throttled.set(remembered, {
-              recheckAt: now + Math.min(CLEAN_FOR_MS, res.msBeforeNext),
-              endsAt: now + res.msBeforeNext,
+              recheckAt: now + Math.min(CLEAN_FOR_MS, res.msLeft),
+              endsAt: now + res.msLeft,
             });
             if (throttled.size > MAX_REMEMBERED) throttled.delete(throttled.keys().next().value!);
           }
@@ -107,32 +103,22 @@ export function createAuthFailures(db: Db, config: Config, redis?: RedisClient):
 
     async reserve(key) {
       let wait = 0;
-      for (const [limiter, id, , remembered] of pairs(key)) {
+      for (const [limiter, id, max, remembered] of pairs(key)) {
         clean.delete(remembered);
-        try {
-          await limiter.consume(id, 1);
-        } catch (rejection) {
-          if (rejection instanceof Error) throw rejection;
-          wait = Math.max(wait, Math.ceil((rejection as { msBeforeNext: number }).msBeforeNext / 1000));
-        }
+        const res = await limiter.hit(id);
+        // This attempt is the one over the threshold, or a later one.
+        if (res.points > max) wait = Math.max(wait, Math.ceil(res.msLeft / 1000));
       }
       return wait;
     },
 
     async refund(key) {
-      await Promise.all(pairs(key).map(([limiter, id]) => limiter.reward(id, 1)));
+      await Promise.all(pairs(key).map(([limiter, id]) => limiter.refund(id)));
     },
 
     async failed(key) {
       for (const [, , , remembered] of pairs(key)) clean.delete(remembered);
-      await Promise.all(
-        pairs(key).map(([limiter, id]) =>
-          limiter.consume(id, 1).catch((rejection: unknown) => {
-            // Over the threshold already: consume rejects with the counter state; that is fine.
-            if (rejection instanceof Error) throw rejection;
-          }),
-        ),
-      );
+      await Promise.all(pairs(key).map(([limiter, id]) => limiter.hit(id)));
     },
   };
 }

@@ -1,43 +1,51 @@
-import { RateLimiterMySQL, RateLimiterRedis, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RedisClient } from '../persistence/redis.js';
-import { isMysql, type Db } from '../persistence/sql/knex.js';
-
-const TABLE = 'rate_limits';
-
-/**
- * A rate-limiter-flexible counter kept in keyport's database (the table comes
- * from keyport's migrations), so every process on one database shares it;
- * in Redis when keyport has one (`REDIS_URL`).
- */
-export function createDbLimiter(
-  db: Db,
-  opts: { keyPrefix: string; points: number; duration: number },
-  redis?: RedisClient,
-): RateLimiterAbstract {
-  if (redis) return new RateLimiterRedis({ storeClient: redis, ...opts });
-  const common = {
-    storeClient: db,
-    storeType: 'knex',
-    tableName: TABLE,
-    tableCreated: true,
-    clearExpiredByTimeout: false,
-    ...opts,
-  };
-  if (isMysql(db)) {
-    const uri = (db.client.config.connection as { uri: string }).uri;
-    return new RateLimiterMySQL({ ...common, dbName: decodeURIComponent(new URL(uri).pathname.slice(1)) });
-  }
-  return new RateLimiterSQLite(common);
+/** A count within its window: how many points, and how long until the window ends. */
+export interface WindowCount {
+  readonly points: number;
+  readonly msLeft: number;
 }
 
-/** Deletes counters whose window has passed (rate-limiter-flexible stores `expire` in ms). */
-export async function deleteExpiredCounters(db: Db, batchSize = 1000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const keys = (await db(TABLE).where('expire', '<', Date.now()).limit(batchSize).pluck('key')) as string[];
-    if (!keys.length) return total;
-    await db(TABLE).whereIn('key', keys).delete();
-    total += keys.length;
-    if (keys.length < batchSize) return total;
-  }
+/**
+ * Counters that last one window from their first point (failure throttles,
+ * sign-in throttles): in the database (`rate_limits`), or in Redis when
+ * keyport has one (`REDIS_URL`), shared by every process either way. Time is
+ * the store's clock: a window has passed when that clock says so.
+ */
+export interface WindowCounterStore {
+  /** The count under `key` while its window lasts; undefined when there is none. */
+  get(key: string): Promise<WindowCount | undefined>;
+  /**
+   * Adds `points` (negative: takes back) to `key` and answers the new count,
+   * atomically: concurrent adds all count. A key whose window has passed, or
+   * that has none, starts again at `points` with a window of `windowMs`.
+   */
+  add(key: string, points: number, windowMs: number): Promise<WindowCount>;
+  delete(key: string): Promise<void>;
+  /** Deletes the counters whose window has passed (the sweep). */
+  deleteExpired(): Promise<number>;
+}
+
+/** One kind of counter in a store: keys under a prefix, at most `max` points per window. */
+export interface WindowLimit {
+  readonly max: number;
+  get(id: string): Promise<WindowCount | undefined>;
+  /** Counts one point. */
+  hit(id: string): Promise<WindowCount>;
+  /** Takes one point back. */
+  refund(id: string): Promise<WindowCount>;
+  clear(id: string): Promise<void>;
+}
+
+export function windowLimit(
+  store: WindowCounterStore,
+  { prefix, max, windowSeconds }: { prefix: string; max: number; windowSeconds: number },
+): WindowLimit {
+  const key = (id: string) => `${prefix}:${id}`;
+  const windowMs = windowSeconds * 1000;
+  return {
+    max,
+    get: (id) => store.get(key(id)),
+    hit: (id) => store.add(key(id), 1, windowMs),
+    refund: (id) => store.add(key(id), -1, windowMs),
+    clear: (id) => store.delete(key(id)),
+  };
 }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../persistence/sql/knex.js';
 import type { AuthFailures } from './auth-failures.js';
-import { createDbLimiter } from './counter-store.js';
-import type { RedisClient } from '../persistence/redis.js';
+import { windowLimit, type WindowCounterStore } from './counter-store.js';
 
 /** Wrong passwords allowed per account within the window, across every process. */
 export const SIGN_IN_FAILURES_PER_ACCOUNT = 5;
@@ -10,7 +8,7 @@ export const SIGN_IN_WINDOW_SECONDS = 900;
 
 /**
  * Throttles for people signing in (the app sign-in page, the dashboard).
- * Each attempt is reserved before its bcrypt check, in the database:
+ * Each attempt is reserved before its bcrypt check, in the window-counter store:
  * - per source address, in the same count as failed client authentications;
  * - per account: the person the email names, or (for an email that names
  *   nobody) the email itself, so both cost the same and reveal nothing.
@@ -22,29 +20,24 @@ export interface SignInThrottle {
   succeeded(address: string, account: string): Promise<void>;
 }
 
-export function createSignInThrottle(db: Db, failures: AuthFailures, redis?: RedisClient): SignInThrottle {
-  const perAccount = createDbLimiter(
-    db,
-    { keyPrefix: 'signin_account', points: SIGN_IN_FAILURES_PER_ACCOUNT, duration: SIGN_IN_WINDOW_SECONDS },
-    redis,
-  );
+export function createSignInThrottle(counters: WindowCounterStore, failures: AuthFailures): SignInThrottle {
+  const perAccount = windowLimit(counters, {
+    prefix: 'signin_account',
+    max: SIGN_IN_FAILURES_PER_ACCOUNT,
+    windowSeconds: SIGN_IN_WINDOW_SECONDS,
+  });
   const key = (account: string) => createHash('sha256').update(account).digest('base64url');
 
   return {
     async reserve(address, account) {
       const wait = await failures.reserve({ address });
       if (wait > 0) return wait;
-      try {
-        await perAccount.consume(key(account), 1);
-        return 0;
-      } catch (rejection) {
-        if (rejection instanceof Error) throw rejection;
-        return Math.ceil((rejection as { msBeforeNext: number }).msBeforeNext / 1000);
-      }
+      const res = await perAccount.hit(key(account));
+      return res.points > perAccount.max ? Math.ceil(res.msLeft / 1000) : 0;
     },
 
     async succeeded(address, account) {
-      await Promise.all([failures.refund({ address }), perAccount.delete(key(account))]);
+      await Promise.all([failures.refund({ address }), perAccount.clear(key(account))]);
     },
   };
 }

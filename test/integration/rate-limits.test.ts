@@ -188,16 +188,6 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
     });
   });
 
-  it('expired counters are deleted by the sweep, live ones kept', async () => {
-    const { deleteExpiredCounters } = await import('../../src/limits/counter-store.js');
-    await server.keyport.db('rate_limits').insert([
-      { key: 'old', points: 3, expire: Date.now() - 1000 },
-      { key: 'live', points: 3, expire: Date.now() + 60_000 },
-    ]);
-    expect(await deleteExpiredCounters(server.keyport.db)).toBe(1);
-    expect(await server.keyport.db('rate_limits').pluck('key')).toEqual(['live']);
-  });
-
   describe('brute force', () => {
     it('wrong secrets for a client are throttled apart from its budget, before bcrypt, and the throttle expires', async () => {
       const key = await newKey();

@@ -17,4 +17,26 @@ export interface Dialect {
   isDuplicateKey(err: unknown): boolean;
   /** Whether `SELECT … FOR UPDATE` locks rows (SQLite has one writer and no row locks). */
   readonly rowLocks: boolean;
+
+  // Counting stores (plan counters, failure counters, key usage, oidc payloads).
+  /** What turns an INSERT into an upsert on the conflict `keys` (followed by `column = …` assignments). */
+  onConflictUpdate(keys: readonly string[]): string;
+  /** The value the upsert tried to insert into `column`, inside its update clause. */
+  inserted(column: string): string;
+  /** The larger of two values in one row (not the aggregate). */
+  greatest(a: string, b: string): string;
+  /** The smaller of two values in one row (not the aggregate). */
+  least(a: string, b: string): string;
+  /** Whether `INSERT … ON CONFLICT … RETURNING` answers the rows it wrote. */
+  readonly upsertReturns: boolean;
+  /**
+   * `expr`, also kept in session variable `name` for `readCaptured` on the same
+   * connection (MySQL: an upsert's new value read back without a transaction).
+   * Absent where there are no session variables.
+   */
+  capture?(name: string, expr: string): string;
+  /** The statement that reads session variables `names` back, one column each. */
+  readCaptured?(names: readonly string[]): string;
+  /** `(a, b) IN …` over row constructors `tuples` (`(?, ?), (?, ?)`). */
+  rowsIn(tuples: string): string;
 }

@@ -1,8 +1,11 @@
 import { hash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { createBatcher } from '../batch.js';
-import { hotStatement, inList, isMysql, nowSeconds, type Db } from './knex.js';
+import { createRedisFirstUse } from '../redis/replay-detection.js';
 import type { RedisClient } from '../redis.js';
+import { deleteInBatches } from './batched-delete.js';
+import { dialectOf, hotStatement, inList, type Db } from './knex.js';
 
 const TABLE = 'oidc_payloads';
 
@@ -19,20 +22,11 @@ export function createAdapterFactory(
   db: Db,
   loadClient: ClientMetadataLoader,
   redis?: RedisClient,
+  clock: Clock = systemClock,
 ): (name: string) => Adapter {
   const batched = payloadBatches(db);
-  if (redis) {
-    // RFC 7523 §3 jti replay in Redis: one SET NX with the assertion's lifetime, first writer wins.
-    batched.firstUse = async (row) =>
-      (await redis.set(
-        `jti:${row.id}`,
-        '1',
-        'EX',
-        Math.max(1, (row.expires_at ?? nowSeconds() + 60) - nowSeconds()),
-        'NX',
-      )) === 'OK';
-  }
-  return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched));
+  if (redis) batched.firstUse = createRedisFirstUse(redis, clock);
+  return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched, clock));
 }
 
 /** The columns a token write sets: the key, then what an upsert replaces. */
@@ -56,14 +50,17 @@ interface StoredRow {
  */
 function payloadBatches(db: Db) {
   const hot = hotStatement(db);
-  const mysql = isMysql(db);
+  const dialect = dialectOf(db);
+  const upsertUpdate = `${dialect.onConflictUpdate(['type', 'id'])} ${UPSERTED.slice(2)
+    .map((column) => `${column} = ${dialect.inserted(column)}`)
+    .join(', ')}`;
   return {
     find: createBatcher(async (keys: ReadonlyArray<readonly [string, string]>) => {
-      // (type, id) pairs: MySQL reads row constructors by the primary key; SQLite wants them as VALUES.
+      // (type, id) pairs, as row constructors the dialect compares by the primary key.
       const pairs = inList([...new Map(keys.map(([type, id]) => [`${type}\0${id}`, [type, id] as const])).values()]);
       const tuples = pairs.values.map(() => '(?, ?)').join(', ');
       const rows = await hot<PayloadRow & { type: string; id: string }>(
-        `SELECT type, id, ${COLUMNS.join(', ')} FROM ${TABLE} WHERE (type, id) IN (${mysql ? tuples : `VALUES ${tuples}`})`,
+        `SELECT type, id, ${COLUMNS.join(', ')} FROM ${TABLE} WHERE (type, id) ${dialect.rowsIn(tuples)}`,
         pairs.values.flat(),
       );
       // Compared in code too: MySQL's PAD SPACE would match a key with trailing spaces.
@@ -83,8 +80,11 @@ function payloadBatches(db: Db) {
         ...row,
         payload: JSON.stringify({ ...JSON.parse(row.payload), nonce: nonces[i] }),
       }));
-      const insert = db(TABLE).insert(stored).onConflict(['type', 'id']);
-      await (isMysql(db) ? insert.merge({ id: db.raw('id') }) : insert.ignore());
+      // An existing row is left as it is (`id = id`): the first writer's nonce stays.
+      await db.raw(
+        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${stored.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ')} ${dialect.onConflictUpdate(['type', 'id'])} id = id`,
+        stored.flatMap((row) => UPSERTED.map((column) => row[column])),
+      );
       const found = await db(TABLE)
         .whereIn(
           ['type', 'id'],
@@ -101,11 +101,8 @@ function payloadBatches(db: Db) {
       const unique = inList([...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()]);
       // A padded row repeats the last one: writing it twice leaves it as once.
       const values = unique.values.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ');
-      const update = UPSERTED.slice(2)
-        .map((column) => (mysql ? `${column} = VALUES(${column})` : `${column} = excluded.${column}`))
-        .join(', ');
       await hot(
-        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${values} ${mysql ? 'ON DUPLICATE KEY UPDATE' : 'ON CONFLICT (type, id) DO UPDATE SET'} ${update}`,
+        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${values} ${upsertUpdate}`,
         unique.values.flatMap((row) => UPSERTED.map((column) => row[column])),
       );
       return rows.map(() => undefined);
@@ -153,12 +150,12 @@ export function storageKey(id: string): string {
   return hash('sha256', id, 'base64url');
 }
 
-function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payloadBatches>): Adapter {
+function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payloadBatches>, clock: Clock): Adapter {
   const rows = () => db(TABLE).where({ type });
 
   const read = (row: PayloadRow | undefined, id?: string): AdapterPayload | undefined => {
     if (!row) return undefined;
-    if (row.expires_at !== null && Number(row.expires_at) <= nowSeconds()) return undefined;
+    if (row.expires_at !== null && Number(row.expires_at) <= secondsOf(clock)) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload;
     // The token value was left out of the stored payload; the caller just presented it.
     if (id !== undefined && payload.jti === undefined && BEARER_MODELS.has(type)) payload.jti = id;
@@ -181,7 +178,7 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
           type === 'Session' || type === 'Interaction' || type === 'ReplayDetection'
             ? null
             : (payload.clientId ?? null),
-        expires_at: expiresIn ? nowSeconds() + expiresIn : null,
+        expires_at: expiresIn ? secondsOf(clock) + expiresIn : null,
       };
       if (type === 'ReplayDetection') {
         // The atomic check-and-set that makes an assertion single-use across processes.
@@ -210,7 +207,7 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
       const updated = await rows()
         .andWhere({ id: storageKey(id) })
         .whereNull('consumed_at')
-        .update({ consumed_at: nowSeconds() });
+        .update({ consumed_at: secondsOf(clock) });
       if (updated === 0)
         throw new errors.InvalidGrant(`${type === 'AuthorizationCode' ? 'authorization code' : 'grant'} already used`);
     },
@@ -227,19 +224,11 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
   };
 }
 
-/** Deletes expired rows in small batches so a large backlog never holds long locks. */
-export async function deleteExpiredPayloads(db: Db, batchSize = 1000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const ids = await db(TABLE).where('expires_at', '<=', nowSeconds()).limit(batchSize).select('type', 'id');
-    if (!ids.length) return total;
-    await db(TABLE)
-      .whereIn(
-        ['type', 'id'],
-        ids.map((r: { type: string; id: string }) => [r.type, r.id]),
-      )
-      .delete();
-    total += ids.length;
-    if (ids.length < batchSize) return total;
-  }
+/** Deletes expired rows (the sweep), in batches. */
+export function deleteExpiredPayloads(db: Db, clock: Clock = systemClock): Promise<number> {
+  return deleteInBatches(db, {
+    table: TABLE,
+    key: ['type', 'id'],
+    where: (rows) => rows.where('expires_at', '<=', secondsOf(clock)),
+  });
 }

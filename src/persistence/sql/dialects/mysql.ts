@@ -18,4 +18,14 @@ export const mysql: Dialect = {
   }),
   isDuplicateKey: (err) => (err as { code?: string }).code === 'ER_DUP_ENTRY',
   rowLocks: true,
+  onConflictUpdate: () => 'ON DUPLICATE KEY UPDATE',
+  inserted: (column) => `VALUES(${column})`,
+  greatest: (a, b) => `GREATEST(${a}, ${b})`,
+  least: (a, b) => `LEAST(${a}, ${b})`,
+  // MariaDB's RETURNING does not cover ON DUPLICATE KEY UPDATE.
+  upsertReturns: false,
+  capture: (name, expr) => `(@${name} := ${expr})`,
+  readCaptured: (names) => `SELECT ${names.map((n) => `@${n} AS ${n}`).join(', ')}`,
+  // Row constructors read by the primary key.
+  rowsIn: (tuples) => `IN (${tuples})`,
 };

@@ -31,4 +31,11 @@ export const sqlite: Dialect = {
     return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
   },
   rowLocks: false,
+  onConflictUpdate: (keys) => `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET`,
+  inserted: (column) => `excluded.${column}`,
+  greatest: (a, b) => `MAX(${a}, ${b})`,
+  least: (a, b) => `MIN(${a}, ${b})`,
+  upsertReturns: true,
+  // SQLite compares row values against a VALUES list.
+  rowsIn: (tuples) => `IN (VALUES ${tuples})`,
 };

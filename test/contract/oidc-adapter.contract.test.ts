@@ -1,21 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors } from 'oidc-provider';
+import type { Redis } from 'ioredis';
+import { manualClock } from '../../src/clock.js';
 import { createDb, type Db } from '../../src/persistence/sql/knex.js';
-import { migrateLatest, migrateRollbackAll, migrationState } from '../../src/persistence/sql/migrate.js';
+import { migrateLatest } from '../../src/persistence/sql/migrate.js';
 import { createAdapterFactory, deleteExpiredPayloads, storageKey } from '../../src/persistence/sql/oidc-adapter.js';
 import { DATABASES } from '../helpers/databases.js';
+import { redisTargets, type Backing } from './targets.js';
 
 describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) => {
   let db: Db;
   let drop: () => Promise<void>;
+  let url: string;
   let adapterFor: ReturnType<typeof createAdapterFactory>;
+  const clock = manualClock();
 
   beforeAll(async () => {
     const created = await database.create();
-    drop = created.drop;
-    db = createDb(created.url);
+    ({ url, drop } = created);
+    db = createDb(url);
     await migrateLatest(db);
-    adapterFor = createAdapterFactory(db, async () => undefined);
+    adapterFor = createAdapterFactory(db, async () => undefined, undefined, clock);
   });
 
   afterAll(async () => {
@@ -65,16 +70,18 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
   it('treats an expired row as absent, and the sweep deletes it', async () => {
     const tokens = adapterFor('AccessToken');
     await tokens.upsert('old', { kind: 'AccessToken' }, 60);
-    await db('oidc_payloads')
-      .where({ id: storageKey('old') })
-      .update({ expires_at: 1 });
+    await tokens.upsert('young', { kind: 'AccessToken' }, 120);
+    clock.advance(59_000);
+    expect(await tokens.find('old')).toBeDefined();
+    clock.advance(1000);
     expect(await tokens.find('old')).toBeUndefined();
-    expect(await deleteExpiredPayloads(db)).toBeGreaterThanOrEqual(1);
+    expect(await deleteExpiredPayloads(db, clock)).toBeGreaterThanOrEqual(1);
     expect(
       await db('oidc_payloads')
         .where({ id: storageKey('old') })
         .first(),
     ).toBeUndefined();
+    expect(await tokens.find('young')).toBeDefined();
   });
 
   it('revokes every payload of a grant', async () => {
@@ -110,21 +117,65 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(errors.InvalidClientAuth);
   });
-});
 
-describe.each(DATABASES)('migrations on $name', (database) => {
-  it('apply, report current, and roll back to nothing', async () => {
-    const { url, drop } = await database.create();
-    const db = createDb(url);
+  it('20 concurrent writes and reads of tokens (batched together) each find their own', async () => {
+    const tokens = adapterFor('AccessToken');
+    const ids = Array.from({ length: 20 }, (_, i) => `concurrent-${i}`);
+    await Promise.all(ids.map((id) => tokens.upsert(id, { kind: 'AccessToken', clientId: id }, 60)));
+    const found = await Promise.all([...ids, 'never-issued'].map((id) => tokens.find(id)));
+    expect(found.map((p) => p?.clientId)).toEqual([...ids, undefined]);
+  });
+
+  it('replay detection across two processes on the database: of 20 concurrent saves of one jti exactly one wins', async () => {
+    const other = createDb(url);
     try {
-      expect(await migrationState(db)).toBe('empty');
-      await migrateLatest(db);
-      expect(await migrationState(db)).toBe('current');
-      await migrateRollbackAll(db);
-      expect(await db.schema.hasTable('o_auth_clients')).toBe(false);
+      const adapters = [adapterFor, createAdapterFactory(other, async () => undefined, undefined, clock)];
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          adapters[i % 2]!('ReplayDetection').upsert('jti-two', { iss: 'c', kind: 'ReplayDetection' }, 60),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     } finally {
-      await db.destroy();
-      await drop();
+      await other.destroy();
     }
   });
 });
+
+describe.each(redisTargets('the oidc adapter’s replay detection'))(
+  'oidc-provider adapter replay detection on $name',
+  (target) => {
+    let redis: Backing<Redis>;
+    let db: Db;
+    let drop: () => Promise<void>;
+
+    beforeAll(async () => {
+      redis = await target.open();
+      const created = await DATABASES[0]!.create();
+      drop = created.drop;
+      db = createDb(created.url);
+      await migrateLatest(db);
+    });
+
+    afterAll(async () => {
+      await db.destroy();
+      await drop();
+      await redis.close();
+    });
+
+    it('of 20 concurrent saves of one jti through two processes exactly one wins, and nothing is written to the database', async () => {
+      const clock = manualClock();
+      const adapters = [redis.main, redis.connect()].map((r) =>
+        createAdapterFactory(db, async () => undefined, r, clock),
+      );
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          adapters[i % 2]!('ReplayDetection').upsert('jti-redis', { iss: 'c', kind: 'ReplayDetection' }, 60),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(errors.InvalidClientAuth);
+      expect(await db('oidc_payloads').where({ type: 'ReplayDetection' }).first()).toBeUndefined();
+    });
+  },
+);

@@ -1,0 +1,34 @@
+import type { UsageCountStore } from '../../clients/usage.js';
+import type { Db } from './knex.js';
+
+/** Clients per UPDATE: one statement stays well under every database's bind-variable limit. */
+const PER_STATEMENT = 300;
+
+/**
+ * `usage_count` and `last_used_at` on `o_auth_clients`: one UPDATE per 300
+ * clients, all in one transaction (a failed batch is retried whole, so it
+ * must have written nothing). Add to the count, keep the latest time.
+ */
+export function createSqlUsageCounts(db: Db): UsageCountStore {
+  return {
+    async add(batch) {
+      await db.transaction(async (trx) => {
+        for (let i = 0; i < batch.length; i += PER_STATEMENT) {
+          const part = batch.slice(i, i + PER_STATEMENT);
+          const count = part.map(() => 'WHEN ? THEN ?').join(' ');
+          const latest = part
+            .map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)')
+            .join(' ');
+          await trx.raw(
+            `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
+            [
+              ...part.flatMap((u) => [u.clientId, u.count]),
+              ...part.flatMap((u) => [u.clientId, u.lastUsedAt, u.lastUsedAt]),
+              ...part.map((u) => u.clientId),
+            ],
+          );
+        }
+      });
+    },
+  };
+}
