@@ -5,7 +5,6 @@ import { createAdapterFactory } from '../persistence/sql/oidc-adapter.js';
 import { assertClientAssertion } from './client-assertions.js';
 import { KEYPORT_CLIENT_METADATA, keyportMetadata } from '../clients/metadata.js';
 import type { KeyMaterial } from '../persistence/signing-keys.js';
-import { PAGE_HEADERS } from '../web/html.js';
 import { errorPage } from './interactions/pages.js';
 import type { Db } from '../persistence/sql/knex.js';
 import type { RedisClient } from '../persistence/redis.js';
@@ -153,8 +152,8 @@ export function createProvider({
     clockTolerance: config.clockSkewSeconds,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: teamMembershipPolicy() },
     // Error pages are plain HTML with every value escaped and nothing that runs.
+    // keyport's page headers come from overrides/install-page-headers.ts.
     renderError: async (ctx, out) => {
-      ctx.set(PAGE_HEADERS);
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), out.error_description ? String(out.error_description) : undefined);
     },
