@@ -3,8 +3,6 @@ import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
 import { staticAssets } from './web/static.js';
-import { PAGE_HEADERS } from './web/html.js';
-import { oobRedirectPage } from './oidc/oob.js';
 import type Router from '@koa/router';
 import type { Db } from './persistence/sql/knex.js';
 import type { RedisClient } from './persistence/redis.js';
@@ -12,9 +10,6 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
-import { basicAsSent, refuseThrottledAddress, type OAuthLimits } from './oidc/oauth-guard.js';
-import { clientAuthenticatingRoutes } from './oidc/client-auth-routes.js';
-import { limitAuthorizationRequests } from './oidc/authorization-requests.js';
 
 /** Each surface's router has a state type of its own; the app only mounts them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -34,7 +29,6 @@ export interface AppDeps {
   readonly interactionRouter: SurfaceRouter;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly limits: OAuthLimits;
   /** Set on SIGTERM: every answer closes its connection, so none is reused while the process drains. */
   readonly state: { readonly draining: boolean; readonly stopping: boolean };
 }
@@ -56,7 +50,6 @@ export function createApp({
   interactionRouter,
   logger,
   metrics,
-  limits,
   state,
 }: AppDeps): Koa {
   const app = new Koa();
@@ -69,8 +62,6 @@ export function createApp({
   app.use(requestLog(logger, metrics));
   pinIssuerOrigin(app, config.issuer);
   app.use(basics(state));
-  const clientAuthRoutes = clientAuthenticatingRoutes(provider);
-  app.use(refuseThrottledAddress(limits, clientAuthRoutes));
   const probe = probes({ config, db, redis, metrics, state });
   // keyport's own routes, each under its first path segment: a token request passes one check, not eight routers.
   app.use(
@@ -86,10 +77,7 @@ export function createApp({
       interaction: [interactionRouter.routes()],
     }),
   );
-  app.use(oobRedirectPage);
-  app.use(limitAuthorizationRequests(provider.pathFor('authorization')));
-  app.use(basicAsSent(clientAuthRoutes));
-  app.use(providerPageHeaders);
+  // oidc-provider, with keyport's changes to it installed on it (oidc/provider.ts, oidc/overrides/).
   app.use(mount(provider));
   return app;
 }
@@ -152,10 +140,4 @@ function basics(state: { draining: boolean }): Koa.Middleware {
     ctx.set('X-Content-Type-Options', 'nosniff');
     return next();
   };
-}
-
-/** HTML that oidc-provider writes itself gets keyport's page headers (CSP, no framing, no caching) unless it set its own CSP. */
-async function providerPageHeaders(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  await next();
-  if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) ctx.set(PAGE_HEADERS);
 }

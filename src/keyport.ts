@@ -40,7 +40,6 @@ import { createInteractionRouter } from './oidc/interactions/router.js';
 import { createSignInThrottle } from './limits/sign-in-throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
-import { recordClientAuthFailures } from './observability/request-log.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -121,7 +120,6 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       teams: services.teams,
       clients: services.clients,
     });
-    recordClientAuthFailures(provider);
     const accessTokens = providerAccessTokens(provider);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({
@@ -183,7 +181,6 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       interactionRouter,
       logger,
       metrics,
-      limits,
       state,
     });
     return { keys, version: keysVersion(config.keysDir), provider, adminRouter, app, callback: app.callback() };

@@ -1,5 +1,3 @@
-import type Koa from 'koa';
-
 /**
  * Why a client authentication failed: a closed set, for the log line and
  * the `keyport_client_auth_failures_total` metric. The client is told only
@@ -23,28 +21,17 @@ export const AUTH_FAILURE_REASONS = [
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
-/** Set by the client loader when the client_id names a revoked or expired key (it answers "not found" to oidc-provider). */
-export function noteInvalidClient(
-  state: Record<string, unknown> | undefined,
-  reason: 'client_revoked' | 'client_expired',
-): void {
-  if (state) state.invalidClientReason = reason;
+/**
+ * Noted by keyport's own check at the point it refuses a client (the client
+ * loader, the secret comparison, the assertion checks, the missing-credentials
+ * rewrite); the request log reads it from ctx.state when the answer is
+ * `401 invalid_client`. Never derived from oidc-provider's English messages.
+ */
+export function noteAuthFailure(state: Record<string, unknown> | undefined, reason: AuthFailureReason): void {
+  if (state) state.authFailureReason = reason;
 }
 
-/** From oidc-provider's error detail (and what the loader noted), one reason of the closed set. */
-export function authFailureReason(ctx: Koa.Context, detail: string | undefined): AuthFailureReason {
-  const d = detail ?? '';
-  if (/not found|invalid client_id/i.test(d))
-    return (ctx.state.invalidClientReason as AuthFailureReason | undefined) ?? 'unknown_client';
-  if (/no client authentication mechanism|must be provided/i.test(d)) return 'missing_credentials';
-  if (/authentication method|not registered for|token_endpoint_auth_method/i.test(d)) return 'wrong_auth_method';
-  if (/secret/i.test(d)) return 'wrong_secret';
-  if (/used once/i.test(d)) return 'assertion_replayed';
-  if (/jwt expired|expiration/i.test(d)) return 'assertion_expired';
-  if (/audience|\baud\b/i.test(d)) return 'assertion_audience';
-  if (/must expire within|issued in the future|not active yet/i.test(d)) return 'assertion_lifetime';
-  if (/no matching key|kid/i.test(d)) return 'assertion_kid';
-  if (/signature/i.test(d)) return 'assertion_signature';
-  if (/assertion|jwt|jti|iss|alg/i.test(d)) return 'assertion_invalid';
-  return 'other';
+/** What keyport's checks noted for this request, if anything. */
+export function notedAuthFailure(state: Record<string, unknown> | undefined): AuthFailureReason | undefined {
+  return state?.authFailureReason as AuthFailureReason | undefined;
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import { requestLinesOf, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { authFailureReason } from './auth-failure-reasons.js';
 
 // An incoming X-Request-Id is kept when it is short and plain; anything else is replaced.
 const PLAIN_ID = /^[\w.:-]{1,128}$/;
@@ -44,24 +43,6 @@ function seen(ctx: Koa.Context): Seen {
         : undefined,
     error: isJson && typeof body.error === 'string' ? body.error : undefined,
   };
-}
-
-/**
- * oidc-provider tells a client only "client authentication failed"; the
- * reason is in the error it emits. Kept on ctx.state for the metrics.
- */
-export function recordClientAuthFailures(provider: {
-  on(
-    event: string,
-    listener: (ctx: Koa.Context, err: { error?: string; error_detail?: string; error_description?: string }) => void,
-  ): unknown;
-}): void {
-  for (const event of ['grant.error', 'introspection.error', 'revocation.error']) {
-    provider.on(event, (ctx, err) => {
-      if (err.error === 'invalid_client')
-        ctx.state.authFailureReason = authFailureReason(ctx, err.error_detail ?? err.error_description);
-    });
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { noteAuthFailure, type AuthFailureReason } from '../observability/auth-failure-reasons.js';
 
 /** How long an assertion may live and how far clocks may disagree (config: max_assertion_lifetime_seconds, clock_skew_seconds). */
 export interface AssertionLimits {
@@ -36,24 +37,31 @@ export async function assertClientAssertion(
   const { maxLifetimeSeconds, clockSkewSeconds } = limits;
   for (const name of FOREIGN_KEY_HEADERS) {
     if (header[name] !== undefined)
-      throw new errors.InvalidClientAuth(`the client_assertion header must not carry ${name}`);
+      refuse(ctx, 'assertion_invalid', `the client_assertion header must not carry ${name}`);
   }
 
   const accepted = ctx.oidc.clientJwtAuthExpectedAudience();
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!audiences.every((aud) => typeof aud === 'string' && accepted.has(aud))) {
-    throw new errors.InvalidClientAuth('every audience (aud) of the client_assertion must be this server');
+    refuse(ctx, 'assertion_audience', 'every audience (aud) of the client_assertion must be this server');
   }
 
   const now = Math.floor(Date.now() / 1000);
   if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + clockSkewSeconds)) {
-    throw new errors.InvalidClientAuth('the client_assertion was issued in the future (iat)');
+    refuse(ctx, 'assertion_lifetime', 'the client_assertion was issued in the future (iat)');
   }
   const start = typeof claims.iat === 'number' ? claims.iat : now;
   if (
     typeof claims.exp !== 'number' ||
     claims.exp - start > maxLifetimeSeconds + (claims.iat === undefined ? clockSkewSeconds : 0)
   ) {
-    throw new errors.InvalidClientAuth(`the client_assertion must expire within ${maxLifetimeSeconds} seconds`);
+    refuse(ctx, 'assertion_lifetime', `the client_assertion must expire within ${maxLifetimeSeconds} seconds`);
   }
+  // oidc-provider checks single use after this hook (lib/shared/jwt_client_auth.js): a refusal from here on is a replay.
+  noteAuthFailure(ctx.state, 'assertion_replayed');
+}
+
+function refuse(ctx: KoaContextWithOIDC, reason: AuthFailureReason, description: string): never {
+  noteAuthFailure(ctx.state, reason);
+  throw new errors.InvalidClientAuth(description);
 }

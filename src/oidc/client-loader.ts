@@ -1,5 +1,5 @@
 import Provider, { type AdapterPayload } from 'oidc-provider';
-import { noteInvalidClient } from '../observability/auth-failure-reasons.js';
+import { noteAuthFailure } from '../observability/auth-failure-reasons.js';
 import type { Config } from '../config.js';
 import { hasApiAccess, isValid } from '../clients/client.js';
 import { oidcMetadataFor } from '../clients/kinds.js';
@@ -27,7 +27,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
     if (!client) return undefined;
     if (!isValid(client, nowSeconds())) {
       // oidc-provider is told "not found"; the log and metrics are told why.
-      noteInvalidClient(Provider.ctx?.state, client.revokedAt !== null ? 'client_revoked' : 'client_expired');
+      noteAuthFailure(Provider.ctx?.state, client.revokedAt !== null ? 'client_revoked' : 'client_expired');
       return undefined;
     }
     const metadata = oidcMetadataFor(client, client.scopes ?? config.defaultScopes);

@@ -4,21 +4,28 @@ import type { ClientMetadataLoader } from '../persistence/sql/oidc-adapter.js';
 import { createAdapterFactory } from '../persistence/sql/oidc-adapter.js';
 import { assertClientAssertion } from './client-assertions.js';
 import { KEYPORT_CLIENT_METADATA, keyportMetadata } from '../clients/metadata.js';
-import { rfc6749TokenErrors } from './rfc6749-token-errors.js';
 import type { KeyMaterial } from '../persistence/signing-keys.js';
-import { PAGE_HEADERS } from '../web/html.js';
 import { errorPage } from './interactions/pages.js';
 import type { Db } from '../persistence/sql/knex.js';
 import type { RedisClient } from '../persistence/redis.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
-import { keyDigest, looksGenerated } from '../clients/secrets.js';
-import { introspectApiKeys, introspectCurrentScope } from './introspection.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { OIDC_SCOPES } from '../clients/scopes.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { chargeAuthenticatedClient, oauthGuard, providerSecretMatches, type OAuthLimits } from './oauth-guard.js';
-import { clientAuthenticatingRoutes } from './client-auth-routes.js';
+import type { OAuthLimits } from './oauth-guard.js';
+import { clientAuthenticated } from './client-authenticated.js';
+import { installClientLookup } from './overrides/install-client-lookup.js';
+import { installSecretComparison } from './overrides/install-secret-comparison.js';
+import { installAuthFailureReasons } from './overrides/install-auth-failure-reasons.js';
+import { installClientAuthThrottle } from './overrides/install-client-auth-throttle.js';
+import { installOobPage } from './overrides/install-oob-page.js';
+import { installAuthorizationRequestLimit } from './overrides/install-authorization-request-limit.js';
+import { installBasicAsSent } from './overrides/install-basic-as-sent.js';
+import { installPageHeaders } from './overrides/install-page-headers.js';
+import { installIntrospectionAdditions } from './overrides/install-introspection-additions.js';
+import { installNoFormPost } from './overrides/install-no-form-post.js';
+import { installTokenErrorWording } from './overrides/install-token-error-wording.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -145,8 +152,8 @@ export function createProvider({
     clockTolerance: config.clockSkewSeconds,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: teamMembershipPolicy() },
     // Error pages are plain HTML with every value escaped and nothing that runs.
+    // keyport's page headers come from overrides/install-page-headers.ts.
     renderError: async (ctx, out) => {
-      ctx.set(PAGE_HEADERS);
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), out.error_description ? String(out.error_description) : undefined);
     },
@@ -155,115 +162,20 @@ export function createProvider({
 
   const provider = new Provider(config.issuer, configuration);
 
-  // keyport stores bcrypt hashes where oidc-provider expects the secret:
-  // compare through bcrypt instead of the provider's constant-time equality.
-  // During a rotation's grace period the previous secret matches too.
-  (
-    provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> }
-  ).compareClientSecret = async function compareClientSecret(this: OidcClient, actual: string) {
-    // A secret verified before against the same stored hash needs no bcrypt;
-    // a throttled client_id is refused either way (see secretMatches).
-    const meta = keyportMetadata(this);
-    const matches = await providerSecretMatches(
-      limits,
-      this.clientId,
-      actual,
-      [this.clientSecret, meta.previous_secret_hash],
-      meta.key_digest,
-    );
-    if (!matches) return false;
-    await clientAuthenticated(limits, this);
-    // A service account's key made before keys had digests gains one when its current secret matches, so it works as an API key from now on.
-    if (
-      meta.kind === 'service_account' &&
-      !meta.has_key_digest &&
-      looksGenerated(actual) &&
-      this.clientSecret &&
-      limits.verified.has(this.clientId, this.clientSecret, actual)
-    ) {
-      await clients.setKeyDigestIfMissing(this.clientId, keyDigest(actual), this.clientSecret);
-    }
-    return true;
-  };
-
-  cacheClientObjects(provider, loadClient);
-
-  provider.use(oauthGuard(limits, clientAuthenticatingRoutes(provider)));
-  provider.use(introspectCurrentScope);
-  provider.use(introspectApiKeys(clients, config, usage));
-  provider.use(noFormPost(provider.pathFor('authorization')));
-  provider.use(rfc6749TokenErrors);
+  // Each change to oidc-provider's behaviour, one file each in overrides/ (README "oidc-provider changes").
+  // provider.use runs in this order, before the provider's own routes.
+  installClientLookup(provider, { loadClient });
+  installSecretComparison(provider, { limits, clients });
+  installAuthFailureReasons(provider, { clockSkewSeconds: config.clockSkewSeconds });
+  installClientAuthThrottle(provider, { limits });
+  installOobPage(provider);
+  installAuthorizationRequestLimit(provider);
+  installBasicAsSent(provider);
+  installPageHeaders(provider);
+  installIntrospectionAdditions(provider, { clients, config, usage });
+  installNoFormPost(provider);
+  installTokenErrorWording(provider);
   return provider;
-}
-
-const CLIENT_OBJECTS = 2000;
-
-/**
- * oidc-provider builds a Client object (metadata validation, key import)
- * from the adapter's row and keeps the last 100 by a hash of the row. With
- * more active clients than that, every request rebuilds one. This find does
- * what the provider's does for adapter-backed clients (keyport has no static
- * clients and no client metadata documents) with room for 2,000. The row is
- * still read on every call, and a Client is reused only for the same row
- * content: a revocation, expiry or rotation changes the row, so it is never
- * served from the cache.
- */
-function cacheClientObjects(provider: Provider, loadClient: ClientMetadataLoader): void {
-  const built = new Map<string, { row: string; client: OidcClient }>();
-  const Client = provider.Client as unknown as {
-    new (metadata: object): OidcClient;
-    find(id: string): Promise<OidcClient | undefined>;
-  };
-  Client.find = async (id: string) => {
-    if (typeof id !== 'string' || !id.length) return undefined;
-    const properties = await loadClient(id);
-    if (!properties) return undefined;
-    const row = JSON.stringify(properties);
-    const kept = built.get(id);
-    built.delete(id);
-    const client = kept?.row === row ? kept.client : new Client(properties);
-    if (built.size >= CLIENT_OBJECTS) built.delete(built.keys().next().value!);
-    built.set(id, { row, client });
-    return client;
-  };
-}
-
-/**
- * Runs once a client has proven who it is (secret or assertion), before the
- * endpoint does any work: charges its plan budget, and gives a
- * client_credentials request without `scope` every scope the client was
- * registered with, as Auth0 and Keycloak do (openid-client's
- * clientCredentialsGrant and simple-oauth2 send none by default).
- */
-async function clientAuthenticated(limits: OAuthLimits, client: OidcClient): Promise<void> {
-  await chargeAuthenticatedClient(limits, client);
-  const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
-  const params = ctx?.oidc?.params as { grant_type?: unknown; scope?: unknown } | undefined;
-  if (ctx?.oidc.route === 'token' && params?.grant_type === 'client_credentials' && !params.scope && client.scope)
-    params.scope = client.scope;
-}
-
-/**
- * response_mode=form_post answers with an auto-submitting page whose inline
- * script keyport's page policy (no inline script, form-action limited to the
- * app's origins) would stop: it is refused with a clear error and left out
- * of discovery, so a client picks query or fragment instead.
- */
-function noFormPost(authorizationPath: string) {
-  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
-    if (ctx.path === authorizationPath && /form_post/.test(String(ctx.query.response_mode ?? ''))) {
-      ctx.status = 400;
-      ctx.set(PAGE_HEADERS);
-      ctx.type = 'html';
-      ctx.body = errorPage('invalid_request', 'response_mode form_post is not supported; use query or fragment');
-      return;
-    }
-    await next();
-    if (ctx.oidc?.route === 'discovery') {
-      const body = ctx.body as { response_modes_supported?: string[] };
-      body.response_modes_supported = body.response_modes_supported?.filter((mode) => !mode.includes('form_post'));
-    }
-  };
 }
 
 /**
@@ -303,7 +215,7 @@ async function issuancePolicy(
 
   // oidc-provider drops scopes it does not know from the parameters; read
   // the request body so a client asking for one is told, not silently ignored.
-  const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
+  const body = ctx.oidc.body;
   const requested =
     ctx.oidc.params?.grant_type === 'client_credentials' && typeof body?.scope === 'string'
       ? body.scope

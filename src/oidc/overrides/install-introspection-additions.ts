@@ -1,0 +1,21 @@
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config.js';
+import type { ClientStore } from '../../clients/store.js';
+import type { UsageRecorder } from '../../clients/usage.js';
+import { introspectApiKeys, introspectCurrentScope } from '../introspection.js';
+
+/*
+ * Why: a resource server introspects raw API keys the same way as tokens
+ * (docs/contract.md), and a token's scopes shrink when its client's do.
+ * Changes: the answer of oidc-provider lib/actions/introspection.js: an
+ * `{active:false}` for a string that is a service account's key becomes its
+ * `token_type: "api_key"` answer; an active token's `scope` is cut to the
+ * scopes its client holds now. Both only rewrite the provider's answer.
+ */
+export function installIntrospectionAdditions(
+  provider: Provider,
+  deps: { readonly clients: ClientStore; readonly config: Config; readonly usage: UsageRecorder },
+): void {
+  provider.use(introspectCurrentScope);
+  provider.use(introspectApiKeys(deps.clients, deps.config, deps.usage));
+}
