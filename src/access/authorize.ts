@@ -1,4 +1,4 @@
-import { InsufficientPermissions, NotFound } from '../errors.js';
+import { InsufficientPermissions, NotFound, assertNever } from '../errors.js';
 import type { Role } from '../teams/team.js';
 import type { Principal } from './principal.js';
 
@@ -63,5 +63,7 @@ export function authorize(principal: Principal, teamId: number, action: TeamActi
     case 'not_admin':
     case 'role_forbids':
       throw new InsufficientPermissions('only team admins may manage keys');
+    default:
+      assertNever(decision);
   }
 }

@@ -84,6 +84,8 @@ describe('authorize: every principal × action', () => {
     const member: Principal = { kind: 'person', userId: 2, teamId: TEAM, role: 'member' };
     expect(() => authorize(member, TEAM, 'keys:read')).not.toThrow();
     expect(() => authorize(member, OTHER, 'keys:read')).toThrow(NotFound);
+    // The answer names nothing of the other team: the same words as for a team that does not exist.
+    expect(() => authorize(member, OTHER, 'keys:read')).toThrow(/^not found$/);
     expect(() => authorize(member, TEAM, 'keys:manage')).toThrow(InsufficientPermissions);
     expect(() => authorize(manager({ userId: 2, role: 'member' }), TEAM, 'keys:read')).toThrow(
       /only team admins may manage keys/,
