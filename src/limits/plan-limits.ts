@@ -1,3 +1,4 @@
+import { planNamed } from '../teams/plans.js';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { PlanCounterStore } from './plan-counter-store.js';
@@ -62,7 +63,8 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
 
     limitsFor({ plan, environment, kind }) {
       if (kind === 'resource_server') return config.resourceServerRateLimits;
-      const base = (plan !== undefined ? config.plans[plan]?.rate_limits : undefined) ?? [1, 1, 1];
+      // No plan at all (a row without a team): the smallest budget. A named plan: the same rule as the dashboard's.
+      const base = plan !== undefined ? planNamed(config.plans, plan).rate_limits : ([1, 1, 1] as const);
       return environment === 'dev'
         ? (base.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as [number, number, number])
         : base;

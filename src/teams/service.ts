@@ -1,3 +1,4 @@
+import { planNamed } from './plans.js';
 import bcrypt from 'bcrypt';
 import type { Config, PlanSettings } from '../config.js';
 import { isDuplicateKeyError } from '../persistence/sql/knex.js';
@@ -23,11 +24,7 @@ export interface TeamService {
 }
 
 export function createTeamService({ config, teams }: { config: Config; teams: TeamStore }): TeamService {
-  const planOf = (team: Team): PlanSettings => {
-    const plan = Object.hasOwn(config.plans, team.plan) ? config.plans[team.plan] : undefined;
-    // A team whose plan was removed from the configuration keeps its data but loses access.
-    return plan ?? { api_access: false, max_keys: 0, rate_limits: [30, 500, 5000] };
-  };
+  const planOf = (team: Team): PlanSettings => planNamed(config.plans, team.plan);
 
   return {
     async createTeam({ name, plan }) {

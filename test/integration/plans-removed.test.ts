@@ -42,6 +42,18 @@ describe.each(DATABASES)('a team on a removed plan on $name', (database) => {
     await drop?.();
   });
 
+  it('its budget is the one the dashboard shows: one removed-plan rule', async () => {
+    const team = await server.keyport.teamService.getTeam(teamId);
+    const shown = server.keyport.teamService.planOf(team).rate_limits;
+    const held = server.keyport.limits.plans.limitsFor({
+      plan: 'legacy',
+      environment: 'prod',
+      kind: 'service_account',
+    });
+    expect(held).toEqual(shown);
+    expect(shown).toEqual([30, 500, 5000]);
+  });
+
   it('the admin API creates no key for it: 403 insufficient_permissions, nothing stored', async () => {
     const count = await keysOfTeam();
     const res = await fetch(`${server.url}/api/teams/${teamId}/clients`, {
