@@ -71,7 +71,7 @@ const formFrom = (localAddress: string, url: string, form: Record<string, string
     body: new URLSearchParams(form).toString(),
   });
 
-describe.each(DATABASES)('issue 13, the outside review, on $name', (database) => {
+describe.each(DATABASES)('security rules across surfaces on $name', (database) => {
   let server: TestServer;
   let second: TestServer;
   let drop: () => Promise<void>;
@@ -543,7 +543,7 @@ describe.each(DATABASES)('issue 13, the outside review, on $name', (database) =>
   });
 });
 
-describe.each(DATABASES)('13. /readyz on $name after the database vanished', (database) => {
+describe.each(DATABASES)('/readyz on $name after the database vanished', (database) => {
   it('says the database is unreachable, not that migrations are behind', async () => {
     const created = await database.create();
     const server = await startServer(created.url);
