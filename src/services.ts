@@ -4,7 +4,8 @@ import type { Config } from './config.js';
 import { createDb, type Db } from './persistence/sql/knex.js';
 import { migrateLatest } from './persistence/sql/migrate.js';
 import { createTeamService, type TeamService } from './teams/service.js';
-import { createKnexTeamStore, type TeamStore } from './teams/store.js';
+import type { TeamStore } from './teams/store.js';
+import { createSqlTeamStore } from './persistence/sql/team-store.js';
 import { createShareLinks, type ShareLinks } from './shares/share-links.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
@@ -27,7 +28,7 @@ export async function openServices(config: Config): Promise<Services> {
     await db.destroy();
     throw err;
   }
-  const teams = createKnexTeamStore(db);
+  const teams = createSqlTeamStore(db);
   const clients = createKnexClientStore(db);
   const teamService = createTeamService({ config, teams });
   const shares = createShareLinks(db, config.issuer);

@@ -1,3 +1,4 @@
+import type { Tx } from '../unit-of-work.js';
 import type { Config } from '../config.js';
 import type { Knex } from 'knex';
 import { isMysql, nowSeconds, type Db } from '../persistence/sql/knex.js';
@@ -227,7 +228,12 @@ export function createClientService({
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
-        const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
+        const user = await teams.createMember(
+          team.id,
+          { kind: 'service_account', name },
+          'member',
+          trx as unknown as Tx,
+        );
         await clients.insert(
           {
             clientId,

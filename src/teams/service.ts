@@ -1,8 +1,7 @@
 import { planNamed } from './plans.js';
 import bcrypt from 'bcrypt';
 import type { Config, PlanSettings } from '../config.js';
-import { isDuplicateKeyError } from '../persistence/sql/knex.js';
-import { Conflict, InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
+import { InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
 import { canonicalEmail } from './email.js';
 import type { TeamStore } from './store.js';
@@ -53,12 +52,8 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
       if (password.length < 8 || bytes > 72)
         throw new InvalidRequest('password', 'must be 8 characters to 72 bytes long');
       const passwordHash = await bcrypt.hash(password, PASSWORD_COST);
-      try {
-        return await teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);
-      } catch (err) {
-        if (isDuplicateKeyError(err)) throw new Conflict(`a user with email ${normalized} already exists`);
-        throw err;
-      }
+      // An email already taken is the store's `conflict`.
+      return teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);
     },
 
     async getTeam(teamId) {

@@ -1,5 +1,4 @@
-import type { Knex } from 'knex';
-import { nowSeconds, type Db } from '../persistence/sql/knex.js';
+import type { Tx } from '../unit-of-work.js';
 import type { Membership, Role, Team, User, UserKind } from './team.js';
 
 export interface NewUser {
@@ -12,8 +11,11 @@ export interface NewUser {
 export interface TeamStore {
   createTeam(name: string, plan: string): Promise<Team>;
   findTeam(id: number): Promise<Team | undefined>;
-  /** Creates the user and its membership in one transaction (`trx` joins an outer one). */
-  createMember(teamId: number, user: NewUser, role: Role, trx?: Knex.Transaction): Promise<User>;
+  /**
+   * Creates the user and its membership in one transaction (`tx` joins an outer one);
+   * an email already taken is `conflict`.
+   */
+  createMember(teamId: number, user: NewUser, role: Role, tx?: Tx): Promise<User>;
   findUserByEmail(email: string): Promise<User | undefined>;
   findUser(id: number): Promise<User | undefined>;
   findMembership(teamId: number, userId: number): Promise<Membership | undefined>;
@@ -21,94 +23,4 @@ export interface TeamStore {
   membershipsOf(userId: number): Promise<Membership[]>;
   /** Everyone in the team (people and service-account users) with their role. */
   listMembers(teamId: number): Promise<Array<{ user: User; role: Role }>>;
-}
-
-interface TeamRow {
-  id: number;
-  name: string;
-  plan: string;
-  created_at: number;
-}
-interface UserRow {
-  id: number;
-  kind: UserKind;
-  email: string | null;
-  password_hash: string | null;
-  name: string | null;
-}
-
-const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) });
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  kind: r.kind,
-  email: r.email,
-  passwordHash: r.password_hash,
-  name: r.name,
-});
-
-export function createKnexTeamStore(db: Db): TeamStore {
-  return {
-    async createTeam(name, plan) {
-      const createdAt = nowSeconds();
-      const [id] = await db('teams').insert({ name, plan, created_at: createdAt });
-      return { id: Number(id), name, plan, createdAt };
-    },
-
-    async findTeam(id) {
-      const row = await db<TeamRow>('teams').where({ id }).first();
-      return row && toTeam(row);
-    },
-
-    async createMember(teamId, user, role, trx) {
-      const run = async (t: Knex.Transaction) => {
-        const now = nowSeconds();
-        const [id] = await t('users').insert({
-          kind: user.kind,
-          email: user.email ?? null,
-          password_hash: user.passwordHash ?? null,
-          name: user.name ?? null,
-          created_at: now,
-        });
-        await t('team_memberships').insert({ team_id: teamId, user_id: Number(id), role, created_at: now });
-        return {
-          id: Number(id),
-          kind: user.kind,
-          email: user.email ?? null,
-          passwordHash: user.passwordHash ?? null,
-          name: user.name ?? null,
-        };
-      };
-      return trx ? run(trx) : db.transaction(run);
-    },
-
-    async findUserByEmail(email) {
-      const row = await db<UserRow>('users').where({ email }).first();
-      // Byte for byte, whatever the column's collation (teams/email.ts).
-      return row && row.email === email ? toUser(row) : undefined;
-    },
-
-    async findUser(id) {
-      const row = await db<UserRow>('users').where({ id }).first();
-      return row && toUser(row);
-    },
-
-    async membershipsOf(userId) {
-      const rows = await db('team_memberships').where({ user_id: userId }).orderBy('created_at');
-      return rows.map((row) => ({ teamId: row.team_id, userId: row.user_id, role: row.role }));
-    },
-
-    async listMembers(teamId) {
-      const rows = await db('team_memberships')
-        .join('users', 'users.id', 'team_memberships.user_id')
-        .where({ team_id: teamId })
-        .orderBy('users.id')
-        .select<Array<UserRow & { role: Role }>>(['users.*', 'team_memberships.role']);
-      return rows.map((row) => ({ user: toUser(row), role: row.role }));
-    },
-
-    async findMembership(teamId, userId) {
-      const row = await db('team_memberships').where({ team_id: teamId, user_id: userId }).first();
-      return row && { teamId: row.team_id, userId: row.user_id, role: row.role };
-    },
-  };
 }

@@ -1,0 +1,103 @@
+import type { Knex } from 'knex';
+import { secondsOf, systemClock, type Clock } from '../../clock.js';
+import { Conflict } from '../../errors.js';
+import type { Role, Team, User, UserKind } from '../../teams/team.js';
+import type { TeamStore } from '../../teams/store.js';
+import { dialectOf, type Db } from './knex.js';
+import { sqlOf } from './unit-of-work.js';
+
+interface TeamRow {
+  id: number;
+  name: string;
+  plan: string;
+  created_at: number;
+}
+interface UserRow {
+  id: number;
+  kind: UserKind;
+  email: string | null;
+  password_hash: string | null;
+  name: string | null;
+}
+
+const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) });
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  kind: r.kind,
+  email: r.email,
+  passwordHash: r.password_hash,
+  name: r.name,
+});
+
+/** TeamStore on the SQL tables teams, users and team_memberships. */
+export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStore {
+  return {
+    async createTeam(name, plan) {
+      const createdAt = secondsOf(clock);
+      const [id] = await db('teams').insert({ name, plan, created_at: createdAt });
+      return { id: Number(id), name, plan, createdAt };
+    },
+
+    async findTeam(id) {
+      const row = await db<TeamRow>('teams').where({ id }).first();
+      return row && toTeam(row);
+    },
+
+    async createMember(teamId, user, role, tx) {
+      const run = async (t: Knex) => {
+        const now = secondsOf(clock);
+        const [id] = await t('users').insert({
+          kind: user.kind,
+          email: user.email ?? null,
+          password_hash: user.passwordHash ?? null,
+          name: user.name ?? null,
+          created_at: now,
+        });
+        await t('team_memberships').insert({ team_id: teamId, user_id: Number(id), role, created_at: now });
+        return {
+          id: Number(id),
+          kind: user.kind,
+          email: user.email ?? null,
+          passwordHash: user.passwordHash ?? null,
+          name: user.name ?? null,
+        };
+      };
+      try {
+        return await (tx ? run(sqlOf(db, tx)) : db.transaction(run));
+      } catch (err) {
+        if (dialectOf(db).isDuplicateKey(err)) throw new Conflict(`a user with email ${user.email} already exists`);
+        throw err;
+      }
+    },
+
+    async findUserByEmail(email) {
+      const row = await db<UserRow>('users').where({ email }).first();
+      // Byte for byte, whatever the column's collation (teams/email.ts).
+      return row && row.email === email ? toUser(row) : undefined;
+    },
+
+    async findUser(id) {
+      const row = await db<UserRow>('users').where({ id }).first();
+      return row && toUser(row);
+    },
+
+    async membershipsOf(userId) {
+      const rows = await db('team_memberships').where({ user_id: userId }).orderBy('created_at');
+      return rows.map((row) => ({ teamId: row.team_id, userId: row.user_id, role: row.role }));
+    },
+
+    async listMembers(teamId) {
+      const rows = await db('team_memberships')
+        .join('users', 'users.id', 'team_memberships.user_id')
+        .where({ team_id: teamId })
+        .orderBy('users.id')
+        .select<Array<UserRow & { role: Role }>>(['users.*', 'team_memberships.role']);
+      return rows.map((row) => ({ user: toUser(row), role: row.role }));
+    },
+
+    async findMembership(teamId, userId) {
+      const row = await db('team_memberships').where({ team_id: teamId, user_id: userId }).first();
+      return row && { teamId: row.team_id, userId: row.user_id, role: row.role };
+    },
+  };
+}
