@@ -8,13 +8,13 @@
  *   domain        clients/ teams/ limits/ shares/ events/ audit/ (no Koa, no oidc-provider)
  *   observability/
  *   persistence/  SQL, dialects, Redis, the oidc adapter, key files: implements the domain's store interfaces
- *   base          config.ts errors.ts names.ts parent-watch.ts clock.ts unit-of-work.ts
+ *   base          config.ts errors.ts names.ts parent-watch.ts clock.ts unit-of-work.ts batch.ts
  */
 const SURFACES = '(oidc|admin|keys-api|dashboard|share-pages|cli)';
 const DOMAIN = '(clients|teams|limits|shares|events|audit)';
 const BELOW_SURFACES = `(web|access|verification|${DOMAIN.slice(1, -1)}|observability|persistence)`;
 const COMPOSITION = '^src/(keyport|app|main|services|workers)\\.ts$';
-const BASE = '^src/(config|errors|names|parent-watch|clock|unit-of-work)\\.ts$';
+const BASE = '^src/(config|errors|names|parent-watch|clock|unit-of-work|batch)\\.ts$';
 
 module.exports = {
   forbidden: [

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ClientThrottled, secretMatches, type SecretCheckDeps } from '../clients/authenticate.js';
 import { isValid } from '../clients/client.js';
 import type { ClientStore } from '../clients/store.js';
-import { createBatcher } from '../persistence/batch.js';
+import { createBatcher } from '../batch.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { KeyEventHub } from '../events/key-events.js';
 import type { KeyVerifier } from '../verification/verify.js';

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { hasApiAccess, isValid } from '../clients/client.js';
 import { oidcMetadataFor } from '../clients/kinds.js';
 import type { ClientStore } from '../clients/store.js';
-import { createBatcher } from '../persistence/batch.js';
+import { createBatcher } from '../batch.js';
 import { nowSeconds } from '../persistence/sql/knex.js';
 import type { ClientMetadataLoader } from '../persistence/sql/oidc-adapter.js';
 import type { KeyportClientMetadata } from '../clients/metadata.js';

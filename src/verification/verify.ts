@@ -3,7 +3,7 @@ import { hasApiAccess, isValid, type ClientRecord } from '../clients/client.js';
 import { hasValidChecksum, keyDigest, looksLikeCurrentKey } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
-import { createBatcher } from '../persistence/batch.js';
+import { createBatcher } from '../batch.js';
 import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
 import { currentScope } from '../clients/scopes.js';
 import type { KeyUsage, UsageOutcome } from '../clients/key-usage.js';

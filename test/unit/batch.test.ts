@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../../src/persistence/batch.js';
+import { createBatcher } from '../../src/batch.js';
 
 describe('createBatcher', () => {
   it('serves the calls of one turn with one run, each getting its own answer, in order', async () => {

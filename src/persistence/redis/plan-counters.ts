@@ -1,6 +1,6 @@
 import type { CountRequest, PlanCounterStore } from '../../limits/plan-counter-store.js';
 import { groupByClient, placesIn } from '../../limits/plan-counter-store.js';
-import { createBatcher } from '../batch.js';
+import { createBatcher } from '../../batch.js';
 import type { RedisClient } from '../redis.js';
 
 /**

@@ -1,7 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
-import { createBatcher } from '../batch.js';
+import { createBatcher } from '../../batch.js';
 import { createRedisFirstUse } from '../redis/replay-detection.js';
 import type { RedisClient } from '../redis.js';
 import { deleteInBatches } from './batched-delete.js';

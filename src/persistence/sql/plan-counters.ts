@@ -1,6 +1,6 @@
 import type { PlanCounterStore, CountRequest } from '../../limits/plan-counter-store.js';
 import { groupByClient, placesIn } from '../../limits/plan-counter-store.js';
-import { createBatcher } from '../batch.js';
+import { createBatcher } from '../../batch.js';
 import { deleteInBatches } from './batched-delete.js';
 import { dialectOf, type Db } from './knex.js';
 
