@@ -4,10 +4,10 @@ import type { VerifyOutcome } from './outcome.js';
 
 /**
  * The one mapping from an outcome to the usage counts (docs/contract.md,
- * usage per hour by outcome): the calls a key's holder made and was
- * answered for. A key that is unknown, revoked, expired or whose team has
- * no API access is not counted: the call was not the key's to make, and
- * counting it would let anyone fill a key's usage with calls it refused.
+ * usage per hour by outcome, whose columns are these four): the calls a
+ * usable key made. A key that is unknown, revoked, expired or whose team
+ * has no API access counts nothing, as before the pipeline: its usage page
+ * reports what the key's holder may do, not what was refused at the door.
  */
 export function usageOutcomeOf(outcome: VerifyOutcome): UsageOutcome | undefined {
   switch (outcome.kind) {
