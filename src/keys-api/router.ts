@@ -10,6 +10,7 @@ import { createBatcher } from '../batch.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { KeyEventHub } from '../events/key-events.js';
 import type { KeyVerifier } from '../verification/verify.js';
+import { verifyAnswer } from '../verification/wire.js';
 
 /** The most calls one lease may hold. */
 const MAX_LEASE = 1000;
@@ -148,17 +149,18 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
         `${field}: ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`,
       );
     }
-    const result = await verifier.verify(parsed.data);
+    const outcome = await verifier.verify(parsed.data);
+    const answer = verifyAnswer(outcome);
     ctx.set('Cache-Control', 'no-store');
-    if (result.code !== 'NOT_FOUND' && result.ratelimit) {
+    if (answer.code !== 'NOT_FOUND' && answer.ratelimit) {
       ctx.set({
-        'X-RateLimit-Limit': String(result.ratelimit.limit),
-        'X-RateLimit-Remaining': String(result.ratelimit.remaining),
-        'X-RateLimit-Reset': String(result.ratelimit.reset),
+        'X-RateLimit-Limit': String(answer.ratelimit.limit),
+        'X-RateLimit-Remaining': String(answer.ratelimit.remaining),
+        'X-RateLimit-Reset': String(answer.ratelimit.reset),
       });
     }
-    ctx.state.verifyCode = result.code;
-    ctx.body = result;
+    ctx.state.verifyCode = answer.code;
+    ctx.body = answer;
   });
 
   /**

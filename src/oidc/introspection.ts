@@ -1,11 +1,10 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
-import { hasApiAccess, isValid } from '../clients/client.js';
-import { keyDigest } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import { currentScope } from '../clients/scopes.js';
 import { keyportMetadata } from '../clients/metadata.js';
+import { createKeyInspector } from '../verification/verify.js';
 
 /*
  * keyport's additions to oidc-provider's introspection (RFC 7662), installed
@@ -15,34 +14,38 @@ import { keyportMetadata } from '../clients/metadata.js';
 
 /**
  * RFC 7662 introspection of a raw API key (docs/contract.md): what oidc-provider
- * finds no token for may be a service account's key, found by its digest.
- * Answered for a resource server (or the key's own client) as
- * `token_type: "api_key"`, so a standard introspecting proxy works with keys.
+ * finds no token for may be a service account's key, checked by the key
+ * pipeline's find and check steps (verification/verify.ts), with nothing spent.
+ * Answered as `token_type: "api_key"`, so a standard introspecting proxy works
+ * with keys, only to a resource server or the key's own client: as for
+ * tokens (RFC 7662 §4, mayIntrospectOrRevoke), any other client is told
+ * `{active:false}`, the answer for a key it may not see as for one that does not exist.
  */
 export function introspectApiKeys(clients: ClientStore, config: Config, usage: UsageRecorder) {
+  const keys = createKeyInspector({ config, clients });
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     await next();
     const body = ctx.body as { active?: boolean } | undefined;
     const token = (ctx.oidc?.params as { token?: unknown } | undefined)?.token;
+    const caller = ctx.oidc?.client;
     if (
       ctx.oidc?.route !== 'introspection' ||
       body?.active !== false ||
+      !caller ||
       typeof token !== 'string' ||
       token.length > 512
     )
       return;
-    const [client] = await clients.findByKeyDigest([keyDigest(token)]);
-    const caller = ctx.oidc.client;
-    if (!client || client.kind !== 'service_account' || !caller || !isValid(client, Math.floor(Date.now() / 1000)))
-      return;
+    const outcome = await keys.inspect(token);
+    if (outcome.kind !== 'valid') return;
+    const { client, scopes } = outcome.key;
     if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
-    if (!hasApiAccess(client, config.plans)) return;
     usage.record(client.clientId);
     ctx.body = {
       active: true,
       token_type: 'api_key',
       client_id: client.clientId,
-      scope: (client.scopes ?? config.defaultScopes).join(' '),
+      scope: scopes.join(' '),
       team_id: client.teamId,
       environment: client.environment,
       ...(client.userId !== null ? { sub: String(client.userId) } : {}),

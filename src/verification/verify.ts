@@ -1,89 +1,93 @@
-import type { Config } from '../config.js';
-import { hasApiAccess, isValid, type ClientRecord } from '../clients/client.js';
-import { hasValidChecksum, keyDigest, looksLikeCurrentKey } from '../clients/secrets.js';
 import type { ClientStore } from '../clients/store.js';
+import type { KeyUsage } from '../clients/key-usage.js';
 import type { UsageRecorder } from '../clients/usage.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { PlanLimits } from '../limits/plan-limits.js';
 import { createBatcher } from '../batch.js';
-import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
-import { currentScope } from '../clients/scopes.js';
-import type { KeyUsage, UsageOutcome } from '../clients/key-usage.js';
+import { findKeyOnly, findKeyOrToken, type FindAccessToken, type FindDeps } from './find.js';
+import type { VerifyOutcome } from './outcome.js';
+import {
+  checkExpiry,
+  checkPlanAccess,
+  checkRevoked,
+  checkScopes,
+  countLeasedCalls,
+  grantLease,
+  spendBudget,
+  spendCredits,
+  startVerification,
+  type CheckDeps,
+  type SpendDeps,
+  type Step,
+  type Verification,
+  type VerifyRequest,
+} from './steps.js';
+import { usageOutcomeOf } from './usage-outcome.js';
 
-/** docs/contract.md, `/keys/verify`: the closed set of answers. */
-export type VerifyCode =
-  | 'VALID'
-  | 'NOT_FOUND'
-  | 'EXPIRED'
-  | 'REVOKED'
-  | 'RATE_LIMITED'
-  | 'USAGE_EXCEEDED'
-  | 'INSUFFICIENT_SCOPE'
-  | 'NO_API_ACCESS';
+export type { FindAccessToken } from './find.js';
+export type { VerifyRequest } from './steps.js';
+export type { VerifyOutcome } from './outcome.js';
 
-export interface RateLimitState {
-  readonly limit: number;
-  readonly remaining: number;
-  readonly reset: number;
-}
+/**
+ * `/keys/verify`: after the find steps (parse and checksum, find the key or
+ * the access token), these, in this order. The order is the contract's: a
+ * revoked key over its budget answers REVOKED and spends nothing; a key
+ * lacking a scope spends nothing either; only a call that may be made
+ * spends its budget, then its credits, then perhaps a lease.
+ *
+ * A new check is one more entry here and one more outcome in outcome.ts
+ * (whose mappings then fail to compile until they name it). An IP
+ * allowlist, say, goes after plan access, before anything is spent:
+ *
+ *     checkPlanAccess,
+ *     checkAllowedIp,   // (deps, v) => allows(v.key.client.allowedIps, v.request.ip) ? undefined : { kind: 'forbidden_ip', key: v.key }
+ *     checkScopes,
+ */
+const VERIFY_STEPS: readonly Step<SpendDeps>[] = [
+  countLeasedCalls,
+  checkRevoked,
+  checkExpiry,
+  checkPlanAccess,
+  checkScopes,
+  spendBudget,
+  spendCredits,
+  grantLease,
+];
 
-/** The answer: `valid` only for VALID; the key's details once it is known to exist. */
-export type VerifyResult =
-  | { readonly valid: false; readonly code: 'NOT_FOUND' }
-  | {
-      readonly valid: boolean;
-      readonly code: Exclude<VerifyCode, 'NOT_FOUND'>;
-      readonly client_id: string;
-      readonly team_id: number | null;
-      readonly environment: string;
-      readonly scopes: readonly string[];
-      readonly name: string | null;
-      readonly expires_at: string | null;
-      readonly ratelimit: RateLimitState | null;
-      readonly credits: { readonly remaining: number } | null;
-      /** Seconds until the exceeded window has room (RATE_LIMITED only). */
-      readonly retry_after?: number;
-      /** Calls the guard may allow on its own, already spent of the budget, until `ttl_ms` (VALID only). */
-      readonly lease?: Lease;
-    };
-
-/** A share of a key's budget handed to a guard: `calls` calls, within `ttl_ms` milliseconds. */
-export interface Lease {
-  readonly calls: number;
-  readonly ttl_ms: number;
-}
-
-/** A lease never outlives this, so a change made by hand in the table (not pushed to guards) is felt within it. */
-export const LEASE_MAX_MS = 5000;
-
-export interface VerifyRequest {
-  readonly key: string;
-  readonly cost: number;
-  readonly scopes: readonly string[];
-  /** The API caller's address, as the resource server saw it. */
-  readonly ip?: string;
-  /** Calls the guard would like to allow on its own (a lease); 0 for none. */
-  readonly lease?: number;
-  /** Calls the guard allowed from its previous lease of this key: counted in the key's usage. */
-  readonly leased_calls?: number;
-}
-
-const rateLimitOf = (verdict: LimitVerdict): RateLimitState => ({
-  limit: Number(verdict.headers['X-RateLimit-Limit']),
-  remaining: Number(verdict.headers['X-RateLimit-Remaining']),
-  reset: Number(verdict.headers['X-RateLimit-Reset']),
-});
-
-/** An OAuth access token the key may be instead: its client and scope, when it is valid. */
-export type FindAccessToken = (value: string) => Promise<{ clientId: string; scope?: string } | undefined>;
+/**
+ * RFC 7662 introspection of a raw key: the same checks, and nothing spent:
+ * introspection looks at a key, it is not a call of the API (the
+ * introspecting client is charged for it, by the OAuth guard).
+ */
+const INSPECT_STEPS: readonly Step<CheckDeps>[] = [checkRevoked, checkExpiry, checkPlanAccess];
 
 export interface KeyVerifier {
-  verify(request: VerifyRequest): Promise<VerifyResult>;
+  /** `/keys/verify`: the outcome of one API call made with `request.key`, its budget and credits spent, its usage counted. */
+  verify(request: VerifyRequest): Promise<VerifyOutcome>;
 }
+
+export interface KeyInspector {
+  /** RFC 7662: whether `key` is an API key that may be used now; nothing is spent or counted. */
+  inspect(key: string): Promise<VerifyOutcome>;
+}
+
+/** Runs the steps in order; the first outcome ends it. Only a step that returned a promise is awaited. */
+async function run<D>(steps: readonly Step<D>[], deps: D, v: Verification): Promise<VerifyOutcome> {
+  for (const step of steps) {
+    const answer = step(deps, v);
+    const outcome = answer instanceof Promise ? await answer : answer;
+    if (outcome !== undefined) return outcome;
+  }
+  return { kind: 'valid', key: v.key, ratelimit: v.ratelimit, credits: v.credits, lease: v.lease };
+}
+
+const NO_CALL: VerifyRequest = Object.freeze({ key: '', cost: 0, scopes: [] });
 
 /**
  * Verifies a key used directly against the API (or an OAuth access token),
- * in one round trip: found by the digest of the whole key (no bcrypt), then
- * the checks in the order an API needs them, then one API call spent of the
- * plan budget (the same counters as the token endpoint) and of the credits.
+ * in one round trip: found by the digest of the whole key (no bcrypt),
+ * then the steps above, then its usage counted by outcome.
  */
 export function createKeyVerifier(deps: {
   config: Config;
@@ -92,125 +96,40 @@ export function createKeyVerifier(deps: {
   usage: UsageRecorder;
   keyUsage: KeyUsage;
   findAccessToken: FindAccessToken;
+  clock?: Clock;
 }): KeyVerifier {
-  const { config, clients, plans, usage, keyUsage, findAccessToken } = deps;
-  const byDigest = createBatcher((digests: readonly string[]) => clients.findByKeyDigest(digests));
-
-  const answer = (
-    client: ClientRecord,
-    code: Exclude<VerifyCode, 'NOT_FOUND'>,
-    scopes: readonly string[],
-    extra: { ratelimit?: RateLimitState; credits?: number; retryAfter?: number; lease?: Lease } = {},
-  ): VerifyResult => ({
-    valid: code === 'VALID',
-    code,
-    client_id: client.clientId,
-    team_id: client.teamId,
-    environment: client.environment,
-    scopes,
-    name: client.name,
-    expires_at: client.expiresAt === null ? null : new Date(client.expiresAt * 1000).toISOString(),
-    ratelimit: extra.ratelimit ?? null,
-    credits:
-      extra.credits !== undefined
-        ? { remaining: extra.credits }
-        : client.credits
-          ? { remaining: client.credits.remaining }
-          : null,
-    ...(extra.retryAfter !== undefined ? { retry_after: extra.retryAfter } : {}),
-    ...(extra.lease ? { lease: extra.lease } : {}),
-  });
-
-  /** The key's client and the scopes it holds now (`isKey`: an API key, not an access token); undefined when nothing matches. */
-  async function find(
-    key: string,
-  ): Promise<{ client: ClientRecord; scopes: readonly string[]; isKey: boolean } | undefined> {
-    // A key of the current format whose checksum fails is a typo or made up: no query.
-    if (looksLikeCurrentKey(key) && !hasValidChecksum(key)) return undefined;
-    const client = await byDigest(keyDigest(key));
-    if (client)
-      return client.kind === 'service_account'
-        ? { client, scopes: client.scopes ?? config.defaultScopes, isKey: true }
-        : undefined;
-    const token = await findAccessToken(key);
-    if (!token) return undefined;
-    const owner = await clients.findById(token.clientId);
-    if (!owner) return undefined;
-    const held = [...(owner.scopes ?? config.defaultScopes)];
-    return {
-      client: owner,
-      scopes: currentScope(token.scope, held.join(' ')).split(' ').filter(Boolean),
-      isKey: false,
-    };
-  }
-
-  /**
-   * Spends a lease of the budget on top of the call: at most a quarter of
-   * what every window has left (so near the limit every call comes back
-   * here and the count is exact), and never past the shortest window's end.
-   * API keys only: an access token's revocation is not pushed to guards.
-   * Keys with credits never get one (unused calls would be credits lost).
-   */
-  async function leaseFor(
-    client: ClientRecord,
-    limits: readonly [number, number, number],
-    wanted: number,
-    room: number,
-  ): Promise<{ lease: Lease; ratelimit: RateLimitState } | undefined> {
-    const calls = Math.min(wanted, Math.floor(room / 4));
-    if (calls < 1) return undefined;
-    const verdict = await plans.consume(client.clientId, limits, calls);
-    if (!verdict.allowed) return undefined;
-    return {
-      lease: { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs) },
-      ratelimit: rateLimitOf(verdict),
-    };
-  }
+  const { findAccessToken, clock = systemClock } = deps;
+  const found: FindDeps = { config: deps.config, clients: deps.clients, byDigest: batchedByDigest(deps.clients) };
+  const spend: SpendDeps = deps;
 
   return {
-    async verify({ key, cost, scopes: required, ip, lease: wanted = 0, leased_calls: leasedCalls = 0 }) {
-      const found = await find(key);
-      if (!found) return { valid: false, code: 'NOT_FOUND' };
-      const { client, scopes, isKey } = found;
-      if (leasedCalls > 0) {
-        keyUsage.record(client.clientId, 'valid', ip, undefined, leasedCalls);
-        usage.record(client.clientId, undefined, leasedCalls);
+    async verify(request) {
+      const key = await findKeyOrToken(found, findAccessToken, request.key);
+      const outcome =
+        key.kind === 'found' ? await run(VERIFY_STEPS, spend, startVerification(request, key, clock.now())) : key;
+      const counted = usageOutcomeOf(outcome);
+      if (counted !== undefined && outcome.kind !== 'not_found') {
+        deps.keyUsage.record(outcome.key.client.clientId, counted, request.ip);
+        if (counted === 'valid') deps.usage.record(outcome.key.client.clientId);
       }
-      const now = Math.floor(Date.now() / 1000);
-      const count = (outcome: UsageOutcome) => keyUsage.record(client.clientId, outcome, ip);
-
-      if (client.revokedAt !== null) return answer(client, 'REVOKED', scopes);
-      if (!isValid(client, now)) return answer(client, 'EXPIRED', scopes);
-      if (!hasApiAccess(client, config.plans)) return answer(client, 'NO_API_ACCESS', scopes);
-      if (!required.every((s) => scopes.includes(s))) {
-        count('insufficient_scope');
-        return answer(client, 'INSUFFICIENT_SCOPE', scopes);
-      }
-
-      const limits = plans.limitsFor({ plan: client.teamPlan, environment: client.environment, kind: client.kind });
-      const verdict = await plans.consume(client.clientId, limits, cost);
-      const ratelimit = rateLimitOf(verdict);
-      if (!verdict.allowed) {
-        count('rate_limited');
-        return answer(client, 'RATE_LIMITED', scopes, { ratelimit, retryAfter: verdict.retryAfter });
-      }
-      let credits: number | undefined;
-      if (client.credits) {
-        credits = await clients.spendCredits(client.clientId, cost, Date.now());
-        if (credits === undefined) {
-          count('usage_exceeded');
-          return answer(client, 'USAGE_EXCEEDED', scopes, { ratelimit, credits: 0 });
-        }
-      }
-      count('valid');
-      usage.record(client.clientId);
-      const leased =
-        wanted > 0 && isKey && !client.credits ? await leaseFor(client, limits, wanted, verdict.room) : undefined;
-      return answer(client, 'VALID', scopes, {
-        ratelimit: leased?.ratelimit ?? ratelimit,
-        credits,
-        lease: leased?.lease,
-      });
+      return outcome;
     },
   };
+}
+
+/** The inspector for RFC 7662 introspection of raw keys: the find and check steps of the same pipeline. */
+export function createKeyInspector(deps: { config: Config; clients: ClientStore; clock?: Clock }): KeyInspector {
+  const { config, clients, clock = systemClock } = deps;
+  const found: FindDeps = { config, clients, byDigest: batchedByDigest(clients) };
+  return {
+    async inspect(value) {
+      const key = await findKeyOnly(found, value);
+      return key.kind === 'found' ? run(INSPECT_STEPS, deps, startVerification(NO_CALL, key, clock.now())) : key;
+    },
+  };
+}
+
+/** Concurrent verifications share one read of the keys they name. */
+function batchedByDigest(clients: ClientStore): FindDeps['byDigest'] {
+  return createBatcher((digests: readonly string[]) => clients.findByKeyDigest(digests));
 }

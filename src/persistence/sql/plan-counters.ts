@@ -11,7 +11,7 @@ type CountRow = { client_id: string; n0: number; n1: number; n2: number };
 
 /**
  * Plan counters in `plan_counters`, one row per client holding its three
- * windows: every batch of concurrent requests (persistence/batch.ts) is one
+ * windows: every batch of concurrent requests (src/batch.ts) is one
  * upsert. A request that arrives with an older window start than the row's
  * (a straggler at a boundary) is counted in the newer window.
  */
