@@ -137,34 +137,38 @@ const fileSchema = z
 
 export type PlanSettings = z.infer<typeof planSchema>;
 
-export interface Config {
-  readonly port: number;
-  readonly workers: number;
-  readonly issuer: string;
-  readonly databaseUrl: string;
-  readonly keysDir: string;
-  readonly redisUrl: string | undefined;
-  readonly redisKeyPrefix: string;
-  readonly adminToken: string | undefined;
-  readonly keyPrefix: string;
-  readonly scopes: Readonly<Record<string, string>>;
-  readonly defaultScopes: readonly string[];
-  readonly plans: Readonly<Record<string, PlanSettings>>;
-  readonly accessTokenTtlSeconds: number;
-  readonly maxAssertionLifetimeSeconds: number;
-  readonly clockSkewSeconds: number;
-  readonly expiredRowsSweepSeconds: number;
-  readonly usageFlushSeconds: number;
-  readonly rateLimitWindowsSeconds: readonly [number, number, number];
-  readonly resourceServerRateLimits: readonly [number, number, number];
-  readonly authFailures: { readonly per_client: number; readonly per_address: number; readonly window_seconds: number };
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly metricsToken: string | undefined;
-  readonly shutdownTimeoutSeconds: number;
-  readonly shutdownDelaySeconds: number;
-  readonly keysReloadSeconds: number;
-  readonly trustedProxies: number;
-}
+/** The settings as the code reads them: camelCase, each derived from its key above. */
+const configSchema = fileSchema.transform((c) => ({
+  port: c.port,
+  workers: c.workers,
+  issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
+  databaseUrl: c.database_url,
+  keysDir: c.keys_dir,
+  redisUrl: c.redis_url,
+  redisKeyPrefix: c.redis_key_prefix,
+  adminToken: c.admin_token,
+  keyPrefix: c.key_prefix,
+  scopes: ownEntries(c.scopes),
+  defaultScopes: c.default_scopes,
+  plans: ownEntries(c.plans),
+  accessTokenTtlSeconds: c.access_token_ttl_seconds,
+  maxAssertionLifetimeSeconds: c.max_assertion_lifetime_seconds,
+  clockSkewSeconds: c.clock_skew_seconds,
+  expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
+  usageFlushSeconds: c.usage_flush_seconds,
+  rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
+  resourceServerRateLimits: c.resource_server_rate_limits,
+  authFailures: c.auth_failures,
+  logLevel: c.log_level,
+  metricsToken: c.metrics_token,
+  shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
+  shutdownDelaySeconds: c.shutdown_delay_seconds,
+  keysReloadSeconds: c.keys_reload_seconds,
+  trustedProxies: c.trusted_proxies,
+}));
+
+/** Written once: the type is the schema's output, so a setting cannot be declared in one place and missing in another. */
+export type Config = Readonly<z.output<typeof configSchema>>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -208,7 +212,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   }
   Object.assign(raw, overrides);
 
-  const parsed = fileSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = issue.path.length ? issue.path.join('.') : '(root)';
@@ -218,35 +222,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
 
-  const c = parsed.data;
-  return {
-    port: c.port,
-    workers: c.workers,
-    issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
-    databaseUrl: c.database_url,
-    keysDir: c.keys_dir,
-    redisUrl: c.redis_url,
-    redisKeyPrefix: c.redis_key_prefix,
-    adminToken: c.admin_token,
-    keyPrefix: c.key_prefix,
-    scopes: ownEntries(c.scopes),
-    defaultScopes: c.default_scopes,
-    plans: ownEntries(c.plans),
-    accessTokenTtlSeconds: c.access_token_ttl_seconds,
-    maxAssertionLifetimeSeconds: c.max_assertion_lifetime_seconds,
-    clockSkewSeconds: c.clock_skew_seconds,
-    expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
-    usageFlushSeconds: c.usage_flush_seconds,
-    rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
-    resourceServerRateLimits: c.resource_server_rate_limits,
-    authFailures: c.auth_failures,
-    logLevel: c.log_level,
-    metricsToken: c.metrics_token,
-    shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
-    shutdownDelaySeconds: c.shutdown_delay_seconds,
-    keysReloadSeconds: c.keys_reload_seconds,
-    trustedProxies: c.trusted_proxies,
-  };
+  return parsed.data;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

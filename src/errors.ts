@@ -1,12 +1,30 @@
 /**
- * Errors of keyport's own surface (CLI and admin API), named after the code
- * on the wire. Inside the OAuth surface oidc-provider's own error classes are
- * used instead (`errors.InvalidClient` → `invalid_client`).
+ * Errors of keyport's own surfaces (CLI, admin API, /keys), named after the
+ * code on the wire: one class per code, and one body per class. Inside the
+ * OAuth surface oidc-provider's own error classes are used instead
+ * (`errors.InvalidClient` → `invalid_client`), their 429 rewritten to this
+ * same body.
  */
 export abstract class KeyportError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
   override name = this.constructor.name;
+
+  /** The JSON body on the wire: `{error, message}` (docs/contract.md). */
+  body(): ErrorBody {
+    return { error: this.code, message: this.message };
+  }
+
+  /** Headers the refusal carries besides the body. */
+  headers(): Record<string, string> {
+    return {};
+  }
+}
+
+export interface ErrorBody {
+  readonly error: string;
+  readonly message?: string;
+  readonly retry_after?: number;
 }
 
 export class InvalidRequest extends KeyportError {
@@ -41,11 +59,28 @@ export class NotFound extends KeyportError {
   readonly code = 'not_found';
 }
 
+/**
+ * docs/contract.md, Rate limits: on every surface a 429 is
+ * `{"error":"rate_limit_exceeded","retry_after":N}` with `Retry-After: N`
+ * (RFC 9110 §10.2.3); the X-RateLimit-* headers come from the budget that
+ * refused. The admin API's bodies add its `message`.
+ */
 export class RateLimitExceeded extends KeyportError {
   readonly status = 429;
   readonly code = 'rate_limit_exceeded';
-  constructor(readonly retryAfter: number) {
-    super(`rate limit exceeded; retry after ${retryAfter} seconds`);
+  constructor(
+    readonly retryAfter: number,
+    message = `rate limit exceeded; retry after ${retryAfter} seconds`,
+  ) {
+    super(message);
+  }
+
+  override body(): ErrorBody {
+    return { error: this.code, retry_after: this.retryAfter };
+  }
+
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
   }
 }
 

@@ -15,6 +15,7 @@ import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
+import { KEYS_ROUTES } from './keys-api/routes.js';
 import { createKeyEventHub, deleteOldKeyEvents } from './events/key-events.js';
 import { createShareRouter, settleExpiredShares } from './share-pages/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
@@ -134,6 +135,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       failures: limits.failures,
       keyUsage,
       shares: services.shares,
+      documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({
       config,

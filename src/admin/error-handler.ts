@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { KeyportError, RateLimitExceeded } from '../errors.js';
+import { KeyportError, type ErrorBody } from '../errors.js';
 import type { AuditStore } from '../audit/audit.js';
 import type { AdminState } from './state.js';
 
@@ -15,9 +15,12 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
     try {
       await next();
     } catch (err) {
-      const { status, code, message } = describe(err);
+      const { status, body } = describe(err);
+      const code = body.error;
       ctx.status = status;
-      ctx.body = { error: code, message, ...(err instanceof RateLimitExceeded ? { retry_after: err.retryAfter } : {}) };
+      if (err instanceof KeyportError) ctx.set(err.headers());
+      // The admin API's refusals all carry a message (docs/contract.md, Admin API).
+      ctx.body = body;
       if (status === 401) ctx.set('WWW-Authenticate', `Bearer realm="keyport", error="invalid_token"`);
       if (status >= 500) console.error('admin API error:', (err as Error).message);
       const teamId = Number(ctx.params?.team);
@@ -40,12 +43,12 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
   };
 }
 
-function describe(err: unknown): { status: number; code: string; message: string } {
-  if (err instanceof KeyportError) return { status: err.status, code: err.code, message: err.message };
+function describe(err: unknown): { status: number; body: ErrorBody & { message: string } } {
+  if (err instanceof KeyportError) return { status: err.status, body: { ...err.body(), message: err.message } };
   const status = (err as { status?: number }).status;
+  const refusal = (status: number, error: string, message: string) => ({ status, body: { error, message } });
   // koa-bodyparser and co-body errors: oversized or unreadable bodies.
-  if (status === 413) return { status: 413, code: 'invalid_request', message: 'body: the request body is too large' };
-  if (status && status >= 400 && status < 500)
-    return { status: 400, code: 'invalid_request', message: 'body: must be a JSON object' };
-  return { status: 500, code: 'server_error', message: 'internal error' };
+  if (status === 413) return refusal(413, 'invalid_request', 'body: the request body is too large');
+  if (status && status >= 400 && status < 500) return refusal(400, 'invalid_request', 'body: must be a JSON object');
+  return refusal(500, 'server_error', 'internal error');
 }

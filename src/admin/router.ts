@@ -11,17 +11,10 @@ import type { CallerAuth } from '../access/callers.js';
 import { createCallerSteps } from './caller-steps.js';
 import { adminErrors } from './error-handler.js';
 import type { AdminState } from './state.js';
-import { OPENAPI } from './openapi.js';
-import {
-  clientChangesSchema,
-  newClientSchema,
-  newPublicKeySchema,
-  newSecretSchema,
-  pageSchema,
-  parse,
-  usageRangeSchema,
-  type NewClientBody,
-} from './schemas.js';
+import { adminOpenApi } from './openapi.js';
+import { ADMIN_ROUTES as R } from './routes.js';
+import type { NewClientBody } from './schemas.js';
+import { guarded, type RouteDeclaration } from '../web/route.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import type { ShareLinks } from '../shares/share-links.js';
 
@@ -34,6 +27,8 @@ export interface AdminDeps {
   readonly failures: AuthFailures;
   readonly keyUsage: KeyUsage;
   readonly shares: ShareLinks;
+  /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
+  readonly documentedRoutes?: readonly RouteDeclaration[];
 }
 
 type Ctx = RouterContext<AdminState>;
@@ -47,6 +42,7 @@ export function createAdminRouter({
   failures,
   keyUsage,
   shares,
+  documentedRoutes = [],
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
@@ -79,118 +75,156 @@ export function createAdminRouter({
     await json(ctx as unknown as Parameters<typeof json>[0], next);
   }
 
-  const body = (ctx: Ctx): unknown => (ctx.request as unknown as { body?: unknown }).body ?? {};
   const secretAnswer = (ctx: Ctx) => ctx.set('Cache-Control', 'no-store');
 
   router.use(adminErrors(audit));
 
-  router.get('/openapi.json', (ctx) => {
-    ctx.body = OPENAPI;
-  });
+  const document = adminOpenApi(documentedRoutes);
+  /** `router.get(…)` etc. at a declared route's path, with Koa's path relative to the prefix. */
+  const at = (route: RouteDeclaration) => route.path.slice('/api'.length);
 
-  router.post('/teams/:team/clients', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
-    const input = parse(newClientSchema, body(ctx));
-    const created = await createClient(clientService, ctx.state.teamId, input);
-    ctx.status = 201;
-    secretAnswer(ctx);
-    ctx.body = await clientService.handOver(created, shareOptions('share' in input ? input.share : undefined));
-    await record(ctx, 'client.create', created.client.client_id, {
-      kind: created.client.kind,
-      name: created.client.name,
-      scopes: created.client.scopes,
-    });
-  });
+  router.get(
+    at(R.openApi),
+    guarded(R.openApi, () => document),
+  );
 
-  router.get('/teams/:team/clients', ...requireCaller('keys:read'), async (ctx) => {
-    const page = parse(pageSchema, ctx.query);
-    ctx.body = await clientService.list(ctx.state.teamId, page);
-  });
+  router.post(
+    at(R.createClient),
+    ...requireCaller('keys:manage'),
+    requireJson,
+    guarded(R.createClient, async (ctx: Ctx, { body: input }) => {
+      const created = await createClient(clientService, ctx.state.teamId, input);
+      secretAnswer(ctx);
+      const answer = await clientService.handOver(created, shareOptions('share' in input ? input.share : undefined));
+      await record(ctx, 'client.create', created.client.client_id, {
+        kind: created.client.kind,
+        name: created.client.name,
+        scopes: created.client.scopes,
+      });
+      return answer;
+    }),
+  );
 
-  router.get('/teams/:team/clients/:client_id', ...requireCaller('keys:read'), async (ctx) => {
-    const client = await teamClient(ctx);
-    const link = (await shares.latest([client.clientId])).get(client.clientId);
-    ctx.body = { ...clientService.view(client), ...(link ? { share: link } : {}) };
-  });
+  router.get(
+    at(R.listClients),
+    ...requireCaller('keys:read'),
+    guarded(R.listClients, (ctx: Ctx, { query }) => clientService.list(ctx.state.teamId, query)),
+  );
 
-  router.patch('/teams/:team/clients/:client_id', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
-    const changes = parse(clientChangesSchema, body(ctx));
-    const client = await teamClient(ctx);
-    const credits =
-      changes.credits === undefined
-        ? undefined
-        : changes.credits === null
-          ? null
-          : { remaining: changes.credits.remaining, refill: changes.credits.refill ?? null };
-    ctx.body = await clientService.update(client.clientId, {
-      name: changes.name,
-      scopes: changes.scopes,
-      isValid: changes.is_valid,
-      credits,
-    });
-    await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
-      fields: Object.keys(changes),
-    });
-  });
+  router.get(
+    at(R.getClient),
+    ...requireCaller('keys:read'),
+    guarded(R.getClient, async (ctx: Ctx) => {
+      const client = await teamClient(ctx);
+      const link = (await shares.latest([client.clientId])).get(client.clientId);
+      return { ...clientService.view(client), ...(link ? { share: link } : {}) };
+    }),
+  );
 
-  router.get('/teams/:team/clients/:client_id/usage', ...requireCaller('keys:read'), async (ctx) => {
-    const range = parse(usageRangeSchema, ctx.query);
-    const client = await teamClient(ctx);
-    const now = Math.floor(Date.now() / 1000);
-    ctx.body = await keyUsage.read(client.clientId, {
-      from: range.from ?? now - 7 * 86_400,
-      to: range.to ?? now,
-      granularity: range.granularity,
-    });
-  });
+  router.patch(
+    at(R.updateClient),
+    ...requireCaller('keys:manage'),
+    requireJson,
+    guarded(R.updateClient, async (ctx: Ctx, { body: changes }) => {
+      const client = await teamClient(ctx);
+      const credits =
+        changes.credits === undefined
+          ? undefined
+          : changes.credits === null
+            ? null
+            : { remaining: changes.credits.remaining, refill: changes.credits.refill ?? null };
+      const answer = await clientService.update(client.clientId, {
+        name: changes.name,
+        scopes: changes.scopes,
+        isValid: changes.is_valid,
+        credits,
+      });
+      await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
+        fields: Object.keys(changes),
+      });
+      return answer;
+    }),
+  );
 
-  router.post('/teams/:team/clients/:client_id/keys', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
-    const input = parse(newPublicKeySchema, body(ctx));
-    const client = await teamClient(ctx);
-    const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
-    const kid = await clientService.addPublicKey(
-      client.clientId,
-      pem,
-      input.kid ?? (typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key)),
-    );
-    ctx.status = 201;
-    ctx.body = { kid };
-    await record(ctx, 'client.key.add', client.clientId, { kid });
-  });
+  router.get(
+    at(R.usage),
+    ...requireCaller('keys:read'),
+    guarded(R.usage, async (ctx: Ctx, { query: range }) => {
+      const client = await teamClient(ctx);
+      const now = Math.floor(Date.now() / 1000);
+      return keyUsage.read(client.clientId, {
+        from: range.from ?? now - 7 * 86_400,
+        to: range.to ?? now,
+        granularity: range.granularity,
+      });
+    }),
+  );
 
-  router.delete('/teams/:team/clients/:client_id/keys/:kid', ...requireCaller('keys:manage'), async (ctx) => {
-    const client = await teamClient(ctx);
-    await clientService.removePublicKey(client.clientId, ctx.params.kid ?? '');
-    ctx.status = 204;
-    await record(ctx, 'client.key.remove', client.clientId, { kid: ctx.params.kid });
-  });
+  router.post(
+    at(R.addPublicKey),
+    ...requireCaller('keys:manage'),
+    requireJson,
+    guarded(R.addPublicKey, async (ctx: Ctx, { body: input }) => {
+      const client = await teamClient(ctx);
+      const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
+      const kid = await clientService.addPublicKey(
+        client.clientId,
+        pem,
+        input.kid ?? (typeof input.public_key === 'string' ? undefined : kidOfJwk(input.public_key)),
+      );
+      await record(ctx, 'client.key.add', client.clientId, { kid });
+      return { kid };
+    }),
+  );
 
-  router.post('/teams/:team/clients/:client_id/secret', ...requireCaller('keys:manage'), requireJson, async (ctx) => {
-    const input = parse(newSecretSchema, body(ctx));
-    const client = await teamClient(ctx);
-    const created = await clientService.regenerateSecret(client.clientId, {
-      clientSecret: input.client_secret,
-      gracePeriodSeconds: input.grace_period_seconds,
-    });
-    secretAnswer(ctx);
-    ctx.body = await clientService.handOver(created, shareOptions(input.share));
-    await record(ctx, 'client.secret.regenerate', client.clientId, {
-      grace_period_seconds: input.grace_period_seconds ?? 0,
-      chosen: input.client_secret !== undefined,
-    });
-  });
+  router.delete(
+    at(R.removePublicKey),
+    ...requireCaller('keys:manage'),
+    guarded(R.removePublicKey, async (ctx: Ctx, { params }) => {
+      const client = await teamClient(ctx);
+      await clientService.removePublicKey(client.clientId, params.kid);
+      await record(ctx, 'client.key.remove', client.clientId, { kid: params.kid });
+    }),
+  );
 
-  router.delete('/teams/:team/clients/:client_id', ...requireCaller('keys:manage'), async (ctx) => {
-    const client = await teamClient(ctx);
-    await clientService.revoke(client.clientId);
-    ctx.status = 204;
-    await record(ctx, 'client.revoke', client.clientId);
-  });
+  router.post(
+    at(R.regenerateSecret),
+    ...requireCaller('keys:manage'),
+    requireJson,
+    guarded(R.regenerateSecret, async (ctx: Ctx, { body: input }) => {
+      const client = await teamClient(ctx);
+      const created = await clientService.regenerateSecret(client.clientId, {
+        clientSecret: input.client_secret,
+        gracePeriodSeconds: input.grace_period_seconds,
+      });
+      secretAnswer(ctx);
+      const answer = await clientService.handOver(created, shareOptions(input.share));
+      await record(ctx, 'client.secret.regenerate', client.clientId, {
+        grace_period_seconds: input.grace_period_seconds ?? 0,
+        chosen: input.client_secret !== undefined,
+      });
+      return answer;
+    }),
+  );
 
-  router.get('/teams/:team/events', ...requireCaller('audit:read'), async (ctx) => {
-    const page = parse(pageSchema, ctx.query);
-    const { total, events } = await audit.listByTeam(ctx.state.teamId, page);
-    ctx.body = { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };
-  });
+  router.delete(
+    at(R.revokeClient),
+    ...requireCaller('keys:manage'),
+    guarded(R.revokeClient, async (ctx: Ctx) => {
+      const client = await teamClient(ctx);
+      await clientService.revoke(client.clientId);
+      await record(ctx, 'client.revoke', client.clientId);
+    }),
+  );
+
+  router.get(
+    at(R.events),
+    ...requireCaller('audit:read'),
+    guarded(R.events, async (ctx: Ctx, { query: page }) => {
+      const { total, events } = await audit.listByTeam(ctx.state.teamId, page);
+      return { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };
+    }),
+  );
 
   return router;
 }

@@ -1,17 +1,25 @@
 import { z } from 'zod';
-import { InvalidRequest } from '../errors.js';
+import { CLIENT_LIMITS as LIMITS } from '../clients/limits.js';
+import { ENVIRONMENTS } from '../clients/client.js';
 
-const name = z.string().min(1).max(200);
-const scopes = z.array(z.string().min(1).max(100)).max(50);
-const environment = z.enum(['prod', 'dev']);
-const expiresInDays = z.int().min(1).max(3650);
-const publicKey = z.union([z.string().max(16_384), z.record(z.string(), z.unknown())]);
+/** The admin API's input schemas; every bound is the domain's (clients/limits.ts). */
+const name = z.string().min(1).max(LIMITS.nameLength);
+const scopes = z.array(z.string().min(1).max(LIMITS.scopeLength)).max(LIMITS.scopesCount);
+const environment = z.enum(ENVIRONMENTS);
+const expiresInDays = z.int().min(1).max(LIMITS.expiresInDaysMax);
+const publicKey = z
+  .union([z.string().max(LIMITS.publicKeyLength), z.record(z.string(), z.unknown())])
+  .meta({ description: 'PEM, JWK or JWKS of one public key' });
+const clientSecret = z
+  .string()
+  .max(LIMITS.chosenSecretLength.max)
+  .meta({ description: 'three of: upper, lower, digit, other' });
 /** Usage credits of a key used directly (docs/contract.md); null removes them (unlimited). */
 const credits = z
   .strictObject({
-    remaining: z.int().min(0),
+    remaining: z.int().min(0).max(LIMITS.creditsMax),
     refill: z
-      .strictObject({ interval: z.enum(['day', 'month']), amount: z.int().min(1) })
+      .strictObject({ interval: z.enum(['day', 'month']), amount: z.int().min(1).max(LIMITS.creditsMax) })
       .nullable()
       .optional(),
   })
@@ -28,7 +36,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     environment: environment.optional(),
     expires_in_days: expiresInDays.optional(),
     scopes: scopes.optional(),
-    client_secret: z.string().max(200).optional(),
+    client_secret: clientSecret.optional(),
     credits: credits.optional(),
     share: share.optional(),
   }),
@@ -45,7 +53,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     kind: z.literal('app'),
     name,
     scopes: scopes.optional(),
-    redirect_uris: z.array(z.string().max(2000)).min(1).max(10).optional(),
+    redirect_uris: z.array(z.string().max(LIMITS.redirectUriLength)).min(1).max(LIMITS.redirectUrisCount).optional(),
     share: share.optional(),
   }),
 ]);
@@ -61,19 +69,15 @@ export const clientChangesSchema = z.strictObject({
 
 /** POST /api/teams/:team/clients/:client_id/secret */
 export const newSecretSchema = z.strictObject({
-  client_secret: z.string().max(200).optional(),
-  grace_period_seconds: z
-    .int()
-    .min(0)
-    .max(7 * 86_400)
-    .optional(),
+  client_secret: clientSecret.optional(),
+  grace_period_seconds: z.int().min(0).max(LIMITS.gracePeriodSecondsMax).optional(),
   share: share.optional(),
 });
 
 /** POST /api/teams/:team/clients/:client_id/keys */
 export const newPublicKeySchema = z.strictObject({
   public_key: publicKey,
-  kid: z.string().min(1).max(100).optional(),
+  kid: z.string().min(1).max(LIMITS.kidLength).optional(),
 });
 
 /** GET …/usage?from&to&granularity: epoch seconds or ISO 8601 times; hourly or daily buckets. */
@@ -92,13 +96,3 @@ export const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
-
-/** Parses `value`, or throws `invalid_request` naming the first bad field. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.join('.') || 'body';
-  const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message;
-  throw new InvalidRequest(field, message);
-}

@@ -17,6 +17,7 @@ import {
 } from './client.js';
 import { OOB_REDIRECT_URI } from './kinds.js';
 import type { ClientKind } from './client.js';
+import { CLIENT_LIMITS } from './limits.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
@@ -106,7 +107,6 @@ export interface ClientServiceDeps {
   readonly teamService: TeamService;
 }
 
-const MAX_EXPIRY_DAYS = 3650;
 const DAY = 86_400;
 
 export function createClientService({
@@ -121,6 +121,8 @@ export function createClientService({
 
   function checkScopes(scopes: readonly string[] | undefined): readonly string[] {
     if (scopes === undefined) return config.defaultScopes;
+    if (scopes.length > CLIENT_LIMITS.scopesCount)
+      throw new InvalidRequest('scopes', `at most ${CLIENT_LIMITS.scopesCount}`);
     const unknown = scopes.filter((s) => !Object.hasOwn(config.scopes, s));
     if (unknown.length) {
       throw new InvalidRequest(
@@ -132,11 +134,11 @@ export function createClientService({
   }
 
   function checkName(name: string | undefined, fallback: string): string {
-    const value = printableName(name ?? fallback);
+    const value = printableName(name ?? fallback, CLIENT_LIMITS.nameLength);
     if (value === undefined)
       throw new InvalidRequest(
         'name',
-        'must be 1 to 200 printable characters, without control or bidirectional-override characters',
+        `must be 1 to ${CLIENT_LIMITS.nameLength} printable characters, without control or bidirectional-override characters`,
       );
     return value;
   }
@@ -150,8 +152,8 @@ export function createClientService({
 
   function expiryFrom(days: number | undefined, now: number): number | null {
     if (days === undefined) return null;
-    if (!Number.isInteger(days) || days < 1 || days > MAX_EXPIRY_DAYS) {
-      throw new InvalidRequest('expires_in_days', `must be a whole number from 1 to ${MAX_EXPIRY_DAYS}`);
+    if (!Number.isInteger(days) || days < 1 || days > CLIENT_LIMITS.expiresInDaysMax) {
+      throw new InvalidRequest('expires_in_days', `must be a whole number from 1 to ${CLIENT_LIMITS.expiresInDaysMax}`);
     }
     return now + days * DAY;
   }
@@ -393,8 +395,15 @@ export function createClientService({
       const client = await mustFind(clientId);
       if (client.publicKeyPem)
         throw new InvalidRequest('client_secret', 'this client authenticates with private_key_jwt and has no secret');
-      if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > 7 * DAY) {
-        throw new InvalidRequest('grace_period_seconds', `must be a whole number from 0 to ${7 * DAY}`);
+      if (
+        !Number.isInteger(gracePeriodSeconds) ||
+        gracePeriodSeconds < 0 ||
+        gracePeriodSeconds > CLIENT_LIMITS.gracePeriodSecondsMax
+      ) {
+        throw new InvalidRequest(
+          'grace_period_seconds',
+          `must be a whole number from 0 to ${CLIENT_LIMITS.gracePeriodSecondsMax}`,
+        );
       }
       const { secret, fields } = await credentials(client.environment, undefined, clientSecret, {
         apiKey: client.kind === 'service_account',
@@ -429,7 +438,7 @@ export function createClientService({
   };
 }
 
-const MAX_CREDITS = 1_000_000_000_000;
+const MAX_CREDITS = CLIENT_LIMITS.creditsMax;
 
 /** Credits as the admin API takes them: whole numbers, a day or month refill. */
 function checkCredits(credits: Credits | null | undefined): Credits | null {
@@ -450,9 +459,10 @@ function checkCredits(credits: Credits | null | undefined): Credits | null {
 
 /** docs/contract.md: 10 to 30 characters with at least three of the four character classes. */
 function checkChosenSecret(secret: string): void {
+  const { min, max } = CLIENT_LIMITS.chosenSecretLength;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (secret.length < 10 || secret.length > 30 || /[\u0000-\u001f\u007f]/.test(secret)) {
-    throw new InvalidRequest('client_secret', 'must be 10 to 30 printable characters');
+  if (secret.length < min || secret.length > max || /[\u0000-\u001f\u007f]/.test(secret)) {
+    throw new InvalidRequest('client_secret', `must be ${min} to ${max} printable characters`);
   }
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(secret)).length;
   if (classes < 3) {
@@ -468,7 +478,8 @@ function checkChosenSecret(secret: string): void {
  * (native apps), the oob URN; never a fragment.
  */
 function checkRedirectUris(uris: readonly string[]): readonly string[] {
-  if (uris.length > 10) throw new InvalidRequest('redirect_uris', 'at most 10');
+  if (uris.length > CLIENT_LIMITS.redirectUrisCount)
+    throw new InvalidRequest('redirect_uris', `at most ${CLIENT_LIMITS.redirectUrisCount}`);
   for (const uri of uris) {
     if (uri === OOB_REDIRECT_URI) continue;
     let url: URL;
@@ -485,8 +496,11 @@ function checkRedirectUris(uris: readonly string[]): readonly string[] {
         'must be https, http on a loopback address, or urn:ietf:wg:oauth:2.0:oob',
       );
     }
-    if (uri.length > 2000 || /\s/.test(uri))
-      throw new InvalidRequest('redirect_uris', 'must be under 2000 characters with no spaces');
+    if (uri.length > CLIENT_LIMITS.redirectUriLength || /\s/.test(uri))
+      throw new InvalidRequest(
+        'redirect_uris',
+        `must be under ${CLIENT_LIMITS.redirectUriLength} characters with no spaces`,
+      );
   }
   return uris;
 }

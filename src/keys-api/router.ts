@@ -2,7 +2,6 @@ import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import { z } from 'zod';
 import { ClientThrottled, secretMatches, type SecretCheckDeps } from '../clients/authenticate.js';
 import { isValid } from '../clients/client.js';
 import type { ClientStore } from '../clients/store.js';
@@ -11,39 +10,14 @@ import type { AuthFailures } from '../limits/auth-failures.js';
 import type { KeyEventHub } from '../events/key-events.js';
 import type { KeyVerifier } from '../verification/verify.js';
 import { verifyAnswer } from '../verification/wire.js';
+import { KeyportError, RateLimitExceeded } from '../errors.js';
+import { guarded } from '../web/route.js';
+import { KEYS_ROUTES as R } from './routes.js';
 
-/** The most calls one lease may hold. */
-const MAX_LEASE = 1000;
 /** Event streams one resource server may hold open on one process. */
 const STREAMS_PER_CALLER = 32;
-
-/** A key as it may arrive: printable ASCII, at most 512 characters (keyport's are under 60). */
-const key = z
-  .string()
-  .min(1)
-  .max(512)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
-
-const verifySchema = z.strictObject({
-  key,
-  cost: z.coerce.number().int().min(0).max(1000).default(1),
-  scopes: z
-    .union([
-      z.array(z.string().min(1).max(100)).max(50),
-      z
-        .string()
-        .max(2000)
-        .transform((s) => s.split(' ').filter(Boolean)),
-    ])
-    .default([]),
-  ip: z
-    .string()
-    .max(64)
-    .regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address')
-    .optional(),
-  lease: z.coerce.number().int().min(0).max(MAX_LEASE).default(0),
-  leased_calls: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
+/** A stream slot frees only when another of the caller's streams ends: a retry sooner would be refused again. */
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 interface Deps {
   readonly verifier: KeyVerifier;
@@ -74,6 +48,18 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
     ctx.set('Cache-Control', 'no-store');
     if (status === 401) ctx.set('WWW-Authenticate', 'Basic realm="keyport"');
     ctx.body = { error, message };
+  }
+
+  /** A refusal thrown by a step (a bad field, a limit) answers its class's one body (errors.ts). */
+  async function answerRefusals(ctx: Ctx, next: Koa.Next) {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof KeyportError)) throw err;
+      refuse(ctx, err.status, err.code, err.message);
+      ctx.set(err.headers());
+      ctx.body = err.body();
+    }
   }
 
   /** The resource server's credentials: Basic (RFC 6749 §2.3.1, raw or form-encoded) or client_id/client_secret in the body. */
@@ -123,45 +109,33 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
     } catch (err) {
       if (!(err instanceof ClientThrottled)) throw err;
       ctx.state.limitReason = err.reason;
-      ctx.set('Retry-After', String(err.retryAfter));
-      return refuse(ctx, 429, 'rate_limit_exceeded', 'too many failed authentications');
+      throw new RateLimitExceeded(err.retryAfter, 'too many failed authentications');
     }
     ctx.state.route = ctx.path;
     ctx.state.caller = { clientId: caller.clientId };
     await next();
   }
 
-  router.post('/keys/verify', parse as never, requireResourceServer, async (ctx) => {
-    const body = (ctx.request as unknown as { body?: unknown }).body ?? {};
-    const {
-      client_id: _id,
-      client_secret: _secret,
-      ...rest
-    } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    const parsed = verifySchema.safeParse(rest);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.join('.') || 'body';
-      return refuse(
-        ctx,
-        400,
-        'invalid_request',
-        `${field}: ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`,
-      );
-    }
-    const outcome = await verifier.verify(parsed.data);
-    const answer = verifyAnswer(outcome);
-    ctx.set('Cache-Control', 'no-store');
-    if (answer.code !== 'NOT_FOUND' && answer.ratelimit) {
-      ctx.set({
-        'X-RateLimit-Limit': String(answer.ratelimit.limit),
-        'X-RateLimit-Remaining': String(answer.ratelimit.remaining),
-        'X-RateLimit-Reset': String(answer.ratelimit.reset),
-      });
-    }
-    ctx.state.verifyCode = answer.code;
-    ctx.body = answer;
-  });
+  router.post(
+    R.verify.path,
+    answerRefusals,
+    parse as never,
+    requireResourceServer,
+    guarded(R.verify, async (ctx: Ctx, { body }) => {
+      const { client_id: _id, client_secret: _secret, ...request } = body;
+      const result = verifyAnswer(await verifier.verify(request));
+      ctx.set('Cache-Control', 'no-store');
+      if (result.code !== 'NOT_FOUND' && result.ratelimit) {
+        ctx.set({
+          'X-RateLimit-Limit': String(result.ratelimit.limit),
+          'X-RateLimit-Remaining': String(result.ratelimit.remaining),
+          'X-RateLimit-Reset': String(result.ratelimit.reset),
+        });
+      }
+      ctx.state.verifyCode = result.code;
+      return result;
+    }),
+  );
 
   /**
    * `GET /keys/events`: a server-sent event stream of key changes for the
@@ -169,30 +143,33 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
    * about it), and a `: beat` comment after each read that found nothing
    * more. A guard trusts its cache only while beats arrive.
    */
-  router.get('/keys/events', requireResourceServer, async (ctx) => {
-    const callerId = (ctx.state.caller as { clientId: string }).clientId;
-    if (events.held(callerId) >= STREAMS_PER_CALLER)
-      return refuse(
-        ctx,
-        429,
-        'rate_limit_exceeded',
-        `at most ${STREAMS_PER_CALLER} event streams per resource server and process`,
-      );
-    const stream = new PassThrough();
-    ctx.req.socket.setTimeout(0);
-    ctx.req.socket.setNoDelay(true);
-    ctx.status = 200;
-    ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
-    ctx.body = stream;
-    const stop = events.subscribe({
-      callerId,
-      change: (clientId) => stream.write(`data: ${JSON.stringify({ client_id: clientId })}\n\n`),
-      beat: () => stream.write(': beat\n\n'),
-      end: () => stream.end(),
-    });
-    stream.on('close', stop);
-    ctx.req.on('close', () => stream.destroy());
-  });
+  router.get(
+    R.events.path,
+    answerRefusals,
+    requireResourceServer,
+    guarded(R.events, async (ctx: Ctx) => {
+      const callerId = (ctx.state.caller as { clientId: string }).clientId;
+      if (events.held(callerId) >= STREAMS_PER_CALLER)
+        throw new RateLimitExceeded(
+          STREAM_RETRY_AFTER_SECONDS,
+          `at most ${STREAMS_PER_CALLER} event streams per resource server and process`,
+        );
+      const stream = new PassThrough();
+      ctx.req.socket.setTimeout(0);
+      ctx.req.socket.setNoDelay(true);
+      ctx.status = 200;
+      ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+      ctx.body = stream;
+      const stop = events.subscribe({
+        callerId,
+        change: (clientId) => stream.write(`data: ${JSON.stringify({ client_id: clientId })}\n\n`),
+        beat: () => stream.write(': beat\n\n'),
+        end: () => stream.end(),
+      });
+      stream.on('close', stop);
+      ctx.req.on('close', () => stream.destroy());
+    }),
+  );
 
   return router;
 }

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { declareRoute, type RouteDeclaration } from '../web/route.js';
+
+/** The most calls one lease may hold. */
+export const MAX_LEASE = 1000;
+
+/** A key as it may arrive: printable ASCII, at most 512 characters (keyport's are under 60). */
+const key = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
+
+/** The body of POST /keys/verify (docs/contract.md); JSON or a form, so numbers may come as text. */
+export const verifyRequest = z.strictObject({
+  key: key.meta({ description: 'an API key, or an OAuth access token' }),
+  cost: z.coerce.number().int().min(0).max(1000).default(1),
+  scopes: z
+    .union([
+      z.array(z.string().min(1).max(100)).max(50),
+      z
+        .string()
+        .max(2000)
+        .transform((s) => s.split(' ').filter(Boolean)),
+    ])
+    .default([]),
+  ip: z
+    .string()
+    .max(64)
+    .regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address')
+    .optional()
+    .meta({ description: "the API caller's address, as the resource server saw it" }),
+  lease: z.coerce.number().int().min(0).max(MAX_LEASE).default(0),
+  leased_calls: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  // The caller's own credentials, when not sent with Basic (checked before the body is, as at introspection).
+  client_id: z.unknown().optional().meta({ description: "the resource server's client_id, if not sent with Basic" }),
+  client_secret: z.unknown().optional().meta({ description: "the resource server's secret, if not sent with Basic" }),
+});
+
+const details = {
+  client_id: z.string(),
+  team_id: z.int().nullable(),
+  environment: z.string(),
+  scopes: z.array(z.string()),
+  name: z.string().nullable(),
+  expires_at: z.iso.datetime().nullable(),
+  ratelimit: z.object({ limit: z.int(), remaining: z.int(), reset: z.int() }).nullable(),
+  credits: z.object({ remaining: z.int() }).nullable(),
+  retry_after: z.int().optional().meta({ description: 'RATE_LIMITED only: seconds until the window has room' }),
+  lease: z
+    .object({ calls: z.int(), ttl_ms: z.int() })
+    .optional()
+    .meta({ description: 'VALID only: calls the guard may allow on its own, already spent' }),
+};
+
+/** Always 200 to an authenticated caller; `valid` only with VALID. */
+export const verifyAnswer = z.discriminatedUnion('code', [
+  z.object({ valid: z.literal(false), code: z.literal('NOT_FOUND') }),
+  z.object({
+    valid: z.boolean(),
+    code: z.enum([
+      'VALID',
+      'EXPIRED',
+      'REVOKED',
+      'RATE_LIMITED',
+      'USAGE_EXCEEDED',
+      'INSUFFICIENT_SCOPE',
+      'NO_API_ACCESS',
+    ]),
+    ...details,
+  }),
+]);
+
+export const KEYS_ROUTES = {
+  verify: declareRoute({
+    method: 'post',
+    path: '/keys/verify',
+    summary: 'Whether a key (or an access token) may make this API call, spending `cost` of its budget',
+    security: 'basic',
+    body: verifyRequest,
+    bodyTypes: ['application/json', 'application/x-www-form-urlencoded'],
+    status: 200,
+    response: verifyAnswer,
+    errors: [400, 401, 429],
+  }),
+  events: declareRoute({
+    method: 'get',
+    path: '/keys/events',
+    summary: 'Server-sent events: `data: {"client_id":…}` when a key changed, `: beat` after each quiet read',
+    security: 'basic',
+    status: 200,
+    responseType: 'text/event-stream',
+    errors: [401, 429],
+  }),
+} satisfies Record<string, RouteDeclaration>;
