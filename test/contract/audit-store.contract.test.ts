@@ -29,9 +29,11 @@ describe.each(TARGETS)('audit store contract on $name', (target) => {
   it('an event recorded is listed with what was recorded (details as JSON, time as ISO)', async () => {
     const team = await teams.create('recorded');
     const before = Math.floor(Date.now() / 1000);
-    await open.another().record(
-      event(team, 'c1', { actorType: 'person', actorId: '7', action: 'client.update', details: { scopes: ['a'] } }),
-    );
+    await open
+      .another()
+      .record(
+        event(team, 'c1', { actorType: 'person', actorId: '7', action: 'client.update', details: { scopes: ['a'] } }),
+      );
     const { total, events } = await open.store.listByTeam(team, { limit: 10, offset: 0 });
     expect(total).toBe(1);
     expect(events[0]).toMatchObject({

@@ -35,7 +35,11 @@ describe.each(TARGETS)('team store contract on $name', (target) => {
       passwordHash: 'h',
       name: 'Ada',
     });
-    expect(await open.store.findMembership(team.id, ada.id)).toEqual({ teamId: team.id, userId: ada.id, role: 'admin' });
+    expect(await open.store.findMembership(team.id, ada.id)).toEqual({
+      teamId: team.id,
+      userId: ada.id,
+      role: 'admin',
+    });
     expect(await open.store.findMembership(other.id, ada.id)).toBeUndefined();
     expect(await open.store.findUser(bot.id + 1000)).toBeUndefined();
     expect((await open.store.listMembers(team.id)).map((m) => [m.user.id, m.role])).toEqual([
