@@ -44,7 +44,7 @@ describe.each(TARGETS)('audit store contract on $name', (target) => {
       ip: '192.0.2.1',
       details: { scopes: ['a'] },
     });
-    expect(Date.parse(events[0].created_at) / 1000).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(events[0]!.created_at) / 1000).toBeGreaterThanOrEqual(before);
   });
 
   it('lists newest first and pages by limit and offset, the total counting every event', async () => {
@@ -62,7 +62,7 @@ describe.each(TARGETS)('audit store contract on $name', (target) => {
       'p1',
     ]);
     expect(last.events).toHaveLength(1);
-    expect(first.events[0].details).toBeNull();
+    expect(first.events[0]!.details).toBeNull();
   });
 
   it("one team's events never appear in another's list, nor events of no team", async () => {
