@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKnexAuditStore, type AuditEvent, type AuditStore } from '../../src/audit/audit.js';
-import { createKnexTeamStore } from '../../src/teams/store.js';
+import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<AuditStore>('audit store', { sql: (db) => createKnexAuditStore(db) });
@@ -21,7 +21,7 @@ describe.each(TARGETS)('audit store contract on $name', (target) => {
   let teams: { create(name: string): Promise<number> };
   beforeAll(async () => {
     open = await target.open();
-    const store = createKnexTeamStore(open.db!);
+    const store = createSqlTeamStore(open.db!);
     teams = { create: async (name) => (await store.createTeam(name, 'free')).id };
   });
   afterAll(async () => open?.close());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRecord } from '../../src/clients/client.js';
 import { createKnexClientStore, type ClientStore, type NewClient } from '../../src/clients/store.js';
-import { createKnexTeamStore } from '../../src/teams/store.js';
+import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<ClientStore>('client store', { sql: (db) => createKnexClientStore(db) });
@@ -30,7 +30,7 @@ describe.each(TARGETS)('client store contract on $name', (target) => {
   let otherTeamId: number;
   beforeAll(async () => {
     open = await target.open();
-    const teams = createKnexTeamStore(open.db!);
+    const teams = createSqlTeamStore(open.db!);
     teamId = (await teams.createTeam('clients', 'free')).id;
     otherTeamId = (await teams.createTeam('others', 'free')).id;
   });
@@ -135,7 +135,7 @@ describe.each(TARGETS)('client store contract on $name', (target) => {
 
   it("listByTeam pages a team's clients, newest first, and never another team's", async () => {
     const ids = ['c-list-1', 'c-list-2', 'c-list-3'];
-    const teams = createKnexTeamStore(open.db!);
+    const teams = createSqlTeamStore(open.db!);
     const listed = (await teams.createTeam('listed', 'free')).id;
     for (const [i, id] of ids.entries()) await open.store.insert(client(id, listed, { createdAt: T0 + i }));
     const first = await open.store.listByTeam(listed, { limit: 2, offset: 0 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardSessions, type DashboardSessions } from '../../src/dashboard/sessions.js';
-import { createKnexTeamStore } from '../../src/teams/store.js';
+import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<DashboardSessions>('dashboard sessions', { sql: (db) => createDashboardSessions(db) });
@@ -11,7 +11,7 @@ describe.each(TARGETS)('dashboard sessions contract on $name', (target) => {
   let userId: number;
   beforeAll(async () => {
     open = await target.open();
-    const teams = createKnexTeamStore(open.db!);
+    const teams = createSqlTeamStore(open.db!);
     teamId = (await teams.createTeam('sessions', 'free')).id;
     userId = (await teams.createMember(teamId, { kind: 'person', email: 's@example.com' }, 'admin')).id;
   });

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalEmail } from '../../src/teams/email.js';
-import { createKnexTeamStore, type TeamStore } from '../../src/teams/store.js';
+import { manualClock } from '../../src/clock.js';
+import { Conflict } from '../../src/errors.js';
+import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
+import type { TeamStore } from '../../src/teams/store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
-const TARGETS = storeTargets<TeamStore>('team store', { sql: (db) => createKnexTeamStore(db) });
+const TARGETS = storeTargets<TeamStore>('team store', { sql: (db, clock) => createSqlTeamStore(db, clock) });
+const T0 = 1_900_000_000;
 
 describe.each(TARGETS)('team store contract on $name', (target) => {
   let open: OpenStore<TeamStore>;
@@ -64,6 +68,19 @@ describe.each(TARGETS)('team store contract on $name', (target) => {
     );
     expect(memberships[0]).toEqual({ teamId: second.id, userId: user.id, role: 'admin' }); // oldest first
     expect(await open.store.membershipsOf(user.id + 1000)).toEqual([]);
+  });
+
+  it("a team's creation time is the clock's; an email already taken is a conflict and adds no user", async () => {
+    const clock = manualClock(T0 * 1000);
+    const store = open.another(clock);
+    const team = await store.createTeam('Timed', 'free');
+    expect(team.createdAt).toBe(T0);
+    expect((await open.store.findTeam(team.id))?.createdAt).toBe(T0);
+    await store.createMember(team.id, { kind: 'person', email: 'taken@example.com' }, 'admin');
+    await expect(
+      store.createMember(team.id, { kind: 'person', email: 'taken@example.com' }, 'member'),
+    ).rejects.toBeInstanceOf(Conflict);
+    expect(await open.store.listMembers(team.id)).toHaveLength(1);
   });
 
   it('an email is found by its canonical form byte for byte: ä is never a, other case or spaces never match', async () => {
