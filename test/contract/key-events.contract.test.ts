@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKnexClientStore } from '../../src/clients/store.js';
+import {
+  createKeyEventHub,
+  deleteOldKeyEvents,
+  recordKeyChange,
+  type KeyEventHub,
+  type KeyEventListener,
+} from '../../src/events/key-events.js';
+import type { Db } from '../../src/persistence/sql/knex.js';
+import { storeTargets, type OpenStore } from './targets.js';
+
+/** The hub reads what any process wrote: the "store" is the database, each process its own connection. */
+const TARGETS = storeTargets<Db>('key events', { sql: (db) => db });
+
+/** A listener that keeps what it heard and lets a test await the next beat after a given change. */
+function listening(callerId = 'rs') {
+  const changes: string[] = [];
+  let beats = 0;
+  let ended = false;
+  const waiters: Array<() => void> = [];
+  const listener: KeyEventListener = {
+    callerId,
+    change: (clientId) => changes.push(clientId),
+    beat: () => {
+      beats += 1;
+      waiters.splice(0).forEach((wake) => wake());
+    },
+    end: () => {
+      ended = true;
+    },
+  };
+  /** Resolves at the first beat after `clientId` was heard (the test's timeout bounds it). */
+  const heard = async (clientId: string) => {
+    while (!changes.includes(clientId)) await new Promise<void>((wake) => waiters.push(wake));
+  };
+  const nextBeat = () => new Promise<void>((wake) => waiters.push(wake));
+  return { listener, changes, heard, nextBeat, beats: () => beats, ended: () => ended };
+}
+
+describe.each(TARGETS)('key events contract on $name', (target) => {
+  let open: OpenStore<Db>;
+  let hub: KeyEventHub;
+  beforeAll(async () => {
+    open = await target.open();
+    hub = createKeyEventHub(open.another(), { pollMs: 20 });
+  });
+  afterAll(async () => {
+    hub?.close();
+    await open?.close();
+  });
+
+  it("a change recorded by another process's client store is passed to a listener, once, followed by beats", async () => {
+    const ear = listening();
+    const stop = hub.subscribe(ear.listener);
+    const clients = createKnexClientStore(open.store);
+    await clients.insert({
+      clientId: 'ke-changed',
+      kind: 'service_account',
+      name: null,
+      teamId: null,
+      userId: null,
+      secretHash: '$2b$10$x',
+      publicKeyPem: null,
+      redirectUris: [],
+      environment: 'prod',
+      scopes: [],
+      secretHint: null,
+      createdAt: 1,
+      expiresAt: null,
+    });
+    await clients.revoke('ke-changed', 2);
+    await ear.heard('ke-changed');
+    await ear.nextBeat();
+    await ear.nextBeat();
+    expect(ear.changes.filter((id) => id === 'ke-changed')).toEqual(['ke-changed']);
+    stop();
+  });
+
+  it('a change committed just before subscribing is still passed on (the lookback); an update of no row records none', async () => {
+    await recordKeyChange(open.store, 'ke-before');
+    expect(await createKnexClientStore(open.store).update('ke-nobody', { name: 'x' })).toBe(false);
+    const ear = listening();
+    const stop = hub.subscribe(ear.listener);
+    await ear.heard('ke-before');
+    await ear.nextBeat();
+    expect(ear.changes).not.toContain('ke-nobody');
+    stop();
+  });
+
+  it('every listener hears a change; held counts subscriptions per caller; close ends them', async () => {
+    const a = listening('rs-a');
+    const b = listening('rs-b');
+    const own = createKeyEventHub(open.another(), { pollMs: 20 });
+    own.subscribe(a.listener);
+    own.subscribe(b.listener);
+    expect(own.held('rs-a')).toBe(1);
+    await recordKeyChange(open.store, 'ke-both');
+    await Promise.all([a.heard('ke-both'), b.heard('ke-both')]);
+    own.close();
+    expect([a.ended(), b.ended()]).toEqual([true, true]);
+    const late = listening('rs-late');
+    own.subscribe(late.listener);
+    expect(late.ended()).toBe(true);
+  });
+
+  it('the sweep keeps recent changes (they are still read back)', async () => {
+    await recordKeyChange(open.store, 'ke-recent');
+    await deleteOldKeyEvents(open.store);
+    const ear = listening();
+    const stop = hub.subscribe(ear.listener);
+    await ear.heard('ke-recent');
+    stop();
+  });
+});
