@@ -22,7 +22,6 @@ import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHi
 import type { ClientStore } from './store.js';
 import type { ShareLinks, ShareOptions } from '../shares/share-links.js';
 import type { ClientEvent, DomainEvents } from '../events/domain-events.js';
-import type { Tx } from '../unit-of-work.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
 export interface CreatedClient {
