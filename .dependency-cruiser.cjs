@@ -5,6 +5,7 @@
  *   surfaces      oidc/ admin/ keys-api/ dashboard/ share-pages/ cli/   (never each other)
  *   web/          HTML shell and helpers, CSRF, page headers, static files
  *   access/ verification/
+ *   jobs/         background sweeps of a server process (started and stopped by composition)
  *   domain        clients/ teams/ limits/ shares/ events/ audit/ (no Koa, no oidc-provider)
  *   observability/
  *   persistence/  SQL, dialects, Redis, the oidc adapter, key files: implements the domain's store interfaces
@@ -79,6 +80,19 @@ module.exports = {
       comment: 'web/ is HTML and HTTP helpers for every surface: it imports only the base files.',
       from: { path: '^src/web/' },
       to: { path: '^src/', pathNot: ['^src/web/', BASE] },
+    },
+    {
+      name: 'jobs-run-below-the-surfaces',
+      severity: 'error',
+      comment: 'jobs/ sweeps with the domain, persistence, observability and base; never HTTP or a surface.',
+      from: { path: '^src/jobs/' },
+      to: { path: '^src/', pathNot: ['^src/jobs/', `^src/${DOMAIN}/`, '^src/(observability|persistence)/', BASE] },
+    },
+    {
+      name: 'only-composition-starts-jobs',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [COMPOSITION, '^src/jobs/'] },
+      to: { path: '^src/jobs/' },
     },
     {
       name: 'base-is-the-bottom',

@@ -3,24 +3,23 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { deleteExpiredPayloads } from './persistence/sql/oidc-adapter.js';
 import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
 import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './persistence/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
-import { createKeyUsage, deleteOldUsage, type KeyUsage } from './clients/key-usage.js';
+import { createKeyUsage, type KeyUsage } from './clients/key-usage.js';
 import { createSqlKeyUsage } from './persistence/sql/key-usage.js';
 import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
 import { createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
 import { KEYS_ROUTES } from './keys-api/routes.js';
-import { createKeyEventHub, deleteOldKeyEvents } from './events/key-events.js';
+import { createKeyEventHub } from './events/key-events.js';
 import { createShareRouter, settleExpiredShares } from './share-pages/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
-import { createPlanLimits, deleteIdleCounters } from './limits/plan-limits.js';
+import { createPlanLimits } from './limits/plan-limits.js';
 import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
 import { createRedisPlanCounters } from './persistence/redis/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
@@ -41,6 +40,7 @@ import { createInteractionRouter } from './oidc/interactions/router.js';
 import { createSignInThrottle } from './limits/sign-in-throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
+import { startJobs } from './jobs/sweeps.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -218,19 +218,16 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   }, config.keysReloadSeconds * 1000);
   keyWatch.unref();
 
-  const sweeper = setInterval(() => {
-    const report = (what: string) => (err: Error) =>
-      logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
-    deleteExpiredPayloads(services.db).catch(report('expired tokens'));
-    windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
-    deleteIdleCounters(planCounters, config).catch(report('idle plan counters'));
-    deleteOldUsage(keyUsageStore).catch(report('API key usage older than 90 days'));
-    deleteOldKeyEvents(services.db).catch(report('key change events older than an hour'));
-    settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit).catch(
-      report('expired one-time links'),
-    );
-  }, config.expiredRowsSweepSeconds * 1000);
-  sweeper.unref();
+  const jobs = startJobs({
+    config,
+    db: services.db,
+    logger,
+    windowCounters,
+    planCounters,
+    keyUsageStore,
+    settleExpiredShares: () =>
+      settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit),
+  });
 
   return {
     ...services,
@@ -265,7 +262,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     },
     async close() {
       clearInterval(keyWatch);
-      clearInterval(sweeper);
+      jobs.stop();
       keyEvents.close();
       await Promise.all([usage.close(), keyUsage.close()]);
       await Promise.all([services.close(), redis?.quit()]);

@@ -7,6 +7,10 @@ import { createTeamService, type TeamService } from './teams/service.js';
 import type { TeamStore } from './teams/store.js';
 import { createSqlTeamStore } from './persistence/sql/team-store.js';
 import { createShareLinks, type ShareLinks } from './shares/share-links.js';
+import { createDomainEvents, type ClientEventSubscriber } from './events/domain-events.js';
+import { createKeyChangeSubscriber } from './events/key-events.js';
+import { createKnexAuditStore } from './audit/audit.js';
+import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -19,7 +23,12 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config): Promise<Services> {
+/**
+ * `auditAs`: the actor of a surface that does not audit itself (the CLI); its
+ * changes then get audit rows from the events. The server passes none: the
+ * admin API and dashboard write their own rows.
+ */
+export async function openServices(config: Config, { auditAs }: { auditAs?: AuditActor } = {}): Promise<Services> {
   const db = createDb(config.databaseUrl);
   try {
     await migrateLatest(db);
@@ -32,6 +41,9 @@ export async function openServices(config: Config): Promise<Services> {
   const clients = createKnexClientStore(db);
   const teamService = createTeamService({ config, teams });
   const shares = createShareLinks(db, config.issuer);
-  const clientService = createClientService({ config, db, clients, teams, teamService, shares });
+  const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber()];
+  if (auditAs) subscribers.push(createAuditSubscriber(createKnexAuditStore(db), auditAs));
+  const events = createDomainEvents(subscribers);
+  const clientService = createClientService({ config, db, clients, teams, teamService, shares, events });
   return { db, teams, clients, teamService, clientService, shares, close: () => db.destroy() };
 }

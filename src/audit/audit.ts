@@ -1,4 +1,5 @@
 import { nowSeconds, type Db } from '../persistence/sql/knex.js';
+import type { Tx } from '../unit-of-work.js';
 
 export type AuditAction =
   | 'client.create'
@@ -34,7 +35,8 @@ export interface AuditEventView {
 }
 
 export interface AuditStore {
-  record(event: AuditEvent): Promise<void>;
+  /** Writes the row; with `tx`, inside that transaction (a domain event's subscriber). */
+  record(event: AuditEvent, tx?: Tx): Promise<void>;
   listByTeam(
     teamId: number,
     page: { limit: number; offset: number },
@@ -43,8 +45,8 @@ export interface AuditStore {
 
 export function createKnexAuditStore(db: Db): AuditStore {
   return {
-    async record(e) {
-      await db('audit_events').insert({
+    async record(e, tx) {
+      await (tx ? (tx as unknown as Db) : db)('audit_events').insert({
         team_id: e.teamId,
         actor_type: e.actorType,
         actor_id: e.actorId,

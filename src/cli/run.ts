@@ -29,7 +29,8 @@ export async function runCommand(
     const config = configFrom(flags);
     // Loaded when a command runs, not at start: `keyport config` never loads knex or a driver.
     const { openServices } = await import('../services.js');
-    services = await openServices(config);
+    // The CLI writes no audit rows itself: its changes are audited from the domain events, as the operator.
+    services = await openServices(config, { auditAs: { type: 'operator', id: 'cli' } });
     print(await action(services, config), flags.json === true);
   } catch (err) {
     fail(err, flags.json === true);

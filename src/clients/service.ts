@@ -22,6 +22,7 @@ import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './pub
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
 import type { ShareLinks, ShareOptions } from '../shares/share-links.js';
+import type { ClientEvent, DomainEvents } from '../events/domain-events.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
 export interface CreatedClient {
@@ -105,6 +106,8 @@ export interface ClientServiceDeps {
   readonly clients: ClientStore;
   readonly teams: TeamStore;
   readonly teamService: TeamService;
+  /** Each change is published in the transaction that makes it (key_events, and the CLI's audit rows). */
+  readonly events: DomainEvents;
 }
 
 const DAY = 86_400;
@@ -116,7 +119,24 @@ export function createClientService({
   teams,
   teamService,
   shares,
+  events,
 }: ClientServiceDeps): ClientService {
+  const publish = (trx: Knex.Transaction, event: ClientEvent) => events.publish(event, trx as unknown as Tx);
+
+  /** Writes `columns` and publishes what changed, together; nothing is published when no row changed. */
+  async function change(
+    client: ClientRecord,
+    columns: Parameters<ClientStore['update']>[1],
+    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed'>>,
+    trx?: Knex.Transaction,
+  ): Promise<void> {
+    const work = async (q: Knex.Transaction) => {
+      if (!(await clients.update(client.clientId, columns, q))) return;
+      for (const type of types) await publish(q, { type, clientId: client.clientId, teamId: client.teamId });
+    };
+    await (trx ? work(trx) : db.transaction(work));
+  }
+
   const view = (client: ClientRecord) => toClientView(client, config.defaultScopes, nowSeconds());
 
   function checkScopes(scopes: readonly string[] | undefined): readonly string[] {
@@ -206,6 +226,14 @@ export function createClientService({
     return { client: view(await mustFind(clientId)), clientSecret: secret };
   }
 
+  /** Revokes and publishes it, together (the store also deletes the client's tokens in that transaction). */
+  async function revokeClient(client: ClientRecord): Promise<void> {
+    await db.transaction(async (trx) => {
+      await clients.revoke(client.clientId, nowSeconds(), trx);
+      await publish(trx, { type: 'client.revoked', clientId: client.clientId, teamId: client.teamId });
+    });
+  }
+
   async function mustFind(clientId: string): Promise<ClientRecord> {
     const client = await clients.findById(clientId);
     if (!client) throw new NotFound(`client ${clientId} not found`);
@@ -254,6 +282,7 @@ export function createClientService({
           },
           trx,
         );
+        await publish(trx, { type: 'client.created', clientId, teamId: team.id });
       });
       return created(clientId, secret);
     },
@@ -267,8 +296,8 @@ export function createClientService({
       const scopes = checkScopes(input.scopes);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
-      await withFreeKeySlot(team, (trx) =>
-        clients.insert(
+      await withFreeKeySlot(team, async (trx) => {
+        await clients.insert(
           {
             clientId,
             kind: 'app',
@@ -283,8 +312,9 @@ export function createClientService({
             ...fields,
           },
           trx,
-        ),
-      );
+        );
+        await publish(trx, { type: 'client.created', clientId, teamId: team.id });
+      });
       return created(clientId, secret);
     },
 
@@ -292,18 +322,24 @@ export function createClientService({
       const name = checkName(input.name, '');
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
-      await clients.insert({
-        clientId,
-        kind: 'resource_server',
-        name,
-        teamId: null,
-        userId: null,
-        redirectUris: [],
-        environment: 'prod',
-        scopes: [],
-        createdAt: nowSeconds(),
-        expiresAt: null,
-        ...fields,
+      await db.transaction(async (trx) => {
+        await clients.insert(
+          {
+            clientId,
+            kind: 'resource_server',
+            name,
+            teamId: null,
+            userId: null,
+            redirectUris: [],
+            environment: 'prod',
+            scopes: [],
+            createdAt: nowSeconds(),
+            expiresAt: null,
+            ...fields,
+          },
+          trx,
+        );
+        await publish(trx, { type: 'client.created', clientId, teamId: null });
       });
       return created(clientId, secret);
     },
@@ -312,12 +348,16 @@ export function createClientService({
       const client = await mustFind(clientId);
       const publicKeyPem = normalizePublicKey(pem);
       const kind: ClientKind = client.kind === 'service_account' ? 'service_account_jwt' : client.kind;
-      await clients.update(clientId, {
-        publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }],
-        secretHash: null,
-        secretHint: null,
-        kind,
-      });
+      await change(
+        client,
+        {
+          publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }],
+          secretHash: null,
+          secretHint: null,
+          kind,
+        },
+        ['client.key-set'],
+      );
       return view(await mustFind(clientId));
     },
 
@@ -336,7 +376,10 @@ export function createClientService({
         throw new InvalidRequest('kid', `the client already has a key with kid "${id}"`);
       if (client.publicKeys.length >= MAX_PUBLIC_KEYS)
         throw new InvalidRequest('public_key', `a client holds at most ${MAX_PUBLIC_KEYS} keys; remove one first`);
-      await clients.update(clientId, { publicKeys: [...client.publicKeys, { kid: id, pem: publicKeyPem }] });
+      await db.transaction(async (trx) => {
+        if (await clients.update(clientId, { publicKeys: [...client.publicKeys, { kid: id, pem: publicKeyPem }] }, trx))
+          await publish(trx, { type: 'client.key-added', clientId, teamId: client.teamId, kid: id });
+      });
       return id;
     },
 
@@ -346,12 +389,15 @@ export function createClientService({
       if (rest.length === client.publicKeys.length)
         throw new NotFound(`client ${clientId} has no key with kid "${String(kid).slice(0, 100)}"`);
       if (!rest.length) throw new InvalidRequest('kid', 'the last key cannot be removed; add the next key first');
-      await clients.update(clientId, { publicKeys: rest });
+      await db.transaction(async (trx) => {
+        if (await clients.update(clientId, { publicKeys: rest }, trx))
+          await publish(trx, { type: 'client.key-removed', clientId, teamId: client.teamId, kid });
+      });
     },
 
     async revoke(clientId) {
       const client = await mustFind(clientId);
-      await clients.revoke(client.clientId, nowSeconds());
+      await revokeClient(client);
       return view(await mustFind(clientId));
     },
 
@@ -380,14 +426,19 @@ export function createClientService({
     },
 
     async update(clientId, changes) {
-      await mustFind(clientId);
+      const client = await mustFind(clientId);
       const columns = {
         ...(changes.name !== undefined ? { name: checkName(changes.name, '') } : {}),
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
         ...(changes.credits !== undefined ? { credits: checkCredits(changes.credits) } : {}),
       };
-      if (Object.keys(columns).length) await clients.update(clientId, columns);
-      if (changes.isValid === false) await clients.revoke(clientId, nowSeconds());
+      const types = [
+        ...(columns.name !== undefined ? (['client.renamed'] as const) : []),
+        ...(columns.scopes !== undefined ? (['client.scopes-changed'] as const) : []),
+        ...(columns.credits !== undefined ? (['client.credits-changed'] as const) : []),
+      ];
+      if (types.length) await change(client, columns, types);
+      if (changes.isValid === false) await revokeClient(client);
       return view(await mustFind(clientId));
     },
 
@@ -410,9 +461,10 @@ export function createClientService({
       });
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
+      const type = client.revokedAt !== null ? 'client.revived' : 'client.rotated';
       const update = (trx?: Knex.Transaction) =>
-        clients.update(
-          clientId,
+        change(
+          client,
           {
             secretHash: fields.secretHash,
             secretHint: fields.secretHint,
@@ -422,6 +474,7 @@ export function createClientService({
             previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
             revokedAt: null,
           },
+          [type],
           trx,
         );
       // Reviving a revoked key makes it count again: it needs a free place, exactly like a new key.

@@ -5,7 +5,6 @@ import { kindOfRow } from './kinds.js';
 import type { ClientKind } from './client.js';
 import { thumbprint, type PublicKey } from './public-keys.js';
 import { digestBinding } from './secrets.js';
-import { recordKeyChange } from '../events/key-events.js';
 
 export interface NewClient {
   readonly clientId: string;
@@ -55,7 +54,7 @@ export interface ClientStore {
    * code, refresh token and grant issued to it: whatever happens to the key
    * later (a new secret, a new public key), nothing issued before comes back.
    */
-  revoke(clientId: string, at: number): Promise<void>;
+  revoke(clientId: string, at: number, trx?: Knex.Transaction): Promise<void>;
   /** The service account whose current (or, in a grace period, previous) secret has this digest. */
   findByKeyDigest(digests: readonly string[]): Promise<Array<ClientRecord | undefined>>;
   /** Records the digest of a secret that just matched the stored hash (keys made before digests existed). */
@@ -258,13 +257,9 @@ export function createKnexClientStore(db: Db): ClientStore {
       if (changes.previousSecretHash !== undefined) columns.previous_secret_hash = changes.previousSecretHash;
       if (changes.previousSecretExpiresAt !== undefined)
         columns.previous_secret_expires_at = changes.previousSecretExpiresAt;
-      // The change and its event commit together: guards hear of every change that happened.
-      const write = async (q: Knex.Transaction) => {
-        const updated = await q('o_auth_clients').where({ client_id: clientId }).update(columns);
-        if (updated > 0) await recordKeyChange(q, clientId);
-        return updated > 0;
-      };
-      return trx ? write(trx) : db.transaction(write);
+      // The change's event (and its key_events row) is the client service's, published in the same `trx`.
+      const updated = await (trx ?? db)('o_auth_clients').where({ client_id: clientId }).update(columns);
+      return updated > 0;
     },
 
     async findByKeyDigest(digests) {
@@ -327,12 +322,12 @@ export function createKnexClientStore(db: Db): ClientStore {
       return Number(after?.credits_remaining ?? 0);
     },
 
-    async revoke(clientId, at) {
-      await db.transaction(async (trx) => {
-        await trx('o_auth_clients').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: at });
-        await trx('oidc_payloads').where({ client_id: clientId }).delete();
-        await recordKeyChange(trx, clientId);
-      });
+    async revoke(clientId, at, trx) {
+      const write = async (q: Knex.Transaction) => {
+        await q('o_auth_clients').where({ client_id: clientId }).whereNull('revoked_at').update({ revoked_at: at });
+        await q('oidc_payloads').where({ client_id: clientId }).delete();
+      };
+      await (trx ? write(trx) : db.transaction(write));
     },
 
     async countValid(teamId, now, trx) {

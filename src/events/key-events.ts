@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../persistence/sql/knex.js';
+import type { ClientEventSubscriber } from './domain-events.js';
 
 const TABLE = 'key_events';
 /**
@@ -9,9 +10,21 @@ const TABLE = 'key_events';
  */
 const LOOKBACK_MS = 10_000;
 
-/** Records, in the caller's transaction, that a client changed: guards drop what they cached about it. */
-export async function recordKeyChange(q: Knex | Knex.Transaction, clientId: string): Promise<void> {
-  await q(TABLE).insert({ client_id: clientId, created_at_ms: Date.now() });
+/**
+ * The guards' change feed: one `key_events` row per change to a client, in
+ * the change's transaction, so guards drop what they cached about it. A new
+ * client is no change to anything cached.
+ */
+export function createKeyChangeSubscriber(): ClientEventSubscriber {
+  // One row per client per transaction, as before events: an update of name and scopes is one change to a guard.
+  const written = new WeakMap<object, Set<string>>();
+  return async (event, tx) => {
+    if (event.type === 'client.created') return;
+    const clients = written.get(tx) ?? new Set<string>();
+    if (clients.has(event.clientId)) return;
+    written.set(tx, clients.add(event.clientId));
+    await (tx as unknown as Knex.Transaction)(TABLE).insert({ client_id: event.clientId, created_at_ms: Date.now() });
+  };
 }
 
 /** Deletes change rows older than an hour (the sweep). */

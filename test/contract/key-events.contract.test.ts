@@ -1,13 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKnexClientStore } from '../../src/clients/store.js';
 import {
+  createKeyChangeSubscriber,
   createKeyEventHub,
   deleteOldKeyEvents,
-  recordKeyChange,
   type KeyEventHub,
   type KeyEventListener,
 } from '../../src/events/key-events.js';
 import type { Db } from '../../src/persistence/sql/knex.js';
+import type { Tx } from '../../src/unit-of-work.js';
+
+/** A change as the client service publishes it: the key-change subscriber writes its row in the transaction. */
+const recordKeyChange = (db: Db, clientId: string) =>
+  db.transaction((trx) =>
+    createKeyChangeSubscriber()({ type: 'client.revoked', clientId, teamId: null }, trx as unknown as Tx),
+  );
 import { storeTargets, type OpenStore } from './targets.js';
 
 /** The hub reads what any process wrote: the "store" is the database, each process its own connection. */
@@ -50,7 +57,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
     await open?.close();
   });
 
-  it("a change recorded by another process's client store is passed to a listener, once, followed by beats", async () => {
+  it("a change recorded by another process's transaction is passed to a listener, once, followed by beats", async () => {
     const ear = listening();
     const stop = hub.subscribe(ear.listener);
     const clients = createKnexClientStore(open.store);
@@ -69,7 +76,13 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
       createdAt: 1,
       expiresAt: null,
     });
-    await clients.revoke('ke-changed', 2);
+    await open.store.transaction(async (trx) => {
+      await clients.revoke('ke-changed', 2, trx);
+      await createKeyChangeSubscriber()(
+        { type: 'client.revoked', clientId: 'ke-changed', teamId: null },
+        trx as unknown as Tx,
+      );
+    });
     await ear.heard('ke-changed');
     await ear.nextBeat();
     await ear.nextBeat();

@@ -1,0 +1,52 @@
+import type { ClientEvent, ClientEventSubscriber } from '../events/domain-events.js';
+import type { AuditAction, AuditEvent, AuditStore } from './audit.js';
+
+/** Who made the changes a subscriber records: the surface that has no audit write of its own (the CLI). */
+export interface AuditActor {
+  readonly type: AuditEvent['actorType'];
+  readonly id: string;
+}
+
+/** The audit action each change is listed as on the dashboard's audit page and `GET /api/teams/:team/events`. */
+export function auditActionOf(event: ClientEvent): AuditAction {
+  switch (event.type) {
+    case 'client.created':
+      return 'client.create';
+    case 'client.revoked':
+      return 'client.revoke';
+    case 'client.rotated':
+    case 'client.revived':
+      return 'client.secret.regenerate';
+    case 'client.key-added':
+      return 'client.key.add';
+    case 'client.key-removed':
+      return 'client.key.remove';
+    case 'client.renamed':
+    case 'client.scopes-changed':
+    case 'client.credits-changed':
+    case 'client.key-set':
+      return 'client.update';
+  }
+}
+
+/**
+ * One audit row per change, in the change's transaction. Registered only
+ * where the surface does not audit itself (the admin API and dashboard write
+ * their own rows, with the HTTP status and address), so no change is listed twice.
+ */
+export function createAuditSubscriber(audit: AuditStore, actor: AuditActor): ClientEventSubscriber {
+  return (event, tx) =>
+    audit.record(
+      {
+        teamId: event.teamId,
+        actorType: actor.type,
+        actorId: actor.id,
+        action: auditActionOf(event),
+        clientId: event.clientId,
+        status: 200,
+        ip: null,
+        details: { event: event.type, ...('kid' in event ? { kid: event.kid } : {}) },
+      },
+      tx,
+    );
+}

@@ -1,0 +1,47 @@
+import type { Tx } from '../unit-of-work.js';
+
+/**
+ * What can happen to a client (issue 22: changes are domain events). Closed:
+ * a subscriber that switches on `type` is told by the compiler when one is added.
+ */
+export type ClientEvent =
+  | { readonly type: 'client.created'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.renamed'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.rotated'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.revived'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.scopes-changed'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.credits-changed'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
+  | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
+  | {
+      readonly type: 'client.key-added';
+      readonly clientId: string;
+      readonly teamId: number | null;
+      readonly kid: string;
+    }
+  | {
+      readonly type: 'client.key-removed';
+      readonly clientId: string;
+      readonly teamId: number | null;
+      readonly kid: string;
+    };
+
+/** Writes its own rows for an event, inside the transaction that made the change. */
+export type ClientEventSubscriber = (event: ClientEvent, tx: Tx) => Promise<void>;
+
+export interface DomainEvents {
+  /**
+   * Passes `event` to every subscriber, one after the other, in `tx`: their
+   * rows commit with the change or roll back with it, never one without the other.
+   */
+  publish(event: ClientEvent, tx: Tx): Promise<void>;
+}
+
+/** The publisher, with its subscribers fixed at composition. */
+export function createDomainEvents(subscribers: readonly ClientEventSubscriber[]): DomainEvents {
+  return {
+    async publish(event, tx) {
+      for (const subscriber of subscribers) await subscriber(event, tx);
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../config.js';
+import { deleteOldUsage } from '../clients/key-usage.js';
+import type { KeyUsageStore } from '../clients/key-usage-store.js';
+import { deleteOldKeyEvents } from '../events/key-events.js';
+import type { WindowCounterStore } from '../limits/counter-store.js';
+import type { PlanCounterStore } from '../limits/plan-counter-store.js';
+import { deleteIdleCounters } from '../limits/plan-limits.js';
+import type { Logger } from '../observability/logger.js';
+import type { Db } from '../persistence/sql/knex.js';
+import { deleteExpiredPayloads } from '../persistence/sql/oidc-adapter.js';
+
+export interface JobDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly windowCounters: WindowCounterStore;
+  readonly planCounters: PlanCounterStore;
+  readonly keyUsageStore: KeyUsageStore;
+  /**
+   * Revokes the keys of expired one-time links and audits it. Handed in by
+   * composition: it lives with the share pages, a surface jobs may not import.
+   */
+  readonly settleExpiredShares: () => Promise<unknown>;
+}
+
+export interface Jobs {
+  stop(): void;
+}
+
+/**
+ * The background work of a server process, not of any request: every
+ * `expiredRowsSweepSeconds`, rows nothing will read again are deleted. Each
+ * sweep is independent: one failing is logged and the others still run.
+ */
+export function startJobs(deps: JobDeps): Jobs {
+  const { config, db, logger } = deps;
+  const report = (what: string) => (err: Error) =>
+    logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
+  const sweeper = setInterval(() => {
+    deleteExpiredPayloads(db).catch(report('expired tokens'));
+    deps.windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
+    deleteIdleCounters(deps.planCounters, config).catch(report('idle plan counters'));
+    deleteOldUsage(deps.keyUsageStore).catch(report('API key usage older than 90 days'));
+    deleteOldKeyEvents(db).catch(report('key change events older than an hour'));
+    deps.settleExpiredShares().catch(report('expired one-time links'));
+  }, config.expiredRowsSweepSeconds * 1000);
+  // A sweep never keeps the process alive on its own.
+  sweeper.unref();
+  return { stop: () => clearInterval(sweeper) };
+}
