@@ -39,6 +39,25 @@ describe('the bcrypt gate', () => {
     expect(await Promise.all(flood)).toEqual(['done', 'done', 'done']);
   });
 
+  it('a source gets back one place of its share each time one of its waiting checks starts, and no more', async () => {
+    const gate = createBcryptGate({ maxInFlight: 1, maxWaiting: 10, maxWaitingPerSource: 2 });
+    const releases: Array<() => void> = [];
+    const check = () => new Promise<string>((resolve) => releases.push(() => resolve('done')));
+    const runs = [gate.run('other', check), gate.run('a', check), gate.run('a', check)];
+    expect(await gate.run('a', check)).toBeUndefined();
+    releases.shift()!();
+    await new Promise((r) => setImmediate(r));
+    // One of a's two waiting checks is running: a has one place again, and only one.
+    runs.push(gate.run('a', check));
+    expect(gate.waiting).toBe(2);
+    expect(await gate.run('a', check)).toBeUndefined();
+    while (gate.inFlight > 0) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(runs)).toEqual(['done', 'done', 'done', 'done']);
+  });
+
   it('frees the slot when a check throws', async () => {
     const gate = createBcryptGate({ maxInFlight: 1, maxWaiting: 0 });
     await expect(gate.run('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
