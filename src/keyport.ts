@@ -29,7 +29,7 @@ import { createSqlWindowCounters } from './persistence/sql/window-counters.js';
 import { createRedisWindowCounters } from './persistence/redis/window-counters.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createRedisVerificationMarks } from './persistence/redis/verification-marks.js';
-import { createKnexAuditStore } from './audit/audit.js';
+import { createSqlSessionStore } from './persistence/sql/session-store.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
 import { createPasswordSignIn } from './access/password-sign-in.js';
 import { providerAccessTokens, providerClients } from './oidc/access-lookups.js';
@@ -94,13 +94,14 @@ export async function createKeyport(config: Config): Promise<Keyport> {
   const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt });
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
-  const audit = createKnexAuditStore(services.db);
+  const { audit, clock } = services;
   const signIns = createSignInThrottle(windowCounters, limits.failures);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
-  const dashboardSessions = createDashboardSessions(services.db);
+  const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock);
   const state = { draining: false, stopping: false };
   // One per process, across signing-key reloads: the guards' streams stay open.
-  const keyEvents = createKeyEventHub(services.db, {
+  const keyEvents = createKeyEventHub(services.keyEventStore, {
+    clock,
     onError: (err) =>
       logger.error(
         { err: { message: err.message } },
@@ -220,6 +221,8 @@ export async function createKeyport(config: Config): Promise<Keyport> {
 
   const jobs = startJobs({
     config,
+    clock,
+    keyEventStore: services.keyEventStore,
     db: services.db,
     logger,
     windowCounters,

@@ -1,5 +1,6 @@
 import { createClientService, type ClientService } from './clients/service.js';
-import { createKnexClientStore, type ClientStore } from './clients/store.js';
+import type { ClientStore } from './clients/store.js';
+import { createSqlClientStore } from './persistence/sql/client-store.js';
 import type { Config } from './config.js';
 import { createDb, type Db } from './persistence/sql/knex.js';
 import { migrateLatest } from './persistence/sql/migrate.js';
@@ -9,13 +10,23 @@ import { createSqlTeamStore } from './persistence/sql/team-store.js';
 import { createShareLinks, type ShareLinks } from './shares/share-links.js';
 import { createDomainEvents, type ClientEventSubscriber } from './events/domain-events.js';
 import { createKeyChangeSubscriber } from './events/key-events.js';
-import { createKnexAuditStore } from './audit/audit.js';
+import type { AuditStore } from './audit/audit.js';
+import { createSqlAuditStore } from './persistence/sql/audit-store.js';
+import { createSqlKeyEventStore } from './persistence/sql/key-event-store.js';
+import { createSqlShareLinkStore } from './persistence/sql/share-link-store.js';
+import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
+import type { KeyEventStore } from './events/key-events.js';
+import { systemClock, type Clock } from './clock.js';
 import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
   readonly db: Db;
+  readonly clock: Clock;
   readonly teams: TeamStore;
+  readonly audit: AuditStore;
+  /** The guards' change feed, written by the key-change subscriber, read by the /keys/events hub. */
+  readonly keyEventStore: KeyEventStore;
   readonly clients: ClientStore;
   readonly teamService: TeamService;
   readonly clientService: ClientService;
@@ -28,7 +39,10 @@ export interface Services {
  * changes then get audit rows from the events. The server passes none: the
  * admin API and dashboard write their own rows.
  */
-export async function openServices(config: Config, { auditAs }: { auditAs?: AuditActor } = {}): Promise<Services> {
+export async function openServices(
+  config: Config,
+  { auditAs, clock = systemClock }: { auditAs?: AuditActor; clock?: Clock } = {},
+): Promise<Services> {
   const db = createDb(config.databaseUrl);
   try {
     await migrateLatest(db);
@@ -37,13 +51,36 @@ export async function openServices(config: Config, { auditAs }: { auditAs?: Audi
     await db.destroy();
     throw err;
   }
-  const teams = createSqlTeamStore(db);
-  const clients = createKnexClientStore(db);
+  const teams = createSqlTeamStore(db, clock);
+  const clients = createSqlClientStore(db, clock);
+  const audit = createSqlAuditStore(db, clock);
+  const keyEventStore = createSqlKeyEventStore(db);
   const teamService = createTeamService({ config, teams });
-  const shares = createShareLinks(db, config.issuer);
-  const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber()];
-  if (auditAs) subscribers.push(createAuditSubscriber(createKnexAuditStore(db), auditAs));
+  const shares = createShareLinks({ store: createSqlShareLinkStore(db), issuer: config.issuer, clock });
+  const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber(keyEventStore, clock)];
+  if (auditAs) subscribers.push(createAuditSubscriber(audit, auditAs));
   const events = createDomainEvents(subscribers);
-  const clientService = createClientService({ config, db, clients, teams, teamService, shares, events });
-  return { db, teams, clients, teamService, clientService, shares, close: () => db.destroy() };
+  const unitOfWork = createKnexUnitOfWork(db);
+  const clientService = createClientService({
+    config,
+    unitOfWork,
+    clock,
+    clients,
+    teams,
+    teamService,
+    shares,
+    events,
+  });
+  return {
+    db,
+    clock,
+    teams,
+    clients,
+    audit,
+    keyEventStore,
+    teamService,
+    clientService,
+    shares,
+    close: () => db.destroy(),
+  };
 }

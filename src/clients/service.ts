@@ -1,7 +1,6 @@
-import type { Tx } from '../unit-of-work.js';
+import type { Tx, UnitOfWork } from '../unit-of-work.js';
+import { secondsOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Knex } from 'knex';
-import { isMysql, nowSeconds, type Db } from '../persistence/sql/knex.js';
 import { InvalidRequest, KeyLimitReached, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
@@ -102,7 +101,9 @@ export interface ClientPage {
 export interface ClientServiceDeps {
   readonly shares: ShareLinks;
   readonly config: Config;
-  readonly db: Db;
+  /** Every change and its events commit together or not at all. */
+  readonly unitOfWork: UnitOfWork;
+  readonly clock?: Clock;
   readonly clients: ClientStore;
   readonly teams: TeamStore;
   readonly teamService: TeamService;
@@ -114,27 +115,29 @@ const DAY = 86_400;
 
 export function createClientService({
   config,
-  db,
+  unitOfWork,
+  clock = systemClock,
   clients,
   teams,
   teamService,
   shares,
   events,
 }: ClientServiceDeps): ClientService {
-  const publish = (trx: Knex.Transaction, event: ClientEvent) => events.publish(event, trx as unknown as Tx);
+  const nowSeconds = () => secondsOf(clock);
+  const publish = (tx: Tx, event: ClientEvent) => events.publish(event, tx);
 
   /** Writes `columns` and publishes what changed, together; nothing is published when no row changed. */
   async function change(
     client: ClientRecord,
     columns: Parameters<ClientStore['update']>[1],
     types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed'>>,
-    trx?: Knex.Transaction,
+    tx?: Tx,
   ): Promise<void> {
-    const work = async (q: Knex.Transaction) => {
-      if (!(await clients.update(client.clientId, columns, q))) return;
-      for (const type of types) await publish(q, { type, clientId: client.clientId, teamId: client.teamId });
+    const work = async (t: Tx) => {
+      if (!(await clients.update(client.clientId, columns, t))) return;
+      for (const type of types) await publish(t, { type, clientId: client.clientId, teamId: client.teamId });
     };
-    await (trx ? work(trx) : db.transaction(work));
+    await (tx ? work(tx) : unitOfWork.run(work));
   }
 
   const view = (client: ClientRecord) => toClientView(client, config.defaultScopes, nowSeconds());
@@ -210,10 +213,9 @@ export function createClientService({
    * allows. The team row is locked first (MySQL; SQLite serialises writers),
    * so of several creates racing for the last place exactly one wins.
    */
-  async function withFreeKeySlot(team: Team, insert: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
-    await db.transaction(async (trx) => {
-      const lock = trx('teams').where({ id: team.id });
-      await (isMysql(db) ? lock.forUpdate() : lock).first('id');
+  async function withFreeKeySlot(team: Team, insert: (tx: Tx) => Promise<void>): Promise<void> {
+    await unitOfWork.run(async (trx) => {
+      await clients.lockTeamKeys(team.id, trx);
       const { max_keys: max } = teamService.planOf(team);
       if ((await clients.countValid(team.id, nowSeconds(), trx)) >= max) {
         throw new KeyLimitReached(`the team already holds ${max} valid keys, the most its plan "${team.plan}" allows`);
@@ -228,7 +230,7 @@ export function createClientService({
 
   /** Revokes and publishes it, together (the store also deletes the client's tokens in that transaction). */
   async function revokeClient(client: ClientRecord): Promise<void> {
-    await db.transaction(async (trx) => {
+    await unitOfWork.run(async (trx) => {
       await clients.revoke(client.clientId, nowSeconds(), trx);
       await publish(trx, { type: 'client.revoked', clientId: client.clientId, teamId: client.teamId });
     });
@@ -258,12 +260,7 @@ export function createClientService({
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
-        const user = await teams.createMember(
-          team.id,
-          { kind: 'service_account', name },
-          'member',
-          trx as unknown as Tx,
-        );
+        const user = await teams.createMember(team.id, { kind: 'service_account', name }, 'member', trx);
         await clients.insert(
           {
             clientId,
@@ -322,7 +319,7 @@ export function createClientService({
       const name = checkName(input.name, '');
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
-      await db.transaction(async (trx) => {
+      await unitOfWork.run(async (trx) => {
         await clients.insert(
           {
             clientId,
@@ -376,7 +373,7 @@ export function createClientService({
         throw new InvalidRequest('kid', `the client already has a key with kid "${id}"`);
       if (client.publicKeys.length >= MAX_PUBLIC_KEYS)
         throw new InvalidRequest('public_key', `a client holds at most ${MAX_PUBLIC_KEYS} keys; remove one first`);
-      await db.transaction(async (trx) => {
+      await unitOfWork.run(async (trx) => {
         if (await clients.update(clientId, { publicKeys: [...client.publicKeys, { kid: id, pem: publicKeyPem }] }, trx))
           await publish(trx, { type: 'client.key-added', clientId, teamId: client.teamId, kid: id });
       });
@@ -389,7 +386,7 @@ export function createClientService({
       if (rest.length === client.publicKeys.length)
         throw new NotFound(`client ${clientId} has no key with kid "${String(kid).slice(0, 100)}"`);
       if (!rest.length) throw new InvalidRequest('kid', 'the last key cannot be removed; add the next key first');
-      await db.transaction(async (trx) => {
+      await unitOfWork.run(async (trx) => {
         if (await clients.update(clientId, { publicKeys: rest }, trx))
           await publish(trx, { type: 'client.key-removed', clientId, teamId: client.teamId, kid });
       });
@@ -462,7 +459,7 @@ export function createClientService({
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
       const type = client.revokedAt !== null ? 'client.revived' : 'client.rotated';
-      const update = (trx?: Knex.Transaction) =>
+      const update = (trx?: Tx) =>
         change(
           client,
           {

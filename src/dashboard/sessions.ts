@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../persistence/sql/knex.js';
+import { secondsOf, systemClock, type Clock } from '../clock.js';
+import type { SessionStore } from '../teams/session-store.js';
 
 /** An idle dashboard session ends after this long. */
 export const IDLE_SECONDS = 30 * 60;
@@ -24,60 +25,35 @@ export interface DashboardSessions {
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
-const now = () => Math.floor(Date.now() / 1000);
 
-export function createDashboardSessions(db: Db): DashboardSessions {
+export function createDashboardSessions(store: SessionStore, clock: Clock = systemClock): DashboardSessions {
+  const now = () => secondsOf(clock);
   return {
     async create(userId, teamId) {
       const cookie = randomBytes(32).toString('base64url');
-      await db('dashboard_sessions').insert({
-        id: digest(cookie),
-        user_id: userId,
-        team_id: teamId,
-        created_at: now(),
-        last_seen_at: now(),
-      });
+      await store.insert({ id: digest(cookie), userId, teamId, createdAt: now(), lastSeenAt: now() });
       // Sessions idle past their end are deleted as new ones start.
-      await db('dashboard_sessions')
-        .where('last_seen_at', '<', now() - IDLE_SECONDS)
-        .delete();
+      await store.deleteSeenBefore(now() - IDLE_SECONDS);
       return cookie;
     },
 
     async find(cookie) {
       if (!cookie || !/^[\w-]{43}$/.test(cookie)) return undefined;
-      const id = digest(cookie);
-      const row = await db('dashboard_sessions').where({ id }).first();
-      if (!row || row.id !== id) return undefined;
-      const seen = Number(row.last_seen_at);
-      if (now() - seen > IDLE_SECONDS) {
-        await db('dashboard_sessions').where({ id }).delete();
+      const session = await store.find(digest(cookie));
+      if (!session) return undefined;
+      if (now() - session.lastSeenAt > IDLE_SECONDS) {
+        await store.delete(session.id);
         return undefined;
       }
-      if (now() - seen >= TOUCH_EVERY_SECONDS)
-        await db('dashboard_sessions').where({ id }).update({ last_seen_at: now() });
-      return {
-        id,
-        userId: Number(row.user_id),
-        teamId: Number(row.team_id),
-        lastFormNonce: row.last_form_nonce ?? null,
-      };
+      if (now() - session.lastSeenAt >= TOUCH_EVERY_SECONDS) await store.touch(session.id, now());
+      const { id, userId, teamId, lastFormNonce } = session;
+      return { id, userId, teamId, lastFormNonce };
     },
 
     async end(cookie) {
-      if (cookie)
-        await db('dashboard_sessions')
-          .where({ id: digest(cookie) })
-          .delete();
+      if (cookie) await store.delete(digest(cookie));
     },
 
-    async useNonce(session, nonce) {
-      // Conditional: two submissions of one form cannot both pass.
-      const updated = await db('dashboard_sessions')
-        .where({ id: session.id })
-        .andWhere((q) => q.whereNull('last_form_nonce').orWhereNot('last_form_nonce', nonce))
-        .update({ last_form_nonce: nonce });
-      return updated === 1;
-    },
+    useNonce: (session, nonce) => store.useNonce(session.id, nonce),
   };
 }

@@ -1,8 +1,7 @@
-import type { Knex } from 'knex';
-import type { Db } from '../persistence/sql/knex.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Tx } from '../unit-of-work.js';
 import type { ClientEventSubscriber } from './domain-events.js';
 
-const TABLE = 'key_events';
 /**
  * How far back each poll reads. Longer than a transaction takes to commit
  * (ids can commit out of order) and than clocks between hosts differ, so a
@@ -10,12 +9,25 @@ const TABLE = 'key_events';
  */
 const LOOKBACK_MS = 10_000;
 
+/** How long a change row is kept: far longer than any poll looks back. */
+export const KEY_EVENT_RETENTION_MS = 3_600_000;
+
+/** The change feed's rows (`key_events`), written by whichever process made the change. */
+export interface KeyEventStore {
+  /** Records, inside `tx`, that a client changed at `atMs`: guards drop what they cached about it. */
+  record(clientId: string, atMs: number, tx?: Tx): Promise<void>;
+  /** Changes recorded at or after `fromMs`, oldest (lowest id) first. */
+  since(fromMs: number): Promise<Array<{ id: number; clientId: string }>>;
+  /** Deletes changes recorded before `beforeMs`; how many. */
+  deleteBefore(beforeMs: number): Promise<number>;
+}
+
 /**
  * The guards' change feed: one `key_events` row per change to a client, in
  * the change's transaction, so guards drop what they cached about it. A new
  * client is no change to anything cached.
  */
-export function createKeyChangeSubscriber(): ClientEventSubscriber {
+export function createKeyChangeSubscriber(store: KeyEventStore, clock: Clock = systemClock): ClientEventSubscriber {
   // One row per client per transaction, as before events: an update of name and scopes is one change to a guard.
   const written = new WeakMap<object, Set<string>>();
   return async (event, tx) => {
@@ -23,15 +35,13 @@ export function createKeyChangeSubscriber(): ClientEventSubscriber {
     const clients = written.get(tx) ?? new Set<string>();
     if (clients.has(event.clientId)) return;
     written.set(tx, clients.add(event.clientId));
-    await (tx as unknown as Knex.Transaction)(TABLE).insert({ client_id: event.clientId, created_at_ms: Date.now() });
+    await store.record(event.clientId, clock.now(), tx);
   };
 }
 
 /** Deletes change rows older than an hour (the sweep). */
-export async function deleteOldKeyEvents(db: Db): Promise<number> {
-  return db(TABLE)
-    .where('created_at_ms', '<', Date.now() - 3_600_000)
-    .delete();
+export function deleteOldKeyEvents(store: KeyEventStore, clock: Clock = systemClock): Promise<number> {
+  return store.deleteBefore(clock.now() - KEY_EVENT_RETENTION_MS);
 }
 
 export interface KeyEventListener {
@@ -63,8 +73,12 @@ export interface KeyEventHub {
  * or database can never keep a revoked key alive longer than that.
  */
 export function createKeyEventHub(
-  db: Db,
-  { pollMs = 250, onError = () => undefined }: { pollMs?: number; onError?: (err: Error) => void } = {},
+  store: KeyEventStore,
+  {
+    pollMs = 250,
+    onError = () => undefined,
+    clock = systemClock,
+  }: { pollMs?: number; onError?: (err: Error) => void; clock?: Clock } = {},
 ): KeyEventHub {
   const listeners = new Set<KeyEventListener>();
   const passedOn = new Map<number, number>();
@@ -75,14 +89,10 @@ export function createKeyEventHub(
     if (reading) return;
     reading = true;
     try {
-      const from = Date.now() - LOOKBACK_MS;
-      const rows = (await db(TABLE)
-        .where('created_at_ms', '>=', from)
-        .orderBy('id')
-        .select('id', 'client_id')) as Array<{ id: number; client_id: string }>;
-      for (const { id, client_id: clientId } of rows) {
+      const from = clock.now() - LOOKBACK_MS;
+      for (const { id, clientId } of await store.since(from)) {
         if (passedOn.has(id)) continue;
-        passedOn.set(id, Date.now());
+        passedOn.set(id, clock.now());
         for (const listener of listeners) listener.change(clientId);
       }
       for (const [id, at] of passedOn) if (at < from - LOOKBACK_MS) passedOn.delete(id);

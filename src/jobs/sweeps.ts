@@ -1,7 +1,8 @@
 import type { Config } from '../config.js';
 import { deleteOldUsage } from '../clients/key-usage.js';
 import type { KeyUsageStore } from '../clients/key-usage-store.js';
-import { deleteOldKeyEvents } from '../events/key-events.js';
+import type { Clock } from '../clock.js';
+import { deleteOldKeyEvents, type KeyEventStore } from '../events/key-events.js';
 import type { WindowCounterStore } from '../limits/counter-store.js';
 import type { PlanCounterStore } from '../limits/plan-counter-store.js';
 import { deleteIdleCounters } from '../limits/plan-limits.js';
@@ -16,6 +17,8 @@ export interface JobDeps {
   readonly windowCounters: WindowCounterStore;
   readonly planCounters: PlanCounterStore;
   readonly keyUsageStore: KeyUsageStore;
+  readonly keyEventStore: KeyEventStore;
+  readonly clock: Clock;
   /**
    * Revokes the keys of expired one-time links and audits it. Handed in by
    * composition: it lives with the share pages, a surface jobs may not import.
@@ -33,15 +36,15 @@ export interface Jobs {
  * sweep is independent: one failing is logged and the others still run.
  */
 export function startJobs(deps: JobDeps): Jobs {
-  const { config, db, logger } = deps;
+  const { config, db, logger, clock } = deps;
   const report = (what: string) => (err: Error) =>
     logger.error({ err: { message: err.message } }, `deleting ${what} failed`);
   const sweeper = setInterval(() => {
-    deleteExpiredPayloads(db).catch(report('expired tokens'));
+    deleteExpiredPayloads(db, clock).catch(report('expired tokens'));
     deps.windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
-    deleteIdleCounters(deps.planCounters, config).catch(report('idle plan counters'));
-    deleteOldUsage(deps.keyUsageStore).catch(report('API key usage older than 90 days'));
-    deleteOldKeyEvents(db).catch(report('key change events older than an hour'));
+    deleteIdleCounters(deps.planCounters, config, clock).catch(report('idle plan counters'));
+    deleteOldUsage(deps.keyUsageStore, clock).catch(report('API key usage older than 90 days'));
+    deleteOldKeyEvents(deps.keyEventStore, clock).catch(report('key change events older than an hour'));
     deps.settleExpiredShares().catch(report('expired one-time links'));
   }, config.expiredRowsSweepSeconds * 1000);
   // A sweep never keeps the process alive on its own.

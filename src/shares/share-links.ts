@@ -1,6 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import type { Db } from '../persistence/sql/knex.js';
+import { secondsOf, systemClock, type Clock } from '../clock.js';
 import { InvalidRequest } from '../errors.js';
+import type { ShareLinkRecord, ShareLinkStore } from './share-link-store.js';
 
 /** docs/contract.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
 export const DEFAULT_SHARE_TTL_SECONDS = 86_400;
@@ -44,27 +45,16 @@ export interface ShareLinks {
 }
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-const iso = (s: number | string | null) => (s === null ? null : new Date(Number(s) * 1000).toISOString());
+const iso = (s: number) => new Date(s * 1000).toISOString();
+/** How many expired links one sweep settles. */
+const SETTLE_BATCH = 500;
 
-interface Row {
-  id: string;
-  client_id: string;
-  team_id: number | null;
-  ciphertext: string | null;
-  expires_at: number | string;
-  opened_at: number | string | null;
-  revoke_if_unopened: number | boolean;
-  created_at: number | string;
-}
-
-function viewOf(row: Row, now: number): ShareView {
-  const opened = row.opened_at !== null;
+function viewOf(link: Omit<ShareLinkRecord, 'ciphertext'>, now: number): ShareView {
   return {
-    state: opened ? 'opened' : Number(row.expires_at) <= now ? 'expired' : 'pending',
-    expires_at: iso(row.expires_at)!,
-    opened_at: iso(row.opened_at),
-    revoke_if_unopened: Boolean(row.revoke_if_unopened),
+    state: link.openedAt !== null ? 'opened' : link.expiresAt <= now ? 'expired' : 'pending',
+    expires_at: iso(link.expiresAt),
+    opened_at: link.openedAt === null ? null : iso(link.openedAt),
+    revoke_if_unopened: link.revokeIfUnopened,
   };
 }
 
@@ -86,7 +76,16 @@ export function checkShareTtl(ttlSeconds: number | undefined): number {
  * ciphertext and the expiry, nothing that decrypts them, and hands the
  * ciphertext out once.
  */
-export function createShareLinks(db: Db, issuer: string): ShareLinks {
+export function createShareLinks({
+  store,
+  issuer,
+  clock = systemClock,
+}: {
+  store: ShareLinkStore;
+  issuer: string;
+  clock?: Clock;
+}): ShareLinks {
+  const now = () => secondsOf(clock);
   return {
     async create({ clientId, teamId, secret, ttlSeconds, revokeIfUnopened = false }) {
       const ttl = checkShareTtl(ttlSeconds);
@@ -95,71 +94,53 @@ export function createShareLinks(db: Db, issuer: string): ShareLinks {
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       const sealed = Buffer.concat([iv, cipher.update(secret, 'utf8'), cipher.final(), cipher.getAuthTag()]);
       const id = randomBytes(16).toString('base64url');
-      const now = nowSeconds();
-      const row = {
+      const createdAt = now();
+      const link = {
         id,
-        client_id: clientId,
-        team_id: teamId,
+        clientId,
+        teamId,
         ciphertext: sealed.toString('base64url'),
-        created_at: now,
-        expires_at: now + ttl,
-        revoke_if_unopened: revokeIfUnopened,
+        createdAt,
+        expiresAt: createdAt + ttl,
+        revokeIfUnopened,
       };
-      await db('share_links').insert(row);
-      return { url: `${issuer}/s/${id}#${key.toString('base64url')}`, view: viewOf({ ...row, opened_at: null }, now) };
+      await store.insert(link);
+      return {
+        url: `${issuer}/s/${id}#${key.toString('base64url')}`,
+        view: viewOf({ ...link, openedAt: null }, createdAt),
+      };
     },
 
     async isPending(id) {
       if (!ID.test(id)) return false;
-      const row = await db<Row>('share_links').where({ id }).first();
-      return Boolean(
-        row &&
-        row.id === id &&
-        row.opened_at === null &&
-        row.ciphertext !== null &&
-        Number(row.expires_at) > nowSeconds(),
-      );
+      const link = await store.find(id);
+      return Boolean(link && link.openedAt === null && link.ciphertext !== null && link.expiresAt > now());
     },
 
     async reveal(id, address) {
       if (!ID.test(id)) return undefined;
-      const now = nowSeconds();
-      // The claim is one conditional UPDATE: of concurrent reveals exactly one changes the row.
-      const claimed = await db('share_links')
-        .where({ id })
-        .whereNull('opened_at')
-        .whereNotNull('ciphertext')
-        .where('expires_at', '>', now)
-        .update({ opened_at: now, opened_ip: address.slice(0, 64) });
-      if (claimed !== 1) return undefined;
-      const row = await db<Row>('share_links').where({ id }).first();
-      await db('share_links').where({ id }).update({ ciphertext: null });
-      if (!row?.ciphertext || row.id !== id) return undefined;
-      return { ciphertext: row.ciphertext, clientId: row.client_id, teamId: row.team_id };
+      const link = await store.claim(id, now(), address);
+      if (!link?.ciphertext) return undefined;
+      return { ciphertext: link.ciphertext, clientId: link.clientId, teamId: link.teamId };
     },
 
     async latest(clientIds) {
-      if (!clientIds.length) return new Map();
-      const rows = await db<Row>('share_links')
-        .whereIn('client_id', [...clientIds])
-        .orderBy('created_at', 'asc');
-      const now = nowSeconds();
-      return new Map(rows.map((row) => [row.client_id, viewOf(row, now)]));
+      const links = await store.latest(clientIds);
+      const at = now();
+      return new Map([...links].map(([clientId, link]) => [clientId, viewOf(link, at)]));
     },
 
-    async expiredUnsettled(now) {
-      const rows = await db<Row>('share_links').where('expires_at', '<=', now).whereNull('settled_at').limit(500);
-      return rows.map((r) => ({
-        id: r.id,
-        clientId: r.client_id,
-        teamId: r.team_id,
-        revokeIfUnopened: Boolean(r.revoke_if_unopened) && r.opened_at === null,
+    async expiredUnsettled(at) {
+      const links = await store.expiredUnsettled(at, SETTLE_BATCH);
+      return links.map((link) => ({
+        id: link.id,
+        clientId: link.clientId,
+        teamId: link.teamId,
+        revokeIfUnopened: link.revokeIfUnopened && link.openedAt === null,
       }));
     },
 
-    async settle(id, now) {
-      // Nothing that could decrypt was ever here; the ciphertext goes too.
-      await db('share_links').where({ id }).update({ settled_at: now, ciphertext: null });
-    },
+    // Nothing that could decrypt was ever here; the ciphertext goes too.
+    settle: (id, at) => store.settle(id, at),
   };
 }

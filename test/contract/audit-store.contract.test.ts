@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnexAuditStore, type AuditEvent, type AuditStore } from '../../src/audit/audit.js';
+import type { AuditEvent, AuditStore } from '../../src/audit/audit.js';
+import { createSqlAuditStore } from '../../src/persistence/sql/audit-store.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
-const TARGETS = storeTargets<AuditStore>('audit store', { sql: (db) => createKnexAuditStore(db) });
+const TARGETS = storeTargets<AuditStore>('audit store', { sql: (db) => createSqlAuditStore(db) });
 
 const event = (teamId: number | null, clientId: string, more: Partial<AuditEvent> = {}): AuditEvent => ({
   teamId,

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientRecord } from '../../src/clients/client.js';
-import { createKnexClientStore, type ClientStore, type NewClient } from '../../src/clients/store.js';
+import type { ClientStore, NewClient } from '../../src/clients/store.js';
+import { createSqlClientStore } from '../../src/persistence/sql/client-store.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
-const TARGETS = storeTargets<ClientStore>('client store', { sql: (db) => createKnexClientStore(db) });
+const TARGETS = storeTargets<ClientStore>('client store', { sql: (db) => createSqlClientStore(db) });
 const T0 = 1_900_000_000;
 
 const client = (clientId: string, teamId: number | null, more: Partial<NewClient> = {}): NewClient => ({

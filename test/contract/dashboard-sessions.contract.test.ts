@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlSessionStore } from '../../src/persistence/sql/session-store.js';
 import { createDashboardSessions, type DashboardSessions } from '../../src/dashboard/sessions.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
-const TARGETS = storeTargets<DashboardSessions>('dashboard sessions', { sql: (db) => createDashboardSessions(db) });
+const TARGETS = storeTargets<DashboardSessions>('dashboard sessions', {
+  sql: (db) => createDashboardSessions(createSqlSessionStore(db)),
+});
 
 describe.each(TARGETS)('dashboard sessions contract on $name', (target) => {
   let open: OpenStore<DashboardSessions>;

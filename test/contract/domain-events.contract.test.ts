@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditSubscriber } from '../../src/audit/audit-subscriber.js';
-import { createKnexAuditStore } from '../../src/audit/audit.js';
+import { createSqlAuditStore } from '../../src/persistence/sql/audit-store.js';
+import { createSqlKeyEventStore } from '../../src/persistence/sql/key-event-store.js';
 import { createDomainEvents, type DomainEvents } from '../../src/events/domain-events.js';
 import { createKeyChangeSubscriber } from '../../src/events/key-events.js';
 import type { Db } from '../../src/persistence/sql/knex.js';
@@ -17,8 +18,8 @@ describe.each(sqlTargets())('domain events on $name', (target) => {
     backing = await target.open();
     db = backing.main;
     events = createDomainEvents([
-      createKeyChangeSubscriber(),
-      createAuditSubscriber(createKnexAuditStore(db), { type: 'operator', id: 'cli' }),
+      createKeyChangeSubscriber(createSqlKeyEventStore(db)),
+      createAuditSubscriber(createSqlAuditStore(db), { type: 'operator', id: 'cli' }),
     ]);
   });
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKnexClientStore } from '../../src/clients/store.js';
+import { createSqlClientStore } from '../../src/persistence/sql/client-store.js';
+import { createSqlKeyEventStore } from '../../src/persistence/sql/key-event-store.js';
+import { createKnexUnitOfWork } from '../../src/persistence/sql/unit-of-work.js';
 import {
   createKeyChangeSubscriber,
   createKeyEventHub,
@@ -13,7 +15,10 @@ import type { Tx } from '../../src/unit-of-work.js';
 /** A change as the client service publishes it: the key-change subscriber writes its row in the transaction. */
 const recordKeyChange = (db: Db, clientId: string) =>
   db.transaction((trx) =>
-    createKeyChangeSubscriber()({ type: 'client.revoked', clientId, teamId: null }, trx as unknown as Tx),
+    createKeyChangeSubscriber(createSqlKeyEventStore(db))(
+      { type: 'client.revoked', clientId, teamId: null },
+      trx as unknown as Tx,
+    ),
   );
 import { storeTargets, type OpenStore } from './targets.js';
 
@@ -50,7 +55,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
   let hub: KeyEventHub;
   beforeAll(async () => {
     open = await target.open();
-    hub = createKeyEventHub(open.another(), { pollMs: 20 });
+    hub = createKeyEventHub(createSqlKeyEventStore(open.another()), { pollMs: 20 });
   });
   afterAll(async () => {
     hub?.close();
@@ -60,7 +65,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
   it("a change recorded by another process's transaction is passed to a listener, once, followed by beats", async () => {
     const ear = listening();
     const stop = hub.subscribe(ear.listener);
-    const clients = createKnexClientStore(open.store);
+    const clients = createSqlClientStore(open.store);
     await clients.insert({
       clientId: 'ke-changed',
       kind: 'service_account',
@@ -76,11 +81,11 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
       createdAt: 1,
       expiresAt: null,
     });
-    await open.store.transaction(async (trx) => {
-      await clients.revoke('ke-changed', 2, trx);
-      await createKeyChangeSubscriber()(
+    await createKnexUnitOfWork(open.store).run(async (tx) => {
+      await clients.revoke('ke-changed', 2, tx);
+      await createKeyChangeSubscriber(createSqlKeyEventStore(open.store))(
         { type: 'client.revoked', clientId: 'ke-changed', teamId: null },
-        trx as unknown as Tx,
+        tx,
       );
     });
     await ear.heard('ke-changed');
@@ -92,7 +97,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
 
   it('a change committed just before subscribing is still passed on (the lookback); an update of no row records none', async () => {
     await recordKeyChange(open.store, 'ke-before');
-    expect(await createKnexClientStore(open.store).update('ke-nobody', { name: 'x' })).toBe(false);
+    expect(await createSqlClientStore(open.store).update('ke-nobody', { name: 'x' })).toBe(false);
     const ear = listening();
     const stop = hub.subscribe(ear.listener);
     await ear.heard('ke-before');
@@ -104,7 +109,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
   it('every listener hears a change; held counts subscriptions per caller; close ends them', async () => {
     const a = listening('rs-a');
     const b = listening('rs-b');
-    const own = createKeyEventHub(open.another(), { pollMs: 20 });
+    const own = createKeyEventHub(createSqlKeyEventStore(open.another()), { pollMs: 20 });
     own.subscribe(a.listener);
     own.subscribe(b.listener);
     expect(own.held('rs-a')).toBe(1);
@@ -119,7 +124,7 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
 
   it('the sweep keeps recent changes (they are still read back)', async () => {
     await recordKeyChange(open.store, 'ke-recent');
-    await deleteOldKeyEvents(open.store);
+    await deleteOldKeyEvents(createSqlKeyEventStore(open.store));
     const ear = listening();
     const stop = hub.subscribe(ear.listener);
     await ear.heard('ke-recent');

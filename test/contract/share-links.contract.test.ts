@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlShareLinkStore } from '../../src/persistence/sql/share-link-store.js';
 import { createShareLinks, DEFAULT_SHARE_TTL_SECONDS, type ShareLinks } from '../../src/shares/share-links.js';
 import { storeTargets, type OpenStore } from './targets.js';
 
 const ISSUER = 'https://keyport.test';
-const TARGETS = storeTargets<ShareLinks>('share links', { sql: (db) => createShareLinks(db, ISSUER) });
+const TARGETS = storeTargets<ShareLinks>('share links', {
+  sql: (db) => createShareLinks({ store: createSqlShareLinkStore(db), issuer: ISSUER }),
+});
 const idOf = (url: string) => new URL(url).pathname.replace('/s/', '');
 
 describe.each(TARGETS)('share links contract on $name', (target) => {
