@@ -3,6 +3,9 @@ import type { AuditEvent, AuditStore } from '../../src/audit/audit.js';
 import { createSqlAuditStore } from '../../src/persistence/sql/audit-store.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
+import { manualClock } from '../../src/clock.js';
+import { createKnexUnitOfWork } from '../../src/persistence/sql/unit-of-work.js';
+import type { UnitOfWork } from '../../src/unit-of-work.js';
 
 const TARGETS = storeTargets<AuditStore>('audit store', { sql: (db) => createSqlAuditStore(db) });
 
@@ -77,5 +80,74 @@ describe.each(TARGETS)('audit store contract on $name', (target) => {
     expect((await open.store.listByTeam(theirs, { limit: 100, offset: 0 })).events.map((e) => e.client_id)).toEqual([
       'theirs-1',
     ]);
+  });
+});
+
+const AT = 1_900_000_000;
+const manual = manualClock(AT * 1000);
+const UNIT_TARGETS = storeTargets<{ audit: AuditStore; unitOfWork: UnitOfWork }>(
+  'audit',
+  { sql: (db, c) => ({ audit: createSqlAuditStore(db, c), unitOfWork: createKnexUnitOfWork(db) }) },
+  manual,
+);
+
+const anEvent = (over: Partial<AuditEvent> = {}): AuditEvent => ({
+  teamId: 1,
+  actorType: 'operator',
+  actorId: 'cli',
+  action: 'client.revoke',
+  clientId: 'c1',
+  status: 200,
+  ip: null,
+  ...over,
+});
+
+describe.each(UNIT_TARGETS)('audit store contract on $name: units of work and the clock', (target) => {
+  let open: OpenStore<{ audit: AuditStore; unitOfWork: UnitOfWork }>;
+  let audit: AuditStore;
+  beforeAll(async () => {
+    open = await target.open();
+    audit = open.store.audit;
+  });
+  afterAll(async () => open?.close());
+
+  it('records events stamped by the manual and lists a team’s newest first, a page at a time', async () => {
+    manual.set(AT * 1000);
+    await audit.record(anEvent({ teamId: 10, action: 'client.create', status: 201, details: { kind: 'app' } }));
+    manual.advance(5000);
+    await audit.record(anEvent({ teamId: 10, actorType: 'person', actorId: '7', ip: '192.0.2.1' }));
+    await audit.record(anEvent({ teamId: 11 }));
+    const page = await audit.listByTeam(10, { limit: 1, offset: 0 });
+    expect(page.total).toBe(2);
+    expect(page.events).toEqual([
+      {
+        id: expect.any(Number),
+        action: 'client.revoke',
+        actor: { type: 'person', id: '7' },
+        client_id: 'c1',
+        status: 200,
+        ip: '192.0.2.1',
+        details: null,
+        created_at: new Date((AT + 5) * 1000).toISOString(),
+      },
+    ]);
+    const older = await audit.listByTeam(10, { limit: 5, offset: 1 });
+    expect(older.events).toMatchObject([
+      { action: 'client.create', status: 201, details: { kind: 'app' }, created_at: new Date(AT * 1000).toISOString() },
+    ]);
+  });
+
+  it('a team with no events lists none', async () => {
+    expect(await audit.listByTeam(404, { limit: 5, offset: 0 })).toEqual({ total: 0, events: [] });
+  });
+
+  it('a row recorded in a unit of work that fails is not kept', async () => {
+    await expect(
+      open.store.unitOfWork.run(async (tx) => {
+        await audit.record(anEvent({ teamId: 12 }), tx);
+        throw new Error('the change it recorded failed');
+      }),
+    ).rejects.toThrow('the change it recorded failed');
+    expect((await audit.listByTeam(12, { limit: 5, offset: 0 })).total).toBe(0);
   });
 });

@@ -6,11 +6,13 @@ import {
   createKeyChangeSubscriber,
   createKeyEventHub,
   deleteOldKeyEvents,
+  KEY_EVENT_RETENTION_MS,
   type KeyEventHub,
   type KeyEventListener,
+  type KeyEventStore,
 } from '../../src/events/key-events.js';
 import type { Db } from '../../src/persistence/sql/knex.js';
-import type { Tx } from '../../src/unit-of-work.js';
+import type { Tx, UnitOfWork } from '../../src/unit-of-work.js';
 
 /** A change as the client service publishes it: the key-change subscriber writes its row in the transaction. */
 const recordKeyChange = (db: Db, clientId: string) =>
@@ -21,6 +23,7 @@ const recordKeyChange = (db: Db, clientId: string) =>
     ),
   );
 import { storeTargets, type OpenStore } from './targets.js';
+import { manualClock } from '../../src/clock.js';
 
 /** The hub reads what any process wrote: the "store" is the database, each process its own connection. */
 const TARGETS = storeTargets<Db>('key events', { sql: (db) => db });
@@ -129,5 +132,50 @@ describe.each(TARGETS)('key events contract on $name', (target) => {
     const stop = hub.subscribe(ear.listener);
     await ear.heard('ke-recent');
     stop();
+  });
+});
+
+const AT = 1_900_000_000_000; // ms
+const UNIT_TARGETS = storeTargets<{ events: KeyEventStore; unitOfWork: UnitOfWork }>('key events', {
+  sql: (db) => ({ events: createSqlKeyEventStore(db), unitOfWork: createKnexUnitOfWork(db) }),
+});
+
+describe.each(UNIT_TARGETS)('key anEvent store contract on $name: units of work and the clock', (target) => {
+  let open: OpenStore<{ events: KeyEventStore; unitOfWork: UnitOfWork }>;
+  let events: KeyEventStore;
+  beforeAll(async () => {
+    open = await target.open();
+    events = open.store.events;
+  });
+  afterAll(async () => open?.close());
+
+  it('answers the changes recorded since a moment, in the order they were recorded', async () => {
+    await events.record('a', AT);
+    await events.record('b', AT + 10);
+    await events.record('a', AT + 20);
+    const since = await events.since(AT + 10);
+    expect(since.map((e) => e.clientId)).toEqual(['b', 'a']);
+    expect(since[0]!.id).toBeLessThan(since[1]!.id);
+    expect(await events.since(AT + 21)).toEqual([]);
+  });
+
+  it('a change recorded in a unit of work that fails is never seen', async () => {
+    await expect(
+      open.store.unitOfWork.run(async (tx) => {
+        await events.record('rolled-back', AT + 30, tx);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect((await events.since(AT)).map((e) => e.clientId)).not.toContain('rolled-back');
+  });
+
+  it('the sweep deletes changes older than the retention (by the manual) and keeps the rest', async () => {
+    await events.record('old', AT - KEY_EVENT_RETENTION_MS - 1);
+    const manual = manualClock(AT);
+    expect(await deleteOldKeyEvents(events, manual)).toBe(1);
+    expect((await events.since(0)).map((e) => e.clientId)).toEqual(['a', 'b', 'a']);
+    manual.advance(KEY_EVENT_RETENTION_MS + 100);
+    expect(await deleteOldKeyEvents(events, manual)).toBe(3);
+    expect(await events.since(0)).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlShareLinkStore } from '../../src/persistence/sql/share-link-store.js';
 import { createShareLinks, DEFAULT_SHARE_TTL_SECONDS, type ShareLinks } from '../../src/shares/share-links.js';
 import { storeTargets, type OpenStore } from './targets.js';
+import { manualClock } from '../../src/clock.js';
+import type { ShareLinkRecord, ShareLinkStore } from '../../src/shares/share-link-store.js';
 
 const ISSUER = 'https://keyport.test';
 const TARGETS = storeTargets<ShareLinks>('share links', {
@@ -94,5 +96,83 @@ describe.each(TARGETS)('share links contract on $name', (target) => {
     await expect(
       open.store.create({ clientId: 'sl-ttl', teamId: null, secret: 's', ttlSeconds: 7 * 86_400 + 1 }),
     ).rejects.toThrow();
+  });
+});
+
+const AT = 1_900_000_000;
+const UNIT_TARGETS = storeTargets<ShareLinkStore>('share links', { sql: (db) => createSqlShareLinkStore(db) });
+
+let n = 0;
+const aLink = (over: Partial<ShareLinkRecord> = {}): Omit<ShareLinkRecord, 'openedAt'> => ({
+  id: `link${String(++n).padStart(18, '0')}`,
+  clientId: `client-${n}`,
+  teamId: 1,
+  ciphertext: `sealed-${n}`,
+  createdAt: AT,
+  expiresAt: AT + 60,
+  revokeIfUnopened: false,
+  ...over,
+});
+
+describe.each(UNIT_TARGETS)('share aLink store contract on $name: units of work and the clock', (target) => {
+  let open: OpenStore<ShareLinkStore>;
+  let links: ShareLinkStore;
+  beforeAll(async () => {
+    open = await target.open();
+    links = open.store;
+  });
+  afterAll(async () => open?.close());
+
+  it('inserts and finds a aLink by its exact id; unknown ids are undefined', async () => {
+    const made = aLink({ revokeIfUnopened: true });
+    await links.insert(made);
+    expect(await links.find(made.id)).toEqual({ ...made, openedAt: null });
+    expect(await links.find(`${made.id} `)).toBeUndefined();
+    expect(await links.find('link-that-is-not-here')).toBeUndefined();
+  });
+
+  it('refuses a second aLink with the same id', async () => {
+    const made = aLink();
+    await links.insert(made);
+    await expect(links.insert({ ...made, clientId: 'other' })).rejects.toThrow();
+  });
+
+  it('a claim takes the ciphertext once: later and concurrent claims get nothing, an expired aLink none', async () => {
+    const made = aLink();
+    await links.insert(made);
+    const claims = await Promise.all([1, 2, 3].map(() => links.claim(made.id, AT + 1, '192.0.2.1')));
+    const won = claims.filter(Boolean);
+    expect(won).toHaveLength(1);
+    expect(won[0]).toMatchObject({ ciphertext: made.ciphertext, openedAt: AT + 1 });
+    expect(await links.find(made.id)).toMatchObject({ ciphertext: null, openedAt: AT + 1 });
+    const late = aLink();
+    await links.insert(late);
+    expect(await links.claim(late.id, late.expiresAt, '192.0.2.1')).toBeUndefined();
+    expect(await links.claim('link-that-is-not-here', AT, '192.0.2.1')).toBeUndefined();
+  });
+
+  it('answers the newest aLink of each client asked for', async () => {
+    const older = aLink({ clientId: 'latest-client', createdAt: AT });
+    const newer = aLink({ clientId: 'latest-client', createdAt: AT + 5 });
+    await links.insert(older);
+    await links.insert(newer);
+    const latest = await links.latest(['latest-client', 'no-links']);
+    expect([...latest.keys()]).toEqual(['latest-client']);
+    expect(latest.get('latest-client')?.id).toBe(newer.id);
+    expect(await links.latest([])).toEqual(new Map());
+  });
+
+  it('lists expired unsettled links by the time asked, and settling takes one out with its ciphertext', async () => {
+    const manual = manualClock((AT + 1000) * 1000);
+    const expired = aLink({ clientId: 'sweep', expiresAt: AT + 500 });
+    await links.insert(expired);
+    const now = Math.floor(manual.now() / 1000);
+    const due = await links.expiredUnsettled(now, 1000);
+    expect(due.map((l) => l.id)).toContain(expired.id);
+    expect((await links.expiredUnsettled(AT + 499, 1000)).map((l) => l.id)).not.toContain(expired.id);
+    await links.settle(expired.id, now);
+    expect((await links.expiredUnsettled(now, 1000)).map((l) => l.id)).not.toContain(expired.id);
+    expect((await links.find(expired.id))?.ciphertext).toBeNull();
+    expect(await links.expiredUnsettled(now, 1)).toHaveLength(1);
   });
 });

@@ -5,6 +5,8 @@ import { Conflict } from '../../src/errors.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import type { TeamStore } from '../../src/teams/store.js';
 import { storeTargets, type OpenStore } from './targets.js';
+import { createKnexUnitOfWork } from '../../src/persistence/sql/unit-of-work.js';
+import type { UnitOfWork } from '../../src/unit-of-work.js';
 
 const TARGETS = storeTargets<TeamStore>('team store', { sql: (db, clock) => createSqlTeamStore(db, clock) });
 const T0 = 1_900_000_000;
@@ -95,5 +97,83 @@ describe.each(TARGETS)('team store contract on $name', (target) => {
     expect(await open.store.findUserByEmail('RENä@example.com')).toBeUndefined();
     expect(await open.store.findUserByEmail('renä@example.com ')).toBeUndefined();
     expect(await open.store.findUserByEmail('nobody@example.com')).toBeUndefined();
+  });
+});
+
+const AT = 1_900_000_000;
+const manual = manualClock(AT * 1000);
+const UNIT_TARGETS = storeTargets<{ teams: TeamStore; unitOfWork: UnitOfWork }>(
+  'teams and users',
+  { sql: (db, c) => ({ teams: createSqlTeamStore(db, c), unitOfWork: createKnexUnitOfWork(db) }) },
+  manual,
+);
+
+describe.each(UNIT_TARGETS)('team store contract on $name: units of work and the clock', (target) => {
+  let open: OpenStore<{ teams: TeamStore; unitOfWork: UnitOfWork }>;
+  let teams: TeamStore;
+  beforeAll(async () => {
+    open = await target.open();
+    teams = open.store.teams;
+  });
+  afterAll(async () => open?.close());
+
+  it('creates and finds a team, stamped by the manual; an unknown team is undefined', async () => {
+    manual.set((AT + 7) * 1000);
+    const team = await teams.createTeam('Acme', 'pro');
+    expect(team).toEqual({ id: expect.any(Number), name: 'Acme', plan: 'pro', createdAt: AT + 7 });
+    expect(await teams.findTeam(team.id)).toEqual(team);
+    expect(await teams.findTeam(999_999)).toBeUndefined();
+    manual.set(AT * 1000);
+  });
+
+  it('creates a member with its membership; finds the user by id and by exact email only', async () => {
+    const team = await teams.createTeam('Members', 'pro');
+    const user = await teams.createMember(
+      team.id,
+      { kind: 'person', email: 'ada@members.test', passwordHash: 'hash' },
+      'admin',
+    );
+    expect(user).toMatchObject({ kind: 'person', email: 'ada@members.test', passwordHash: 'hash', name: null });
+    expect(await teams.findUser(user.id)).toEqual(user);
+    expect(await teams.findUserByEmail('ada@members.test')).toEqual(user);
+    expect(await teams.findUserByEmail('ada@members.test ')).toBeUndefined();
+    expect(await teams.findUserByEmail('nobody@members.test')).toBeUndefined();
+    expect(await teams.findUser(999_999)).toBeUndefined();
+    expect(await teams.findMembership(team.id, user.id)).toEqual({ teamId: team.id, userId: user.id, role: 'admin' });
+    expect(await teams.findMembership(team.id, 999_999)).toBeUndefined();
+  });
+
+  it('refuses a second user with a taken email as a conflict, and writes no membership for it', async () => {
+    const team = await teams.createTeam('Taken', 'pro');
+    await teams.createMember(team.id, { kind: 'person', email: 'taken@taken.test', passwordHash: 'h' }, 'member');
+    await expect(
+      teams.createMember(team.id, { kind: 'person', email: 'taken@taken.test', passwordHash: 'h' }, 'admin'),
+    ).rejects.toBeInstanceOf(Conflict);
+    expect(await teams.listMembers(team.id)).toHaveLength(1);
+  });
+
+  it('lists members in the order they joined, with roles, and a user’s memberships oldest first', async () => {
+    const first = await teams.createTeam('First', 'pro');
+    const second = await teams.createTeam('Second', 'pro');
+    const ada = await teams.createMember(first.id, { kind: 'person', email: 'ada@list.test' }, 'admin');
+    const bot = await teams.createMember(first.id, { kind: 'service_account', name: 'ci' }, 'member');
+    expect((await teams.listMembers(first.id)).map((m) => [m.user.id, m.role])).toEqual([
+      [ada.id, 'admin'],
+      [bot.id, 'member'],
+    ]);
+    expect(await teams.listMembers(second.id)).toEqual([]);
+    expect(await teams.membershipsOf(ada.id)).toEqual([{ teamId: first.id, userId: ada.id, role: 'admin' }]);
+  });
+
+  it('a unit of work that fails leaves no user and no membership', async () => {
+    const team = await teams.createTeam('Rolled back', 'pro');
+    await expect(
+      open.store.unitOfWork.run(async (tx) => {
+        await teams.createMember(team.id, { kind: 'person', email: 'gone@rolled.test' }, 'admin', tx);
+        throw new Error('what follows fails');
+      }),
+    ).rejects.toThrow('what follows fails');
+    expect(await teams.findUserByEmail('gone@rolled.test')).toBeUndefined();
+    expect(await teams.listMembers(team.id)).toEqual([]);
   });
 });
