@@ -2,101 +2,29 @@ import type { Tx, UnitOfWork } from '../unit-of-work.js';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidRequest, KeyLimitReached, NotFound } from '../errors.js';
-import { printableName } from '../names.js';
 import type { Team } from '../teams/team.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import {
-  ENVIRONMENTS,
-  toClientView,
-  type ClientRecord,
-  type ClientView,
-  type Credits,
-  type Environment,
-} from './client.js';
+import { toClientView, type ClientRecord, type Environment } from './client.js';
 import { OOB_REDIRECT_URI } from './kinds.js';
 import type { ClientKind } from './client.js';
 import { CLIENT_LIMITS } from './limits.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
-import type { ShareLinks, ShareOptions } from '../shares/share-links.js';
+import type { ClientService, CreatedClient } from './service-api.js';
+import {
+  checkChosenSecret,
+  checkCredits,
+  checkEnvironment,
+  checkName,
+  checkRedirectUris,
+  expiryFrom,
+} from './client-rules.js';
+import type { ShareLinks } from '../shares/share-links.js';
 import type { ClientEvent, DomainEvents } from '../events/domain-events.js';
 
-/** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
-export interface CreatedClient {
-  readonly client: ClientView;
-  readonly clientSecret?: string;
-}
-
-export interface NewServiceAccount {
-  readonly teamId: number;
-  readonly name?: string;
-  readonly environment?: string;
-  readonly expiresInDays?: number;
-  readonly scopes?: readonly string[];
-  readonly publicKeyPem?: string;
-  /** The key's id as the customer named it (a JWK's `kid`); default: its RFC 7638 thumbprint. */
-  readonly publicKeyKid?: string;
-  /** Email of the team admin who asked for the key (CLI `-requested-by`). */
-  readonly requestedBy?: string;
-  /** A secret the customer chose instead of a generated one (admin API). */
-  readonly clientSecret?: string;
-  /** Usage credits spent by direct API calls (null or absent: unlimited). */
-  readonly credits?: Credits | null;
-}
-
-export interface NewApp {
-  readonly teamId: number;
-  readonly name: string;
-  readonly redirectUris?: readonly string[];
-  readonly scopes?: readonly string[];
-}
-
-export interface ClientService {
-  createServiceAccount(input: NewServiceAccount): Promise<CreatedClient>;
-  createApp(input: NewApp): Promise<CreatedClient>;
-  createResourceServer(input: { name: string }): Promise<CreatedClient>;
-  /** Turns a secret-based client into a private_key_jwt one; the secret stops working at once. */
-  setPublicKey(clientId: string, pem: string): Promise<ClientView>;
-  /** Another public key for a JWT service account (at most MAX_PUBLIC_KEYS); returns its kid. */
-  addPublicKey(clientId: string, pem: string, kid?: string): Promise<string>;
-  /** Removes one public key by kid; never the last one. */
-  removePublicKey(clientId: string, kid: string): Promise<void>;
-  /** Revokes: the client gets no tokens, and its tokens introspect as inactive. */
-  revoke(clientId: string): Promise<ClientView>;
-  get(clientId: string): Promise<ClientRecord>;
-  /**
-   * Hands a new secret over: with `share`, as a one-time link (`share_url`)
-   * instead of the secret itself (docs/contract.md, one-time links).
-   */
-  handOver(
-    created: CreatedClient,
-    share: ShareOptions | undefined,
-  ): Promise<ClientView & { client_secret?: string; share_url?: string }>;
-  view(client: ClientRecord): ClientView;
-  list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
-  update(
-    clientId: string,
-    changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null },
-  ): Promise<ClientView>;
-  /**
-   * A new secret for the same client_id. The old one keeps working for
-   * `gracePeriodSeconds` (default 0) so an integration can switch without
-   * downtime. Revives a revoked client.
-   */
-  regenerateSecret(
-    clientId: string,
-    input: { clientSecret?: string; gracePeriodSeconds?: number },
-  ): Promise<CreatedClient>;
-}
-
-export interface ClientPage {
-  readonly total_count: number;
-  readonly data: readonly ClientView[];
-  /** True when more rows follow the ones returned. */
-  readonly exceeds_total_count: boolean;
-}
+export type { ClientPage, ClientService, CreatedClient, NewApp, NewServiceAccount } from './service-api.js';
 
 export interface ClientServiceDeps {
   readonly shares: ShareLinks;
@@ -110,8 +38,6 @@ export interface ClientServiceDeps {
   /** Each change is published in the transaction that makes it (key_events, and the CLI's audit rows). */
   readonly events: DomainEvents;
 }
-
-const DAY = 86_400;
 
 export function createClientService({
   config,
@@ -154,31 +80,6 @@ export function createClientService({
       );
     }
     return [...new Set(scopes)];
-  }
-
-  function checkName(name: string | undefined, fallback: string): string {
-    const value = printableName(name ?? fallback, CLIENT_LIMITS.nameLength);
-    if (value === undefined)
-      throw new InvalidRequest(
-        'name',
-        `must be 1 to ${CLIENT_LIMITS.nameLength} printable characters, without control or bidirectional-override characters`,
-      );
-    return value;
-  }
-
-  function checkEnvironment(environment: string | undefined): Environment {
-    const value = environment ?? 'prod';
-    if (!ENVIRONMENTS.includes(value as Environment))
-      throw new InvalidRequest('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
-    return value as Environment;
-  }
-
-  function expiryFrom(days: number | undefined, now: number): number | null {
-    if (days === undefined) return null;
-    if (!Number.isInteger(days) || days < 1 || days > CLIENT_LIMITS.expiresInDaysMax) {
-      throw new InvalidRequest('expires_in_days', `must be a whole number from 1 to ${CLIENT_LIMITS.expiresInDaysMax}`);
-    }
-    return now + days * DAY;
   }
 
   /**
@@ -486,71 +387,4 @@ export function createClientService({
     get: mustFind,
     view,
   };
-}
-
-const MAX_CREDITS = CLIENT_LIMITS.creditsMax;
-
-/** Credits as the admin API takes them: whole numbers, a day or month refill. */
-function checkCredits(credits: Credits | null | undefined): Credits | null {
-  if (credits === undefined || credits === null) return null;
-  if (!Number.isSafeInteger(credits.remaining) || credits.remaining < 0 || credits.remaining > MAX_CREDITS) {
-    throw new InvalidRequest('credits.remaining', `must be a whole number from 0 to ${MAX_CREDITS}`);
-  }
-  const { refill } = credits;
-  if (refill !== null && refill !== undefined) {
-    if (refill.interval !== 'day' && refill.interval !== 'month')
-      throw new InvalidRequest('credits.refill.interval', 'must be "day" or "month"');
-    if (!Number.isSafeInteger(refill.amount) || refill.amount < 1 || refill.amount > MAX_CREDITS) {
-      throw new InvalidRequest('credits.refill.amount', `must be a whole number from 1 to ${MAX_CREDITS}`);
-    }
-  }
-  return { remaining: credits.remaining, refill: refill ?? null };
-}
-
-/** docs/contract.md: 10 to 30 characters with at least three of the four character classes. */
-function checkChosenSecret(secret: string): void {
-  const { min, max } = CLIENT_LIMITS.chosenSecretLength;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (secret.length < min || secret.length > max || /[\u0000-\u001f\u007f]/.test(secret)) {
-    throw new InvalidRequest('client_secret', `must be ${min} to ${max} printable characters`);
-  }
-  const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(secret)).length;
-  if (classes < 3) {
-    throw new InvalidRequest(
-      'client_secret',
-      'must mix at least three of: upper-case letters, lower-case letters, digits, other characters',
-    );
-  }
-}
-
-/**
- * RFC 8252 and OAuth 2.0 Security BCP: https redirects, http only on loopback
- * (native apps), the oob URN; never a fragment.
- */
-function checkRedirectUris(uris: readonly string[]): readonly string[] {
-  if (uris.length > CLIENT_LIMITS.redirectUrisCount)
-    throw new InvalidRequest('redirect_uris', `at most ${CLIENT_LIMITS.redirectUrisCount}`);
-  for (const uri of uris) {
-    if (uri === OOB_REDIRECT_URI) continue;
-    let url: URL;
-    try {
-      url = new URL(uri);
-    } catch {
-      throw new InvalidRequest('redirect_uris', `"${uri.slice(0, 100)}" is not a URL`);
-    }
-    const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-    if (url.hash || uri.includes('#')) throw new InvalidRequest('redirect_uris', 'must not have a fragment');
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-      throw new InvalidRequest(
-        'redirect_uris',
-        'must be https, http on a loopback address, or urn:ietf:wg:oauth:2.0:oob',
-      );
-    }
-    if (uri.length > CLIENT_LIMITS.redirectUriLength || /\s/.test(uri))
-      throw new InvalidRequest(
-        'redirect_uris',
-        `must be under ${CLIENT_LIMITS.redirectUriLength} characters with no spaces`,
-      );
-  }
-  return uris;
 }
