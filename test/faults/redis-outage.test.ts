@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
+import { within } from '../helpers/redis-server.js';
+import { basic, postForm } from '../helpers/server.js';
 import { eventually, expectNormalAnswers, metrics, openFixture, readyz, type RedisFixture } from './redis-fixture.js';
 
 /**
@@ -36,6 +38,26 @@ describe.each(DATABASES)('when its Redis fails, keyport on $name', (database) =>
     await f.redis.kill();
     try {
       await expectNormalAnswers(f);
+    } finally {
+      await f.redis.start();
+    }
+  });
+
+  it('a Redis that is down switches no throttle off: 20 wrong secrets still refuse the source (429)', async () => {
+    const created = await f.server.keyport.clientService.createServiceAccount({ teamId: f.teamId });
+    const id = created.client.client_id;
+    await f.redis.kill();
+    try {
+      const attempt = (secret: string) =>
+        within(
+          postForm(`${f.server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) }),
+          5000,
+          '/token',
+        );
+      for (let i = 0; i < 20; i++) expect((await attempt(`wrong-${i}`)).status).toBe(401);
+      const refused = await attempt(created.clientSecret!);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       await f.redis.start();
     }
