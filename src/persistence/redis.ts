@@ -46,11 +46,7 @@ export function createRedis(config: Config, onChange?: (up: boolean) => void): S
   return {
     client,
     breaker,
-    answers: () =>
-      breaker.run(
-        async () => (await client.ping()) === 'PONG',
-        () => false,
-      ),
+    answers: () => breaker.check(() => client.ping()),
     connected: () =>
       within(
         client.status === 'ready' ? Promise.resolve() : once(client, 'ready').then(() => undefined),

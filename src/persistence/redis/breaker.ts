@@ -12,6 +12,8 @@ export interface Breaker {
   /** Calls answered by their fallback because Redis failed or the breaker was open. */
   readonly fellBack: number;
   run<T>(attempt: () => Promise<T>, fallback: () => T | Promise<T>): Promise<T>;
+  /** Whether `attempt` succeeds, counted like any call (a health check): false at once while open. */
+  check(attempt: () => Promise<unknown>): Promise<boolean>;
   stop(): void;
 }
 
@@ -52,6 +54,10 @@ export function createBreaker({ failures, probeEveryMs, probe, onChange }: Break
     timer.unref();
   };
 
+  const failed = () => {
+    if (++inARow >= failures) trip();
+  };
+
   return {
     get up() {
       return !open;
@@ -66,11 +72,22 @@ export function createBreaker({ failures, probeEveryMs, probe, onChange }: Break
           inARow = 0;
           return value;
         } catch {
-          if (++inARow >= failures) trip();
+          failed();
         }
       }
       fellBack++;
       return fallback();
+    },
+    async check(attempt) {
+      if (open) return false;
+      try {
+        await attempt();
+        inARow = 0;
+        return true;
+      } catch {
+        failed();
+        return false;
+      }
     },
     stop: () => clearInterval(timer),
   };
