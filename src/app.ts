@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { staticAssets } from './web/static.js';
 import type Router from '@koa/router';
 import type { Db } from './persistence/sql/knex.js';
-import type { RedisClient } from './persistence/redis.js';
+import type { SharedRedis } from './persistence/redis.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
@@ -20,7 +20,7 @@ type AnyMiddleware = Koa.Middleware<any, any>;
 export interface AppDeps {
   readonly config: Config;
   readonly db: Db;
-  readonly redis?: RedisClient;
+  readonly redis?: SharedRedis;
   readonly provider: Provider;
   readonly adminRouter: SurfaceRouter;
   readonly keysRouter: SurfaceRouter;

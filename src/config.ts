@@ -36,9 +36,10 @@ const fileSchema = z
       .regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:')
       .default('sqlite:./data/keyport.sqlite'),
     /**
-     * Optional shared store for hot, short-lived state (plan counters, failure
-     * throttles, assertion jtis), shared by every process and host; MySQL stays
-     * the record. Unset: all of it is kept in the database.
+     * Optional shared store for hot, short-lived state (failure and sign-in
+     * throttles, shared bcrypt verifications), shared by every process and
+     * host. Budgets and used assertion ids are always in the database, the
+     * record. Unset, or while Redis fails: all of it is kept in the database.
      */
     redis_url: z
       .string()
@@ -49,6 +50,15 @@ const fileSchema = z
       .string()
       .regex(/^[\w:.-]{1,64}$/)
       .default('keyport:'),
+    /**
+     * How long one Redis command may take before keyport gives up on it and
+     * uses the database instead (a frozen Redis never holds a request).
+     */
+    redis_command_timeout_ms: z.int().min(10).max(5000).default(250),
+    /** Redis failures in a row that open the breaker: keyport stops calling Redis and uses the database. */
+    redis_breaker_failures: z.int().min(1).max(100).default(3),
+    /** While the breaker is open, how often keyport probes Redis (PING) to close it again. */
+    redis_probe_interval_ms: z.int().min(100).max(60_000).default(1000),
     /** Signing keys and cookie keys; created on first start, never committed. */
     keys_dir: z.string().min(1).default('./keys'),
     /** Operator token for the admin API; unset means no operator token. */
@@ -146,6 +156,9 @@ const configSchema = fileSchema.transform((c) => ({
   keysDir: c.keys_dir,
   redisUrl: c.redis_url,
   redisKeyPrefix: c.redis_key_prefix,
+  redisCommandTimeoutMs: c.redis_command_timeout_ms,
+  redisBreakerFailures: c.redis_breaker_failures,
+  redisProbeIntervalMs: c.redis_probe_interval_ms,
   adminToken: c.admin_token,
   keyPrefix: c.key_prefix,
   scopes: ownEntries(c.scopes),

@@ -21,7 +21,6 @@ import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
 import { createPlanLimits } from './limits/plan-limits.js';
 import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
-import { createRedisPlanCounters } from './persistence/redis/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
 import { createAuthFailures } from './limits/auth-failures.js';
 import { createBcryptGate } from './limits/bcrypt-gate.js';
@@ -29,6 +28,7 @@ import { createSqlWindowCounters } from './persistence/sql/window-counters.js';
 import { createRedisWindowCounters } from './persistence/redis/window-counters.js';
 import { createSharedVerifications, createVerifiedSecrets } from './clients/verified-secrets.js';
 import { createRedisVerificationMarks } from './persistence/redis/verification-marks.js';
+import { verificationMarksWithFallback, windowCountersWithFallback } from './persistence/redis/with-fallback.js';
 import { createSqlSessionStore } from './persistence/sql/session-store.js';
 import { createCallerAuth, type AccessTokenLookup } from './access/callers.js';
 import { createPasswordSignIn } from './access/password-sign-in.js';
@@ -70,11 +70,19 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
   });
-  const redis = createRedis(config);
-  const planCounters = redis
-    ? createRedisPlanCounters(redis, config.rateLimitWindowsSeconds)
-    : createSqlPlanCounters(services.db);
-  const windowCounters = redis ? createRedisWindowCounters(redis) : createSqlWindowCounters(services.db);
+  const redis = createRedis(config, (up) =>
+    up
+      ? logger.info('redis answers again: throttles and shared verifications are back in Redis')
+      : logger.warn('redis is failing: keyport is degraded, throttles are kept in the database until it answers'),
+  );
+  await redis?.connected();
+  // Budgets are counted in the database, Redis or not: it is the record, so a
+  // Redis restart or failover cannot hand a key a fresh budget (issue 23).
+  const planCounters = createSqlPlanCounters(services.db);
+  const databaseCounters = createSqlWindowCounters(services.db);
+  const windowCounters = redis
+    ? windowCountersWithFallback(redis.breaker, createRedisWindowCounters(redis.client), databaseCounters)
+    : databaseCounters;
   const limits: OAuthLimits = {
     plans: createPlanLimits(planCounters, config),
     failures: createAuthFailures(windowCounters, config),
@@ -82,7 +90,10 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
     verified: createVerifiedSecrets(),
     shared: redis
-      ? createSharedVerifications(createRedisVerificationMarks(redis), () => current.keys.cookieKeys[0]!)
+      ? createSharedVerifications(
+          verificationMarksWithFallback(redis.breaker, createRedisVerificationMarks(redis.client)),
+          () => current.keys.cookieKeys[0]!,
+        )
       : undefined,
   };
   const keyUsageStore = createSqlKeyUsage(services.db);
@@ -91,7 +102,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
   });
-  const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt });
+  const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt, redis });
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const { audit, clock } = services;
@@ -114,7 +125,6 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     const provider = createProvider({
       config,
       db: services.db,
-      redis,
       keys,
       loadClient,
       usage,
@@ -268,7 +278,7 @@ export async function createKeyport(config: Config): Promise<Keyport> {
       jobs.stop();
       keyEvents.close();
       await Promise.all([usage.close(), keyUsage.close()]);
-      await Promise.all([services.close(), redis?.quit()]);
+      await Promise.all([services.close(), redis?.close()]);
       // Lines still buffered are written before the process may exit.
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },

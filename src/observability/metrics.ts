@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../persistence/sql/knex.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
+import type { SharedRedis } from '../persistence/redis.js';
 
 /** keyport's Prometheus metrics, in a registry of its own (one per keyport, so tests can run several). */
 export interface Metrics {
@@ -16,7 +17,7 @@ export interface Metrics {
   render(): Promise<{ contentType: string; text: string }>;
 }
 
-export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): Metrics {
+export function createMetrics({ db, bcrypt, redis }: { db: Db; bcrypt: BcryptGate; redis?: SharedRedis }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyport_' });
   const pool = () =>
@@ -59,6 +60,7 @@ export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): M
       this.set({ state: 'pending' }, p?.numPendingAcquires() ?? 0);
     },
   });
+  if (redis) watchRedis(registry, redis);
 
   return {
     registry,
@@ -98,6 +100,28 @@ export function createMetrics({ db, bcrypt }: { db: Db; bcrypt: BcryptGate }): M
       return { contentType: registry.contentType, text: await registry.metrics() };
     },
   };
+}
+
+/** With REDIS_URL: whether Redis answers (a PING, bounded), and how often the database stood in for it. */
+function watchRedis(registry: Registry, redis: SharedRedis): void {
+  new Gauge({
+    name: 'keyport_redis_up',
+    help: 'whether Redis answers (1) or keyport is degraded to the database (0); the lowest of all workers',
+    aggregator: 'min',
+    registers: [registry],
+    async collect() {
+      this.set((await redis.answers()) ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'keyport_redis_fallbacks_total',
+    help: 'Redis calls answered by the database instead, because Redis failed or the breaker was open',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(redis.breaker.fellBack);
+    },
+  });
 }
 
 /** In a worker: the registries prom-client's cluster support reads when the primary asks. */

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Config } from '../config.js';
 import type { Db } from '../persistence/sql/knex.js';
-import type { RedisClient } from '../persistence/redis.js';
+import type { SharedRedis } from '../persistence/redis.js';
 import { migrationState } from '../persistence/sql/migrate.js';
 import type { Metrics } from './metrics.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -9,7 +9,11 @@ import { timingSafeEqual } from 'node:crypto';
 /**
  * GET /healthz: 200 while the process runs. GET /readyz: 200 when the
  * database answers and its migrations are this code's, else 503 with the
- * reason; 503 from the moment a stop begins (shutdown_delay_seconds). GET /metrics: Prometheus text, behind `metrics_token` when set.
+ * reason; 503 from the moment a stop begins (shutdown_delay_seconds). A
+ * Redis that does not answer leaves it 200 with `degraded: ["redis"]`:
+ * keyport serves from the database, so taking it out of the load balancer
+ * would only turn a degraded service into none. GET /metrics: Prometheus
+ * text, behind `metrics_token` when set.
  */
 export function probes({
   config,
@@ -20,7 +24,7 @@ export function probes({
 }: {
   config: Config;
   db: Db;
-  redis?: RedisClient;
+  redis?: SharedRedis;
   metrics: Metrics;
   state: { readonly stopping: boolean };
 }): Koa.Middleware {
@@ -32,11 +36,15 @@ export function probes({
         ctx.body = { status: 'ok' };
         return;
       case '/readyz': {
-        const reason = state.stopping
-          ? 'shutting down'
-          : ((await notReadyBecause(db)) ?? (redis ? await redisUnreachable(redis) : undefined));
+        // Both at once: the Redis check is bounded by its command timeout, and the database's by its own.
+        const [reason, redisAnswers] = await Promise.all([
+          state.stopping ? 'shutting down' : notReadyBecause(db),
+          redis ? redis.answers() : true,
+        ]);
         ctx.status = reason ? 503 : 200;
-        ctx.body = reason ? { status: 'not_ready', reason } : { status: 'ready' };
+        ctx.body = reason
+          ? { status: 'not_ready', reason }
+          : { status: 'ready', ...(redisAnswers ? {} : { degraded: ['redis'] }) };
         return;
       }
       case '/metrics': {
@@ -75,15 +83,6 @@ async function notReadyBecause(db: Db): Promise<string | undefined> {
     return "database unreachable: keyport's tables are gone (the database was dropped or replaced)";
   if (state === 'behind') return 'database migrations are behind this keyport: run `keyport migrate`';
   return 'database was migrated by a newer keyport';
-}
-
-async function redisUnreachable(redis: RedisClient): Promise<string | undefined> {
-  try {
-    await redis.ping();
-    return undefined;
-  } catch (err) {
-    return `redis unreachable: ${(err as { code?: string }).code ?? 'error'}`;
-  }
 }
 
 function bearerMatches(header: string, token: string): boolean {

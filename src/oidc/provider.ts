@@ -7,7 +7,6 @@ import { KEYPORT_CLIENT_METADATA, keyportMetadata } from '../clients/metadata.js
 import type { KeyMaterial } from '../persistence/signing-keys.js';
 import { errorPage } from './interactions/pages.js';
 import type { Db } from '../persistence/sql/knex.js';
-import type { RedisClient } from '../persistence/redis.js';
 import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
@@ -30,7 +29,6 @@ import { installTokenErrorWording } from './overrides/install-token-error-wordin
 export interface ProviderDeps {
   readonly config: Config;
   readonly db: Db;
-  readonly redis?: RedisClient;
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
   readonly usage: UsageRecorder;
@@ -52,7 +50,6 @@ type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 export function createProvider({
   config,
   db,
-  redis,
   keys,
   loadClient,
   usage,
@@ -61,7 +58,7 @@ export function createProvider({
   clients,
 }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createAdapterFactory(db, loadClient, redis),
+    adapter: createAdapterFactory(db, loadClient),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: keys.cookieKeys },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],

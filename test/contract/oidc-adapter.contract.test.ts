@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors } from 'oidc-provider';
-import type { Redis } from 'ioredis';
 import { manualClock } from '../../src/clock.js';
 import { createDb, type Db } from '../../src/persistence/sql/knex.js';
 import { migrateLatest } from '../../src/persistence/sql/migrate.js';
 import { createAdapterFactory, deleteExpiredPayloads, storageKey } from '../../src/persistence/sql/oidc-adapter.js';
 import { DATABASES } from '../helpers/databases.js';
-import { redisTargets, type Backing } from './targets.js';
 
 describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) => {
   let db: Db;
@@ -20,7 +18,7 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
     ({ url, drop } = created);
     db = createDb(url);
     await migrateLatest(db);
-    adapterFor = createAdapterFactory(db, async () => undefined, undefined, clock);
+    adapterFor = createAdapterFactory(db, async () => undefined, clock);
   });
 
   afterAll(async () => {
@@ -129,7 +127,7 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
   it('replay detection across two processes on the database: of 20 concurrent saves of one jti exactly one wins', async () => {
     const other = createDb(url);
     try {
-      const adapters = [adapterFor, createAdapterFactory(other, async () => undefined, undefined, clock)];
+      const adapters = [adapterFor, createAdapterFactory(other, async () => undefined, clock)];
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) =>
           adapters[i % 2]!('ReplayDetection').upsert('jti-two', { iss: 'c', kind: 'ReplayDetection' }, 60),
@@ -141,41 +139,3 @@ describe.each(DATABASES)('oidc-provider adapter contract on $name', (database) =
     }
   });
 });
-
-describe.each(redisTargets('the oidc adapter’s replay detection'))(
-  'oidc-provider adapter replay detection on $name',
-  (target) => {
-    let redis: Backing<Redis>;
-    let db: Db;
-    let drop: () => Promise<void>;
-
-    beforeAll(async () => {
-      redis = await target.open();
-      const created = await DATABASES[0]!.create();
-      drop = created.drop;
-      db = createDb(created.url);
-      await migrateLatest(db);
-    });
-
-    afterAll(async () => {
-      await db.destroy();
-      await drop();
-      await redis.close();
-    });
-
-    it('of 20 concurrent saves of one jti through two processes exactly one wins, and nothing is written to the database', async () => {
-      const clock = manualClock();
-      const adapters = [redis.main, redis.connect()].map((r) =>
-        createAdapterFactory(db, async () => undefined, r, clock),
-      );
-      const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, i) =>
-          adapters[i % 2]!('ReplayDetection').upsert('jti-redis', { iss: 'c', kind: 'ReplayDetection' }, 60),
-        ),
-      );
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(errors.InvalidClientAuth);
-      expect(await db('oidc_payloads').where({ type: 'ReplayDetection' }).first()).toBeUndefined();
-    });
-  },
-);

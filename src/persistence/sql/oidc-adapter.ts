@@ -2,8 +2,6 @@ import { hash, randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { createBatcher } from '../../batch.js';
-import { createRedisFirstUse } from '../redis/replay-detection.js';
-import type { RedisClient } from '../redis.js';
 import { deleteInBatches } from './batched-delete.js';
 import { dialectOf, hotStatement, inList, type Db } from './knex.js';
 
@@ -21,11 +19,11 @@ export type ClientMetadataLoader = (clientId: string) => Promise<AdapterPayload 
 export function createAdapterFactory(
   db: Db,
   loadClient: ClientMetadataLoader,
-  redis?: RedisClient,
   clock: Clock = systemClock,
 ): (name: string) => Adapter {
+  // RFC 7523 §3: used assertion ids are always recorded here, with or without
+  // Redis: a Redis restart or failover must not make a used assertion new again.
   const batched = payloadBatches(db);
-  if (redis) batched.firstUse = createRedisFirstUse(redis, clock);
   return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched, clock));
 }
 
