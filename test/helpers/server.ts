@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createKeyport, type Keyport } from '../../src/keyport.js';
+import type { Clock } from '../../src/clock.js';
 
 export interface TestServer {
   readonly url: string;
@@ -14,7 +15,11 @@ export interface TestServer {
 }
 
 /** A real keyport on a real listening socket (127.0.0.1, a free port). */
-export async function startServer(databaseUrl: string, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startServer(
+  databaseUrl: string,
+  overrides: Record<string, unknown> = {},
+  { clock }: { clock?: Clock } = {},
+): Promise<TestServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -30,7 +35,7 @@ export async function startServer(databaseUrl: string, overrides: Record<string,
       ...overrides,
     },
   });
-  const keyport = await createKeyport(config);
+  const keyport = await createKeyport(config, { clock });
   server.on('request', keyport.handle);
   return {
     url,
