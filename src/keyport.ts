@@ -38,7 +38,7 @@ import type { AdminState } from './admin/state.js';
 import type Router from '@koa/router';
 import { createInteractionRouter } from './oidc/interactions/router.js';
 import { createSignInThrottle } from './limits/sign-in-throttle.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { createLogger, type Logger, type LogOutput } from './observability/logger.js';
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
 import { startJobs } from './jobs/sweeps.js';
 import type { Clock } from './clock.js';
@@ -64,10 +64,14 @@ export interface Keyport extends Services {
 
 /**
  * Everything a server process needs, wired together; no module-level state.
- * `clock`: time as the services and sweeps read it (a test moves it by hand).
+ * `clock`: time as the services and sweeps read it (a test moves it by hand);
+ * `logOutput`: where log lines go instead of stdout.
  */
-export async function createKeyport(config: Config, { clock: given }: { clock?: Clock } = {}): Promise<Keyport> {
-  const logger = createLogger(config);
+export async function createKeyport(
+  config: Config,
+  { clock: given, logOutput }: { clock?: Clock; logOutput?: LogOutput } = {},
+): Promise<Keyport> {
+  const logger = createLogger(config, logOutput);
   const services = await openServices(config, { clock: given });
   const usage = createUsageRecorder(createSqlUsageCounts(services.db), {
     flushEveryMs: config.usageFlushSeconds * 1000,

@@ -11,6 +11,8 @@ export interface TestServer {
   readonly url: string;
   readonly config: Config;
   readonly keyport: Keyport;
+  /** The server's log lines so far, parsed (with `captureLog`; set `log_level` to see any). */
+  logLines(): Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export interface TestServer {
 export async function startServer(
   databaseUrl: string,
   overrides: Record<string, unknown> = {},
-  { clock }: { clock?: Clock } = {},
+  { clock, captureLog = false }: { clock?: Clock; captureLog?: boolean } = {},
 ): Promise<TestServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -35,12 +37,20 @@ export async function startServer(
       ...overrides,
     },
   });
-  const keyport = await createKeyport(config, { clock });
+  const lines: string[] = [];
+  const logOutput = captureLog ? { write: (line: string) => void lines.push(line) } : undefined;
+  const keyport = await createKeyport(config, { clock, logOutput });
   server.on('request', keyport.handle);
   return {
     url,
     config,
     keyport,
+    logLines: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
