@@ -54,6 +54,12 @@ export class KeyLimitReached extends KeyportError {
   readonly code = 'key_limit_reached';
 }
 
+/** A body over the route's limit: 413 with the invalid_request body. */
+export class PayloadTooLarge extends KeyportError {
+  readonly status = 413;
+  readonly code = 'invalid_request';
+}
+
 export class NotFound extends KeyportError {
   readonly status = 404;
   readonly code = 'not_found';

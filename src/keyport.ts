@@ -38,9 +38,10 @@ import type { AdminState } from './admin/state.js';
 import type Router from '@koa/router';
 import { createInteractionRouter } from './oidc/interactions/router.js';
 import { createSignInThrottle } from './limits/sign-in-throttle.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { createLogger, type Logger, type LogOutput } from './observability/logger.js';
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
 import { startJobs } from './jobs/sweeps.js';
+import type { Clock } from './clock.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -61,10 +62,17 @@ export interface Keyport extends Services {
   stopping: boolean;
 }
 
-/** Everything a server process needs, wired together; no module-level state. */
-export async function createKeyport(config: Config): Promise<Keyport> {
-  const logger = createLogger(config);
-  const services = await openServices(config);
+/**
+ * Everything a server process needs, wired together; no module-level state.
+ * `clock`: time as the services and sweeps read it (a test moves it by hand);
+ * `logOutput`: where log lines go instead of stdout.
+ */
+export async function createKeyport(
+  config: Config,
+  { clock: given, logOutput }: { clock?: Clock; logOutput?: LogOutput } = {},
+): Promise<Keyport> {
+  const logger = createLogger(config, logOutput);
+  const services = await openServices(config, { clock: given });
   const usage = createUsageRecorder(createSqlUsageCounts(services.db), {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
@@ -239,7 +247,12 @@ export async function createKeyport(config: Config): Promise<Keyport> {
     planCounters,
     keyUsageStore,
     settleExpiredShares: () =>
-      settleExpiredShares(services.shares, (clientId) => services.clientService.revoke(clientId), audit),
+      settleExpiredShares(
+        services.shares,
+        (clientId, linkId) => services.clientService.revokeUndelivered(clientId, linkId),
+        audit,
+        clock,
+      ),
   });
 
   return {

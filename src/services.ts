@@ -55,12 +55,12 @@ export async function openServices(
   const clients = createSqlClientStore(db, clock);
   const audit = createSqlAuditStore(db, clock);
   const keyEventStore = createSqlKeyEventStore(db);
-  const teamService = createTeamService({ config, teams });
+  const unitOfWork = createKnexUnitOfWork(db);
+  const teamService = createTeamService({ config, teams, unitOfWork, keyEvents: keyEventStore, clock });
   const shares = createShareLinks({ store: createSqlShareLinkStore(db), issuer: config.issuer, clock });
   const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber(keyEventStore, clock)];
   if (auditAs) subscribers.push(createAuditSubscriber(audit, auditAs));
   const events = createDomainEvents(subscribers);
-  const unitOfWork = createKnexUnitOfWork(db);
   const clientService = createClientService({
     config,
     unitOfWork,

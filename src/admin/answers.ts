@@ -16,7 +16,7 @@ const credits = z.object({
 
 /** The state of a key's newest one-time link (docs/contract.md). */
 const shareView = z.object({
-  state: z.enum(['pending', 'opened', 'expired']),
+  state: z.enum(['pending', 'opened', 'expired', 'superseded']),
   expires_at: time,
   opened_at: time.nullable(),
   revoke_if_unopened: z.boolean(),

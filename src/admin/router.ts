@@ -1,5 +1,5 @@
 import Router, { type RouterContext } from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
 import { kidOfJwk, normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
@@ -67,7 +67,7 @@ export function createAdminRouter({
       details,
     });
 
-  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  const json = parseBody({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
 
   async function requireJson(ctx: Ctx, next: Koa.Next) {
     const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';

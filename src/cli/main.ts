@@ -14,6 +14,7 @@ import { serviceAccountAddCommand } from './commands/service-account-add.js';
 import { signingKeysCommand } from './commands/signing-keys.js';
 import { teamAddCommand } from './commands/team-add.js';
 import { userAddCommand } from './commands/user-add.js';
+import { userRemoveCommand } from './commands/user-remove.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -25,6 +26,7 @@ for (const command of [
   migrateCommand(),
   teamAddCommand(),
   userAddCommand(),
+  userRemoveCommand(),
   serviceAccountAddCommand(),
   appAddCommand(),
   resourceServerAddCommand(),

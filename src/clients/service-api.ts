@@ -43,6 +43,12 @@ export interface ClientService {
   removePublicKey(clientId: string, kid: string): Promise<void>;
   /** Revokes: the client gets no tokens, and its tokens introspect as inactive. */
   revoke(clientId: string): Promise<ClientView>;
+  /**
+   * Revokes a key whose current one-time link (`linkId`) expired unopened,
+   * settling the link in the same transaction; false, changing nothing, when
+   * the link was settled already (a rotation superseded it) or the key is revoked.
+   */
+  revokeUndelivered(clientId: string, linkId: string): Promise<boolean>;
   get(clientId: string): Promise<ClientRecord>;
   /**
    * Hands a new secret over: with `share`, as a one-time link (`share_url`)

@@ -246,16 +246,20 @@ export function createClientService({
       const client = await mustFind(clientId);
       const publicKeyPem = normalizePublicKey(pem);
       const kind: ClientKind = client.kind === 'service_account' ? 'service_account_jwt' : client.kind;
-      await change(
-        client,
-        {
-          publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }],
-          secretHash: null,
-          secretHint: null,
-          kind,
-        },
-        ['client.key-set'],
-      );
+      await unitOfWork.run(async (trx) => {
+        await change(
+          client,
+          {
+            publicKeys: [{ kid: thumbprint(publicKeyPem), pem: publicKeyPem }],
+            secretHash: null,
+            secretHint: null,
+            kind,
+          },
+          ['client.key-set'],
+          trx,
+        );
+        await shares.supersede(clientId, trx);
+      });
       return view(await mustFind(clientId));
     },
 
@@ -297,6 +301,18 @@ export function createClientService({
       const client = await mustFind(clientId);
       await revokeClient(client);
       return view(await mustFind(clientId));
+    },
+
+    async revokeUndelivered(clientId, linkId) {
+      const client = await clients.findById(clientId);
+      return unitOfWork.run(async (trx) => {
+        // Settled in the revocation's transaction: a link a rotation superseded is settled already.
+        if (!(await shares.settle(linkId, nowSeconds(), trx))) return false;
+        if (!client || client.revokedAt !== null) return false;
+        await clients.revoke(clientId, nowSeconds(), trx);
+        await publish(trx, { type: 'client.revoked', clientId, teamId: client.teamId });
+        return true;
+      });
     },
 
     async list(teamId, { limit, offset }) {
@@ -360,8 +376,9 @@ export function createClientService({
       // A revoked key's old secret never comes back, even for a grace period.
       const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
       const type = client.revokedAt !== null ? 'client.revived' : 'client.rotated';
-      const update = (trx?: Tx) =>
-        change(
+      // The old secret's open links end with it: they reveal nothing and their expiry revokes nothing.
+      const update = async (trx: Tx) => {
+        await change(
           client,
           {
             secretHash: fields.secretHash,
@@ -375,11 +392,13 @@ export function createClientService({
           [type],
           trx,
         );
+        await shares.supersede(clientId, trx);
+      };
       // Reviving a revoked key makes it count again: it needs a free place, exactly like a new key.
       if (client.revokedAt !== null && client.teamId !== null) {
-        await withFreeKeySlot(await teamService.getTeam(client.teamId), async (trx) => void (await update(trx)));
+        await withFreeKeySlot(await teamService.getTeam(client.teamId), update);
       } else {
-        await update();
+        await unitOfWork.run(update);
       }
       return created(clientId, secret);
     },

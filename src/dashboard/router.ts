@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
 import type { ClientService, CreatedClient } from '../clients/service.js';
-import { KeyportError, NotFound } from '../errors.js';
+import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
 import { PAGE_HEADERS } from '../web/html.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import { createCsrf } from '../web/csrf.js';
@@ -58,6 +58,17 @@ type Ctx = RouterContext<State>;
 const COOKIE = 'kp_dashboard';
 const LOGIN_COOKIE = 'kp_dashboard_login';
 const PAGE_SIZE = 20;
+/** The highest page number asked for that is not a mistake (2,000,000 events back). */
+const MAX_PAGE = 100_000;
+
+/** `?page=N`: a whole number from 1 to MAX_PAGE, or absent (1); anything else is the client's mistake, never SQL's. */
+function pageNumberOf(value: unknown): number {
+  if (value === undefined) return 1;
+  const text = String(value);
+  const number = /^[1-9][0-9]{0,5}$/.test(text) ? Number(text) : NaN;
+  if (!(number <= MAX_PAGE)) throw new InvalidRequest('page', `must be a whole number from 1 to ${MAX_PAGE}`);
+  return number;
+}
 const WRONG = 'Wrong email or password.';
 
 /**
@@ -79,7 +90,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     signed: false,
     overwrite: true,
   };
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
+  const form = parseBody({ enableTypes: ['form'], formLimit: '64kb' });
   const csrf = createCsrf(csrfKey);
   const field = (ctx: Ctx, name: string): string => {
     const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
@@ -468,7 +479,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
 
   router.get('/audit', requireSession, allow('audit:read'), async (ctx) => {
     const teamId = ctx.state.session!.teamId;
-    const number = Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1);
+    const number = pageNumberOf(ctx.query.page);
     const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });
     render(
       ctx,

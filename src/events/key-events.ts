@@ -51,7 +51,7 @@ export interface KeyEventListener {
   change(clientId: string): void;
   /** Every change committed before this moment has been passed on. */
   beat(): void;
-  /** The process is stopping: end the stream. */
+  /** The process is stopping, or the listening resource server itself changed: end the stream. */
   end(): void;
 }
 
@@ -93,7 +93,14 @@ export function createKeyEventHub(
       for (const { id, clientId } of await store.since(from)) {
         if (passedOn.has(id)) continue;
         passedOn.set(id, clock.now());
-        for (const listener of listeners) listener.change(clientId);
+        for (const listener of [...listeners]) {
+          // The resource server itself changed (revoked, rotated): its streams end; a guard
+          // reconnects with its current credentials, and a revoked one is refused.
+          if (listener.callerId === clientId) {
+            listeners.delete(listener);
+            listener.end();
+          } else listener.change(clientId);
+        }
       }
       for (const [id, at] of passedOn) if (at < from - LOOKBACK_MS) passedOn.delete(id);
       for (const listener of listeners) listener.beat();

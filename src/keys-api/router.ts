@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import Router, { type RouterContext } from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
 import { ClientThrottled, secretMatches, type SecretCheckDeps } from '../clients/authenticate.js';
 import { isValid } from '../clients/client.js';
@@ -41,7 +41,7 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
   const router = new Router();
   // Concurrent verifications by the same resource servers share one read of their rows.
   const callerById = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
-  const parse = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb', encoding: 'utf-8' });
+  const parse = parseBody({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb', encoding: 'utf-8' });
 
   function refuse(ctx: Ctx, status: number, error: string, message: string) {
     ctx.status = status;

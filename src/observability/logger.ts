@@ -3,16 +3,25 @@ import type { Config } from '../config.js';
 
 export type { Logger };
 
+/** A sink for log lines: each call is one JSON line. */
+export interface LogOutput {
+  write(line: string): void;
+}
+
 /**
  * JSON lines on stdout (pino). Nothing logs a request's headers, body or
  * query string: what a line may hold is chosen field by field in
  * request-log.ts, so a secret, token, assertion, password or cookie has no
  * way in. The redact paths are a second fence for objects logged by mistake.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  /** Where the lines go instead of stdout (a test reads them). */
+  output?: LogOutput,
+): Logger {
   // Asynchronous writes; if stdout is not read fast enough, at most 16 MB wait
   // and later lines are dropped rather than memory growing without bound.
-  const destination = pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 });
+  const destination = output ?? pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 });
   const options = {
     level: config.logLevel,
     base: { pid: process.pid },

@@ -4,6 +4,7 @@ import { perAddressPerMinute } from '../limits/per-address.js';
 import type { AuditStore } from '../audit/audit.js';
 import { html, page } from '../web/html.js';
 import type { ShareLinks } from '../shares/share-links.js';
+import { secondsOf, type Clock } from '../clock.js';
 
 /** Reveal attempts one address may make per minute (per process): ids are unguessable, so this only stops a bulk hunt. */
 export const REVEALS_PER_MINUTE = 30;
@@ -111,31 +112,34 @@ export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit
 
 /**
  * Settles links that expired: their ciphertext is dropped, and a key whose
- * link expired unopened is revoked when that was asked for, with an audit
- * event saying why. Runs with the sweep of expired rows.
+ * current link expired unopened is revoked when that was asked for, with an
+ * audit event saying why. A link a rotation superseded was settled then and
+ * never comes here. Runs with the sweep of expired rows.
  */
 export async function settleExpiredShares(
   shares: ShareLinks,
-  revoke: (clientId: string) => Promise<unknown>,
+  revokeUndelivered: (clientId: string, linkId: string) => Promise<boolean>,
   audit: AuditStore,
+  clock: Clock,
 ): Promise<number> {
-  const now = Math.floor(Date.now() / 1000);
+  const now = secondsOf(clock);
   const due = await shares.expiredUnsettled(now);
   for (const link of due) {
-    if (link.revokeIfUnopened) {
-      await revoke(link.clientId);
-      await audit.record({
-        teamId: link.teamId,
-        actorType: 'operator',
-        actorId: null,
-        action: 'client.revoke',
-        clientId: link.clientId,
-        status: 200,
-        ip: null,
-        details: { reason: 'its one-time link expired unopened' },
-      });
+    if (!link.revokeIfUnopened) {
+      await shares.settle(link.id, now);
+      continue;
     }
-    await shares.settle(link.id, now);
+    if (!(await revokeUndelivered(link.clientId, link.id))) continue;
+    await audit.record({
+      teamId: link.teamId,
+      actorType: 'operator',
+      actorId: null,
+      action: 'client.revoke',
+      clientId: link.clientId,
+      status: 200,
+      ip: null,
+      details: { reason: 'its one-time link expired unopened' },
+    });
   }
   return due.length;
 }

@@ -1,3 +1,5 @@
+import type { Tx } from '../unit-of-work.js';
+
 /** A one-time link as stored: the ciphertext (until revealed or settled), never anything that decrypts it. */
 export interface ShareLinkRecord {
   readonly id: string;
@@ -9,10 +11,12 @@ export interface ShareLinkRecord {
   readonly expiresAt: number;
   readonly openedAt: number | null;
   readonly revokeIfUnopened: boolean;
+  /** When a new secret (or a public key) replaced the one this link holds; null: it is the current one. */
+  readonly supersededAt: number | null;
 }
 
 export interface ShareLinkStore {
-  insert(link: Omit<ShareLinkRecord, 'openedAt'>): Promise<void>;
+  insert(link: Omit<ShareLinkRecord, 'openedAt' | 'supersededAt'>): Promise<void>;
   /** The link with exactly this id (byte for byte, whatever the collation). */
   find(id: string): Promise<ShareLinkRecord | undefined>;
   /**
@@ -24,6 +28,11 @@ export interface ShareLinkStore {
   latest(clientIds: readonly string[]): Promise<Map<string, ShareLinkRecord>>;
   /** Up to `limit` links expired by `now` and not settled yet. */
   expiredUnsettled(now: number, limit: number): Promise<ShareLinkRecord[]>;
-  /** Settled at `now`: the sweep is done with it, and its ciphertext goes. */
-  settle(id: string, now: number): Promise<void>;
+  /**
+   * Settled at `now`: the sweep is done with it, and its ciphertext goes.
+   * False when it was settled already (superseded, or by another process).
+   */
+  settle(id: string, now: number, tx?: Tx): Promise<boolean>;
+  /** Ends every unsettled link of the client at `now`: its ciphertext goes, its expiry revokes nothing. */
+  supersede(clientId: string, now: number, tx: Tx): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import { InvalidRequest } from '../errors.js';
+import type { Tx } from '../unit-of-work.js';
 import type { ShareLinkRecord, ShareLinkStore } from './share-link-store.js';
 
 /** docs/contract.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
@@ -8,7 +9,8 @@ export const DEFAULT_SHARE_TTL_SECONDS = 86_400;
 export const MAX_SHARE_TTL_SECONDS = 7 * 86_400;
 const MIN_SHARE_TTL_SECONDS = 60;
 
-export type ShareState = 'pending' | 'opened' | 'expired';
+/** `superseded`: a new secret (or a public key) replaced the one the link held before it was opened. */
+export type ShareState = 'pending' | 'opened' | 'expired' | 'superseded';
 
 export interface ShareOptions {
   readonly ttlSeconds?: number;
@@ -41,7 +43,10 @@ export interface ShareLinks {
   expiredUnsettled(
     now: number,
   ): Promise<Array<{ id: string; clientId: string; teamId: number | null; revokeIfUnopened: boolean }>>;
-  settle(id: string, now: number): Promise<void>;
+  /** False when the link was settled already: superseded by a rotation, or by another process's sweep. */
+  settle(id: string, now: number, tx?: Tx): Promise<boolean>;
+  /** A new secret replaced the one the client's open links hold: they reveal nothing and revoke nothing. */
+  supersede(clientId: string, tx: Tx): Promise<void>;
 }
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
@@ -49,9 +54,15 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
 /** How many expired links one sweep settles. */
 const SETTLE_BATCH = 500;
 
+function stateOf(link: Omit<ShareLinkRecord, 'ciphertext'>, now: number): ShareState {
+  if (link.openedAt !== null) return 'opened';
+  if (link.supersededAt !== null) return 'superseded';
+  return link.expiresAt <= now ? 'expired' : 'pending';
+}
+
 function viewOf(link: Omit<ShareLinkRecord, 'ciphertext'>, now: number): ShareView {
   return {
-    state: link.openedAt !== null ? 'opened' : link.expiresAt <= now ? 'expired' : 'pending',
+    state: stateOf(link, now),
     expires_at: iso(link.expiresAt),
     opened_at: link.openedAt === null ? null : iso(link.openedAt),
     revoke_if_unopened: link.revokeIfUnopened,
@@ -107,7 +118,7 @@ export function createShareLinks({
       await store.insert(link);
       return {
         url: `${issuer}/s/${id}#${key.toString('base64url')}`,
-        view: viewOf({ ...link, openedAt: null }, createdAt),
+        view: viewOf({ ...link, openedAt: null, supersededAt: null }, createdAt),
       };
     },
 
@@ -141,6 +152,8 @@ export function createShareLinks({
     },
 
     // Nothing that could decrypt was ever here; the ciphertext goes too.
-    settle: (id, at) => store.settle(id, at),
+    settle: (id, at, tx) => store.settle(id, at, tx),
+
+    supersede: (clientId, tx) => store.supersede(clientId, now(), tx),
   };
 }

@@ -5,6 +5,9 @@ import { InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js'
 import { printableName } from '../names.js';
 import { canonicalEmail } from './email.js';
 import type { TeamStore } from './store.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import type { KeyEventStore } from '../events/key-events.js';
+import { systemClock, type Clock } from '../clock.js';
 import { ROLES, type Role, type Team, type User } from './team.js';
 
 /** bcrypt cost for people's passwords, the same as for client secrets. */
@@ -20,9 +23,31 @@ export interface TeamService {
   requireApiAccess(team: Team): void;
   /** The user, when it is an admin of the team; else `insufficient_permissions`. */
   requireAdmin(teamId: number, email: string): Promise<User>;
+  /**
+   * Removes a person from the team, and with it their access at once: their
+   * access and refresh tokens, codes and grants with the team's apps, their
+   * dashboard sessions in the team and their sign-in sessions; guards are
+   * told the apps changed. `not_found` when the email is no member.
+   */
+  removeMember(input: { teamId: number; email: string }): Promise<User>;
 }
 
-export function createTeamService({ config, teams }: { config: Config; teams: TeamStore }): TeamService {
+export interface TeamServiceDeps {
+  readonly config: Config;
+  readonly teams: TeamStore;
+  /** The removal and its key changes commit together. */
+  readonly unitOfWork: UnitOfWork;
+  readonly keyEvents: KeyEventStore;
+  readonly clock?: Clock;
+}
+
+export function createTeamService({
+  config,
+  teams,
+  unitOfWork,
+  keyEvents,
+  clock = systemClock,
+}: TeamServiceDeps): TeamService {
   const planOf = (team: Team): PlanSettings => planNamed(config.plans, team.plan);
 
   return {
@@ -68,6 +93,20 @@ export function createTeamService({ config, teams }: { config: Config; teams: Te
       if (!planOf(team).api_access) {
         throw new InsufficientPermissions(`the team's plan "${team.plan}" does not include API access`);
       }
+    },
+
+    async removeMember({ teamId, email }) {
+      await this.getTeam(teamId);
+      const user = await teams.findUserByEmail(canonicalEmail(email));
+      const notMember = () => new NotFound(`${email} is not a member of team ${teamId}`);
+      if (!user || user.kind !== 'person') throw notMember();
+      await unitOfWork.run(async (tx) => {
+        const removed = await teams.removeMember(teamId, user.id, tx);
+        if (!removed) throw notMember();
+        // Guards drop what they cached about these apps (the person's tokens among it).
+        for (const clientId of removed.clientIds) await keyEvents.record(clientId, clock.now(), tx);
+      });
+      return user;
     },
 
     async requireAdmin(teamId, email) {

@@ -21,6 +21,14 @@ export interface TeamStore {
   findMembership(teamId: number, userId: number): Promise<Membership | undefined>;
   /** The teams a user belongs to, oldest membership first. */
   membershipsOf(userId: number): Promise<Membership[]>;
+  /**
+   * Ends a person's membership of the team, in one transaction (`tx` joins an
+   * outer one): the membership, their dashboard sessions in the team, their
+   * sign-in sessions, and every token, refresh token, code and grant they hold
+   * with the team's apps. Undefined when they were no member; else the apps
+   * whose tokens went (guards drop what they cached about them).
+   */
+  removeMember(teamId: number, userId: number, tx?: Tx): Promise<{ clientIds: string[] } | undefined>;
   /** Everyone in the team (people and service-account users) with their role. */
   listMembers(teamId: number): Promise<Array<{ user: User; role: Role }>>;
 }

@@ -36,11 +36,21 @@ export function checkChecksum(key: string): NotFound | undefined {
 
 /** Find an API key: a service account's secret, by its digest. `undefined` when no key has this digest. */
 export async function findApiKey(deps: FindDeps, key: string): Promise<FoundKey | NotFound | undefined> {
-  const client = await deps.byDigest(keyDigest(key));
+  const digest = keyDigest(key);
+  const client = await deps.byDigest(digest);
   if (!client) return undefined;
   // An app's or a resource server's secret is no API key, and is no access token either.
   if (client.kind !== 'service_account') return NOT_AN_API_KEY;
-  return { kind: 'found', client, scopes: client.scopes ?? deps.config.defaultScopes, isKey: true };
+  // The previous secret, during a rotation's grace period, works until the grace ends.
+  const graceEnds = client.keyDigest !== digest ? client.previousSecretExpiresAt : null;
+  const ends = [client.expiresAt, graceEnds].filter((s): s is number => s !== null).map((s) => s * 1000);
+  return {
+    kind: 'found',
+    client,
+    scopes: client.scopes ?? deps.config.defaultScopes,
+    isKey: true,
+    validUntilMs: ends.length ? Math.min(...ends) : null,
+  };
 }
 
 /** Find an access token: its client, with the part of the token's scope that client still holds. */
@@ -59,6 +69,7 @@ export async function findAccessToken(
     client: owner,
     scopes: currentScope(token.scope, held).split(' ').filter(Boolean),
     isKey: false,
+    validUntilMs: owner.expiresAt === null ? null : owner.expiresAt * 1000,
   };
 }
 

@@ -51,6 +51,12 @@ export interface FoundKey {
   readonly scopes: readonly string[];
   /** An API key, not an OAuth access token: only keys get leases (a token's revocation is not pushed to guards). */
   readonly isKey: boolean;
+  /**
+   * When what was presented stops working (the key's expiry, or the end of the
+   * rotation's grace period for the previous secret), epoch ms; null: no end.
+   * A lease never outlives it.
+   */
+  readonly validUntilMs: number | null;
 }
 
 export interface RateLimitState {
@@ -67,3 +73,6 @@ export interface Lease {
 
 /** A lease never outlives this, so a change made by hand in the table (not pushed to guards) is felt within it. */
 export const LEASE_MAX_MS = 5000;
+
+/** No lease shorter than this is worth its spent calls: the key ends sooner, so every call comes back. */
+export const MIN_LEASE_MS = 100;

@@ -4,7 +4,14 @@ import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import type { Config } from '../config.js';
 import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
-import { LEASE_MAX_MS, type FoundKey, type Lease, type RateLimitState, type VerifyOutcome } from './outcome.js';
+import {
+  LEASE_MAX_MS,
+  MIN_LEASE_MS,
+  type FoundKey,
+  type Lease,
+  type RateLimitState,
+  type VerifyOutcome,
+} from './outcome.js';
 
 /*
  * The checks of the pipeline, each a plain function of (deps, verification):
@@ -135,7 +142,9 @@ export function grantLease(deps: SpendDeps, v: Verification): undefined | Promis
   const wanted = v.request.lease ?? 0;
   if (wanted === 0 || !v.key.isKey || v.key.client.credits || !v.verdict || !v.limits) return undefined;
   const calls = Math.min(wanted, Math.floor(v.verdict.room / 4));
-  return calls < 1 ? undefined : spendLease(deps, v, v.limits, calls);
+  // Never past the key's expiry or its grace period's end: the guard would allow a key keyport no longer does.
+  const left = v.key.validUntilMs === null ? LEASE_MAX_MS : v.key.validUntilMs - v.now;
+  return calls < 1 || left < MIN_LEASE_MS ? undefined : spendLease(deps, v, v.limits, calls, left);
 }
 
 async function spendLease(
@@ -143,10 +152,11 @@ async function spendLease(
   v: Verification,
   limits: readonly [number, number, number],
   calls: number,
+  leftMs: number,
 ): Promise<undefined> {
   const verdict = await deps.plans.consume(v.key.client.clientId, limits, calls);
   if (!verdict.allowed) return undefined;
-  v.lease = { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs) };
+  v.lease = { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs, leftMs) };
   v.ratelimit = rateLimitOf(verdict);
   return undefined;
 }

@@ -3,6 +3,8 @@ import { createSqlShareLinkStore } from '../../src/persistence/sql/share-link-st
 import { createShareLinks, DEFAULT_SHARE_TTL_SECONDS, type ShareLinks } from '../../src/shares/share-links.js';
 import { storeTargets, type OpenStore } from './targets.js';
 import { manualClock } from '../../src/clock.js';
+import { createKnexUnitOfWork } from '../../src/persistence/sql/unit-of-work.js';
+import type { UnitOfWork } from '../../src/unit-of-work.js';
 import type { ShareLinkRecord, ShareLinkStore } from '../../src/shares/share-link-store.js';
 
 const ISSUER = 'https://keyport.test';
@@ -100,10 +102,12 @@ describe.each(TARGETS)('share links contract on $name', (target) => {
 });
 
 const AT = 1_900_000_000;
-const UNIT_TARGETS = storeTargets<ShareLinkStore>('share links', { sql: (db) => createSqlShareLinkStore(db) });
+const UNIT_TARGETS = storeTargets<{ links: ShareLinkStore; unitOfWork: UnitOfWork }>('share links', {
+  sql: (db) => ({ links: createSqlShareLinkStore(db), unitOfWork: createKnexUnitOfWork(db) }),
+});
 
 let n = 0;
-const aLink = (over: Partial<ShareLinkRecord> = {}): Omit<ShareLinkRecord, 'openedAt'> => ({
+const aLink = (over: Partial<ShareLinkRecord> = {}): Omit<ShareLinkRecord, 'openedAt' | 'supersededAt'> => ({
   id: `link${String(++n).padStart(18, '0')}`,
   clientId: `client-${n}`,
   teamId: 1,
@@ -115,18 +119,18 @@ const aLink = (over: Partial<ShareLinkRecord> = {}): Omit<ShareLinkRecord, 'open
 });
 
 describe.each(UNIT_TARGETS)('share aLink store contract on $name: units of work and the clock', (target) => {
-  let open: OpenStore<ShareLinkStore>;
+  let open: OpenStore<{ links: ShareLinkStore; unitOfWork: UnitOfWork }>;
   let links: ShareLinkStore;
   beforeAll(async () => {
     open = await target.open();
-    links = open.store;
+    links = open.store.links;
   });
   afterAll(async () => open?.close());
 
   it('inserts and finds a aLink by its exact id; unknown ids are undefined', async () => {
     const made = aLink({ revokeIfUnopened: true });
     await links.insert(made);
-    expect(await links.find(made.id)).toEqual({ ...made, openedAt: null });
+    expect(await links.find(made.id)).toEqual({ ...made, openedAt: null, supersededAt: null });
     expect(await links.find(`${made.id} `)).toBeUndefined();
     expect(await links.find('link-that-is-not-here')).toBeUndefined();
   });
@@ -170,9 +174,33 @@ describe.each(UNIT_TARGETS)('share aLink store contract on $name: units of work 
     const due = await links.expiredUnsettled(now, 1000);
     expect(due.map((l) => l.id)).toContain(expired.id);
     expect((await links.expiredUnsettled(AT + 499, 1000)).map((l) => l.id)).not.toContain(expired.id);
-    await links.settle(expired.id, now);
+    expect(await links.settle(expired.id, now)).toBe(true);
+    expect(await links.settle(expired.id, now)).toBe(false);
     expect((await links.expiredUnsettled(now, 1000)).map((l) => l.id)).not.toContain(expired.id);
     expect((await links.find(expired.id))?.ciphertext).toBeNull();
     expect(await links.expiredUnsettled(now, 1)).toHaveLength(1);
+  });
+
+  it('superseding ends the client’s unopened links in the unit of work: no ciphertext, not due, not settled again', async () => {
+    const pending = aLink({ clientId: 'superseded', expiresAt: AT + 60, revokeIfUnopened: true });
+    const opened = aLink({ clientId: 'superseded', expiresAt: AT + 60 });
+    const other = aLink({ clientId: 'not-superseded', expiresAt: AT + 60 });
+    for (const link of [pending, opened, other]) await links.insert(link);
+    await links.claim(opened.id, AT + 1, '192.0.2.1');
+    await open.store.unitOfWork.run((tx) => links.supersede('superseded', AT + 2, tx));
+    expect(await links.find(pending.id)).toMatchObject({ ciphertext: null, supersededAt: AT + 2, openedAt: null });
+    expect(await links.find(opened.id)).toMatchObject({ supersededAt: null, openedAt: AT + 1 });
+    expect((await links.find(other.id))?.ciphertext).toBe(other.ciphertext);
+    const due = (await links.expiredUnsettled(AT + 61, 1000)).map((l) => l.id);
+    expect(due).not.toContain(pending.id);
+    expect(due).toContain(opened.id);
+    expect(await links.settle(pending.id, AT + 61)).toBe(false);
+    await expect(
+      open.store.unitOfWork.run(async (tx) => {
+        await links.supersede('not-superseded', AT + 3, tx);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await links.find(other.id)).toMatchObject({ supersededAt: null, ciphertext: other.ciphertext });
   });
 });

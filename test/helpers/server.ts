@@ -5,16 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createKeyport, type Keyport } from '../../src/keyport.js';
+import type { Clock } from '../../src/clock.js';
 
 export interface TestServer {
   readonly url: string;
   readonly config: Config;
   readonly keyport: Keyport;
+  /** The server's log lines so far, parsed (with `captureLog`; set `log_level` to see any). */
+  logLines(): Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
 /** A real keyport on a real listening socket (127.0.0.1, a free port). */
-export async function startServer(databaseUrl: string, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startServer(
+  databaseUrl: string,
+  overrides: Record<string, unknown> = {},
+  { clock, captureLog = false }: { clock?: Clock; captureLog?: boolean } = {},
+): Promise<TestServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -30,12 +37,20 @@ export async function startServer(databaseUrl: string, overrides: Record<string,
       ...overrides,
     },
   });
-  const keyport = await createKeyport(config);
+  const lines: string[] = [];
+  const logOutput = captureLog ? { write: (line: string) => void lines.push(line) } : undefined;
+  const keyport = await createKeyport(config, { clock, logOutput });
   server.on('request', keyport.handle);
   return {
     url,
     config,
     keyport,
+    logLines: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

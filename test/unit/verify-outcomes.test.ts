@@ -13,7 +13,7 @@ const client = {
   expiresAt: 1_900_000_000,
   credits: { remaining: 5, refill: null },
 } as unknown as ClientRecord;
-const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], isKey: true };
+const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], isKey: true, validUntilMs: null };
 const ratelimit = { limit: 10, remaining: 3, reset: 1_800_000_000 };
 
 /** One outcome of each kind; `satisfies` makes this table fail to compile when a kind is added and not listed. */

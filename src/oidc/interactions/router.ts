@@ -1,5 +1,5 @@
 import Router, { type RouterContext } from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { parseBody } from '../../web/body.js';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -34,7 +34,7 @@ const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
 export function createInteractionRouter({ config, provider, teams, passwords, csrfKey }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '8kb' });
+  const parseForm = parseBody({ enableTypes: ['form'], formLimit: '8kb' });
   const form = (ctx: Ctx, next: Koa.Next) => parseForm(ctx as never, next);
 
   // CSRF: a token bound to the interaction, which is itself bound to this

@@ -9,7 +9,8 @@ export function createDb(url: string): Db {
   const dialect = dialectForUrl(url);
   if (!dialect)
     throw new Error(`unsupported database URL; supported: ${DIALECTS.flatMap((d) => d.schemes).join(', ')}`);
-  return knex(dialect.knexConfig(url));
+  // A failed query's error names the statement with `?` marks, never its values (they reach the logs).
+  return knex({ ...dialect.knexConfig(url), compileSqlOnError: false });
 }
 
 /** The dialect a database was opened with (known by its knex client). */

@@ -19,6 +19,8 @@ import * as shareLinks from '../../../migrations/20261125000015_share_links.js';
 import * as dashboardSessions from '../../../migrations/20261125000016_dashboard_sessions.js';
 import * as keyDigestBinding from '../../../migrations/20261125000017_key_digest_binding.js';
 import * as keyEvents from '../../../migrations/20261125000018_key_events.js';
+import * as shareLinkSuperseded from '../../../migrations/20261202000001_share_link_superseded.js';
+import * as payloadAccountId from '../../../migrations/20261202000002_payload_account_id.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -43,6 +45,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000016_dashboard_sessions', dashboardSessions],
   ['20261125000017_key_digest_binding', keyDigestBinding],
   ['20261125000018_key_events', keyEvents],
+  ['20261202000001_share_link_superseded', shareLinkSuperseded],
+  ['20261202000002_payload_account_id', payloadAccountId],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -28,7 +28,17 @@ export function createAdapterFactory(
 }
 
 /** The columns a token write sets: the key, then what an upsert replaces. */
-const UPSERTED = ['type', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'client_id', 'expires_at'] as const;
+const UPSERTED = [
+  'type',
+  'id',
+  'payload',
+  'grant_id',
+  'uid',
+  'user_code',
+  'client_id',
+  'account_id',
+  'expires_at',
+] as const;
 
 interface StoredRow {
   type: string;
@@ -38,6 +48,7 @@ interface StoredRow {
   uid: string | null;
   user_code: string | null;
   client_id: string | null;
+  account_id: string | null;
   expires_at: number | null;
 }
 
@@ -176,6 +187,8 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
           type === 'Session' || type === 'Interaction' || type === 'ReplayDetection'
             ? null
             : (payload.clientId ?? null),
+        // The person a token, grant or sign-in session is for (see TeamStore.removeMember).
+        account_id: typeof payload.accountId === 'string' ? payload.accountId.slice(0, 64) : null,
         expires_at: expiresIn ? secondsOf(clock) + expiresIn : null,
       };
       if (type === 'ReplayDetection') {

@@ -1,5 +1,6 @@
 import type { ShareLinkRecord, ShareLinkStore } from '../../shares/share-link-store.js';
 import type { Db } from './knex.js';
+import { sqlOf } from './unit-of-work.js';
 
 interface Row {
   id: string;
@@ -10,6 +11,7 @@ interface Row {
   opened_at: number | string | null;
   revoke_if_unopened: number | boolean;
   created_at: number | string;
+  superseded_at: number | string | null;
 }
 
 const toRecord = (row: Row): ShareLinkRecord => ({
@@ -21,6 +23,7 @@ const toRecord = (row: Row): ShareLinkRecord => ({
   expiresAt: Number(row.expires_at),
   openedAt: row.opened_at === null ? null : Number(row.opened_at),
   revokeIfUnopened: Boolean(row.revoke_if_unopened),
+  supersededAt: row.superseded_at === null ? null : Number(row.superseded_at),
 });
 
 /** ShareLinkStore on the share_links table. */
@@ -72,8 +75,27 @@ export function createSqlShareLinkStore(db: Db): ShareLinkStore {
       return rows.map(toRecord);
     },
 
-    async settle(id, now) {
-      await db('share_links').where({ id }).update({ settled_at: now, ciphertext: null });
+    async settle(id, now, tx) {
+      // Conditional: of a sweep and a rotation (or two sweeps) racing for a link, one settles it.
+      const settled = await sqlOf(
+        db,
+        tx,
+      )('share_links')
+        .where({ id })
+        .whereNull('settled_at')
+        .update({ settled_at: now, ciphertext: null });
+      return settled === 1;
+    },
+
+    async supersede(clientId, now, tx) {
+      await sqlOf(
+        db,
+        tx,
+      )('share_links')
+        .where({ client_id: clientId })
+        .whereNull('settled_at')
+        .whereNull('opened_at')
+        .update({ settled_at: now, superseded_at: now, ciphertext: null });
     },
   };
 }

@@ -38,6 +38,25 @@ export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStor
       return { id: Number(id), name, plan, createdAt };
     },
 
+    async removeMember(teamId, userId, tx) {
+      const run = async (t: Knex) => {
+        const left = await t('team_memberships').where({ team_id: teamId, user_id: userId }).delete();
+        if (left === 0) return undefined;
+        await t('dashboard_sessions').where({ team_id: teamId, user_id: userId }).delete();
+        const account = String(userId);
+        const teamApps = t('o_auth_clients').where({ team_id: teamId }).select('client_id');
+        const held = await t('oidc_payloads')
+          .where({ account_id: account })
+          .whereIn('client_id', teamApps.clone())
+          .distinct('client_id');
+        await t('oidc_payloads').where({ account_id: account }).whereIn('client_id', teamApps).delete();
+        // Their sign-in sessions at keyport too: the next app they open asks them to sign in again.
+        await t('oidc_payloads').where({ type: 'Session', account_id: account }).delete();
+        return { clientIds: held.map((row: { client_id: string }) => row.client_id) };
+      };
+      return tx ? run(sqlOf(db, tx)) : db.transaction(run);
+    },
+
     async findTeam(id) {
       const row = await db<TeamRow>('teams').where({ id }).first();
       return row && toTeam(row);
