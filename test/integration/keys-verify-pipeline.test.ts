@@ -252,6 +252,23 @@ describe.each(DATABASES)('the /keys/verify pipeline, on $name', (database) => {
       const refused = await verify({ key: key.secret, lease: 10, scopes: ['api:write'] });
       expect(refused).not.toHaveProperty('lease');
     });
+
+    it('a lease of one call is granted (the smallest a guard may ask for)', async () => {
+      const key = await newKey();
+      expect(await verify({ key: key.secret, lease: 1 })).toMatchObject({
+        code: 'VALID',
+        lease: { calls: 1 },
+        ratelimit: { remaining: 998 },
+      });
+    });
+
+    it('no lease when a quarter of what is left is under one call: near the limit every call comes back', async () => {
+      const key = await newKey();
+      expect((await verify({ key: key.secret, cost: 996 })).ratelimit).toMatchObject({ remaining: 4 });
+      const near = await verify({ key: key.secret, lease: 10 });
+      expect(near).toMatchObject({ code: 'VALID', ratelimit: { remaining: 3 } });
+      expect(near).not.toHaveProperty('lease');
+    });
   });
 
   describe('access tokens given as `key`: their own find step, then the same checks', () => {

@@ -4,6 +4,7 @@ import type { UsageOutcome } from '../../src/clients/key-usage.js';
 import type { FoundKey, VerifyOutcome, VerifyOutcomeKind } from '../../src/verification/outcome.js';
 import { usageOutcomeOf } from '../../src/verification/usage-outcome.js';
 import { verifyAnswer, type VerifyCode } from '../../src/verification/wire.js';
+import { checkExpiry, startVerification } from '../../src/verification/steps.js';
 
 const client = {
   clientId: 'kp_key',
@@ -108,5 +109,20 @@ describe('the verification outcomes and their two mappings', () => {
     const bogus = { kind: 'forbidden_ip', key } as unknown as VerifyOutcome;
     expect(() => verifyAnswer(bogus)).toThrow(/unexpected/);
     expect(() => usageOutcomeOf(bogus)).toThrow(/unexpected/);
+  });
+});
+
+describe('the expiry step', () => {
+  const at = (expiresAt: number | null) => ({
+    ...key,
+    client: { ...client, expiresAt } as ClientRecord,
+  });
+  const run = (expiresAt: number | null, nowMs: number) =>
+    checkExpiry({} as never, startVerification({ scopes: [] } as never, at(expiresAt), nowMs));
+
+  it('refuses a key from the second its expires_at names, and not a millisecond before', () => {
+    expect(run(1_900_000_000, 1_900_000_000_000)).toMatchObject({ kind: 'expired' });
+    expect(run(1_900_000_000, 1_899_999_999_999)).toBeUndefined();
+    expect(run(null, 1_900_000_000_000)).toBeUndefined();
   });
 });
