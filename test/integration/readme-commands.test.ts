@@ -40,7 +40,7 @@ describe('the README runs keyport’s own CLI only', () => {
     expect(pkg.bin.keyport).toBe('dist/src/cli/main.js');
     const lock = JSON.parse(read('package-lock.json')) as { name: string; packages: Record<string, { name?: string }> };
     expect(lock.name).toBe('@keyport/server');
-    expect(lock.packages[''].name).toBe('@keyport/server');
+    expect(lock.packages['']?.name).toBe('@keyport/server');
   });
 
   it('every keyport command in the documents is written `npx --no-install keyport …` or `npm exec --no -- keyport …`', () => {
@@ -50,7 +50,7 @@ describe('the README runs keyport’s own CLI only', () => {
         .split('\n')
         .forEach((line, i) => {
           for (const m of line.matchAll(/\b(npx|npm exec|npm x)\b((?:\s+-[-\w=]+)*)\s+keyport\b/g)) {
-            const flags = m[2];
+            const flags = m[2] ?? '';
             const safe = m[1] === 'npx' ? /--no-install|--no\b/.test(flags) : /--no\b.*--/.test(`${flags} --`);
             if (!safe) unsafe.push(`${doc}:${i + 1}: ${line.trim()}`);
           }
