@@ -28,10 +28,10 @@ const credits = z
 /** Hand the secret over as a one-time link (docs/contract.md): the answer has share_url, no client_secret. */
 const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
 
-/** POST /api/teams/:team/clients: one shape per kind. */
+/** POST /api/teams/:team/clients: one shape per kind; without `kind`, a service account (BugBrain's body names none). */
 export const newClientSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    kind: z.literal('service_account'),
+    kind: z.literal('service_account').default('service_account'),
     name: name.optional(),
     environment: environment.optional(),
     expires_in_days: expiresInDays.optional(),
