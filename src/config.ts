@@ -18,8 +18,10 @@ const planSchema = z
     api_access: z.boolean(),
     /** How many valid (not revoked, not expired) keys a team may hold. */
     max_keys: z.int().min(0).default(10),
-    /** Requests per client over each rate-limit window; `dev` keys get a tenth. */
+    /** Requests per client over each rate-limit window. */
     rate_limits: limitsSchema.default([30, 500, 5000]),
+    /** The same for `dev` keys; unset: a tenth of rate_limits (at least 1 each). */
+    dev_rate_limits: limitsSchema.optional(),
   })
   .strict();
 
