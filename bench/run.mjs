@@ -5,6 +5,7 @@
 //   BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306/keyport_bench npm run bench
 //   npm run bench -- --seed            # also: 1,000,000 tokens and 100,000 clients
 //   npm run bench -- --cpu-prof        # also: a CPU profile of every keyport process
+//   npm run bench -- --only startup    # only the CLI's start-up (node and npx), no server
 //
 // With a MySQL URL the bench creates databases named after the URL's one
 // (suffixes _<pid> and _<pid>_seeded) and drops them at the end; it never
@@ -20,7 +21,7 @@ import { createDb } from '../dist/src/persistence/sql/knex.js';
 import { SEED_CLIENTS, SEED_TOKENS, copyFixtures, makeApiKeys, seed } from './data.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
-import { benchCli, printCli } from './cli.mjs';
+import { benchCli, benchStartup, printCli, printStartup } from './cli.mjs';
 import { createCostMeter, printCosts, totalCost } from './cost.mjs';
 
 const { values: flags } = parseArgs({
@@ -469,7 +470,24 @@ function scenarios(f) {
 
 // ---------------------------------------------------------------- main
 
+/** Scenarios that start no server: the CLI's start-up. */
+const PROCESS_ONLY = ['cli', 'startup'];
+
+function startupOnly() {
+  const cli = flags.only.split(',').includes('cli') ? benchCli() : undefined;
+  const startup = flags.only.split(',').includes('startup') ? benchStartup() : undefined;
+  if (cli) printCli(cli);
+  if (startup) printStartup(startup);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(
+    flags.out,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cli, startup }, null, 2),
+  );
+  console.log(`\nresults: ${flags.out}`);
+}
+
 async function main() {
+  if (flags.only && flags.only.split(',').every((name) => PROCESS_ONLY.includes(name))) return startupOnly();
   const databases = await createDatabases();
   log(
     `keyport bench: ${databases.kind}${databases.version ? ` ${databases.version}` : ''}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, ${WORKERS} keyport workers, ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections`,
@@ -486,7 +504,9 @@ async function main() {
   );
   const systems = [keyport, baseline];
   const all = scenarios(f);
-  const chosen = flags.only ? flags.only.split(',').filter((name) => name !== 'cli' && name !== 'f') : Object.keys(all);
+  const chosen = flags.only
+    ? flags.only.split(',').filter((name) => !PROCESS_ONLY.includes(name) && name !== 'f')
+    : Object.keys(all);
 
   const results = [];
   for (const name of chosen) {
@@ -648,11 +668,13 @@ async function main() {
 
   const cli = !flags.only || flags.only.split(',').includes('cli') ? benchCli() : undefined;
   if (cli) printCli(cli);
+  const startup = !flags.only || flags.only.split(',').includes('startup') ? benchStartup() : undefined;
+  if (startup) printStartup(startup);
 
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     flags.out,
-    JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top, cli }, null, 2),
+    JSON.stringify({ meta, results, seeded, peak_rss_mb: rss, profile: profile?.top, cli, startup }, null, 2),
   );
   console.log(`\nresults: ${flags.out}`);
 }

@@ -1,6 +1,6 @@
 // A resource server protected by @keyport/guard: the BugBrain curl works against it.
 //
-//   npx keyport resourceserveradd -name hello-api          # prints client_id, client_secret
+//   npx --no-install keyport resourceserveradd -name hello-api   # prints client_id, client_secret
 //   KEYPORT_CLIENT_ID=… KEYPORT_CLIENT_SECRET=… node examples/hello-api.mjs
 //   curl -H "Authorization: Bearer $KEY" http://localhost:4000/projects
 //   curl -H "x-api-key: $KEY" http://localhost:4000/projects

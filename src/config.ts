@@ -18,14 +18,24 @@ const planSchema = z
     api_access: z.boolean(),
     /** How many valid (not revoked, not expired) keys a team may hold. */
     max_keys: z.int().min(0).default(10),
-    /** Requests per client over each rate-limit window; `dev` keys get a tenth. */
+    /** Requests per client over each rate-limit window. */
     rate_limits: limitsSchema.default([30, 500, 5000]),
+    /** The same for `dev` keys; unset: a tenth of rate_limits (at least 1 each). */
+    dev_rate_limits: limitsSchema.optional(),
   })
   .strict();
 
 const fileSchema = z
   .object({
     port: z.int().min(0).max(65535).default(3000),
+    /**
+     * The address to listen on (`HOST`). Loopback by default, so a fresh `npm start` is reachable
+     * only from this host; `0.0.0.0` or `::` for every interface (containers, a load balancer
+     * elsewhere). Beyond loopback, GET /metrics answers only with `metrics_token` set.
+     */
+    listen_address: z
+      .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IPv4 or IPv6 address or localhost' })
+      .default('127.0.0.1'),
     /** Server processes sharing the port and the database; default one per core. */
     workers: z.int().min(1).max(64).default(availableParallelism()),
     /** Public base URL, the `iss` of every token. Default: http://localhost:$PORT. */
@@ -150,6 +160,9 @@ export type PlanSettings = z.infer<typeof planSchema>;
 /** The settings as the code reads them: camelCase, each derived from its key above. */
 const configSchema = fileSchema.transform((c) => ({
   port: c.port,
+  listenAddress: c.listen_address,
+  /** Whether only this host can reach the server: then /metrics may be open. */
+  listensOnLoopbackOnly: isLoopback(c.listen_address),
   workers: c.workers,
   issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
   databaseUrl: c.database_url,
@@ -180,6 +193,11 @@ const configSchema = fileSchema.transform((c) => ({
   trustedProxies: c.trusted_proxies,
 }));
 
+/** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\./.test(address) || /^::ffff:127\./i.test(address);
+}
+
 /** Written once: the type is the schema's output, so a setting cannot be declared in one place and missing in another. */
 export type Config = Readonly<z.output<typeof configSchema>>;
 
@@ -190,6 +208,7 @@ export class ConfigError extends Error {
 /** Environment variables of docs/contract.md and the file key each one overrides. */
 const ENV_KEYS = {
   PORT: 'port',
+  HOST: 'listen_address',
   KEYPORT_WORKERS: 'workers',
   ISSUER: 'issuer',
   DATABASE_URL: 'database_url',

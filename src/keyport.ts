@@ -12,7 +12,7 @@ import { createKeyUsage, type KeyUsage } from './clients/key-usage.js';
 import { createSqlKeyUsage } from './persistence/sql/key-usage.js';
 import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
-import { createKeyVerifier, type FindAccessToken } from './verification/verify.js';
+import { createKeyInspector, createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
 import { KEYS_ROUTES } from './keys-api/routes.js';
 import { createKeyEventHub } from './events/key-events.js';
@@ -145,6 +145,7 @@ export async function createKeyport(
       callers: createCallerAuth({
         adminToken: config.adminToken,
         tokens: accessTokens,
+        keys: createKeyInspector({ config, clients: services.clients }),
         clients: providerClients(provider),
         teams: services.teams,
       }),

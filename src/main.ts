@@ -9,7 +9,7 @@ export async function serve(config: Config): Promise<{ server: Server; keyport: 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, resolve);
+      server.listen(config.port, config.listenAddress, resolve);
     });
   } catch (err) {
     await keyport.close();

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { InvalidToken } from '../errors.js';
+import { InsufficientPermissions, InvalidToken, assertNever } from '../errors.js';
 import type { KeyportClientMetadata } from '../clients/metadata.js';
 import { currentScope } from '../clients/scopes.js';
 import type { TeamStore } from '../teams/store.js';
+import type { KeyInspector } from '../verification/verify.js';
 import type { Principal } from './principal.js';
 
 /** An access token this server issued, as the access module needs it (the composition wires oidc-provider in). */
@@ -32,11 +33,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function createCallerAuth({
   adminToken,
   tokens,
+  keys,
   clients,
   teams,
 }: {
   adminToken: string | undefined;
   tokens: AccessTokenLookup;
+  /** API keys used directly (BugBrain creates keys with a key): the verification pipeline's checks, nothing spent. */
+  keys: KeyInspector;
   clients: ClientMetadataLookup;
   teams: Pick<TeamStore, 'findMembership'>;
 }): CallerAuth {
@@ -64,6 +68,40 @@ export function createCallerAuth({
     };
   }
 
+  /**
+   * An API key as the caller, under its token's rules: its team only, its scopes now, its
+   * team's plan access, and (in the caller steps) its plan budget; audited as the key.
+   */
+  async function fromApiKey(value: string): Promise<BearerCaller | undefined> {
+    const outcome = await keys.inspect(value);
+    switch (outcome.kind) {
+      case 'not_found':
+        return undefined;
+      case 'revoked':
+        throw new InvalidToken('the API key is revoked');
+      case 'expired':
+        throw new InvalidToken('the API key has expired');
+      case 'no_api_access':
+        throw new InsufficientPermissions("the team's plan has no API access");
+      // Inspection spends nothing and asks for no scope: these never come from it.
+      case 'rate_limited':
+      case 'usage_exceeded':
+      case 'insufficient_scope':
+        return undefined;
+      case 'valid': {
+        const { clientId, teamId } = outcome.key.client;
+        const client = await clients.find(clientId);
+        if (!client || teamId === null) return undefined;
+        return {
+          principal: { kind: 'client', clientId, teamId, scopes: outcome.key.scopes },
+          client: { ...client.metadata, clientId },
+        };
+      }
+      default:
+        return assertNever(outcome);
+    }
+  }
+
   return {
     async authenticate(authorization) {
       const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(authorization ?? '');
@@ -71,8 +109,8 @@ export function createCallerAuth({
       const value = match[1]!;
       // Constant time: compare digests, so neither content nor length leaks.
       if (operatorDigest && timingSafeEqual(digest(value), operatorDigest)) return { principal: { kind: 'operator' } };
-      const caller = await fromAccessToken(value);
-      if (!caller) throw new InvalidToken('the token is unknown, expired or revoked');
+      const caller = (await fromAccessToken(value)) ?? (await fromApiKey(value));
+      if (!caller) throw new InvalidToken('the token is neither a live access token nor an API key of this server');
       return caller;
     },
   };

@@ -24,6 +24,8 @@ const shareView = z.object({
 
 /** A client as every read shows it: never its secret, only a hint of it. */
 export const clientAnswer = z.object({
+  type: z.literal('api_access').meta({ description: "ALM Octane's type name" }),
+  id: z.string().meta({ description: 'the client_id, as ALM Octane names it' }),
   client_id: z.string(),
   name: z.string().nullable(),
   kind: z.enum(CLIENT_KINDS),
@@ -47,6 +49,25 @@ export const clientAnswer = z.object({
 export const handedOverAnswer = clientAnswer.extend({
   client_secret: z.string().optional().meta({ description: 'only here, only once' }),
   share_url: z.url().optional().meta({ description: 'with `share`: the link, its key in the fragment' }),
+  client_secret_note: z.string().optional().meta({ description: 'when the secret was chosen: where it works' }),
+});
+
+/** Create in ALM Octane's {"data": [...]} form. */
+export const octanePageAnswer = z.object({
+  total_count: z.int(),
+  data: z.array(handedOverAnswer),
+  exceeds_total_count: z.boolean(),
+});
+
+/** Said in every answer to a chosen secret (RFC 6749 §2.3.1: a client password is for the token endpoint). */
+export const CHOSEN_SECRET_NOTE =
+  'a chosen client_secret is not an API key: use it only at /token (client credentials) to get an access token';
+
+/** ALM Octane's names on a client answer: `type` and `id`. */
+export const withOctaneNames = <T extends { readonly client_id: string }>(view: T) => ({
+  type: 'api_access' as const,
+  id: view.client_id,
+  ...view,
 });
 
 export const clientPageAnswer = z.object({

@@ -4,6 +4,8 @@ import type Koa from 'koa';
 import type { ClientService } from '../clients/service.js';
 import { kidOfJwk, normalizePublicKey, pemFromJwk } from '../clients/public-keys.js';
 import { InvalidRequest, NotFound } from '../errors.js';
+import { CHOSEN_SECRET_NOTE, withOctaneNames } from './answers.js';
+import { octaneKeyOf } from './octane.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
@@ -93,7 +95,10 @@ export function createAdminRouter({
     ...requireCaller('keys:manage'),
     requireJson,
     guarded(R.createClient, async (ctx: Ctx, { body: input }) => {
-      const created = await createClient(clientService, ctx.state.teamId, input);
+      const octane = octaneKeyOf(input);
+      const created = octane
+        ? await clientService.createServiceAccount({ teamId: ctx.state.teamId, ...octane })
+        : await createClient(clientService, ctx.state.teamId, input);
       secretAnswer(ctx);
       const answer = await clientService.handOver(created, shareOptions('share' in input ? input.share : undefined));
       await record(ctx, 'client.create', created.client.client_id, {
@@ -101,14 +106,19 @@ export function createAdminRouter({
         name: created.client.name,
         scopes: created.client.scopes,
       });
-      return answer;
+      const chosen = octane ? octane.clientSecret !== undefined : 'client_secret' in input && !!input.client_secret;
+      const view = { ...withOctaneNames(answer), ...(chosen ? { client_secret_note: CHOSEN_SECRET_NOTE } : {}) };
+      return octane ? { total_count: 1, data: [view], exceeds_total_count: false } : view;
     }),
   );
 
   router.get(
     at(R.listClients),
     ...requireCaller('keys:read'),
-    guarded(R.listClients, (ctx: Ctx, { query }) => clientService.list(ctx.state.teamId, query)),
+    guarded(R.listClients, async (ctx: Ctx, { query }) => {
+      const page = await clientService.list(ctx.state.teamId, query);
+      return { ...page, data: page.data.map(withOctaneNames) };
+    }),
   );
 
   router.get(
@@ -117,7 +127,7 @@ export function createAdminRouter({
     guarded(R.getClient, async (ctx: Ctx) => {
       const client = await teamClient(ctx);
       const link = (await shares.latest([client.clientId])).get(client.clientId);
-      return { ...clientService.view(client), ...(link ? { share: link } : {}) };
+      return { ...withOctaneNames(clientService.view(client)), ...(link ? { share: link } : {}) };
     }),
   );
 
@@ -142,7 +152,31 @@ export function createAdminRouter({
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
       });
-      return answer;
+      return withOctaneNames(answer);
+    }),
+  );
+
+  router.put(
+    at(R.replaceClient),
+    ...requireCaller('keys:manage'),
+    requireJson,
+    guarded(R.replaceClient, async (ctx: Ctx, { body: input }) => {
+      const client = await teamClient(ctx);
+      if (!input.is_valid) {
+        if (input.client_secret !== undefined) throw new InvalidRequest('client_secret', 'only with is_valid: true');
+        const answer = await clientService.revoke(client.clientId);
+        await record(ctx, 'client.revoke', client.clientId, { fields: ['is_valid'] });
+        return withOctaneNames(answer);
+      }
+      const created = await clientService.regenerateSecret(client.clientId, { clientSecret: input.client_secret });
+      secretAnswer(ctx);
+      const answer = await clientService.handOver(created, undefined);
+      await record(ctx, 'client.secret.regenerate', client.clientId, {
+        grace_period_seconds: 0,
+        chosen: input.client_secret !== undefined,
+      });
+      const note = input.client_secret !== undefined ? { client_secret_note: CHOSEN_SECRET_NOTE } : {};
+      return { ...withOctaneNames(answer), ...note };
     }),
   );
 
@@ -203,7 +237,8 @@ export function createAdminRouter({
         grace_period_seconds: input.grace_period_seconds ?? 0,
         chosen: input.client_secret !== undefined,
       });
-      return answer;
+      const note = input.client_secret !== undefined ? { client_secret_note: CHOSEN_SECRET_NOTE } : {};
+      return { ...withOctaneNames(answer), ...note };
     }),
   );
 

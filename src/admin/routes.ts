@@ -5,6 +5,7 @@ import {
   clientPageAnswer,
   eventPageAnswer,
   handedOverAnswer,
+  octanePageAnswer,
   publicKeyAnswer,
   usageAnswer,
 } from './answers.js';
@@ -13,6 +14,7 @@ import {
   newClientSchema,
   newPublicKeySchema,
   newSecretSchema,
+  octaneChangeSchema,
   pageSchema,
   usageRangeSchema,
 } from './schemas.js';
@@ -36,7 +38,7 @@ export const ADMIN_ROUTES = {
     params: z.object({ team }),
     body: newClientSchema,
     status: 201,
-    response: handedOverAnswer,
+    response: z.union([handedOverAnswer, octanePageAnswer]),
     errors: refusals,
   }),
   listClients: declareRoute({
@@ -69,6 +71,18 @@ export const ADMIN_ROUTES = {
     body: clientChangesSchema,
     status: 200,
     response: clientAnswer,
+    errors: refusals,
+  }),
+  replaceClient: declareRoute({
+    method: 'put',
+    path: '/api/teams/:team/clients/:client_id',
+    summary:
+      "ALM Octane's: {is_valid: false} revokes, {is_valid: true, client_secret?} regenerates the secret (same client_id)",
+    security: 'bearer',
+    params: client,
+    body: octaneChangeSchema,
+    status: 200,
+    response: handedOverAnswer,
     errors: refusals,
   }),
   revokeClient: declareRoute({

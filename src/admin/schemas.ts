@@ -10,10 +10,21 @@ const expiresInDays = z.int().min(1).max(LIMITS.expiresInDaysMax);
 const publicKey = z
   .union([z.string().max(LIMITS.publicKeyLength), z.record(z.string(), z.unknown())])
   .meta({ description: 'PEM, JWK or JWKS of one public key' });
-const clientSecret = z
-  .string()
-  .max(LIMITS.chosenSecretLength.max)
-  .meta({ description: 'three of: upper, lower, digit, other' });
+const clientSecret = z.string().max(LIMITS.chosenSecretLength.max).meta({
+  description:
+    'three of: upper, lower, digit, other. A chosen secret is not an API key: it works only at /token (client credentials)',
+});
+
+/** ALM Octane's create body (its document 003): one key per request here, so a refusal creates nothing. */
+const octaneKey = z.strictObject({
+  client_secret: clientSecret.optional(),
+  name,
+  expiration: z.iso.datetime({ offset: true }).optional().meta({ description: "Octane's expiry date" }),
+  workspace_roles: z
+    .unknown()
+    .optional()
+    .meta({ description: "accepted and not used: keyport grants scopes, not Octane's workspace roles" }),
+});
 /** Usage credits of a key used directly (docs/contract.md); null removes them (unlimited). */
 const credits = z
   .strictObject({
@@ -28,10 +39,10 @@ const credits = z
 /** Hand the secret over as a one-time link (docs/contract.md): the answer has share_url, no client_secret. */
 const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
 
-/** POST /api/teams/:team/clients: one shape per kind. */
+/** POST /api/teams/:team/clients: one shape per kind; without `kind`, a service account (BugBrain's body names none). */
 export const newClientSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    kind: z.literal('service_account'),
+    kind: z.literal('service_account').default('service_account'),
     name: name.optional(),
     environment: environment.optional(),
     expires_in_days: expiresInDays.optional(),
@@ -39,6 +50,12 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     client_secret: clientSecret.optional(),
     credits: credits.optional(),
     share: share.optional(),
+    data: z
+      .array(octaneKey)
+      .min(1)
+      .max(1, 'one key per request')
+      .optional()
+      .meta({ description: "ALM Octane's form, alone: the answer is then a page of {type, id, client_id, is_valid}" }),
   }),
   z.strictObject({
     kind: z.literal('service_account_jwt'),
@@ -65,6 +82,12 @@ export const clientChangesSchema = z.strictObject({
   scopes: scopes.optional(),
   is_valid: z.literal(false, { error: 'only false is accepted: regenerate the secret to revive a key' }).optional(),
   credits: credits.optional(),
+});
+
+/** PUT /api/teams/:team/clients/:client_id, ALM Octane's: false revokes, true regenerates (same client_id). */
+export const octaneChangeSchema = z.strictObject({
+  is_valid: z.boolean(),
+  client_secret: clientSecret.optional(),
 });
 
 /** POST /api/teams/:team/clients/:client_id/secret */

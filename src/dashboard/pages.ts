@@ -75,7 +75,14 @@ export interface KeysPageView {
   readonly keys: ReadonlyArray<ClientView & { status: KeyStatus; hint: string }>;
   readonly filters: { status?: string; environment?: string; q?: string };
   readonly page: { number: number; pages: number; total: number };
-  readonly plan: { name: string; used: number; max: number; limits: readonly number[]; apiAccess: boolean };
+  readonly plan: {
+    name: string;
+    used: number;
+    max: number;
+    limits: readonly number[];
+    devLimits: readonly number[];
+    apiAccess: boolean;
+  };
 }
 
 export function keysPage(v: KeysPageView): SafeHtml {
@@ -86,7 +93,7 @@ export function keysPage(v: KeysPageView): SafeHtml {
     `?${new URLSearchParams({ ...(filters.status ? { status: filters.status } : {}), ...(filters.environment ? { environment: filters.environment } : {}), ...(filters.q ? { q: filters.q } : {}), page: String(n) })}`;
   return html`<section class="plan" aria-labelledby="plan-title">
 <h2 id="plan-title">Plan: ${v.plan.name}</h2>
-<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
+<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day. Development keys may make ${v.plan.devLimits[0]} calls a minute, ${v.plan.devLimits[1]} an hour and ${v.plan.devLimits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
 </section>
 ${v.viewer.admin && v.plan.apiAccess ? html`<p><a class="button" href="/dashboard/keys/new" id="new-key">Generate new key</a></p>` : ''}
 <form method="get" action="/dashboard/keys" class="filters" role="search" aria-label="Filter keys">

@@ -15,6 +15,7 @@ import type { PasswordSignIn } from '../access/password-sign-in.js';
 import { actorOf, type Principal } from '../access/principal.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
+import { planLimitsFor } from '../teams/plans.js';
 import {
   auditPage,
   hintOf,
@@ -313,6 +314,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
           used: all.filter((k) => k.is_valid).length,
           max: plan.max_keys,
           limits: plan.rate_limits,
+          devLimits: planLimitsFor(plan, 'dev'),
           apiAccess: plan.api_access,
         },
       }),

@@ -1,4 +1,4 @@
-import { planNamed } from '../teams/plans.js';
+import { planLimitsFor, planNamed } from '../teams/plans.js';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { PlanCounterStore } from './plan-counter-store.js';
@@ -21,7 +21,7 @@ export interface PlanLimits {
    * reports on the tightest. `limits` are the client's (plan, environment).
    */
   consume(clientId: string, limits: readonly [number, number, number], cost?: number): Promise<LimitVerdict>;
-  /** The limits of a client: its plan's, a tenth for dev keys; resource servers have their own. */
+  /** The limits of a client: its plan's (dev keys: the plan's dev_rate_limits); resource servers have their own. */
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
 }
 
@@ -64,10 +64,7 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
     limitsFor({ plan, environment, kind }) {
       if (kind === 'resource_server') return config.resourceServerRateLimits;
       // No plan at all (a row without a team): the smallest budget. A named plan: the same rule as the dashboard's.
-      const base = plan !== undefined ? planNamed(config.plans, plan).rate_limits : ([1, 1, 1] as const);
-      return environment === 'dev'
-        ? (base.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as [number, number, number])
-        : base;
+      return plan !== undefined ? planLimitsFor(planNamed(config.plans, plan), environment) : ([1, 1, 1] as const);
     },
   };
 }

@@ -13,7 +13,8 @@ import { timingSafeEqual } from 'node:crypto';
  * Redis that does not answer leaves it 200 with `degraded: ["redis"]`:
  * keyport serves from the database, so taking it out of the load balancer
  * would only turn a degraded service into none. GET /metrics: Prometheus
- * text, behind `metrics_token` when set.
+ * text, behind `metrics_token` when set; listening beyond loopback without
+ * it, /metrics answers 404.
  */
 export function probes({
   config,
@@ -48,6 +49,15 @@ export function probes({
         return;
       }
       case '/metrics': {
+        // Beyond loopback, metrics (client ids, error rates) are never open to whoever can reach the port.
+        if (!config.metricsToken && !config.listensOnLoopbackOnly) {
+          ctx.status = 404;
+          ctx.body = {
+            error: 'not_found',
+            message: 'GET /metrics is served beyond loopback only with metrics_token (KEYPORT_METRICS_TOKEN) set',
+          };
+          return;
+        }
         if (config.metricsToken && !bearerMatches(ctx.get('authorization'), config.metricsToken)) {
           ctx.status = 401;
           ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');

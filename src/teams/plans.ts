@@ -17,3 +17,11 @@ export const REMOVED_PLAN: PlanSettings = Object.freeze({
 export function planNamed(plans: Readonly<Record<string, PlanSettings>>, name: string): PlanSettings {
   return (Object.hasOwn(plans, name) ? plans[name] : undefined) ?? REMOVED_PLAN;
 }
+
+type Limits = PlanSettings['rate_limits'];
+
+/** The limits of a plan's keys in `environment`: dev keys get dev_rate_limits, or a tenth of the plan's. */
+export function planLimitsFor(plan: PlanSettings, environment: string): Limits {
+  if (environment !== 'dev') return plan.rate_limits;
+  return plan.dev_rate_limits ?? (plan.rate_limits.map((n) => Math.max(1, Math.floor(n / 10))) as unknown as Limits);
+}

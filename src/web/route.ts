@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { InvalidRequest } from '../errors.js';
 
-export type Method = 'get' | 'post' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** How a route's caller authenticates, as the OpenAPI document names it. */
 export type Security = 'bearer' | 'basic' | 'none';

@@ -151,6 +151,19 @@ describe.each(DATABASES)('the generated OpenAPI document on $name', (database) =
     expect((await call(A.getClient, `${base}/${app.body.client_id as string}`)).body.redirect_uris).toBeDefined();
     const patched = await call(A.updateClient, `${base}/${sa}`, { body: { name: 'ci-2', credits: { remaining: 5 } } });
     expect(patched.body).toMatchObject({ name: 'ci-2', credits: { remaining: 5, refill: null } });
+    // ALM Octane's shapes: create in its {"data": [...]} form, PUT to regenerate (a chosen secret) and revoke.
+    const octane = await call(A.createClient, base, {
+      body: { data: [{ name: 'octane', client_secret: 'Octane-Key-12!' }] },
+    });
+    expect(octane.body).toMatchObject({ total_count: 1, data: [{ type: 'api_access' }] });
+    const octaneId = (octane.body.data as Array<{ id: string }>)[0]!.id;
+    const replaced = await call(A.replaceClient, `${base}/${octaneId}`, {
+      body: { is_valid: true, client_secret: 'Octane-Key-34!' },
+    });
+    expect(replaced.body).toMatchObject({ id: octaneId, is_valid: true, client_secret_note: expect.any(String) });
+    expect((await call(A.replaceClient, `${base}/${octaneId}`, { body: { is_valid: false } })).body.is_valid).toBe(
+      false,
+    );
     const rotated = await call(A.regenerateSecret, `${base}/${sa}/secret`, { body: { grace_period_seconds: 60 } });
     expect(rotated.status).toBe(200);
 

@@ -3,6 +3,9 @@ import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { watchParent } from '../../parent-watch.js';
 
+const METRICS_CLOSED =
+  'listening beyond loopback without metrics_token (KEYPORT_METRICS_TOKEN): GET /metrics answers 404';
+
 export const serveCommand = () =>
   keyportCommand('serve', 'start the server (applies migrations first)').action(async (flags: CommonFlags) => {
     try {
@@ -14,13 +17,19 @@ export const serveCommand = () =>
       ]);
       if (isPrimaryOfMany(config)) {
         process.stderr.write(
-          `keyport starting ${config.workers} workers on port ${config.port}, issuer ${config.issuer}\n`,
+          `keyport starting ${config.workers} workers on ${config.listenAddress} port ${config.port}, issuer ${config.issuer}\n`,
         );
+        if (!config.listensOnLoopbackOnly && !config.metricsToken) process.stderr.write(`keyport: ${METRICS_CLOSED}\n`);
         await runPrimary(config);
         return;
       }
       const { server, keyport } = await serve(config);
-      keyport.logger.info({ port: config.port, issuer: config.issuer }, 'keyport listening');
+      keyport.logger.info(
+        { address: config.listenAddress, port: config.port, issuer: config.issuer },
+        'keyport listening',
+      );
+      if (!config.listensOnLoopbackOnly && !config.metricsToken && !cluster.isWorker)
+        keyport.logger.warn(METRICS_CLOSED);
       let stopping = false;
       const stop = () => {
         if (stopping) return;
