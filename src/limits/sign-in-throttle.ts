@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthFailures } from './auth-failures.js';
 import { windowLimit, type WindowCounterStore } from './counter-store.js';
+import { sourceOf } from './source-address.js';
 
 /** Wrong passwords allowed for one account from one source address within the window, across every process. */
 export const SIGN_IN_FAILURES_PER_SOURCE = 5;
@@ -35,12 +36,16 @@ export interface SignInThrottle {
   succeeded(address: string, account: string): Promise<void>;
 }
 
-export function createSignInThrottle(counters: WindowCounterStore, failures: AuthFailures): SignInThrottle {
+export function createSignInThrottle(
+  counters: WindowCounterStore,
+  failures: AuthFailures,
+  ipv6Prefix: number,
+): SignInThrottle {
   const window = { max: SIGN_IN_FAILURES_PER_SOURCE, windowSeconds: SIGN_IN_WINDOW_SECONDS };
   const perSource = windowLimit(counters, { prefix: 'signin_source', ...window });
   const perAccount = windowLimit(counters, { prefix: 'signin_account', ...window });
   const hash = (value: string) => createHash('sha256').update(value).digest('base64url');
-  const source = (address: string, account: string) => hash(`${account} ${address}`);
+  const source = (address: string, account: string) => hash(`${account} ${sourceOf(address, ipv6Prefix)}`);
 
   return {
     async reserve(address, account) {

@@ -101,7 +101,7 @@ describe.each(TARGETS)('window counter store contract on $name', (target) => {
 
   it('sign-ins: the sixth attempt for an account from one address is refused; other addresses are slowed, never refused; a success clears it', async () => {
     const failures = createAuthFailures(open.store, config, clock);
-    const signIns = createSignInThrottle(open.store, failures);
+    const signIns = createSignInThrottle(open.store, failures, 64);
     const tries = [];
     for (let i = 0; i < 6; i++) {
       const reserved = await signIns.reserve('198.51.100.1', 'ada@example.com');
