@@ -143,6 +143,13 @@ const fileSchema = z
      * not the load balancer, and a client cannot forge its own.
      */
     trusted_proxies: z.int().min(0).max(10).default(0),
+    /**
+     * Per-address throttles (failed authentications, sign-in, anonymous
+     * requests) count an IPv6 source by its network of this many bits: one
+     * host is usually given a whole /64. 128: each address alone. An
+     * IPv4-mapped IPv6 address is counted as its IPv4 address.
+     */
+    ipv6_throttle_prefix: z.int().min(16).max(128).default(64),
     /** How often each process looks for new or retired signing keys in keys_dir. */
     keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
   })
@@ -191,6 +198,7 @@ const configSchema = fileSchema.transform((c) => ({
   shutdownDelaySeconds: c.shutdown_delay_seconds,
   keysReloadSeconds: c.keys_reload_seconds,
   trustedProxies: c.trusted_proxies,
+  ipv6ThrottlePrefix: c.ipv6_throttle_prefix,
 }));
 
 /** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */

@@ -95,7 +95,10 @@ export async function createKeyport(
     plans: createPlanLimits(planCounters, config),
     failures: createAuthFailures(windowCounters, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
-    bcrypt: createBcryptGate({ maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4 }),
+    bcrypt: createBcryptGate({
+      maxInFlight: Number(process.env.UV_THREADPOOL_SIZE) || 4,
+      ipv6Prefix: config.ipv6ThrottlePrefix,
+    }),
     verified: createVerifiedSecrets(),
     shared: redis
       ? createSharedVerifications(
@@ -114,7 +117,7 @@ export async function createKeyport(
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const { audit, clock } = services;
-  const signIns = createSignInThrottle(windowCounters, limits.failures);
+  const signIns = createSignInThrottle(windowCounters, limits.failures, config.ipv6ThrottlePrefix);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock);
   const state = { draining: false, stopping: false };
@@ -140,7 +143,7 @@ export async function createKeyport(
       teams: services.teams,
       clients: services.clients,
     });
-    const accessTokens = providerAccessTokens(provider);
+    const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({
         adminToken: config.adminToken,
@@ -165,7 +168,7 @@ export async function createKeyport(
       keyUsage,
       findAccessToken: accessTokenFinder(accessTokens),
     });
-    const shareRouter = createShareRouter({ shares: services.shares, audit });
+    const shareRouter = createShareRouter({ shares: services.shares, audit, ipv6Prefix: config.ipv6ThrottlePrefix });
     const keysRouter = createKeysRouter({
       verifier,
       clients: services.clients,
@@ -304,6 +307,6 @@ function accessTokenFinder(tokens: AccessTokenLookup): FindAccessToken {
   return async (value) => {
     if (value.length > 512) return undefined;
     const token = await tokens.find(value);
-    return token && { clientId: token.clientId, scope: token.scope };
+    return token && { clientId: token.clientId, scope: token.scope, forApis: token.forApis };
   };
 }

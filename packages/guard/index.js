@@ -48,6 +48,9 @@ export function fingerprint(key) {
   return typeof key === 'string' ? `${key.slice(0, 12)}…` : '';
 }
 
+/** OpenID Connect's own scopes: a credential holding only these is for signing in, not for an API. */
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+
 const INVALID = { status: 401, body: { error: 'invalid_api_key', message: 'API key is invalid or expired' } };
 
 function refusal(status, error, message, extra = {}) {
@@ -245,7 +248,17 @@ export function keyportGuard({
   async function decide(req, scopes) {
     const found = keyOf(req.rawHeaders ?? [], req.url);
     if (found.refused) return { headers: {}, ...found.refused };
-    return verify(found.key, { scopes, ip: req.socket?.remoteAddress });
+    const verdict = await verify(found.key, { scopes, ip: req.socket?.remoteAddress });
+    // A route that names no scope still needs an API scope: a credential with OpenID Connect
+    // scopes only (a person's sign-in, for userinfo) is no way into the API.
+    if (verdict.identity && scopes.length === 0 && !verdict.identity.scopes.some((s) => !OIDC_SCOPES.has(s))) {
+      return {
+        status: 403,
+        headers: verdict.headers,
+        body: { error: 'insufficient_permissions', message: 'this API needs a key with at least one API scope' },
+      };
+    }
+    return verdict;
   }
 
   return {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import bcrypt from 'bcrypt';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import type { SignInThrottle } from '../limits/sign-in-throttle.js';
@@ -8,9 +9,9 @@ import type { User } from '../teams/team.js';
 /** How a password sign-in ended; each surface words it on its own page. */
 export type SignInOutcome<T> = { readonly email: string } & (
   | { readonly outcome: 'signed_in'; readonly user: User; readonly admitted: T }
-  /** Too many attempts from this address or for this account (sign-in-throttle.ts). */
+  /** Too many attempts from this address, or for this account from this address (sign-in-throttle.ts). */
   | { readonly outcome: 'throttled'; readonly retryAfter: number }
-  /** The bcrypt gate is full: try again in a second. */
+  /** The bcrypt gate is full: try again in a second (503). Not a failure: nothing is counted. */
   | { readonly outcome: 'busy' }
   /** A wrong email or password, or a person the surface does not admit: one answer for all. */
   | { readonly outcome: 'wrong' }
@@ -48,19 +49,27 @@ export function createPasswordSignIn({
     async signIn({ email: typed, password, address, admit }) {
       const email = canonicalEmail(typed).slice(0, 254);
       const user = email ? await teams.findUserByEmail(email) : undefined;
-      // The attempt is counted before it is checked, per address and per account (sign-in-throttle.ts).
+      // The attempt is counted before it is checked, per address and per (account, address) (sign-in-throttle.ts).
       const account = user ? `user:${user.id}` : `email:${email}`;
-      const wait = await signIns.reserve(address, account);
-      if (wait > 0) return { email, outcome: 'throttled', retryAfter: wait };
+      const reserved = await signIns.reserve(address, account);
+      if ('retryAfter' in reserved) return { email, outcome: 'throttled', retryAfter: reserved.retryAfter };
+      // An account with recent wrong passwords is slowed down, never locked.
+      if (reserved.delayMs > 0) await delay(reserved.delayMs);
       const hash = user?.kind === 'person' && user.passwordHash ? user.passwordHash : DUMMY_HASH;
       // bcrypt reads at most 72 bytes: a longer password is wrong rather than truncated.
       const checked = await bcryptGate.run(
         address,
         async () => Buffer.byteLength(password) <= 72 && (await bcrypt.compare(password, hash)),
       );
-      if (checked === undefined) return { email, outcome: 'busy' };
+      if (checked === undefined) {
+        await signIns.unchecked(address, account);
+        return { email, outcome: 'busy' };
+      }
       const admitted = checked && hash !== DUMMY_HASH && user ? await admit(user) : undefined;
-      if (admitted === undefined || !user) return { email, outcome: 'wrong' };
+      if (admitted === undefined || !user) {
+        await signIns.failed(address, account);
+        return { email, outcome: 'wrong' };
+      }
       await signIns.succeeded(address, account);
       return { email, outcome: 'signed_in', user, admitted };
     },

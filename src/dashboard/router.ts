@@ -258,7 +258,9 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
         ctx.set('Retry-After', String(result.retryAfter));
         return again(429, `Too many attempts. Try again in ${result.retryAfter} seconds.`);
       case 'busy':
-        return again(429, 'Too many attempts. Try again in a second.');
+        // The bcrypt gate is full: a refusal for load, not for the attempt (503, as a busy server).
+        ctx.set('Retry-After', '1');
+        return again(503, 'Too many sign-ins at once. Try again in a second.');
       case 'wrong':
         return again(401, WRONG);
       case 'signed_in': {

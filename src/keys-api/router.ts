@@ -89,6 +89,12 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
     const given = credentialsOf(ctx);
     if (!given || given.id.length > 64)
       return refuse(ctx, 401, 'invalid_client', 'authenticate as a resource server (client_id and client_secret)');
+    // As at /token: a throttled source address is refused before anything else is looked up.
+    const wait = await failures.retryAfter({ address: ctx.ip });
+    if (wait > 0) {
+      ctx.state.limitReason = 'auth_failures';
+      throw new RateLimitExceeded(wait, 'too many failed authentications');
+    }
     const caller = await callerById(given.id);
     const now = Math.floor(Date.now() / 1000);
     try {
@@ -102,7 +108,8 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
           address: ctx.ip,
         }));
       if (!ok) {
-        await failures.failed({ clientId: given.id, address: ctx.ip });
+        // A made-up client_id counts against its address only: no counter is keyed by a value anyone can invent.
+        await failures.failed({ clientId: caller?.clientId, address: ctx.ip });
         ctx.state.authFailureReason = caller ? 'wrong_secret' : 'unknown_client';
         return refuse(ctx, 401, 'invalid_client', 'client authentication failed');
       }

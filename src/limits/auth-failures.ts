@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { windowLimit, type WindowCounterStore } from './counter-store.js';
+import { sourceOf } from './source-address.js';
 
 /**
  * Failed client authentications, counted per (client_id, source address)
@@ -54,11 +55,14 @@ export function createAuthFailures(
   const byClient = windowLimit(counters, { prefix: 'authfail_client', max: per_client, windowSeconds: window_seconds });
   const byAddress = windowLimit(counters, { prefix: 'authfail_addr', max: per_address, windowSeconds: window_seconds });
 
-  const pairs = ({ clientId, address }: FailureKey) =>
-    [
+  // An address counts as its source: an IPv6 one by its network (source-address.ts).
+  const pairs = ({ clientId, address: given }: FailureKey) => {
+    const address = sourceOf(given, config.ipv6ThrottlePrefix);
+    return [
       clientId ? ([byClient, `${address} ${clientId}`, per_client, `c:${address} ${clientId}`] as const) : undefined,
       [byAddress, address, per_address, `a:${address}`] as const,
     ].filter((p) => p !== undefined);
+  };
   // key → when it was last read clean; Map order is insertion order, oldest first.
   const clean = new Map<string, number>();
   // address key → until when it is known to be throttled without asking, and when its window ends.

@@ -1,8 +1,10 @@
+import { DEFAULT_IPV6_THROTTLE_PREFIX, sourceOf } from './source-address.js';
+
 /**
  * Bounds the bcrypt work in flight. Each check costs ~70 ms of a libuv
  * thread; without a bound, a flood of wrong secrets queues thousands of
  * checks ahead of every legitimate client. At most `maxInFlight` checks run;
- * each source (address) may have at most `maxWaitingPerSource` waiting, and
+ * each source (address, an IPv6 one by its network) may have at most `maxWaitingPerSource` waiting, and
  * all sources together `maxWaiting`; past that a check is refused at once
  * (429, retry in a second), so one flooding address fills its own share of
  * the queue and nobody else's.
@@ -16,7 +18,12 @@ export interface BcryptGate {
   readonly started: number;
 }
 
-export function createBcryptGate({ maxInFlight = 4, maxWaiting = 64, maxWaitingPerSource = 8 } = {}): BcryptGate {
+export function createBcryptGate({
+  maxInFlight = 4,
+  maxWaiting = 64,
+  maxWaitingPerSource = 8,
+  ipv6Prefix = DEFAULT_IPV6_THROTTLE_PREFIX,
+} = {}): BcryptGate {
   let inFlight = 0;
   let started = 0;
   const queue: Array<{ source: string; start: () => void }> = [];
@@ -34,7 +41,9 @@ export function createBcryptGate({ maxInFlight = 4, maxWaiting = 64, maxWaitingP
   };
 
   return {
-    async run(source, check) {
+    async run(address, check) {
+      // An IPv6 address waits in its network's share (source-address.ts).
+      const source = sourceOf(address, ipv6Prefix);
       if (inFlight >= maxInFlight) {
         const mine = waitingBySource.get(source) ?? 0;
         if (queue.length >= maxWaiting || mine >= maxWaitingPerSource) return undefined;

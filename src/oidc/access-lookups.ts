@@ -1,19 +1,29 @@
 import type Provider from 'oidc-provider';
 import type { AccessTokenLookup, ClientMetadataLookup } from '../access/callers.js';
 import { keyportMetadata } from '../clients/metadata.js';
+import { isForApis } from './api-resource.js';
 
 /**
  * oidc-provider's tokens and clients behind the access module's lookups, so
  * that src/access/ knows no oidc-provider. A token of either kind this server
  * issues counts: client_credentials or an app's (authorization_code).
  */
-export function providerAccessTokens(provider: Provider): AccessTokenLookup {
+export function providerAccessTokens(
+  provider: Provider,
+  catalogue: Readonly<Record<string, string>>,
+): AccessTokenLookup {
   return {
     async find(value) {
       const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
       if (!token?.isValid || !token.clientId) return undefined;
       const accountId = 'accountId' in token ? token.accountId : undefined;
-      return { clientId: token.clientId, scope: token.scope, ...(accountId === undefined ? {} : { accountId }) };
+      return {
+        clientId: token.clientId,
+        scope: token.scope,
+        // api-resource.ts: a token for userinfo only is no API credential.
+        forApis: isForApis(token.aud, token.scope, catalogue),
+        ...(accountId === undefined ? {} : { accountId }),
+      };
     },
   };
 }

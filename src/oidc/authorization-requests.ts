@@ -12,8 +12,8 @@ export const AUTHORIZATION_REQUESTS_PER_MINUTE = 60;
  * in memory, so the count itself writes nothing: past the limit the request
  * answers 429 before anything is stored.
  */
-export function limitAuthorizationRequests(path: string): Koa.Middleware {
-  const wait = perAddressPerMinute(AUTHORIZATION_REQUESTS_PER_MINUTE);
+export function limitAuthorizationRequests(path: string, ipv6Prefix: number): Koa.Middleware {
+  const wait = perAddressPerMinute(AUTHORIZATION_REQUESTS_PER_MINUTE, ipv6Prefix);
   const limited: Koa.Middleware = async (ctx, next) => {
     const seconds = await wait(ctx.ip);
     if (seconds > 0) {

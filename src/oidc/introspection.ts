@@ -5,6 +5,7 @@ import type { UsageRecorder } from '../clients/usage.js';
 import { currentScope } from '../clients/scopes.js';
 import { keyportMetadata } from '../clients/metadata.js';
 import { createKeyInspector } from '../verification/verify.js';
+import { isForApis } from './api-resource.js';
 
 /*
  * keyport's additions to oidc-provider's introspection (RFC 7662), installed
@@ -62,4 +63,23 @@ export async function introspectCurrentScope(ctx: KoaContextWithOIDC, next: () =
   if (ctx.oidc?.route !== 'introspection' || !body?.active || typeof ctx.state.tokenOwnerScope !== 'string') return;
   const scope = currentScope(body.scope, ctx.state.tokenOwnerScope);
   ctx.body = scope ? { ...body, scope } : (({ scope: _dropped, ...rest }) => rest)(body);
+}
+
+/**
+ * A resource server is told only of tokens meant for APIs (api-resource.ts):
+ * a token a person approved for sign-in only is for userinfo, and answers
+ * `{active:false}` as RFC 7662 §2.2 has for a token the caller may not use,
+ * so an introspecting proxy cannot let it in as the team. The token's own
+ * client still sees it active. Runs outermost: it judges the final answer.
+ */
+export function introspectForApisOnly(config: Config) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const body = ctx.body as
+      { active?: boolean; aud?: unknown; scope?: string; client_id?: string; token_type?: string } | undefined;
+    const caller = ctx.oidc?.client;
+    if (ctx.oidc?.route !== 'introspection' || !body?.active || !caller || body.token_type === 'api_key') return;
+    if (keyportMetadata(caller).kind !== 'resource_server' || body.client_id === caller.clientId) return;
+    if (!isForApis(body.aud, body.scope, config.scopes)) ctx.body = { active: false };
+  };
 }

@@ -37,8 +37,9 @@ export interface ProviderDeps {
   readonly clients: ClientStore;
 }
 
-/** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
-export const API_RESOURCE = 'urn:keyport:api';
+import { API_RESOURCE } from './api-resource.js';
+
+export { API_RESOURCE };
 
 type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -166,7 +167,7 @@ export function createProvider({
   installAuthFailureReasons(provider, { clockSkewSeconds: config.clockSkewSeconds });
   installClientAuthThrottle(provider, { limits });
   installOobPage(provider);
-  installAuthorizationRequestLimit(provider);
+  installAuthorizationRequestLimit(provider, { ipv6Prefix: config.ipv6ThrottlePrefix });
   installBasicAsSent(provider);
   installPageHeaders(provider);
   installIntrospectionAdditions(provider, { clients, config, usage });

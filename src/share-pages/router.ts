@@ -53,9 +53,18 @@ function gonePage(): string {
  * browser decrypts it with the key in the URL's fragment. A used, expired and
  * unknown link look the same: 410 with no hint which.
  */
-export function createShareRouter({ shares, audit }: { shares: ShareLinks; audit: AuditStore }): Router {
+export function createShareRouter({
+  shares,
+  audit,
+  ipv6Prefix,
+}: {
+  shares: ShareLinks;
+  audit: AuditStore;
+  /** How an IPv6 address is counted by the reveal limit (`ipv6_throttle_prefix`). */
+  ipv6Prefix: number;
+}): Router {
   const router = new Router({ prefix: '/s' });
-  const revealWait = perAddressPerMinute(REVEALS_PER_MINUTE);
+  const revealWait = perAddressPerMinute(REVEALS_PER_MINUTE, ipv6Prefix);
 
   const render = (ctx: Koa.Context, status: number, body: string) => {
     ctx.status = status;

@@ -15,7 +15,9 @@ import type { FoundKey, VerifyOutcome } from './outcome.js';
 type NotFound = Extract<VerifyOutcome, { kind: 'not_found' }>;
 
 /** An OAuth access token the key may be instead: its client and scope, when it is valid. */
-export type FindAccessToken = (value: string) => Promise<{ clientId: string; scope?: string } | undefined>;
+export type FindAccessToken = (
+  value: string,
+) => Promise<{ clientId: string; scope?: string; forApis: boolean } | undefined>;
 
 export interface FindDeps {
   readonly config: Pick<Config, 'defaultScopes'>;
@@ -28,6 +30,7 @@ const BAD_CHECKSUM: NotFound = Object.freeze({ kind: 'not_found', reason: 'bad_c
 const UNKNOWN: NotFound = Object.freeze({ kind: 'not_found', reason: 'unknown' });
 const NOT_AN_API_KEY: NotFound = Object.freeze({ kind: 'not_found', reason: 'not_an_api_key' });
 const TOKEN_CLIENT_GONE: NotFound = Object.freeze({ kind: 'not_found', reason: 'token_client_gone' });
+const NOT_FOR_APIS: NotFound = Object.freeze({ kind: 'not_found', reason: 'token_not_for_apis' });
 
 /** Parse and checksum: a key of the current format whose checksum fails is a typo or made up, refused with no query. */
 export function checkChecksum(key: string): NotFound | undefined {
@@ -61,6 +64,8 @@ export async function findAccessToken(
 ): Promise<FoundKey | NotFound> {
   const token = await find(value);
   if (!token) return UNKNOWN;
+  // A token approved for sign-in only (OpenID Connect scopes, for userinfo) lets no one into an API as the team.
+  if (!token.forApis) return NOT_FOR_APIS;
   const owner = await deps.clients.findById(token.clientId);
   if (!owner) return TOKEN_CLIENT_GONE;
   const held = (owner.scopes ?? deps.config.defaultScopes).join(' ');

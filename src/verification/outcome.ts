@@ -42,7 +42,9 @@ export type NotFoundReason =
   /** The digest is of a secret that is no API key (an app's or a resource server's). */
   | 'not_an_api_key'
   /** An access token whose client is gone. */
-  | 'token_client_gone';
+  | 'token_client_gone'
+  /** An access token for sign-in only (no API scope, not issued for the API resource). */
+  | 'token_not_for_apis';
 
 /** A key (or an access token) that exists: its client and the scopes it holds now. */
 export interface FoundKey {

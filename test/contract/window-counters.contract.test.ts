@@ -3,7 +3,11 @@ import { manualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createAuthFailures } from '../../src/limits/auth-failures.js';
 import type { WindowCounterStore } from '../../src/limits/counter-store.js';
-import { createSignInThrottle, SIGN_IN_WINDOW_SECONDS } from '../../src/limits/sign-in-throttle.js';
+import {
+  createSignInThrottle,
+  SIGN_IN_SLOW_DOWN_MAX_MS,
+  SIGN_IN_WINDOW_SECONDS,
+} from '../../src/limits/sign-in-throttle.js';
 import { createRedisWindowCounters } from '../../src/persistence/redis/window-counters.js';
 import { createSqlWindowCounters } from '../../src/persistence/sql/window-counters.js';
 import { storeTargets, type OpenStore } from './targets.js';
@@ -95,13 +99,24 @@ describe.each(TARGETS)('window counter store contract on $name', (target) => {
     expect(await failures.retryAfter(key, { exact: true })).toBe(0);
   });
 
-  it('sign-ins: the sixth wrong password of an account in the window is refused; a success clears it', async () => {
+  it('sign-ins: the sixth attempt for an account from one address is refused; other addresses are slowed, never refused; a success clears it', async () => {
     const failures = createAuthFailures(open.store, config, clock);
-    const signIns = createSignInThrottle(open.store, failures);
+    const signIns = createSignInThrottle(open.store, failures, 64);
     const tries = [];
-    for (let i = 0; i < 6; i++) tries.push(await signIns.reserve(`198.51.100.${i}`, 'ada@example.com'));
-    expect(tries).toEqual([0, 0, 0, 0, 0, SIGN_IN_WINDOW_SECONDS]);
-    await signIns.succeeded('198.51.100.9', 'ada@example.com');
-    expect(await signIns.reserve('198.51.100.9', 'ada@example.com')).toBe(0);
+    for (let i = 0; i < 6; i++) {
+      const reserved = await signIns.reserve('198.51.100.1', 'ada@example.com');
+      tries.push(reserved);
+      if ('delayMs' in reserved) await signIns.failed('198.51.100.1', 'ada@example.com');
+    }
+    expect(tries).toEqual([...Array(5).fill({ delayMs: 0 }), { retryAfter: SIGN_IN_WINDOW_SECONDS }]);
+    const slowed = [];
+    for (let i = 2; i < 20; i++) {
+      slowed.push(await signIns.reserve(`198.51.100.${i}`, 'ada@example.com'));
+      await signIns.failed(`198.51.100.${i}`, 'ada@example.com');
+    }
+    expect(slowed.every((r) => 'delayMs' in r)).toBe(true);
+    expect(slowed.at(-1)).toEqual({ delayMs: SIGN_IN_SLOW_DOWN_MAX_MS });
+    await signIns.succeeded('198.51.100.1', 'ada@example.com');
+    expect(await signIns.reserve('198.51.100.1', 'ada@example.com')).toEqual({ delayMs: 0 });
   });
 });

@@ -5,13 +5,18 @@ export const OOB = 'urn:ietf:wg:oauth:2.0:oob';
 /** A cookie jar and redirect follower, as a browser would be, over fetch. */
 export class Browser {
   private readonly cookies = new Map<string, string>();
-  constructor(private readonly base: string) {}
+  /** `headers` go with every request: an `x-forwarded-for` makes it come from another address behind a trusted proxy. */
+  constructor(
+    private readonly base: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
     const res = await fetch(new URL(url, this.base), {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       redirect: 'manual',
       headers: {
+        ...this.headers,
         cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
         ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },

@@ -176,7 +176,9 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
       case 'throttled':
         return tooMany(result.retryAfter);
       case 'busy':
-        return tooMany(1);
+        // The bcrypt gate is full: a refusal for load, not for the attempt (503, as a busy server).
+        ctx.set('Retry-After', '1');
+        return again(503, 'Too many sign-ins at once. Try again in a second.');
       case 'wrong':
         return again(401, WRONG);
       case 'signed_in':

@@ -7,6 +7,6 @@ import { limitAuthorizationRequests } from '../authorization-requests.js';
  * Changes: oidc-provider lib/actions/authorization (its interaction save) is
  * not reached past 60 requests per minute from one address: 429 first.
  */
-export function installAuthorizationRequestLimit(provider: Provider): void {
-  provider.use(limitAuthorizationRequests(provider.pathFor('authorization')));
+export function installAuthorizationRequestLimit(provider: Provider, deps: { readonly ipv6Prefix: number }): void {
+  provider.use(limitAuthorizationRequests(provider.pathFor('authorization'), deps.ipv6Prefix));
 }

@@ -1,0 +1,14 @@
+/** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
+export const API_RESOURCE = 'urn:keyport:api';
+
+/**
+ * Whether a token is meant for APIs: issued for the API resource (its `aud`),
+ * or carrying an API scope. A token for OpenID Connect scopes only is for
+ * userinfo (a person signing in to an app), and no API should take it.
+ */
+export function isForApis(audience: unknown, scope: string | undefined, catalogue: Readonly<Record<string, string>>) {
+  const audiences = Array.isArray(audience) ? audience : [audience];
+  return (
+    audiences.includes(API_RESOURCE) || (scope ?? '').split(' ').some((s) => s !== '' && Object.hasOwn(catalogue, s))
+  );
+}
