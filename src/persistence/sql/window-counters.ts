@@ -56,7 +56,10 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
   return {
     async get(key) {
       const now = clock.now();
-      const [row] = await hot<Row>(`SELECT points, expire FROM ${TABLE} WHERE ${quotedKey} = ? AND (${LIVE})`, [key, now]);
+      const [row] = await hot<Row>(`SELECT points, expire FROM ${TABLE} WHERE ${quotedKey} = ? AND (${LIVE})`, [
+        key,
+        now,
+      ]);
       return row ? count(row, now) : undefined;
     },
 
