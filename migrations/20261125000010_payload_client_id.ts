@@ -13,7 +13,13 @@ export async function up(knex: Knex): Promise<void> {
     if (mysql) column.collate('utf8mb4_bin');
     t.index(['client_id']);
   });
-  const extract = mysql ? "JSON_UNQUOTE(JSON_EXTRACT(payload, '$.clientId'))" : "json_extract(payload, '$.clientId')";
+  const client = knex.client.config.client as string;
+  const extract =
+    client === 'mysql2'
+      ? "JSON_UNQUOTE(JSON_EXTRACT(payload, '$.clientId'))"
+      : client === 'pg'
+        ? "(payload::json ->> 'clientId')"
+        : "json_extract(payload, '$.clientId')";
   await knex('oidc_payloads')
     .whereIn('type', ['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'Grant'])
     .update({ client_id: knex.raw(extract) });

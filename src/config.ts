@@ -40,10 +40,13 @@ const fileSchema = z
     workers: z.int().min(1).max(64).default(availableParallelism()),
     /** Public base URL, the `iss` of every token. Default: http://localhost:$PORT. */
     issuer: z.url({ protocol: /^https?$/ }).optional(),
-    /** `mysql://user:pass@host:3306/db` or `sqlite:PATH`. */
+    /** `sqlite:PATH`, `mysql://user:pass@host:3306/db` or `postgres://user:pass@host:5432/db`. */
     database_url: z
       .string()
-      .regex(/^(mysql|sqlite):/, 'must start with mysql:// or sqlite:')
+      .regex(
+        /^(sqlite:|mysql:\/\/|postgres:\/\/|postgresql:\/\/)/,
+        'must start with sqlite:, mysql://, postgres:// or postgresql://',
+      )
       .default('sqlite:./data/keyport.sqlite'),
     /**
      * Optional shared store for hot, short-lived state (failure and sign-in
@@ -259,7 +262,10 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
       const variable = Object.entries(ENV_KEYS).find(([, k]) => k === issue.path[0])?.[0];
       return `${key}${variable ? ` (or ${variable})` : ''}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+    // One bad key: one line an operator reads at once; several: one line each.
+    throw new ConfigError(
+      lines.length === 1 ? `invalid configuration: ${lines[0]}` : `invalid configuration:\n  ${lines.join('\n  ')}`,
+    );
   }
 
   return parsed.data;

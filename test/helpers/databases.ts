@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { createDb } from '../../src/persistence/sql/knex.js';
 
 export interface TestDatabase {
-  readonly name: 'sqlite' | 'mysql';
-  /** A fresh, empty database of this kind (a temp file, or a new MySQL schema). */
+  readonly name: 'sqlite' | 'mysql' | 'postgres';
+  /** A fresh, empty database of this kind (a temp file, or a new MySQL or PostgreSQL database). */
   create(): Promise<{ url: string; drop(): Promise<void> }>;
 }
 
@@ -40,11 +40,36 @@ function mysql(baseUrl: string): TestDatabase {
   };
 }
 
+function postgres(baseUrl: string): TestDatabase {
+  return {
+    name: 'postgres',
+    async create() {
+      const name = `keyport_test_${randomBytes(6).toString('hex')}`;
+      const admin = createDb(baseUrl);
+      await admin.raw(`CREATE DATABASE "${name}"`);
+      await admin.destroy();
+      const url = new URL(baseUrl);
+      url.pathname = `/${name}`;
+      return {
+        url: url.toString(),
+        async drop() {
+          const conn = createDb(baseUrl);
+          // FORCE: a keyport process killed mid-test may still hold connections.
+          await conn.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+          await conn.destroy();
+        },
+      };
+    },
+  };
+}
+
 /**
  * The databases the storage-facing tests run on: SQLite always, MySQL when
- * TEST_MYSQL_URL is set (`.ci/run` sets it). Tests iterate this list, so the
- * same test code checks both.
+ * TEST_MYSQL_URL is set, PostgreSQL when TEST_POSTGRES_URL is set (`.ci/run`
+ * sets both). Tests iterate this list, so the same test code checks each.
  */
-export const DATABASES: readonly TestDatabase[] = process.env.TEST_MYSQL_URL
-  ? [sqlite, mysql(process.env.TEST_MYSQL_URL)]
-  : [sqlite];
+export const DATABASES: readonly TestDatabase[] = [
+  sqlite,
+  ...(process.env.TEST_MYSQL_URL ? [mysql(process.env.TEST_MYSQL_URL)] : []),
+  ...(process.env.TEST_POSTGRES_URL ? [postgres(process.env.TEST_POSTGRES_URL)] : []),
+];

@@ -9,7 +9,7 @@ import { CLI, freePort, runCli } from '../helpers/cli.js';
 import { basic, postForm } from '../helpers/server.js';
 
 /**
- * A TCP proxy in front of MySQL that can stop answering: its sockets stay
+ * A TCP proxy in front of a database server that can stop answering: its sockets stay
  * open and no byte passes, as when a database host hangs.
  */
 async function freezableProxy(target: URL) {
@@ -19,7 +19,7 @@ async function freezableProxy(target: URL) {
     sockets.add(client);
     client.on('error', () => undefined);
     if (frozen) return client.pause();
-    const upstream = connect(Number(target.port || 3306), target.hostname);
+    const upstream = connect(Number(target.port) || (target.protocol === 'mysql:' ? 3306 : 5432), target.hostname);
     sockets.add(upstream);
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
@@ -79,7 +79,7 @@ describe.each(DATABASES)('a stop is bounded by shutdown_timeout_seconds, on $nam
     const dir = mkdtempSync(join(tmpdir(), 'keyport-stop-'));
     const conf = join(dir, 'keyport.json');
     writeFileSync(conf, JSON.stringify({ shutdown_timeout_seconds: 2, usage_flush_seconds: 5, workers: 1 }));
-    const proxy = database.name === 'mysql' ? await freezableProxy(new URL(created.url)) : undefined;
+    const proxy = database.name !== 'sqlite' ? await freezableProxy(new URL(created.url)) : undefined;
     if (proxy) cleanup.push(() => proxy.close());
     const databaseUrl = proxy
       ? Object.assign(new URL(created.url), { port: String(proxy.port) }).toString()

@@ -12,6 +12,9 @@ function servicesLine(): string {
   (process.env.TEST_MYSQL_URL ? ran : skipped).push(
     process.env.TEST_MYSQL_URL ? 'MySQL' : 'MySQL (TEST_MYSQL_URL unset)',
   );
+  (process.env.TEST_POSTGRES_URL ? ran : skipped).push(
+    process.env.TEST_POSTGRES_URL ? 'PostgreSQL' : 'PostgreSQL (TEST_POSTGRES_URL unset)',
+  );
   (process.env.TEST_REDIS_URL ? ran : skipped).push(
     process.env.TEST_REDIS_URL ? 'Redis' : 'Redis (TEST_REDIS_URL unset)',
   );

@@ -27,10 +27,23 @@ describe('configuration', () => {
 
   it('names every bad key', () => {
     const attempt = () =>
-      loadConfig({ env: { PORT: 'abc', DATABASE_URL: 'postgres://x' }, overrides: { unknown_key: 1 } });
+      loadConfig({ env: { PORT: 'abc', DATABASE_URL: 'oracle://x' }, overrides: { unknown_key: 1 } });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/port \(or PORT\)/);
     expect(attempt).toThrow(/database_url \(or DATABASE_URL\)/);
     expect(attempt).toThrow(/unknown_key/);
+  });
+
+  it.each(['sqlite:./a.sqlite', 'mysql://u:p@h:3306/db', 'postgres://u:p@h:5432/db', 'postgresql://u@h/db'])(
+    'takes DATABASE_URL %s',
+    (url) => {
+      expect(loadConfig({ env: { DATABASE_URL: url } }).databaseUrl).toBe(url);
+    },
+  );
+
+  it('refuses another scheme with a message naming the supported ones', () => {
+    expect(() => loadConfig({ env: { DATABASE_URL: 'mssql://h/db' } })).toThrow(
+      /database_url \(or DATABASE_URL\): must start with sqlite:, mysql:\/\/, postgres:\/\/ or postgresql:\/\//,
+    );
   });
 });

@@ -10,7 +10,8 @@ const MASK = '********';
  */
 export function maskedConfig(config: Config): Record<string, unknown> {
   let databaseUrl = config.databaseUrl;
-  if (databaseUrl.startsWith('mysql://')) {
+  // Every scheme but sqlite: is a URL that may carry a password.
+  if (!databaseUrl.startsWith('sqlite:')) {
     const url = new URL(databaseUrl);
     if (url.password) url.password = MASK;
     databaseUrl = url.toString();

@@ -281,9 +281,12 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
     },
 
     async lockTeamKeys(teamId, tx) {
-      // The team row is the lock (MySQL: FOR UPDATE); SQLite has one writer, which serialises these already.
+      // The team row is the lock (MySQL, PostgreSQL: FOR UPDATE). SQLite has one writer: a write
+      // that changes nothing takes its lock first, waiting out the busy timeout, so a transaction
+      // never has to upgrade a read (another process's commit would answer SQLITE_BUSY at once).
       const lock = sqlOf(db, tx)('teams').where({ id: teamId });
-      await (dialect.rowLocks ? lock.forUpdate() : lock).first('id');
+      if (dialect.rowLocks) await lock.forUpdate().first('id');
+      else await lock.update({ id: teamId });
     },
 
     async listByTeam(teamId, { limit, offset }) {

@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 
 /**
  * What differs between the SQL databases keyport runs on. Adding a database
- * is adding a file beside `sqlite.ts` and `mysql.ts` that implements this,
- * and naming its URL scheme in `dialects/index.ts`.
+ * is adding a file beside `sqlite.ts`, `mysql.ts` and `postgres.ts` that
+ * implements this, and naming it in `dialects/index.ts`.
  */
 export interface Dialect {
-  readonly name: 'sqlite' | 'mysql';
-  /** knex's client name for it (`mysql2`, `better-sqlite3`). */
+  readonly name: 'sqlite' | 'mysql' | 'postgres';
+  /** knex's client name for it (`mysql2`, `better-sqlite3`, `pg`). */
   readonly knexClient: string;
   /** The URL schemes this dialect opens (`mysql:` …). */
   readonly schemes: readonly string[];
@@ -17,10 +17,25 @@ export interface Dialect {
   isDuplicateKey(err: unknown): boolean;
   /** Whether `SELECT … FOR UPDATE` locks rows (SQLite has one writer and no row locks). */
   readonly rowLocks: boolean;
+  /** An identifier quoted (`key` is a keyword in MySQL). */
+  quote(identifier: string): string;
+  /** The rows of a `db.raw` answer (each driver shapes it its own way). */
+  rawRows(result: unknown): unknown[];
+  /** Whether an insert answers the new row's id only when asked with RETURNING. */
+  readonly returningId: boolean;
+  /**
+   * Runs a constant statement with `?` marks as a statement the driver keeps
+   * prepared on `connection` (one of knex's pool). Absent: through knex.
+   */
+  prepared?(connection: unknown, sql: string, values: readonly unknown[]): Promise<unknown[]>;
 
   // Counting stores (plan counters, failure counters, key usage, oidc payloads).
   /** What turns an INSERT into an upsert on the conflict `keys` (followed by `column = …` assignments). */
   onConflictUpdate(keys: readonly string[]): string;
+  /** What makes an INSERT leave a row already there on the conflict `keys` as it is. */
+  onConflictKeep(keys: readonly string[]): string;
+  /** Whether one upsert may name the same row twice (PostgreSQL refuses it). */
+  readonly upsertRepeats: boolean;
   /** The value the upsert tried to insert into `column`, inside its update clause. */
   inserted(column: string): string;
   /** The larger of two values in one row (not the aggregate). */

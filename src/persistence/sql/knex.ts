@@ -4,7 +4,7 @@ import { DIALECTS, dialectForUrl } from './dialects/index.js';
 
 export type Db = Knex;
 
-/** Opens the database named by a URL of one of the dialects (`sqlite:PATH`, `mysql://…`). */
+/** Opens the database named by a URL of one of the dialects (`sqlite:PATH`, `mysql://…`, `postgres://…`). */
 export function createDb(url: string): Db {
   const dialect = dialectForUrl(url);
   if (!dialect)
@@ -18,10 +18,6 @@ export function dialectOf(db: Db): Dialect {
   const dialect = DIALECTS.find((d) => d.knexClient === db.client.config.client);
   if (!dialect) throw new Error(`no dialect for the knex client ${String(db.client.config.client)}`);
   return dialect;
-}
-
-export function isMysql(db: Db): boolean {
-  return dialectOf(db).name === 'mysql';
 }
 
 /** True when a write failed on a primary or unique key, on any database. */
@@ -44,29 +40,31 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
   return { marks: padded.map(() => '?').join(', '), values: padded };
 }
 
-type Connection = {
-  execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void;
-};
-
 /**
  * Runs one of the few statements every request makes, without the query
- * builder: on MySQL as a prepared statement on a pooled connection (mysql2
- * keeps it prepared per connection; the binary protocol needs no escaping),
- * on SQLite through knex as usual. `sql` must be a constant with `?` marks:
- * values only ever travel as bindings.
+ * builder: where the driver keeps prepared statements (mysql2, pg) as one on
+ * a pooled connection, elsewhere through knex as usual. `sql` must be a
+ * constant with `?` marks: values only ever travel as bindings.
  */
 export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[]) => Promise<T[]> {
-  if (!isMysql(db))
+  const dialect = dialectOf(db);
+  const { prepared } = dialect;
+  if (!prepared)
     return async <T>(sql: string, values: readonly unknown[]) =>
-      (await db.raw(sql, values as Knex.RawBinding[])) as T[];
+      dialect.rawRows(await db.raw(sql, values as Knex.RawBinding[])) as T[];
   return async <T>(sql: string, values: readonly unknown[]) => {
-    const connection = (await db.client.acquireConnection()) as Connection;
+    const connection: unknown = await db.client.acquireConnection();
     try {
-      return await new Promise<T[]>((resolve, reject) =>
-        connection.execute(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
-      );
+      return (await prepared(connection, sql, values)) as T[];
     } finally {
       await db.client.releaseConnection(connection);
     }
   };
+}
+
+/** Inserts one row and answers its new auto-increment `id`, on every dialect. */
+export async function insertId(db: Db, query: Knex.QueryBuilder): Promise<number> {
+  if (!dialectOf(db).returningId) return Number(((await query) as unknown as [number])[0]);
+  const [row] = (await query.returning('id')) as Array<{ id: number | string }>;
+  return Number(row!.id);
 }

@@ -89,9 +89,9 @@ function payloadBatches(db: Db) {
         ...row,
         payload: JSON.stringify({ ...JSON.parse(row.payload), nonce: nonces[i] }),
       }));
-      // An existing row is left as it is (`id = id`): the first writer's nonce stays.
+      // An existing row is left as it is: the first writer's nonce stays.
       await db.raw(
-        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${stored.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ')} ${dialect.onConflictUpdate(['type', 'id'])} id = id`,
+        `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${stored.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ')} ${dialect.onConflictKeep(['type', 'id'])}`,
         stored.flatMap((row) => UPSERTED.map((column) => row[column])),
       );
       const found = await db(TABLE)
@@ -107,8 +107,9 @@ function payloadBatches(db: Db) {
     }, 100),
     upsert: createBatcher(async (rows: readonly StoredRow[]) => {
       // The last write of a key wins, as it would have one statement at a time.
-      const unique = inList([...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()]);
-      // A padded row repeats the last one: writing it twice leaves it as once.
+      const last = [...new Map(rows.map((row) => [`${row.type}\0${row.id}`, row])).values()];
+      // A padded row repeats the last one: writing it twice leaves it as once, where the dialect allows it.
+      const unique = dialect.upsertRepeats ? inList(last) : { values: last };
       const values = unique.values.map(() => `(${UPSERTED.map(() => '?').join(', ')})`).join(', ');
       await hot(
         `INSERT INTO ${TABLE} (${UPSERTED.join(', ')}) VALUES ${values} ${upsertUpdate}`,

@@ -18,8 +18,10 @@ type CountRow = { client_id: string; n0: number; n1: number; n2: number };
 export function createSqlPlanCounters(db: Db): PlanCounterStore {
   const dialect = dialectOf(db);
   const assignment = (i: number, capture?: (name: string, expr: string) => string) => {
-    const fresh = `CASE WHEN ${dialect.inserted(`s${i}`)} > s${i} THEN ${dialect.inserted(`n${i}`)} ELSE n${i} + ${dialect.inserted(`n${i}`)} END`;
-    return `n${i} = ${capture ? capture(`kp_n${i}`, fresh) : fresh}, s${i} = ${dialect.greatest(`s${i}`, dialect.inserted(`s${i}`))}`;
+    // The stored row's columns by the table's name (PostgreSQL: unqualified is ambiguous with `excluded`).
+    const [s, n] = [`${TABLE}.s${i}`, `${TABLE}.n${i}`];
+    const fresh = `CASE WHEN ${dialect.inserted(`s${i}`)} > ${s} THEN ${dialect.inserted(`n${i}`)} ELSE ${n} + ${dialect.inserted(`n${i}`)} END`;
+    return `n${i} = ${capture ? capture(`kp_n${i}`, fresh) : fresh}, s${i} = ${dialect.greatest(s, dialect.inserted(`s${i}`))}`;
   };
   const upsert = `${dialect.onConflictUpdate(['client_id'])} ${WINDOWS.map((i) => assignment(i)).join(', ')}`;
   const insertInto = (rows: number) =>
@@ -65,20 +67,17 @@ export function createSqlPlanCounters(db: Db): PlanCounterStore {
     const insert = `${insertInto(ids.length)} ${upsert}`;
     let rows: CountRow[];
     if (dialect.upsertReturns) {
-      rows = (await db.raw(`${insert} RETURNING client_id, n0, n1, n2`, bindings)) as CountRow[];
+      rows = dialect.rawRows(await db.raw(`${insert} RETURNING client_id, n0, n1, n2`, bindings)) as CountRow[];
     } else if (countOne && ids.length === 1) {
       rows = [await countOne(ids[0]!, bindings)];
     } else {
       // Without RETURNING the rows are read back in the same transaction,
       // while the upsert's row locks keep any other batch's increment out
       // until commit: the count read is exactly this batch's last place.
-      [rows] = (await db.transaction(async (trx) => {
+      rows = await db.transaction(async (trx) => {
         await trx.raw(insert, bindings);
-        return trx.raw(
-          `SELECT client_id, n0, n1, n2 FROM ${TABLE} WHERE client_id IN (${ids.map(() => '?').join(', ')})`,
-          ids,
-        );
-      })) as [CountRow[]];
+        return trx(TABLE).whereIn('client_id', ids).select<CountRow[]>('client_id', 'n0', 'n1', 'n2');
+      });
     }
     return placesIn(
       requests,

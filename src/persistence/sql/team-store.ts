@@ -3,7 +3,7 @@ import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { Conflict } from '../../errors.js';
 import type { Role, Team, User, UserKind } from '../../teams/team.js';
 import type { TeamStore } from '../../teams/store.js';
-import { dialectOf, type Db } from './knex.js';
+import { dialectOf, insertId, type Db } from './knex.js';
 import { sqlOf } from './unit-of-work.js';
 
 interface TeamRow {
@@ -34,8 +34,8 @@ export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStor
   return {
     async createTeam(name, plan) {
       const createdAt = secondsOf(clock);
-      const [id] = await db('teams').insert({ name, plan, created_at: createdAt });
-      return { id: Number(id), name, plan, createdAt };
+      const id = await insertId(db, db('teams').insert({ name, plan, created_at: createdAt }));
+      return { id, name, plan, createdAt };
     },
 
     async removeMember(teamId, userId, tx) {
@@ -65,16 +65,19 @@ export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStor
     async createMember(teamId, user, role, tx) {
       const run = async (t: Knex) => {
         const now = secondsOf(clock);
-        const [id] = await t('users').insert({
-          kind: user.kind,
-          email: user.email ?? null,
-          password_hash: user.passwordHash ?? null,
-          name: user.name ?? null,
-          created_at: now,
-        });
-        await t('team_memberships').insert({ team_id: teamId, user_id: Number(id), role, created_at: now });
+        const id = await insertId(
+          t,
+          t('users').insert({
+            kind: user.kind,
+            email: user.email ?? null,
+            password_hash: user.passwordHash ?? null,
+            name: user.name ?? null,
+            created_at: now,
+          }),
+        );
+        await t('team_memberships').insert({ team_id: teamId, user_id: id, role, created_at: now });
         return {
-          id: Number(id),
+          id,
           kind: user.kind,
           email: user.email ?? null,
           passwordHash: user.passwordHash ?? null,

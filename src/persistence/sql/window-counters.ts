@@ -4,8 +4,8 @@ import { deleteInBatches } from './batched-delete.js';
 import { dialectOf, hotStatement, type Db } from './knex.js';
 
 const TABLE = 'rate_limits';
-/** A counter whose window has not passed (bound to now, in ms). */
-const LIVE = 'expire IS NULL OR expire > ?';
+/** A counter whose window has not passed (bound to now, in ms); by the table's name, as PostgreSQL's upsert needs. */
+const LIVE = `${TABLE}.expire IS NULL OR ${TABLE}.expire > ?`;
 
 type Row = { points: number | string; expire: number | string | null };
 
@@ -21,9 +21,10 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
   const hot = hotStatement(db);
   const assignments = (capture = (_name: string, expr: string) => expr) =>
     // Assigned in this order: MySQL reads `expire` after `points` was set, so `points` must go first.
-    `points = ${capture('kp_points', `CASE WHEN ${LIVE} THEN points + ${dialect.inserted('points')} ELSE ${dialect.inserted('points')} END`)}, ` +
-    `expire = ${capture('kp_expire', `CASE WHEN ${LIVE} THEN expire ELSE ${dialect.inserted('expire')} END`)}`;
-  const insert = `INSERT INTO ${TABLE} (\`key\`, points, expire) VALUES (?, ?, ?) ${dialect.onConflictUpdate(['`key`'])}`;
+    `points = ${capture('kp_points', `CASE WHEN ${LIVE} THEN ${TABLE}.points + ${dialect.inserted('points')} ELSE ${dialect.inserted('points')} END`)}, ` +
+    `expire = ${capture('kp_expire', `CASE WHEN ${LIVE} THEN ${TABLE}.expire ELSE ${dialect.inserted('expire')} END`)}`;
+  const quotedKey = dialect.quote('key');
+  const insert = `INSERT INTO ${TABLE} (${quotedKey}, points, expire) VALUES (?, ?, ?) ${dialect.onConflictUpdate([quotedKey])}`;
   const count = (row: Row, now: number): WindowCount => ({
     points: Number(row.points),
     msLeft: row.expire === null ? Number.POSITIVE_INFINITY : Math.max(0, Number(row.expire) - now),
@@ -55,7 +56,10 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
   return {
     async get(key) {
       const now = clock.now();
-      const [row] = await hot<Row>(`SELECT points, expire FROM ${TABLE} WHERE \`key\` = ? AND (${LIVE})`, [key, now]);
+      const [row] = await hot<Row>(`SELECT points, expire FROM ${TABLE} WHERE ${quotedKey} = ? AND (${LIVE})`, [
+        key,
+        now,
+      ]);
       return row ? count(row, now) : undefined;
     },
 
@@ -64,7 +68,7 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
       const fresh = { points, expire: now + windowMs };
       const bindings = [key, points, fresh.expire, now, now];
       if (dialect.upsertReturns) {
-        const [row] = (await db.raw(`${upsert} RETURNING points, expire`, bindings)) as Row[];
+        const [row] = dialect.rawRows(await db.raw(`${upsert} RETURNING points, expire`, bindings)) as Row[];
         return count(row!, now);
       }
       if (addReadingBack) return addReadingBack(bindings, fresh, now);
@@ -76,7 +80,7 @@ export function createSqlWindowCounters(db: Db, clock: Clock = systemClock): Win
     },
 
     async delete(key) {
-      await hot(`DELETE FROM ${TABLE} WHERE \`key\` = ?`, [key]);
+      await hot(`DELETE FROM ${TABLE} WHERE ${quotedKey} = ?`, [key]);
     },
 
     deleteExpired: () =>

@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../dialect.js';
 
+type MysqlConnection = {
+  execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown[]) => void): void;
+};
+
 export const mysql: Dialect = {
   name: 'mysql',
   knexClient: 'mysql2',
@@ -18,7 +22,19 @@ export const mysql: Dialect = {
   }),
   isDuplicateKey: (err) => (err as { code?: string }).code === 'ER_DUP_ENTRY',
   rowLocks: true,
+  quote: (identifier) => `\`${identifier}\``,
+  // [rows, fields] (a write: [ResultSetHeader, undefined]).
+  rawRows: (result) => (result as [unknown[]])[0],
+  returningId: false,
+  // mysql2 keeps a statement prepared per connection (the binary protocol needs no escaping).
+  prepared: (connection, sql, values) =>
+    new Promise((resolve, reject) =>
+      (connection as MysqlConnection).execute(sql, values, (err, rows) => (err ? reject(err) : resolve(rows))),
+    ),
   onConflictUpdate: () => 'ON DUPLICATE KEY UPDATE',
+  // An assignment that changes nothing (INSERT IGNORE would also hide other errors).
+  onConflictKeep: (keys) => `ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`,
+  upsertRepeats: true,
   inserted: (column) => `VALUES(${column})`,
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
   least: (a, b) => `LEAST(${a}, ${b})`,

@@ -31,7 +31,14 @@ export const sqlite: Dialect = {
     return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
   },
   rowLocks: false,
+  // SQLite also reads MySQL's backticks; double quotes are its own.
+  quote: (identifier) => `"${identifier}"`,
+  // better-sqlite3 through knex answers the rows themselves.
+  rawRows: (result) => result as unknown[],
+  returningId: false,
   onConflictUpdate: (keys) => `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET`,
+  onConflictKeep: (keys) => `ON CONFLICT (${keys.join(', ')}) DO NOTHING`,
+  upsertRepeats: true,
   inserted: (column) => `excluded.${column}`,
   greatest: (a, b) => `MAX(${a}, ${b})`,
   least: (a, b) => `MIN(${a}, ${b})`,

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { Dialect } from '../dialect.js';
+
+/** PostgreSQL's OID of BIGINT (COUNT(*) answers one too). */
+const INT8 = 20;
+
+/**
+ * Times are epoch seconds or milliseconds in BIGINT columns, well inside
+ * 2^53: read them as numbers, as mysql2 and better-sqlite3 do (pg answers
+ * strings by default). Per connection, not pg's global parser table.
+ */
+const types = {
+  getTypeParser: (oid: number, format: string): unknown =>
+    oid === INT8 && format === 'text'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format === 'binary' ? 'binary' : 'text'),
+};
+
+/** `?` marks as PostgreSQL's `$1, $2, …` (keyport's hot statements hold no `?` in a literal). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+type PgConnection = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
+
+export const postgres: Dialect = {
+  name: 'postgres',
+  knexClient: 'pg',
+  schemes: ['postgres:', 'postgresql:'],
+  knexConfig: (url) => ({
+    client: 'pg',
+    connection: { connectionString: url, types },
+    pool: { min: 0, max: 10 },
+  }),
+  // 23505: unique_violation (primary keys included).
+  isDuplicateKey: (err) => (err as { code?: string }).code === '23505',
+  rowLocks: true,
+  onConflictUpdate: (keys) => `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET`,
+  onConflictKeep: (keys) => `ON CONFLICT (${keys.join(', ')}) DO NOTHING`,
+  inserted: (column) => `excluded.${column}`,
+  greatest: (a, b) => `GREATEST(${a}, ${b})`,
+  least: (a, b) => `LEAST(${a}, ${b})`,
+  upsertReturns: true,
+  // "ON CONFLICT DO UPDATE command cannot affect row a second time".
+  upsertRepeats: false,
+  returningId: true,
+  rowsIn: (tuples) => `IN (${tuples})`,
+  quote: (identifier) => `"${identifier}"`,
+  rawRows: (result) => (result as { rows: unknown[] }).rows,
+  // A named statement is parsed once per connection, then only bound and run.
+  prepared: async (connection, sql, values) => {
+    const name = `kp_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    const result = await (connection as PgConnection).query({ name, text: numbered(sql), values: [...values] });
+    return result.rows;
+  },
+};
