@@ -133,6 +133,21 @@ const fileSchema = z
      * not the load balancer, and a client cannot forge its own.
      */
     trusted_proxies: z.int().min(0).max(10).default(0),
+    /**
+     * The longest keyport waits on the database (MySQL/MariaDB) for one
+     * statement, for a pooled connection, and to connect. Past it the
+     * request answers 503 with Retry-After (never hangs, never a 500), and
+     * usage counted in memory waits for the next write.
+     */
+    database_timeout_ms: z.int().min(100).max(60_000).default(5000),
+    /**
+     * How long an idle kept-alive connection stays open (Node alone: 5 s).
+     * Behind a load balancer it must be longer than the balancer's idle
+     * timeout, or the balancer sends requests down connections keyport has
+     * just closed: 65 s suits the common 60 s (AWS ALB, GCP, nginx 60 s).
+     * The headers timeout is set one second above it.
+     */
+    keep_alive_timeout_seconds: z.number().min(1).max(3600).default(65),
     /** How often each process looks for new or retired signing keys in keys_dir. */
     keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
   })
@@ -177,6 +192,8 @@ const configSchema = fileSchema.transform((c) => ({
   shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
   shutdownDelaySeconds: c.shutdown_delay_seconds,
   keysReloadSeconds: c.keys_reload_seconds,
+  databaseTimeoutMs: c.database_timeout_ms,
+  keepAliveTimeoutSeconds: c.keep_alive_timeout_seconds,
   trustedProxies: c.trusted_proxies,
 }));
 
@@ -200,8 +217,19 @@ const ENV_KEYS = {
   KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
   KEYPORT_SHUTDOWN_DELAY_SECONDS: 'shutdown_delay_seconds',
   KEYPORT_KEY_PREFIX: 'key_prefix',
+  KEYPORT_DATABASE_TIMEOUT_MS: 'database_timeout_ms',
+  KEYPORT_KEEP_ALIVE_TIMEOUT_SECONDS: 'keep_alive_timeout_seconds',
   REDIS_URL: 'redis_url',
 } as const;
+
+const NUMERIC_KEYS: ReadonlySet<string> = new Set([
+  'port',
+  'workers',
+  'trusted_proxies',
+  'shutdown_delay_seconds',
+  'database_timeout_ms',
+  'keep_alive_timeout_seconds',
+]);
 
 export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -218,10 +246,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] =
-      key === 'port' || key === 'workers' || key === 'trusted_proxies' || key === 'shutdown_delay_seconds'
-        ? Number(value)
-        : value;
+    raw[key] = NUMERIC_KEYS.has(key) ? Number(value) : value;
   }
   Object.assign(raw, overrides);
 

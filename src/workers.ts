@@ -15,7 +15,7 @@ import { watchParent } from './parent-watch.js';
 const WORKER_HEAP_MB = 128;
 
 export async function runPrimary(config: Config): Promise<void> {
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { timeoutMs: config.databaseTimeoutMs });
   try {
     await migrateLatest(db);
   } finally {

@@ -1,22 +1,31 @@
 import knex, { type Knex } from 'knex';
 import type { Dialect } from './dialect.js';
 import { DIALECTS, dialectForUrl } from './dialects/index.js';
+import { bounded } from './unavailable.js';
 
 export type Db = Knex;
 
-/** Opens the database named by a URL of one of the dialects (`sqlite:PATH`, `mysql://…`). */
-export function createDb(url: string): Db {
+/** The default of `database_timeout_ms` (config.ts), for the CLI's and tests' own connections. */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
+
+/**
+ * Opens the database named by a URL of one of the dialects (`sqlite:PATH`,
+ * `mysql://…`). On a database server, a statement or a wait for a connection
+ * that takes longer than `timeoutMs` fails as ServiceUnavailable (a 503).
+ */
+export function createDb(url: string, { timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS } = {}): Db {
   const dialect = dialectForUrl(url);
   if (!dialect)
     throw new Error(`unsupported database URL; supported: ${DIALECTS.flatMap((d) => d.schemes).join(', ')}`);
   // A failed query's error names the statement with `?` marks, never its values (they reach the logs).
-  return knex({ ...dialect.knexConfig(url), compileSqlOnError: false });
+  return knex({ ...dialect.knexConfig(url, { timeoutMs }), compileSqlOnError: false });
 }
 
-/** The dialect a database was opened with (known by its knex client). */
+/** The dialect a database was opened with (known by its knex driver). */
 export function dialectOf(db: Db): Dialect {
-  const dialect = DIALECTS.find((d) => d.knexClient === db.client.config.client);
-  if (!dialect) throw new Error(`no dialect for the knex client ${String(db.client.config.client)}`);
+  const driver = (db.client as { driverName?: string }).driverName ?? db.client.config.client;
+  const dialect = DIALECTS.find((d) => d.knexClient === driver);
+  if (!dialect) throw new Error(`no dialect for the knex client ${String(driver)}`);
   return dialect;
 }
 
@@ -46,6 +55,8 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
 
 type Connection = {
   execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown) => void): void;
+  destroy(): void;
+  __knex__disposed?: unknown;
 };
 
 /**
@@ -59,12 +70,22 @@ export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[
   if (!isMysql(db))
     return async <T>(sql: string, values: readonly unknown[]) =>
       (await db.raw(sql, values as Knex.RawBinding[])) as T[];
+  const timeoutMs = (db.client as { timeoutMs?: number }).timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
+  const { isOutOfReach } = dialectOf(db);
   return async <T>(sql: string, values: readonly unknown[]) => {
     const connection = (await db.client.acquireConnection()) as Connection;
     try {
-      return await new Promise<T[]>((resolve, reject) =>
+      const run = new Promise<T[]>((resolve, reject) =>
         connection.execute(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
       );
+      return await bounded(run, {
+        timeoutMs,
+        outOfReach: isOutOfReach,
+        end: () => {
+          connection.__knex__disposed = new Error('statement timed out');
+          connection.destroy();
+        },
+      });
     } finally {
       await db.client.releaseConnection(connection);
     }
