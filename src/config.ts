@@ -148,6 +148,13 @@ const fileSchema = z
      * The headers timeout is set one second above it.
      */
     keep_alive_timeout_seconds: z.number().min(1).max(3600).default(65),
+    /**
+     * Stop (draining as on SIGTERM) when the process that started keyport
+     * exits. Unset: only when started through npm (`npm start`, `npx`), which
+     * exit on SIGTERM without passing it on. A plain `node … serve` under
+     * nohup, setsid or a process manager keeps running.
+     */
+    stop_with_parent: z.boolean().optional(),
     /** How often each process looks for new or retired signing keys in keys_dir. */
     keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
   })
@@ -194,6 +201,7 @@ const configSchema = fileSchema.transform((c) => ({
   keysReloadSeconds: c.keys_reload_seconds,
   databaseTimeoutMs: c.database_timeout_ms,
   keepAliveTimeoutSeconds: c.keep_alive_timeout_seconds,
+  stopWithParent: c.stop_with_parent,
   trustedProxies: c.trusted_proxies,
 }));
 
@@ -219,6 +227,7 @@ const ENV_KEYS = {
   KEYPORT_KEY_PREFIX: 'key_prefix',
   KEYPORT_DATABASE_TIMEOUT_MS: 'database_timeout_ms',
   KEYPORT_KEEP_ALIVE_TIMEOUT_SECONDS: 'keep_alive_timeout_seconds',
+  KEYPORT_STOP_WITH_PARENT: 'stop_with_parent',
   REDIS_URL: 'redis_url',
 } as const;
 
@@ -230,6 +239,12 @@ const NUMERIC_KEYS: ReadonlySet<string> = new Set([
   'database_timeout_ms',
   'keep_alive_timeout_seconds',
 ]);
+
+const BOOLEAN_KEYS: ReadonlySet<string> = new Set(['stop_with_parent']);
+
+/** `true`/`1`/`yes` and `false`/`0`/`no`; anything else is left as text for the schema to name. */
+const booleanOf = (value: string) =>
+  /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
 
 export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -246,7 +261,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] = NUMERIC_KEYS.has(key) ? Number(value) : value;
+    raw[key] = NUMERIC_KEYS.has(key) ? Number(value) : BOOLEAN_KEYS.has(key) ? booleanOf(value) : value;
   }
   Object.assign(raw, overrides);
 
