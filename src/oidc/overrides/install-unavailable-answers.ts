@@ -23,7 +23,13 @@ export function installUnavailableAnswers(provider: Provider): void {
     if (err instanceof ServiceUnavailable) (ctx.state as WithFailure)[FAILURE] = err;
   });
   provider.use(async (ctx, next) => {
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      // keyport's own additions (introspection of raw keys) run outside the route's error handler.
+      if (!(err instanceof ServiceUnavailable)) throw err;
+      (ctx.state as WithFailure)[FAILURE] = err;
+    }
     const failure = (ctx.state as WithFailure)[FAILURE];
     if (!failure) return;
     ctx.status = 503;
