@@ -10,6 +10,7 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { probes } from './observability/probes.js';
 import { requestLog } from './observability/request-log.js';
+import { answerUnavailable } from './web/unavailable.js';
 
 /** Each surface's router has a state type of its own; the app only mounts them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -62,6 +63,7 @@ export function createApp({
   app.use(requestLog(logger, metrics));
   pinIssuerOrigin(app, config.issuer);
   app.use(basics(state));
+  app.use(answerUnavailable());
   const probe = probes({ config, db, redis, metrics, state });
   // keyport's own routes, each under its first path segment: a token request passes one check, not eight routers.
   app.use(

@@ -153,6 +153,28 @@ const fileSchema = z
      * IPv4-mapped IPv6 address is counted as its IPv4 address.
      */
     ipv6_throttle_prefix: z.int().min(16).max(128).default(64),
+    /**
+     * The longest keyport waits on the database (MySQL/MariaDB, PostgreSQL) for one
+     * statement, for a pooled connection, and to connect. Past it the
+     * request answers 503 with Retry-After (never hangs, never a 500), and
+     * usage counted in memory waits for the next write.
+     */
+    database_timeout_ms: z.int().min(100).max(60_000).default(5000),
+    /**
+     * How long an idle kept-alive connection stays open (Node alone: 5 s).
+     * Behind a load balancer it must be longer than the balancer's idle
+     * timeout, or the balancer sends requests down connections keyport has
+     * just closed: 65 s suits the common 60 s (AWS ALB, GCP, nginx 60 s).
+     * The headers timeout is set one second above it.
+     */
+    keep_alive_timeout_seconds: z.number().min(1).max(3600).default(65),
+    /**
+     * Stop (draining as on SIGTERM) when the process that started keyport
+     * exits. Unset: only when started through npm (`npm start`, `npx`), which
+     * exit on SIGTERM without passing it on. A plain `node … serve` under
+     * nohup, setsid or a process manager keeps running.
+     */
+    stop_with_parent: z.boolean().optional(),
     /** How often each process looks for new or retired signing keys in keys_dir. */
     keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
   })
@@ -200,6 +222,9 @@ const configSchema = fileSchema.transform((c) => ({
   shutdownTimeoutSeconds: c.shutdown_timeout_seconds,
   shutdownDelaySeconds: c.shutdown_delay_seconds,
   keysReloadSeconds: c.keys_reload_seconds,
+  databaseTimeoutMs: c.database_timeout_ms,
+  keepAliveTimeoutSeconds: c.keep_alive_timeout_seconds,
+  stopWithParent: c.stop_with_parent,
   trustedProxies: c.trusted_proxies,
   ipv6ThrottlePrefix: c.ipv6_throttle_prefix,
 }));
@@ -230,8 +255,26 @@ const ENV_KEYS = {
   KEYPORT_TRUSTED_PROXIES: 'trusted_proxies',
   KEYPORT_SHUTDOWN_DELAY_SECONDS: 'shutdown_delay_seconds',
   KEYPORT_KEY_PREFIX: 'key_prefix',
+  KEYPORT_DATABASE_TIMEOUT_MS: 'database_timeout_ms',
+  KEYPORT_KEEP_ALIVE_TIMEOUT_SECONDS: 'keep_alive_timeout_seconds',
+  KEYPORT_STOP_WITH_PARENT: 'stop_with_parent',
   REDIS_URL: 'redis_url',
 } as const;
+
+const NUMERIC_KEYS: ReadonlySet<string> = new Set([
+  'port',
+  'workers',
+  'trusted_proxies',
+  'shutdown_delay_seconds',
+  'database_timeout_ms',
+  'keep_alive_timeout_seconds',
+]);
+
+const BOOLEAN_KEYS: ReadonlySet<string> = new Set(['stop_with_parent']);
+
+/** `true`/`1`/`yes` and `false`/`0`/`no`; anything else is left as text for the schema to name. */
+const booleanOf = (value: string) =>
+  /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
 
 export interface LoadConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -248,10 +291,7 @@ export function loadConfig({ env = process.env, file, overrides = {} }: LoadConf
   for (const [variable, key] of Object.entries(ENV_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    raw[key] =
-      key === 'port' || key === 'workers' || key === 'trusted_proxies' || key === 'shutdown_delay_seconds'
-        ? Number(value)
-        : value;
+    raw[key] = NUMERIC_KEYS.has(key) ? Number(value) : BOOLEAN_KEYS.has(key) ? booleanOf(value) : value;
   }
   Object.assign(raw, overrides);
 

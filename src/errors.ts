@@ -90,6 +90,39 @@ export class RateLimitExceeded extends KeyportError {
   }
 }
 
+/**
+ * RFC 9110 §15.6.4: something keyport depends on (the database) did not
+ * answer within its bound (`database_timeout_ms`), so nothing was decided:
+ * the caller may retry after `retryAfter` seconds. Never a client's mistake,
+ * never a 500. Inside the OAuth surface it becomes RFC 6749's
+ * `temporarily_unavailable` (oidc/overrides/install-unavailable-answers.ts).
+ */
+export class ServiceUnavailable extends KeyportError {
+  readonly status = 503;
+  /** oidc-provider's error handler answers with this status instead of 500. */
+  readonly statusCode = 503;
+  readonly code = 'temporarily_unavailable';
+  constructor(
+    readonly retryAfter: number,
+    readonly what = 'the database',
+  ) {
+    super(`${what} is not answering; retry after ${retryAfter} seconds`);
+  }
+
+  /** The message is fixed here: drivers and query builders add SQL to an error's message. */
+  override body(): ErrorBody {
+    return { error: this.code, message: this.answer, retry_after: this.retryAfter };
+  }
+
+  get answer(): string {
+    return `${this.what} is not answering; retry after ${this.retryAfter} seconds`;
+  }
+
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
+  }
+}
+
 export class Conflict extends KeyportError {
   readonly status = 409;
   readonly code = 'conflict';

@@ -113,7 +113,12 @@ export async function createKeyport(
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
   });
-  const metrics = createMetrics({ db: services.db, bcrypt: limits.bcrypt, redis });
+  const metrics = createMetrics({
+    db: services.db,
+    bcrypt: limits.bcrypt,
+    redis,
+    buffers: { usage, key_usage: keyUsage },
+  });
   shareWithPrimary(metrics);
   const loadClient = createClientLoader(config, services.clients);
   const { audit, clock } = services;

@@ -6,6 +6,10 @@ import { createKeyport, type Keyport } from './keyport.js';
 export async function serve(config: Config): Promise<{ server: Server; keyport: Keyport }> {
   const keyport = await createKeyport(config);
   const server = createServer(keyport.handle);
+  // Longer than the load balancer's idle timeout (README, "Kept-alive connections"); Node
+  // wants the headers timeout above it, or a request arriving as the connection idles is cut.
+  server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
+  server.headersTimeout = Math.max(60_000, server.keepAliveTimeout + 1000);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

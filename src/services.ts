@@ -43,7 +43,7 @@ export async function openServices(
   config: Config,
   { auditAs, clock = systemClock }: { auditAs?: AuditActor; clock?: Clock } = {},
 ): Promise<Services> {
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { timeoutMs: config.databaseTimeoutMs });
   try {
     await migrateLatest(db);
   } catch (err) {

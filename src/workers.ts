@@ -4,7 +4,7 @@ import { createDb } from './persistence/sql/knex.js';
 import { migrateLatest } from './persistence/sql/migrate.js';
 import { loadOrCreateKeys } from './persistence/signing-keys.js';
 import { answerMetricsRequests } from './observability/metrics.js';
-import { watchParent } from './parent-watch.js';
+import { shouldWatchParent, watchParent } from './parent-watch.js';
 
 /**
  * The primary of `KEYPORT_WORKERS=N`: applies migrations and creates the keys
@@ -15,7 +15,7 @@ import { watchParent } from './parent-watch.js';
 const WORKER_HEAP_MB = 128;
 
 export async function runPrimary(config: Config): Promise<void> {
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { timeoutMs: config.databaseTimeoutMs });
   try {
     await migrateLatest(db);
   } finally {
@@ -68,7 +68,7 @@ export async function runPrimary(config: Config): Promise<void> {
   for (let i = 0; i < config.workers; i++) fork();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  watchParent(stop);
+  if (shouldWatchParent(config.stopWithParent)) watchParent(stop);
 }
 
 export const isPrimaryOfMany = (config: Config) => config.workers > 1 && cluster.isPrimary;

@@ -22,10 +22,11 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
       // The admin API's refusals all carry a message (docs/contract.md, Admin API).
       ctx.body = body;
       if (status === 401) ctx.set('WWW-Authenticate', `Bearer realm="keyport", error="invalid_token"`);
-      if (status >= 500) console.error('admin API error:', (err as Error).message);
+      if (status >= 500 && status !== 503) console.error('admin API error:', (err as Error).message);
       const teamId = Number(ctx.params?.team);
       const caller = ctx.state.caller;
-      if (!caller) return;
+      // An outage (503) is not the caller's doing, and its audit row could not be written anyway.
+      if (!caller || status === 503) return;
       await audit
         .record({
           teamId:

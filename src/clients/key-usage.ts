@@ -22,6 +22,8 @@ export interface KeyUsage {
   close(): Promise<void>;
   /** Calls and address sightings recorded and not yet written. */
   readonly unwritten: number;
+  /** What was dropped because the buffer was full (the database failing for long); never written. */
+  readonly dropped: number;
   /** Hourly or daily counts between `from` and `to` (epoch seconds), and the addresses kept. */
   read(clientId: string, range: { from: number; to: number; granularity: 'hour' | 'day' }): Promise<UsageReport>;
 }
@@ -85,6 +87,9 @@ export function createKeyUsage(
     close: () => buffer.close(),
     get unwritten() {
       return buffer.unwritten;
+    },
+    get dropped() {
+      return buffer.dropped;
     },
     async read(clientId, { from, to, granularity }) {
       const rows = await store.hourly(clientId, from - (from % 3600), to);

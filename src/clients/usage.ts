@@ -29,6 +29,8 @@ export interface UsageRecorder {
   close(): Promise<void>;
   /** Uses recorded and not yet written (waiting, in a write that has not finished, or dropped). */
   readonly unwritten: number;
+  /** What was dropped because the buffer was full (the database failing for long); never written. */
+  readonly dropped: number;
 }
 
 export interface UsageRecorderOptions {
@@ -60,6 +62,9 @@ export function createUsageRecorder(
     close: () => buffer.close(),
     get unwritten() {
       return buffer.unwritten;
+    },
+    get dropped() {
+      return buffer.dropped;
     },
   };
 }

@@ -115,6 +115,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     try {
       await next();
     } catch (err) {
+      if (err instanceof KeyportError) ctx.set(err.headers());
       if (err instanceof KeyportError)
         return render(
           ctx,

@@ -17,7 +17,25 @@ export interface Metrics {
   render(): Promise<{ contentType: string; text: string }>;
 }
 
-export function createMetrics({ db, bcrypt, redis }: { db: Db; bcrypt: BcryptGate; redis?: SharedRedis }): Metrics {
+/** A write-behind buffer of counts (usage, key usage), as the metrics read it. */
+export interface CountBuffer {
+  /** Kept and not written yet, dropped included. */
+  readonly unwritten: number;
+  readonly dropped: number;
+}
+
+export function createMetrics({
+  db,
+  bcrypt,
+  redis,
+  buffers = {},
+}: {
+  db: Db;
+  bcrypt: BcryptGate;
+  redis?: SharedRedis;
+  /** By name (`usage`, `key_usage`): what waits to be written while the database is slow or out. */
+  buffers?: Record<string, CountBuffer>;
+}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyport_' });
   const pool = () =>
@@ -61,6 +79,26 @@ export function createMetrics({ db, bcrypt, redis }: { db: Db; bcrypt: BcryptGat
     },
   });
   if (redis) watchRedis(registry, redis);
+
+  new Gauge({
+    name: 'keyport_usage_unwritten',
+    help: 'counted uses kept in memory, waiting to be written (grows while the database is out, then drains)',
+    labelNames: ['buffer'],
+    registers: [registry],
+    collect() {
+      for (const [name, b] of Object.entries(buffers)) this.set({ buffer: name }, b.unwritten - b.dropped);
+    },
+  });
+  new Counter({
+    name: 'keyport_usage_dropped_total',
+    help: 'counted uses dropped because the buffer was full (the database out for long); never written',
+    labelNames: ['buffer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, b] of Object.entries(buffers)) this.inc({ buffer: name }, b.dropped);
+    },
+  });
 
   return {
     registry,

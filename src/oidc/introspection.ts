@@ -1,11 +1,11 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { ClientStore } from '../clients/store.js';
-import type { UsageRecorder } from '../clients/usage.js';
 import { currentScope } from '../clients/scopes.js';
 import { keyportMetadata } from '../clients/metadata.js';
 import { createKeyInspector } from '../verification/verify.js';
 import { isForApis } from './api-resource.js';
+import { countOnSuccess } from './overrides/install-usage-on-success.js';
 
 /*
  * keyport's additions to oidc-provider's introspection (RFC 7662), installed
@@ -22,7 +22,7 @@ import { isForApis } from './api-resource.js';
  * tokens (RFC 7662 §4, mayIntrospectOrRevoke), any other client is told
  * `{active:false}`, the answer for a key it may not see as for one that does not exist.
  */
-export function introspectApiKeys(clients: ClientStore, config: Config, usage: UsageRecorder) {
+export function introspectApiKeys(clients: ClientStore, config: Config) {
   const keys = createKeyInspector({ config, clients });
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     await next();
@@ -41,7 +41,7 @@ export function introspectApiKeys(clients: ClientStore, config: Config, usage: U
     if (outcome.kind !== 'valid') return;
     const { client, scopes } = outcome.key;
     if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
-    usage.record(client.clientId);
+    countOnSuccess(ctx, client.clientId);
     ctx.body = {
       active: true,
       token_type: 'api_key',

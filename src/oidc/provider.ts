@@ -24,6 +24,8 @@ import { installBasicAsSent } from './overrides/install-basic-as-sent.js';
 import { installPageHeaders } from './overrides/install-page-headers.js';
 import { installIntrospectionAdditions } from './overrides/install-introspection-additions.js';
 import { installNoFormPost } from './overrides/install-no-form-post.js';
+import { countOnSuccess, installUsageOnSuccess } from './overrides/install-usage-on-success.js';
+import { installUnavailableAnswers } from './overrides/install-unavailable-answers.js';
 import { installTokenErrorWording } from './overrides/install-token-error-wording.js';
 
 export interface ProviderDeps {
@@ -84,7 +86,7 @@ export function createProvider({
         allowedPolicy: async (ctx, client, token) => {
           const allowed = await mayIntrospectOrRevoke(ctx, client, token);
           // An introspection of a client's token is a use of that client's key.
-          if (allowed && token.clientId) usage.record(token.clientId);
+          if (allowed && token.clientId) countOnSuccess(ctx, token.clientId);
           return allowed;
         },
       },
@@ -126,7 +128,7 @@ export function createProvider({
     extraClientMetadata: { properties: [...KEYPORT_CLIENT_METADATA] },
     extraTokenClaims: async (ctx, token) => {
       const claims = await issuancePolicy(ctx, token);
-      if (token.clientId) usage.record(token.clientId);
+      if (token.clientId) countOnSuccess(ctx, token.clientId);
       return claims;
     },
     assertJwtClientAuthClaimsAndHeader: async (ctx, claims, header, client) => {
@@ -162,6 +164,8 @@ export function createProvider({
 
   // Each change to oidc-provider's behaviour, one file each in overrides/ (README "oidc-provider changes").
   // provider.use runs in this order, before the provider's own routes.
+  installUsageOnSuccess(provider, { usage });
+  installUnavailableAnswers(provider);
   installClientLookup(provider, { loadClient });
   installSecretComparison(provider, { limits, clients });
   installAuthFailureReasons(provider, { clockSkewSeconds: config.clockSkewSeconds });
@@ -170,7 +174,7 @@ export function createProvider({
   installAuthorizationRequestLimit(provider, { ipv6Prefix: config.ipv6ThrottlePrefix });
   installBasicAsSent(provider);
   installPageHeaders(provider);
-  installIntrospectionAdditions(provider, { clients, config, usage });
+  installIntrospectionAdditions(provider, { clients, config });
   installNoFormPost(provider);
   installTokenErrorWording(provider);
   return provider;

@@ -19,8 +19,19 @@ function servicesLine(): string {
     process.env.TEST_REDIS_URL ? 'Redis' : 'Redis (TEST_REDIS_URL unset)',
   );
   if (!existsSync('/usr/bin/chromium')) skipped.push('Chromium (/usr/bin/chromium missing: the e2e tests fail)');
+  if (!onPath('mariadb-install-db') || !onPath('mariadbd'))
+    skipped.push('own MariaDB (mariadb-install-db or mariadbd missing: test/faults/database-stop fails)');
   if (!hasPythonAuthlib()) skipped.push('Python authlib (the client-library tests fail)');
   return `keyport tests ran against: ${ran.join(', ')}; skipped: ${skipped.length ? skipped.join(', ') : 'nothing'}`;
+}
+
+function onPath(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function hasPythonAuthlib(): boolean {

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { configFrom, fail, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
-import { watchParent } from '../../parent-watch.js';
+import { shouldWatchParent, watchParent } from '../../parent-watch.js';
 
 const METRICS_CLOSED =
   'listening beyond loopback without metrics_token (KEYPORT_METRICS_TOKEN): GET /metrics answers 404';
@@ -45,9 +45,9 @@ export const serveCommand = () =>
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      // A worker stops with its primary; a single process with whatever started it (npm, npx).
+      // A worker stops with its primary; a single process with npm or npx, when started through them.
       if (cluster.isWorker) process.once('disconnect', stop);
-      else watchParent(stop);
+      else if (shouldWatchParent(config.stopWithParent)) watchParent(stop);
     } catch (err) {
       fail(err, flags.json === true);
       // A worker's IPC channel would keep it alive; the primary sees the exit and stops.

@@ -12,6 +12,7 @@ import { createCsrf } from '../../web/csrf.js';
 import type { PasswordSignIn } from '../../access/password-sign-in.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import { isTeamMember } from '../team-members.js';
+import { ServiceUnavailable } from '../../errors.js';
 
 export interface InteractionDeps {
   readonly config: Config;
@@ -63,11 +64,13 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
         error_description?: string;
         message: string;
       };
-      const status = e.statusCode ?? e.status ?? 500;
-      if (status >= 500) console.error('interaction error:', e.message);
+      // An outage (the database not answering) is a 503 with Retry-After; any other failure a bare 500.
+      if (err instanceof ServiceUnavailable) ctx.set(err.headers());
+      const status = err instanceof ServiceUnavailable ? 503 : (e.statusCode ?? e.status ?? 500);
+      if (status >= 500 && status !== 503) console.error('interaction error:', e.message);
       render(
         ctx,
-        status >= 500 ? 500 : status,
+        status >= 500 && status !== 503 ? 500 : status,
         errorPage(
           status >= 500 ? 'server_error' : (e.error ?? 'invalid_request'),
           status >= 500 ? undefined : (e.error_description ?? e.message),

@@ -1,7 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config.js';
 import type { ClientStore } from '../../clients/store.js';
-import type { UsageRecorder } from '../../clients/usage.js';
 import { introspectApiKeys, introspectCurrentScope, introspectForApisOnly } from '../introspection.js';
 
 /*
@@ -16,9 +15,9 @@ import { introspectApiKeys, introspectCurrentScope, introspectForApisOnly } from
  */
 export function installIntrospectionAdditions(
   provider: Provider,
-  deps: { readonly clients: ClientStore; readonly config: Config; readonly usage: UsageRecorder },
+  deps: { readonly clients: ClientStore; readonly config: Config },
 ): void {
   provider.use(introspectForApisOnly(deps.config));
   provider.use(introspectCurrentScope);
-  provider.use(introspectApiKeys(deps.clients, deps.config, deps.usage));
+  provider.use(introspectApiKeys(deps.clients, deps.config));
 }

@@ -11,8 +11,10 @@ export interface Dialect {
   readonly knexClient: string;
   /** The URL schemes this dialect opens (`mysql:` …). */
   readonly schemes: readonly string[];
-  /** knex's configuration for a URL of this dialect. */
-  knexConfig(url: string): Knex.Config;
+  /** knex's configuration for a URL of this dialect; `timeoutMs` bounds each statement and connection wait. */
+  knexConfig(url: string, options: { readonly timeoutMs: number }): Knex.Config;
+  /** True when a failure means the database is out of reach (stopped, frozen, unreachable). */
+  isOutOfReach(err: unknown): boolean;
   /** True when a write failed on a primary or unique key. */
   isDuplicateKey(err: unknown): boolean;
   /** Whether `SELECT … FOR UPDATE` locks rows (SQLite has one writer and no row locks). */

@@ -1,22 +1,31 @@
 import knex, { type Knex } from 'knex';
 import type { Dialect } from './dialect.js';
 import { DIALECTS, dialectForUrl } from './dialects/index.js';
+import { bounded } from './unavailable.js';
 
 export type Db = Knex;
 
-/** Opens the database named by a URL of one of the dialects (`sqlite:PATH`, `mysql://…`, `postgres://…`). */
-export function createDb(url: string): Db {
+/** The default of `database_timeout_ms` (config.ts), for the CLI's and tests' own connections. */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
+
+/**
+ * Opens the database named by a URL of one of the dialects (`sqlite:PATH`,
+ * `mysql://…`, `postgres://…`). On a database server, a statement or a wait for a connection
+ * that takes longer than `timeoutMs` fails as ServiceUnavailable (a 503).
+ */
+export function createDb(url: string, { timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS } = {}): Db {
   const dialect = dialectForUrl(url);
   if (!dialect)
     throw new Error(`unsupported database URL; supported: ${DIALECTS.flatMap((d) => d.schemes).join(', ')}`);
   // A failed query's error names the statement with `?` marks, never its values (they reach the logs).
-  return knex({ ...dialect.knexConfig(url), compileSqlOnError: false });
+  return knex({ ...dialect.knexConfig(url, { timeoutMs }), compileSqlOnError: false });
 }
 
-/** The dialect a database was opened with (known by its knex client). */
+/** The dialect a database was opened with (known by its knex driver). */
 export function dialectOf(db: Db): Dialect {
-  const dialect = DIALECTS.find((d) => d.knexClient === db.client.config.client);
-  if (!dialect) throw new Error(`no dialect for the knex client ${String(db.client.config.client)}`);
+  const driver = (db.client as { driverName?: string }).driverName ?? db.client.config.client;
+  const dialect = DIALECTS.find((d) => d.knexClient === driver);
+  if (!dialect) throw new Error(`no dialect for the knex client ${String(driver)}`);
   return dialect;
 }
 
@@ -40,6 +49,9 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
   return { marks: padded.map(() => '?').join(', '), values: padded };
 }
 
+/** A pooled connection knex gave out: ended when a statement on it gets no answer in time. */
+type Connection = { destroy?(): void; end?(): void; __knex__disposed?: unknown };
+
 /**
  * Runs one of the few statements every request makes, without the query
  * builder: where the driver keeps prepared statements (mysql2, pg) as one on
@@ -52,10 +64,21 @@ export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[
   if (!prepared)
     return async <T>(sql: string, values: readonly unknown[]) =>
       dialect.rawRows(await db.raw(sql, values as Knex.RawBinding[])) as T[];
+  const timeoutMs = (db.client as { timeoutMs?: number }).timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
+  const { isOutOfReach } = dialect;
   return async <T>(sql: string, values: readonly unknown[]) => {
     const connection: unknown = await db.client.acquireConnection();
     try {
-      return (await prepared(connection, sql, values)) as T[];
+      return (await bounded(prepared(connection, sql, values), {
+        timeoutMs,
+        outOfReach: isOutOfReach,
+        end: () => {
+          const c = connection as Connection;
+          c.__knex__disposed = new Error('statement timed out');
+          if (c.destroy) c.destroy();
+          else void c.end?.();
+        },
+      })) as T[];
     } finally {
       await db.client.releaseConnection(connection);
     }

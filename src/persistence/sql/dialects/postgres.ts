@@ -23,17 +23,32 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
+/** pg's failures that mean the server is out of reach (class 08, shutdown, timeouts), not a refused statement. */
+const OUT_OF_REACH = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P03']);
+const outOfReach = (err: unknown) => {
+  const e = err as { code?: string; name?: string; message?: string };
+  return (
+    OUT_OF_REACH.has(e?.code ?? '') ||
+    (e?.code ?? '').startsWith('08') ||
+    e?.name === 'KnexTimeoutError' ||
+    /^(Connection terminated|Query read timeout|timeout expired)/.test(e?.message ?? '')
+  );
+};
+
 type PgConnection = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
 
 export const postgres: Dialect = {
   name: 'postgres',
   knexClient: 'pg',
   schemes: ['postgres:', 'postgresql:'],
-  knexConfig: (url) => ({
+  // Every statement, connect and wait for a pooled connection bounded by `timeoutMs` (a 503 past it).
+  knexConfig: (url, { timeoutMs }) => ({
     client: 'pg',
-    connection: { connectionString: url, types },
+    acquireConnectionTimeout: timeoutMs,
+    connection: { connectionString: url, types, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs },
     pool: { min: 0, max: 10 },
   }),
+  isOutOfReach: outOfReach,
   // 23505: unique_violation (primary keys included).
   isDuplicateKey: (err) => (err as { code?: string }).code === '23505',
   rowLocks: true,

@@ -26,6 +26,8 @@ export const sqlite: Dialect = {
       },
     };
   },
+  // One file on a local disk: a busy database waits (busy_timeout), it is never out of reach.
+  isOutOfReach: () => false,
   isDuplicateKey: (err) => {
     const code = (err as { code?: string }).code;
     return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
