@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * team_id, so every other column is nullable or has a default.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('o_auth_clients', (t) => {
     // Byte-for-byte identity: a binary collation on MySQL (SQLite compares
     // bytes by default). The store also compares in code, as MySQL's

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * provider's own example adapters do.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('oidc_payloads', (t) => {
     t.string('type', 40).notNullable();
     const id = t.string('id', 255).notNullable();

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * upsert instead of three read-modify-write transactions.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('plan_counters', (t) => {
     const id = t.string('client_id', 64).notNullable().primary();
     if (mysql) id.collate('utf8mb4_bin');

@@ -7,13 +7,13 @@ import type { Knex } from 'knex';
  * their payload's `clientId`.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.alterTable('oidc_payloads', (t) => {
     const column = t.string('client_id', 64).nullable();
     if (mysql) column.collate('utf8mb4_bin');
     t.index(['client_id']);
   });
-  const client = knex.client.config.client as string;
+  const client = knex.client.driverName as string;
   const extract =
     client === 'mysql2'
       ? "JSON_UNQUOTE(JSON_EXTRACT(payload, '$.clientId'))"

@@ -6,11 +6,11 @@ import type { Knex } from 'knex';
  * `adä@…` (accent-insensitive); SQLite compares bytes already.
  */
 export async function up(knex: Knex): Promise<void> {
-  if (knex.client.config.client !== 'mysql2') return;
+  if (knex.client.driverName !== 'mysql2') return;
   await knex.raw('ALTER TABLE users MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client !== 'mysql2') return;
+  if (knex.client.driverName !== 'mysql2') return;
   await knex.raw('ALTER TABLE users MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 NULL');
 }

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
  * were last refilled for, so a refill needs no job that touches every row).
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.alterTable('o_auth_clients', (t) => {
     const digest = t.string('key_digest', 64).nullable();
     const previous = t.string('previous_key_digest', 64).nullable();

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * Written in batches from memory, never once per call.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('key_usage_hourly', (t) => {
     const id = t.string('client_id', 64).notNullable();
     if (mysql) id.collate('utf8mb4_bin');

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
  * and only until the link is opened or expires.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('share_links', (t) => {
     const id = t.string('id', 32).notNullable().primary();
     const client = t.string('client_id', 64).notNullable();

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
  * creates another key or shows the secret again.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const mysql = knex.client.driverName === 'mysql2';
   await knex.schema.createTable('dashboard_sessions', (t) => {
     const id = t.string('id', 64).notNullable().primary();
     if (mysql) id.collate('utf8mb4_bin');

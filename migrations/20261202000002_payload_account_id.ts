@@ -6,13 +6,18 @@ import type { Knex } from 'knex';
  * Existing rows are filled in from their payload's `accountId`.
  */
 export async function up(knex: Knex): Promise<void> {
-  const mysql = knex.client.config.client === 'mysql2';
+  const client = knex.client.driverName as string;
+  const mysql = client === 'mysql2';
   await knex.schema.alterTable('oidc_payloads', (t) => {
     const column = t.string('account_id', 64).nullable();
     if (mysql) column.collate('utf8mb4_bin');
     t.index(['account_id']);
   });
-  const extract = mysql ? "JSON_UNQUOTE(JSON_EXTRACT(payload, '$.accountId'))" : "json_extract(payload, '$.accountId')";
+  const extract = mysql
+    ? "JSON_UNQUOTE(JSON_EXTRACT(payload, '$.accountId'))"
+    : client === 'pg'
+      ? "(payload::json ->> 'accountId')"
+      : "json_extract(payload, '$.accountId')";
   await knex('oidc_payloads')
     .whereIn('type', ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'Grant', 'Session'])
     .update({ account_id: knex.raw(extract) });

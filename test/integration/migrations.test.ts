@@ -18,4 +18,25 @@ describe.each(DATABASES)('migrations on $name', (database) => {
       await drop();
     }
   });
+
+  it('ids and tokens compare byte for byte (a client id differing only in case is another client)', async () => {
+    const { url, drop } = await database.create();
+    const db = createDb(url);
+    try {
+      await migrateLatest(db);
+      await db('teams').insert({ id: 1, name: 't', plan: 'pro', created_at: 1 });
+      await db('o_auth_clients').insert({ client_id: 'kp_AbC', team_id: 1, name: 'k', created_at: 1 });
+      expect(await db('o_auth_clients').where({ client_id: 'kp_abc' }).first()).toBeUndefined();
+      await db('oidc_payloads').insert({
+        id: 'Tok',
+        type: 'AccessToken',
+        payload: '{"accountId":"1"}',
+        expires_at: 9e9,
+      });
+      expect(await db('oidc_payloads').where({ id: 'tok' }).first()).toBeUndefined();
+    } finally {
+      await db.destroy();
+      await drop();
+    }
+  });
 });
