@@ -147,6 +147,7 @@ export async function createKeyport(
       limits,
       teams: services.teams,
       clients: services.clients,
+      revokeKey: (clientId) => services.clientService.revoke(clientId),
     });
     const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
