@@ -181,6 +181,7 @@ export async function createKeyport(
       secrets: limits,
       failures: limits.failures,
       events: keyEvents,
+      plans: limits.plans,
     });
     const interactionRouter = createInteractionRouter({
       config,
