@@ -62,7 +62,7 @@ export function createApp({
   app.maxIpsCount = config.trustedProxies;
   app.use(requestLog(logger, metrics));
   pinIssuerOrigin(app, config.issuer);
-  app.use(basics(state));
+  app.use(basics(state, config.issuer.startsWith('https:')));
   app.use(answerUnavailable());
   const probe = probes({ config, db, redis, metrics, state });
   // keyport's own routes, each under its first path segment: a token request passes one check, not eight routers.
@@ -125,10 +125,14 @@ const ALLOW = [...METHODS].join(', ');
 /**
  * What every request gets first, in one step: a method keyport serves
  * nowhere (PROPFIND, TRACE, …) is the client's mistake, 405 and never 501;
- * while draining, answers close their connection; no content sniffing.
+ * while draining, answers close their connection; no content sniffing; with
+ * an https ISSUER, Strict-Transport-Security (two years, subdomains) on every
+ * answer, never over an http ISSUER (a browser would then refuse plain http).
  */
-function basics(state: { draining: boolean }): Koa.Middleware {
+const HSTS = 'max-age=63072000; includeSubDomains';
+function basics(state: { draining: boolean }, https: boolean): Koa.Middleware {
   return (ctx, next) => {
+    if (https) ctx.set('Strict-Transport-Security', HSTS);
     if (!METHODS.has(ctx.method)) {
       ctx.status = 405;
       ctx.set('Allow', ALLOW);

@@ -147,6 +147,7 @@ export async function createKeyport(
       limits,
       teams: services.teams,
       clients: services.clients,
+      revokeKey: (clientId) => services.clientService.revoke(clientId),
     });
     const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
@@ -180,6 +181,7 @@ export async function createKeyport(
       secrets: limits,
       failures: limits.failures,
       events: keyEvents,
+      plans: limits.plans,
     });
     const interactionRouter = createInteractionRouter({
       config,

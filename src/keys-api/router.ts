@@ -7,6 +7,7 @@ import { isValid } from '../clients/client.js';
 import type { ClientStore } from '../clients/store.js';
 import { createBatcher } from '../batch.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
+import type { PlanLimits } from '../limits/plan-limits.js';
 import type { KeyEventHub } from '../events/key-events.js';
 import type { KeyVerifier } from '../verification/verify.js';
 import { verifyAnswer } from '../verification/wire.js';
@@ -25,6 +26,8 @@ interface Deps {
   readonly secrets: SecretCheckDeps;
   readonly failures: AuthFailures;
   readonly events: KeyEventHub;
+  /** The callers' own budgets: a resource server's `resource_server_rate_limits`. */
+  readonly plans: PlanLimits;
 }
 
 type Ctx = RouterContext;
@@ -37,7 +40,7 @@ type Ctx = RouterContext;
  * authenticated caller is 200 with a code, and the X-RateLimit-* headers
  * mirror the key's budget.
  */
-export function createKeysRouter({ verifier, clients, secrets, failures, events }: Deps): Router {
+export function createKeysRouter({ verifier, clients, secrets, failures, events, plans }: Deps): Router {
   const router = new Router();
   // Concurrent verifications by the same resource servers share one read of their rows.
   const callerById = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
@@ -119,7 +122,22 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
       throw new RateLimitExceeded(err.retryAfter, 'too many failed authentications');
     }
     ctx.state.route = ctx.path;
-    ctx.state.caller = { clientId: caller.clientId };
+    ctx.state.caller = { clientId: caller.clientId, environment: caller.environment };
+    await next();
+  }
+
+  /**
+   * Each verification also counts against the calling resource server's own
+   * budget (the same counters as its token and introspection requests):
+   * over it, 429 with Retry-After, before the key's budget is touched.
+   */
+  async function countCaller(ctx: Ctx, next: Koa.Next) {
+    const { clientId, environment } = ctx.state.caller as { clientId: string; environment: string };
+    const verdict = await plans.consume(clientId, plans.limitsFor({ environment, kind: 'resource_server' }));
+    if (!verdict.allowed) {
+      ctx.state.limitReason = 'resource_server_rate_limit';
+      throw new RateLimitExceeded(verdict.retryAfter, "the resource server's own rate limit is exceeded");
+    }
     await next();
   }
 
@@ -128,6 +146,7 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events 
     answerRefusals,
     parse as never,
     requireResourceServer,
+    countCaller,
     guarded(R.verify, async (ctx: Ctx, { body }) => {
       const { client_id: _id, client_secret: _secret, ...request } = body;
       const result = verifyAnswer(await verifier.verify(request));

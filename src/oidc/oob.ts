@@ -7,7 +7,8 @@ import { oobPage } from './interactions/pages.js';
  * oidc-provider answers an authorization for the out-of-band redirect with a
  * 303 to `urn:ietf:wg:oauth:2.0:oob?code=…`, which no browser can follow.
  * keyport turns that answer into a page showing the code (or the error) for
- * the person to copy. Every value is HTML-escaped by the page template.
+ * the person to copy. Every value is HTML-escaped by the page template; the
+ * request's `state` is not shown at all (any caller's text on keyport's origin).
  */
 export async function oobRedirectPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await next();
@@ -26,7 +27,6 @@ export async function oobRedirectPage(ctx: Koa.Context, next: Koa.Next): Promise
   ctx.type = 'html';
   ctx.body = oobPage({
     code: params.get('code') ?? undefined,
-    state: params.get('state') ?? undefined,
     error: params.get('error') ?? undefined,
     errorDescription: params.get('error_description') ?? undefined,
   });

@@ -27,6 +27,7 @@ import { installNoFormPost } from './overrides/install-no-form-post.js';
 import { countOnSuccess, installUsageOnSuccess } from './overrides/install-usage-on-success.js';
 import { installUnavailableAnswers } from './overrides/install-unavailable-answers.js';
 import { installTokenErrorWording } from './overrides/install-token-error-wording.js';
+import { installApiKeyRevocation } from './overrides/install-api-key-revocation.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -37,6 +38,8 @@ export interface ProviderDeps {
   readonly limits: OAuthLimits;
   readonly teams: TeamStore;
   readonly clients: ClientStore;
+  /** Revokes a key (the client service's revoke): RFC 7009 revocation of a caller's own raw key. */
+  readonly revokeKey: (clientId: string) => Promise<unknown>;
 }
 
 import { API_RESOURCE } from './api-resource.js';
@@ -59,6 +62,7 @@ export function createProvider({
   limits,
   teams,
   clients,
+  revokeKey,
 }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient),
@@ -177,6 +181,7 @@ export function createProvider({
   installIntrospectionAdditions(provider, { clients, config });
   installNoFormPost(provider);
   installTokenErrorWording(provider);
+  installApiKeyRevocation(provider, { clients, config, revokeKey });
   return provider;
 }
 

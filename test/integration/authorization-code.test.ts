@@ -66,7 +66,7 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     await drop();
   });
 
-  it('the oob redirect shows the code and state on a safe page; the code gets tokens for the person and team', async () => {
+  it('the oob redirect shows the code, never the state, on a safe page; the code gets tokens for the person and team', async () => {
     const { code, verifier, page } = await newCode();
     expect(page.status).toBe(200);
     expect(code).toEqual(expect.any(String));
@@ -74,9 +74,10 @@ describe.each(DATABASES)('authorization_code with PKCE for apps on $name', (data
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    // The state is shown escaped, never as markup.
-    expect(page.text).toContain('st&lt;at&gt;e&quot;1');
+    // The caller's state is never shown on keyport's origin (issue 23 item 15), escaped or not.
+    expect(page.text).not.toContain('st&lt;at&gt;e&quot;1');
     expect(page.text).not.toContain('st<at>e"1');
+    expect(page.text).not.toContain('id="state"');
     expect(page.text).toContain('id="copy"');
 
     const tokens = await exchange(code, verifier);

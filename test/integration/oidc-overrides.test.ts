@@ -75,12 +75,14 @@ describe.each(DATABASES)('changes keyport makes to oidc-provider, on $name', (da
 
   it('install-oob-page: an answer to the oob redirect is a page, not a redirect to urn:ietf:wg:oauth:2.0:oob', async () => {
     // No code_challenge: oidc-provider answers invalid_request to the redirect URI.
-    const res = await authorize({ redirect_uri: OOB, scope: 'openid', state: 's1' });
+    const res = await authorize({ redirect_uri: OOB, scope: 'openid', state: 'Call +1-555-0100 for support' });
     expect(res.status).toBe(200);
     expect(res.headers.get('location')).toBeNull();
     expect(res.headers.get('content-security-policy')).toBeTruthy();
     const html = await res.text();
     expect(html).toContain('invalid_request');
+    // Anyone's state text, shown on keyport's origin, would read as keyport's words: never shown.
+    expect(html).not.toContain('555-0100');
   });
 
   it('install-no-form-post: response_mode=form_post is refused and left out of discovery', async () => {

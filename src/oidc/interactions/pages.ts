@@ -45,13 +45,16 @@ export function consentPage(v: ConsentView): string {
 }
 
 /** The out-of-band answer: the code (or the error) for the person to copy into the app. */
-export function oobPage(v: { code?: string; state?: string; error?: string; errorDescription?: string }): string {
+/**
+ * The out-of-band page. The request's `state` is never shown: it is any
+ * caller's text, and on keyport's origin it would read as keyport's words.
+ */
+export function oobPage(v: { code?: string; error?: string; errorDescription?: string }): string {
   if (v.code) {
     return page(
       'Copy this code into the app',
       html`<p>Paste this code into the application that sent you here. It works once, within a minute.</p>
 <code class="value" id="code">${v.code}</code>
-${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
 <button type="button" id="copy">Copy</button>
 <script src="/static/copy.js"></script>`,
     );
@@ -60,7 +63,6 @@ ${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
     'Access was not granted',
     html`<p class="error" id="error">${v.error ?? 'error'}</p>
 ${v.errorDescription ? html`<p>${v.errorDescription}</p>` : ''}
-${v.state ? html`<p>State: <code id="state">${v.state}</code></p>` : ''}
 <p>You can close this page.</p>`,
   );
 }
