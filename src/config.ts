@@ -53,10 +53,16 @@ const fileSchema = z
      * throttles, shared bcrypt verifications), shared by every process and
      * host. Budgets and used assertion ids are always in the database, the
      * record. Unset, or while Redis fails: all of it is kept in the database.
+     * `redis://` or `rediss://` names one Redis; `redis+sentinel://[:password@]
+     * host:port[,host:port…]/<master-name>` names Redis Sentinels, and keyport
+     * follows their failovers (persistence/redis/sentinel-url.ts).
      */
     redis_url: z
       .string()
-      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .regex(
+        /^(?:rediss?:\/\/|redis\+sentinel:\/\/(?:[^@/]*@)?[\w.-]+(?::\d{1,5})?(?:,[\w.-]+(?::\d{1,5})?)*\/[\w.-]+$)/,
+        'must start with redis:// or rediss://, or be redis+sentinel://[:password@]host:port[,host:port…]/<master-name>',
+      )
       .optional(),
     /** Prefix of every Redis key keyport writes, so deployments (or tests) can share one Redis. */
     redis_key_prefix: z

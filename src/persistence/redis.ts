@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { createBreaker, type Breaker } from './redis/breaker.js';
+import { parseSentinelUrl } from './redis/sentinel-url.js';
 
 export type RedisClient = Redis;
 
@@ -26,7 +27,7 @@ export interface SharedRedis {
 export function createRedis(config: Config, onChange?: (up: boolean) => void): SharedRedis | undefined {
   if (!config.redisUrl) return undefined;
   const connectTimeout = Math.max(1000, config.redisCommandTimeoutMs * 4);
-  const client = new Redis(config.redisUrl, {
+  const options = {
     keyPrefix: config.redisKeyPrefix,
     // No command waits longer than this: a frozen Redis (SIGSTOP) answers nothing, and the caller uses the database.
     commandTimeout: config.redisCommandTimeoutMs,
@@ -34,7 +35,20 @@ export function createRedis(config: Config, onChange?: (up: boolean) => void): S
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout,
-  });
+  } satisfies RedisOptions;
+  const sentinel = parseSentinelUrl(config.redisUrl);
+  const client = sentinel
+    ? // ioredis asks the sentinels for the primary, and asks again whenever its connection drops: a failover is followed
+      // by a reconnect. Until then commands fail at once (no offline queue), and the breaker uses the database.
+      new Redis({
+        ...options,
+        sentinels: [...sentinel.sentinels],
+        name: sentinel.name,
+        ...(sentinel.password ? { password: sentinel.password } : {}),
+        // No failoverDetector: in ioredis 5.11 its disconnect, landing while the client reconnects, ends the
+        // client for good (seen in test/faults/redis-sentinel.test.ts); the dropped socket is enough to follow.
+      })
+    : new Redis(config.redisUrl, options);
   // Failures reach the breaker through each command; the reconnecting client's errors need no second report.
   client.on('error', () => undefined);
   const breaker = createBreaker({

@@ -25,7 +25,7 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -33,11 +33,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls until the port answers PING with PONG (bounded). */
-async function untilAnswers(port: number, child: ChildProcess): Promise<void> {
+/** Polls until the port answers PING with PONG (bounded): a redis-server or a redis-sentinel. */
+export async function untilAnswers(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`redis on ${port} exited with ${child.exitCode}`);
     const pong = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
       socket.setTimeout(500, () => (socket.destroy(), resolve(false)));
@@ -48,17 +48,18 @@ async function untilAnswers(port: number, child: ChildProcess): Promise<void> {
     if (pong) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`redis-server on ${port} did not answer within 10 s`);
+  throw new Error(`redis on ${port} did not answer within 10 s`);
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** `args` are added to redis-server's own (e.g. `--replicaof 127.0.0.1 <port>` for a replica). */
+export async function startRedisServer(args: readonly string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'keyport-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    const own = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+    child = spawn('redis-server', [...own, ...args], { stdio: 'ignore' });
     await untilAnswers(port, child);
   };
   const kill = async () => {

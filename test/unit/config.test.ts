@@ -2,7 +2,9 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { maskedConfig } from '../../src/cli/commands/config.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { parseSentinelUrl } from '../../src/persistence/redis/sentinel-url.js';
 
 describe('configuration', () => {
   it('defaults to port 3000, a local issuer and an SQLite file', () => {
@@ -45,5 +47,38 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { DATABASE_URL: 'mssql://h/db' } })).toThrow(
       /database_url \(or DATABASE_URL\): must start with sqlite:, mysql:\/\/, postgres:\/\/ or postgresql:\/\//,
     );
+  });
+
+  it('REDIS_URL names one Redis, or Redis Sentinels with the name of their primary', () => {
+    const sentinels = 'redis+sentinel://:s3cr%40t@10.0.0.1:26379,10.0.0.2:26380,sentinel-3/mymaster';
+    expect(loadConfig({ env: { REDIS_URL: sentinels } }).redisUrl).toBe(sentinels);
+    expect(parseSentinelUrl(sentinels)).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: 'sentinel-3', port: 26379 },
+      ],
+      name: 'mymaster',
+      password: 's3cr@t',
+    });
+    expect(parseSentinelUrl('redis://127.0.0.1:6379')).toBeUndefined();
+    for (const bad of [
+      'redis+sentinel://10.0.0.1:26379',
+      'redis+sentinel:///mymaster',
+      'memcached://x',
+      'redis+sentinel://a:b:c/m',
+    ]) {
+      expect(() => loadConfig({ env: { REDIS_URL: bad } })).toThrow(
+        /redis_url \(or REDIS_URL\): .*redis\+sentinel:\/\//,
+      );
+    }
+  });
+
+  it('keyport config masks the Redis password, in either form', () => {
+    for (const url of ['redis://:s3cret@127.0.0.1:6379', 'redis+sentinel://:s3cret@h1:26379,h2:26379/mymaster']) {
+      const shown = JSON.stringify(maskedConfig(loadConfig({ env: { REDIS_URL: url } })));
+      expect(shown).not.toContain('s3cret');
+      expect(shown).toContain(url.replace('s3cret', '********'));
+    }
   });
 });

@@ -6,7 +6,7 @@ const MASK = '********';
 
 /**
  * The configuration under its file keys (`database_url`, …) with every
- * secret replaced: tokens whole, a database password inside its URL.
+ * secret replaced: tokens whole, a database or Redis password inside its URL.
  */
 export function maskedConfig(config: Config): Record<string, unknown> {
   let databaseUrl = config.databaseUrl;
@@ -19,6 +19,8 @@ export function maskedConfig(config: Config): Record<string, unknown> {
   const masked: Record<string, unknown> = {
     ...config,
     databaseUrl,
+    // `redis://:pass@host` or `redis+sentinel://:pass@h1,h2/name` (a list of hosts is no WHATWG URL).
+    redisUrl: config.redisUrl?.replace(/^([\w+]+:\/\/[^:@/]*:)[^@/]+@/, `$1${MASK}@`),
     adminToken: config.adminToken === undefined ? null : MASK,
     metricsToken: config.metricsToken === undefined ? null : MASK,
   };
