@@ -197,6 +197,8 @@ const configSchema = fileSchema.transform((c) => ({
   listensOnLoopbackOnly: isLoopback(c.listen_address),
   workers: c.workers,
   issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
+  /** False when the issuer is only guessed from PORT: a process other than the server cannot know it. */
+  issuerIsSet: c.issuer !== undefined,
   databaseUrl: c.database_url,
   keysDir: c.keys_dir,
   redisUrl: c.redis_url,
