@@ -129,6 +129,8 @@ const fileSchema = z
     clock_skew_seconds: z.int().min(0).max(300).default(30),
     /** Lifetime of access tokens (client credentials and apps). One hour, as most APIs do. */
     access_token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
+    /** Lifetime of an authorization code shown on the oob page, where a person copies it by hand. */
+    oob_code_ttl_seconds: z.int().min(60).max(3600).default(600),
     /** How often recorded key usage (last_used_at, usage_count) is written; at most 5 s of lag. */
     usage_flush_seconds: z.number().min(0.1).max(5).default(1),
     /** How often expired token rows are deleted, in batches. */
@@ -203,6 +205,8 @@ const configSchema = fileSchema.transform((c) => ({
   listensOnLoopbackOnly: isLoopback(c.listen_address),
   workers: c.workers,
   issuer: (c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, ''),
+  /** False when the issuer is only guessed from PORT: a process other than the server cannot know it. */
+  issuerIsSet: c.issuer !== undefined,
   databaseUrl: c.database_url,
   keysDir: c.keys_dir,
   redisUrl: c.redis_url,
@@ -216,6 +220,7 @@ const configSchema = fileSchema.transform((c) => ({
   defaultScopes: c.default_scopes,
   plans: ownEntries(c.plans),
   accessTokenTtlSeconds: c.access_token_ttl_seconds,
+  oobCodeTtlSeconds: c.oob_code_ttl_seconds,
   maxAssertionLifetimeSeconds: c.max_assertion_lifetime_seconds,
   clockSkewSeconds: c.clock_skew_seconds,
   expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,

@@ -174,7 +174,12 @@ export async function createKeyport(
       keyUsage,
       findAccessToken: accessTokenFinder(accessTokens),
     });
-    const shareRouter = createShareRouter({ shares: services.shares, audit, ipv6Prefix: config.ipv6ThrottlePrefix });
+    const shareRouter = createShareRouter({
+      shares: services.shares,
+      audit,
+      ipv6Prefix: config.ipv6ThrottlePrefix,
+      findClient: (clientId) => services.clients.findById(clientId),
+    });
     const keysRouter = createKeysRouter({
       verifier,
       clients: services.clients,

@@ -44,9 +44,18 @@ export function print(result: Record<string, unknown>, json: boolean): void {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  printLines(result, '');
+}
+
+/** `key: value` lines; a nested object prints as `key.field: value` (e.g. `share.expires_at`). */
+function printLines(result: Record<string, unknown>, prefix: string): void {
   for (const [key, value] of Object.entries(result)) {
     if (value === undefined) continue;
-    process.stdout.write(`${key}: ${Array.isArray(value) ? value.join(' ') : String(value)}\n`);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      printLines(value as Record<string, unknown>, `${prefix}${key}.`);
+      continue;
+    }
+    process.stdout.write(`${prefix}${key}: ${Array.isArray(value) ? value.join(' ') : String(value)}\n`);
   }
 }
 

@@ -52,12 +52,19 @@ export function checkCredits(credits: Credits | null | undefined): Credits | nul
   return { remaining: credits.remaining, refill: refill ?? null };
 }
 
-/** docs/contract.md: 10 to 30 characters with at least three of the four character classes. */
+/** docs/contract.md: 10 to 30 printable ASCII characters with at least three of the four character classes. */
 export function checkChosenSecret(secret: string): void {
   const { min, max } = CLIENT_LIMITS.chosenSecretLength;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (secret.length < min || secret.length > max || /[\u0000-\u001f\u007f]/.test(secret)) {
     throw new InvalidRequest('client_secret', `must be ${min} to ${max} printable characters`);
+  }
+  // A client sends its secret in a Basic header, which carries bytes no client encodes the same way past ASCII.
+  if (!/^[\x20-\x7e]+$/.test(secret)) {
+    throw new InvalidRequest(
+      'client_secret',
+      'must be printable ASCII (letters A-Z a-z, digits, space and !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~): clients send it in a Basic header',
+    );
   }
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(secret)).length;
   if (classes < 3) {

@@ -11,6 +11,7 @@ import type { TeamStore } from '../teams/store.js';
 import type { ClientStore } from '../clients/store.js';
 import { findTeamMember, teamMembershipPolicy } from './team-members.js';
 import { OIDC_SCOPES } from '../clients/scopes.js';
+import { OOB_REDIRECT_URI } from '../clients/kinds.js';
 import type { UsageRecorder } from '../clients/usage.js';
 import type { OAuthLimits } from './oauth-guard.js';
 import { clientAuthenticated } from './client-authenticated.js';
@@ -53,6 +54,9 @@ type OidcClient = NonNullable<KoaContextWithOIDC['oidc']['client']>;
  * secret in clear (client_secret_jwt, HS* algorithms, encryption, dynamic
  * registration, request objects) stays off, since keyport keeps only hashes.
  */
+/** RFC 6749 §4.1.2 recommends at most 10 minutes; a redirected code needs far less. */
+const REDIRECTED_CODE_TTL_SECONDS = 60;
+
 export function createProvider({
   config,
   db,
@@ -145,7 +149,9 @@ export function createProvider({
     ttl: {
       AccessToken: config.accessTokenTtlSeconds,
       ClientCredentials: config.accessTokenTtlSeconds,
-      AuthorizationCode: 60,
+      // A redirect is redeemed by software at once; a code on the oob page is copied by a person.
+      AuthorizationCode: (_ctx, code) =>
+        code.redirectUri === OOB_REDIRECT_URI ? config.oobCodeTtlSeconds : REDIRECTED_CODE_TTL_SECONDS,
       RefreshToken: 30 * 86_400,
       Grant: 30 * 86_400,
       // Long enough to sign in and approve; an abandoned one is gone soon.

@@ -5,6 +5,7 @@ import type { AuditStore } from '../audit/audit.js';
 import { html, page } from '../web/html.js';
 import type { ShareLinks } from '../shares/share-links.js';
 import { secondsOf, type Clock } from '../clock.js';
+import type { ClientKind } from '../clients/client.js';
 
 /** Reveal attempts one address may make per minute (per process): ids are unguessable, so this only stops a bulk hunt. */
 export const REVEALS_PER_MINUTE = 30;
@@ -23,11 +24,32 @@ const SHARE_HEADERS: Readonly<Record<string, string>> = {
 
 const GONE = 'This link was already used or has expired.';
 
-function sharePage(): string {
+/** What a shared secret is for, as its page names it (no secret, nothing a client id does not already say). */
+export interface SharedClient {
+  readonly clientId: string;
+  readonly kind: ClientKind;
+  readonly name: string | null;
+}
+
+const KIND_WORDS: Readonly<Record<ClientKind, string>> = {
+  service_account: 'API key (service account)',
+  service_account_jwt: 'service account',
+  app: 'OAuth app',
+  resource_server: 'resource server',
+};
+
+function whatFor(client: SharedClient | undefined) {
+  if (!client) return html`<p>Someone sent you a secret through keyport.</p>`;
+  const what = client.kind === 'service_account' ? 'the secret of the API key' : 'the client secret of';
+  return html`<p>Someone sent you ${what} <strong>${client.name ?? client.clientId}</strong> through keyport.</p>
+<dl id="shared-client"><dt>Kind</dt><dd>${KIND_WORDS[client.kind]}</dd><dt>Client id</dt><dd><code>${client.clientId}</code></dd></dl>`;
+}
+
+function sharePage(client: SharedClient | undefined): string {
   return page(
     'A secret was shared with you',
-    html`<p>Someone sent you an API key through keyport. It can be shown <strong>once</strong>: after you reveal it, this link stops working.</p>
-<p>Keep this page open until you have stored the key somewhere safe, such as a password manager or your deployment's secret store.</p>
+    html`${whatFor(client)}<p>It can be shown <strong>once</strong>: after you reveal it, this link stops working.</p>
+<p>Keep this page open until you have stored the secret somewhere safe, such as a password manager or your deployment's secret store.</p>
 <button type="button" id="reveal">Reveal the secret</button>
 <p class="error" id="message" role="alert" hidden></p>
 <div id="revealed" hidden>
@@ -57,11 +79,13 @@ export function createShareRouter({
   shares,
   audit,
   ipv6Prefix,
+  findClient,
 }: {
   shares: ShareLinks;
   audit: AuditStore;
   /** How an IPv6 address is counted by the reveal limit (`ipv6_throttle_prefix`). */
   ipv6Prefix: number;
+  findClient: (clientId: string) => Promise<SharedClient | undefined>;
 }): Router {
   const router = new Router({ prefix: '/s' });
   const revealWait = perAddressPerMinute(REVEALS_PER_MINUTE, ipv6Prefix);
@@ -75,8 +99,9 @@ export function createShareRouter({
 
   router.get('/:id', async (ctx) => {
     ctx.state.route = '/s/:id';
-    if (await shares.isPending(ctx.params.id ?? '')) render(ctx, 200, sharePage());
-    else render(ctx, 410, gonePage());
+    const clientId = await shares.pendingClientId(ctx.params.id ?? '');
+    if (clientId === undefined) render(ctx, 410, gonePage());
+    else render(ctx, 200, sharePage(await findClient(clientId)));
   });
 
   router.post('/:id/reveal', async (ctx) => {

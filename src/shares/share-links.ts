@@ -32,6 +32,8 @@ export interface ShareLinks {
   ): Promise<{ url: string; view: ShareView }>;
   /** Whether the link can still be revealed (a GET of its page never burns it). */
   isPending(id: string): Promise<boolean>;
+  /** The client whose secret a pending link holds; undefined for a used, expired or unknown link. */
+  pendingClientId(id: string): Promise<string | undefined>;
   /** Takes the ciphertext once, atomically: later or concurrent calls get undefined. */
   reveal(
     id: string,
@@ -97,6 +99,13 @@ export function createShareLinks({
   clock?: Clock;
 }): ShareLinks {
   const now = () => secondsOf(clock);
+  const pendingClientId = async (id: string): Promise<string | undefined> => {
+    if (!ID.test(id)) return undefined;
+    const link = await store.find(id);
+    const pending = link && link.openedAt === null && link.ciphertext !== null && link.expiresAt > now();
+    return pending ? link.clientId : undefined;
+  };
+
   return {
     async create({ clientId, teamId, secret, ttlSeconds, revokeIfUnopened = false }) {
       const ttl = checkShareTtl(ttlSeconds);
@@ -123,10 +132,10 @@ export function createShareLinks({
     },
 
     async isPending(id) {
-      if (!ID.test(id)) return false;
-      const link = await store.find(id);
-      return Boolean(link && link.openedAt === null && link.ciphertext !== null && link.expiresAt > now());
+      return (await pendingClientId(id)) !== undefined;
     },
+
+    pendingClientId,
 
     async reveal(id, address) {
       if (!ID.test(id)) return undefined;

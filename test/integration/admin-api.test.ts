@@ -218,6 +218,25 @@ describe.each(DATABASES)('admin API on $name', (database) => {
       },
     );
 
+    it.each(['Pässwort-1234', 'Secret-密码-12', 'Tab\u00a0Secret-12'])(
+      'refuses the non-ASCII chosen secret %s: it cannot travel in a Basic header',
+      async (secret) => {
+        const before = await countClients();
+        const res = await create(teamA, { kind: 'service_account', client_secret: secret });
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('invalid_request');
+        expect(res.body.message).toMatch(/^client_secret.*ASCII/);
+        expect(await countClients()).toBe(before);
+        const created = (await create(teamA, { kind: 'service_account' })).body;
+        const rotated = await api('POST', `/teams/${teamA}/clients/${created.client_id}/secret`, {
+          body: { client_secret: secret },
+        });
+        expect(rotated.status).toBe(400);
+        expect(rotated.body.message).toMatch(/^client_secret.*ASCII/);
+        expect((await tokenFor(created.client_id, created.client_secret)).status).toBe(200);
+      },
+    );
+
     it('creates a service_account_jwt from a PEM or a JWK, never with a secret', async () => {
       const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const fromPem = await create(teamA, {

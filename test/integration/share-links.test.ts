@@ -46,6 +46,24 @@ describe.each(DATABASES)('one-time links on $name', (database) => {
     await drop?.();
   });
 
+  it("the page names what the secret is for: an app's name, its kind and its client id (escaped)", async () => {
+    const created = await server.keyport.clientService.createApp({ teamId, name: 'Report <Builder>' });
+    const answer = await server.keyport.clientService.handOver(created, {});
+    const res = await fetch(answer.share_url!);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('Report &lt;Builder&gt;');
+    expect(body).not.toContain('Report <Builder>');
+    expect(body).toContain(created.client.client_id);
+    expect(body).toMatch(/OAuth app/);
+    expect(body).not.toMatch(/API key/);
+    const sa = await server.keyport.clientService.createServiceAccount({ teamId, name: 'ci' });
+    const saPage = await (await fetch((await server.keyport.clientService.handOver(sa, {})).share_url!)).text();
+    expect(saPage).toContain(sa.client.client_id);
+    expect(saPage).toMatch(/API key/);
+    expect(saPage).toContain('<strong>ci</strong>');
+  });
+
   it('of ten concurrent reveals on two processes, exactly one gets the ciphertext; the row keeps none', async () => {
     const url = await link();
     const answers = await Promise.all(

@@ -1,6 +1,6 @@
 import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
-import { shareOf } from './service-account-add.js';
+import { handedOver, shareOf } from './service-account-add.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -15,12 +15,12 @@ export const appAddCommand = () =>
       (
         flags: CommonFlags & { team: number; name: string; redirectUri?: string[]; share?: boolean; shareTtl?: number },
       ) =>
-        runCommand(flags, async ({ clientService }) => {
+        runCommand(flags, async ({ clientService }, config) => {
           const created = await clientService.createApp({
             teamId: flags.team,
             name: flags.name,
             redirectUris: flags.redirectUri,
           });
-          return { ...(await clientService.handOver(created, shareOf(flags))) };
+          return handedOver(await clientService.handOver(created, shareOf(flags)), config);
         }),
     );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { InvalidRequest } from '../../errors.js';
+import type { Config } from '../../config.js';
 
 interface Flags extends CommonFlags {
   team: number;
@@ -27,7 +28,7 @@ export const serviceAccountAddCommand = () =>
     .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
     .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
     .action((flags: Flags) =>
-      runCommand(flags, async ({ clientService }) => {
+      runCommand(flags, async ({ clientService }, config) => {
         const created = await clientService.createServiceAccount({
           teamId: flags.team,
           name: flags.name,
@@ -37,7 +38,7 @@ export const serviceAccountAddCommand = () =>
           publicKeyPem: flags.publicKey === undefined ? undefined : readKeyFile(flags.publicKey),
           requestedBy: flags.requestedBy,
         });
-        return { ...(await clientService.handOver(created, shareOf(flags))) };
+        return handedOver(await clientService.handOver(created, shareOf(flags)), config);
       }),
     );
 
@@ -56,4 +57,18 @@ export function shareOf(flags: { share?: boolean; shareTtl?: number }) {
     return undefined;
   }
   return { ttlSeconds: flags.shareTtl === undefined ? undefined : flags.shareTtl * 3600 };
+}
+
+/**
+ * The answer to print; when it holds a link and ISSUER is unset, warns on stderr that the
+ * link assumes the server listens on http://localhost:PORT (the server's own default).
+ */
+export function handedOver(result: { share_url?: string }, config: Config): Record<string, unknown> {
+  if (result.share_url !== undefined && !config.issuerIsSet) {
+    process.stderr.write(
+      `keyport: warning: ISSUER is not set, so the link assumes the server's default ${config.issuer}; ` +
+        'set ISSUER (or PORT) as the server has it\n',
+    );
+  }
+  return { ...result };
 }
