@@ -16,6 +16,7 @@ import { createKeyInspector, createKeyVerifier, type FindAccessToken } from './v
 import { createKeysRouter } from './keys-api/router.js';
 import { KEYS_ROUTES } from './keys-api/routes.js';
 import { createKeyEventHub } from './events/key-events.js';
+import { createAuditStreams } from './audit/audit-stream.js';
 import { createShareRouter, settleExpiredShares } from './share-pages/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
@@ -126,6 +127,9 @@ export async function createKeyport(
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock);
   const state = { draining: false, stopping: false };
+  const auditStreams = createAuditStreams(audit, {
+    onError: (err) => logger.error({ err: { message: err.message } }, 'reading audit events for a stream failed'),
+  });
   // One per process, across signing-key reloads: the guards' streams stay open.
   const keyEvents = createKeyEventHub(services.keyEventStore, {
     clock,
@@ -164,6 +168,7 @@ export async function createKeyport(
       failures: limits.failures,
       keyUsage,
       shares: services.shares,
+      auditStreams,
       documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({
@@ -294,7 +299,10 @@ export async function createKeyport(
     set draining(value: boolean) {
       state.draining = value;
       // Open event streams would hold the server open: end them; guards reconnect elsewhere.
-      if (value) keyEvents.close();
+      if (value) {
+        keyEvents.close();
+        auditStreams.close();
+      }
     },
     get stopping() {
       return state.stopping;
@@ -306,6 +314,7 @@ export async function createKeyport(
       clearInterval(keyWatch);
       jobs.stop();
       keyEvents.close();
+      auditStreams.close();
       await Promise.all([usage.close(), keyUsage.close()]);
       await Promise.all([services.close(), redis?.close()]);
       // Lines still buffered are written before the process may exit.

@@ -2,7 +2,7 @@ import type { RouterMiddleware } from '@koa/router';
 import { authorize, type TeamAction } from '../access/authorize.js';
 import type { CallerAuth } from '../access/callers.js';
 import { actorOf } from '../access/principal.js';
-import { InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
+import { InsufficientPermissions, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AdminState } from './state.js';
@@ -23,7 +23,7 @@ export function createCallerSteps({
   callers: CallerAuth;
   plans: PlanLimits;
   failures: AuthFailures;
-}): (action: TeamAction) => readonly Step[] {
+}): (action: TeamAction | 'operator') => readonly Step[] {
   const authenticate: Step = async function authenticate(ctx, next) {
     // An address that presented too many unknown tokens is refused before any lookup.
     const wait = await failures.retryAfter({ address: ctx.ip });
@@ -71,10 +71,24 @@ export function createCallerSteps({
       await next();
     };
 
-  const stacks = new Map<TeamAction, readonly Step[]>();
+  /** Teams and people are the operator's (issue 24 item 8): a team's own callers are refused, whatever their scopes. */
+  const requireOperator: Step = async function requireOperator(ctx, next) {
+    if (ctx.state.principal?.kind !== 'operator')
+      throw new InsufficientPermissions('only the operator (KEYPORT_ADMIN_TOKEN) manages teams and people');
+    await next();
+  };
+
+  const stacks = new Map<TeamAction | 'operator', readonly Step[]>();
   return (action) => {
     let stack = stacks.get(action);
-    if (!stack) stacks.set(action, (stack = [authenticate, chargePlanBudget, parseTeam, authorizeFor(action)]));
+    if (!stack)
+      stacks.set(
+        action,
+        (stack =
+          action === 'operator'
+            ? [authenticate, chargePlanBudget, requireOperator]
+            : [authenticate, chargePlanBudget, parseTeam, authorizeFor(action)]),
+      );
     return stack;
   };
 }

@@ -11,6 +11,8 @@ import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { CallerAuth } from '../access/callers.js';
 import { createCallerSteps } from './caller-steps.js';
+import type { AuditStreams } from '../audit/audit-stream.js';
+import { addAuditStream } from './event-stream.js';
 import { adminErrors } from './error-handler.js';
 import type { AdminState } from './state.js';
 import { adminOpenApi } from './openapi.js';
@@ -29,6 +31,8 @@ export interface AdminDeps {
   readonly failures: AuthFailures;
   readonly keyUsage: KeyUsage;
   readonly shares: ShareLinks;
+  /** The operator's product-wide audit stream (one per process, across signing-key reloads). */
+  readonly auditStreams?: AuditStreams;
   /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
   readonly documentedRoutes?: readonly RouteDeclaration[];
 }
@@ -44,6 +48,7 @@ export function createAdminRouter({
   failures,
   keyUsage,
   shares,
+  auditStreams,
   documentedRoutes = [],
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
@@ -260,6 +265,8 @@ export function createAdminRouter({
       return { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };
     }),
   );
+
+  if (auditStreams) addAuditStream(router, { operatorSteps: requireCaller('operator'), streams: auditStreams });
 
   return router;
 }

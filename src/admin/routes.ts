@@ -147,6 +147,25 @@ export const ADMIN_ROUTES = {
     response: eventPageAnswer,
     errors: refusals,
   }),
+  eventStream: declareRoute({
+    method: 'get',
+    path: '/api/events/stream',
+    summary:
+      "The operator's: every team's audit events as server-sent events (`id:` the event's id, `event: audit`), resumable with Last-Event-ID",
+    security: 'bearer',
+    query: z.object({
+      last_event_id: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .optional()
+        .meta({ description: 'as the Last-Event-ID header, for clients that cannot set it' }),
+    }),
+    status: 200,
+    responseType: 'text/event-stream',
+    errors: [400, 401, 403, 429],
+  }),
   openApi: declareRoute({
     method: 'get',
     path: '/api/openapi.json',

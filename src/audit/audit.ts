@@ -33,6 +33,11 @@ export interface AuditEventView {
   readonly created_at: string;
 }
 
+/** A row of the product-wide stream (`GET /api/events/stream`): every team's events, oldest first. */
+export interface StreamedAuditEvent extends AuditEventView {
+  readonly team_id: number | null;
+}
+
 export interface AuditStore {
   /** Writes the row (inside `tx` when given), stamped with the store's clock. */
   record(event: AuditEvent, tx?: Tx): Promise<void>;
@@ -41,4 +46,8 @@ export interface AuditStore {
     teamId: number,
     page: { limit: number; offset: number },
   ): Promise<{ total: number; events: AuditEventView[] }>;
+  /** Every team's rows with an id above `afterId` or among `ids`, lowest id first, at most `limit`. */
+  listAfter(afterId: number, ids: readonly number[], limit: number): Promise<StreamedAuditEvent[]>;
+  /** The highest id written so far (0 when none): where a stream without Last-Event-ID starts. */
+  latestId(): Promise<number>;
 }

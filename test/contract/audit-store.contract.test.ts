@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditStore } from '../../src/audit/audit.js';
+import { createAuditStreams } from '../../src/audit/audit-stream.js';
 import { createSqlAuditStore } from '../../src/persistence/sql/audit-store.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
 import { storeTargets, type OpenStore } from './targets.js';
@@ -149,5 +150,99 @@ describe.each(UNIT_TARGETS)('audit store contract on $name: units of work and th
       }),
     ).rejects.toThrow('the change it recorded failed');
     expect((await audit.listByTeam(12, { limit: 5, offset: 0 })).total).toBe(0);
+  });
+});
+
+/** The product-wide stream's reads (issue 26 item 6): every team, by id, with the ids a stream is still waiting for. */
+describe.each(TARGETS)('audit store contract on $name: the stream reads', (target) => {
+  let open: OpenStore<AuditStore>;
+  let teams: { create(name: string): Promise<number> };
+  beforeAll(async () => {
+    open = await target.open();
+    const store = createSqlTeamStore(open.db!);
+    teams = { create: async (name) => (await store.createTeam(name, 'free')).id };
+  });
+  afterAll(async () => open?.close());
+
+  it('latestId is the highest id written, and listAfter gives every team’s later rows, lowest first, with the team', async () => {
+    const a = await teams.create('stream-a');
+    const b = await teams.create('stream-b');
+    const from = await open.store.latestId();
+    await open.another().record(event(a, 'sa-1'));
+    await open.store.record(event(b, 'sb-1'));
+    await open.store.record(event(null, 'nobody', { actorType: 'anonymous', action: 'request.failed', status: 401 }));
+    const latest = await open.store.latestId();
+    expect(latest).toBeGreaterThan(from);
+    const rows = await open.store.listAfter(from, [], 10);
+    expect(rows.map((r) => [r.team_id, r.client_id])).toEqual([
+      [a, 'sa-1'],
+      [b, 'sb-1'],
+      [null, 'nobody'],
+    ]);
+    expect(rows.at(-1)!.id).toBe(latest);
+    expect(await open.store.listAfter(latest, [], 10)).toEqual([]);
+    // Limited, and ids below afterId are read when asked for (a stream's gaps).
+    expect((await open.store.listAfter(from, [], 2)).map((r) => r.client_id)).toEqual(['sa-1', 'sb-1']);
+    expect((await open.store.listAfter(latest, [rows[0]!.id], 10)).map((r) => r.client_id)).toEqual(['sa-1']);
+  });
+});
+
+/** An id that commits after a higher one (out of order) still reaches a stream that passed the higher one. */
+describe.each(TARGETS)('the audit stream over the store on $name', (target) => {
+  let open: OpenStore<AuditStore>;
+  beforeAll(async () => {
+    open = await target.open();
+  });
+  afterAll(async () => open?.close());
+
+  it('passes on a late-committing lower id once, after the higher one', async () => {
+    const base = (await open.store.latestId()) + 100;
+    const row = (id: number, client: string) => ({
+      id,
+      team_id: null,
+      actor_type: 'operator',
+      actor_id: null,
+      action: 'client.create',
+      client_id: client,
+      status: 201,
+      ip: null,
+      details: null,
+      created_at: 1,
+    });
+    await open.db!('audit_events').insert(row(base, 'first'));
+    const streams = createAuditStreams(open.store, { pollMs: 20 });
+    const seen: string[] = [];
+    let wake = () => undefined as void;
+    const stop = await streams.follow(base - 1, {
+      event: (e) => {
+        seen.push(String(e.client_id));
+        wake();
+      },
+      beat: () => wake(),
+      end: () => undefined,
+    });
+    const until = (n: number) =>
+      new Promise<void>((resolve) => {
+        wake = () => {
+          if (seen.length >= n) resolve();
+        };
+        wake();
+      });
+    await until(1);
+    // id base+2 commits first, then base+1 (the transaction that took it was slower).
+    await open.db!('audit_events').insert(row(base + 2, 'third'));
+    await until(2);
+    await open.db!('audit_events').insert(row(base + 1, 'second'));
+    await until(3);
+    // Polls go on; nothing is passed on twice.
+    let beats = 0;
+    await new Promise<void>((resolve) => {
+      wake = () => {
+        if (++beats >= 5) resolve();
+      };
+    });
+    stop();
+    streams.close();
+    expect(seen).toEqual(['first', 'third', 'second']);
   });
 });
