@@ -1,6 +1,9 @@
 /** The resource indicator (RFC 8707) of the customer-facing API that keyport's tokens are for. */
 export const API_RESOURCE = 'urn:keyport:api';
 
+/** The OpenID Connect scopes that userinfo answers for; an API token carries those the person granted. */
+export const USERINFO_SCOPES = ['openid', 'profile', 'email'] as const;
+
 /**
  * Whether a token is meant for APIs: issued for the API resource (its `aud`),
  * or carrying an API scope. A token for OpenID Connect scopes only is for

@@ -29,6 +29,7 @@ import { countOnSuccess, installUsageOnSuccess } from './overrides/install-usage
 import { installUnavailableAnswers } from './overrides/install-unavailable-answers.js';
 import { installTokenErrorWording } from './overrides/install-token-error-wording.js';
 import { installApiKeyRevocation } from './overrides/install-api-key-revocation.js';
+import { installUserinfoForApiTokens } from './overrides/install-userinfo-for-api-tokens.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -43,7 +44,7 @@ export interface ProviderDeps {
   readonly revokeKey: (clientId: string) => Promise<unknown>;
 }
 
-import { API_RESOURCE } from './api-resource.js';
+import { API_RESOURCE, USERINFO_SCOPES } from './api-resource.js';
 
 export { API_RESOURCE };
 
@@ -126,7 +127,10 @@ export function createProvider({
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== API_RESOURCE) throw new errors.InvalidTarget(`the only resource is ${API_RESOURCE}`);
-          return { scope: Object.keys(config.scopes).join(' '), accessTokenFormat: 'opaque', audience: API_RESOURCE };
+          // The API's token also carries the granted sign-in scopes, so the one token an app
+          // gets reads userinfo too (overrides/install-userinfo-for-api-tokens.ts).
+          const scope = [...Object.keys(config.scopes), ...USERINFO_SCOPES].join(' ');
+          return { scope, accessTokenFormat: 'opaque', audience: API_RESOURCE };
         },
       },
     },
@@ -188,6 +192,7 @@ export function createProvider({
   installNoFormPost(provider);
   installTokenErrorWording(provider);
   installApiKeyRevocation(provider, { clients, config, revokeKey });
+  installUserinfoForApiTokens(provider);
   return provider;
 }
 

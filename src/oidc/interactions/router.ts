@@ -124,11 +124,8 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
     };
     // Catalogue scopes are known to oidc-provider both as OIDC scopes and as the API's: list each once.
     const names = [
-      ...new Set([
-        ...(missing.missingResourceScopes?.[API_RESOURCE] ?? []),
-        ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid'),
-      ]),
-    ];
+      ...new Set([...(missing.missingResourceScopes?.[API_RESOURCE] ?? []), ...(missing.missingOIDCScope ?? [])]),
+    ].filter((s) => s !== 'openid');
     const scopes = names.map((name) => ({
       name,
       description: (Object.hasOwn(config.scopes, name) ? config.scopes[name] : OIDC_SCOPE_DESCRIPTIONS[name]) ?? name,
