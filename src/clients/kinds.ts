@@ -94,7 +94,8 @@ function credentialMetadata(client: ClientRecord) {
   return undefined;
 }
 
-function isLoopback(uri: string): boolean {
+/** RFC 8252 §7.3: an http redirect to a loopback address, whose port the app chooses at request time. */
+export function isLoopback(uri: string): boolean {
   try {
     const { protocol, hostname } = new URL(uri);
     return protocol === 'http:' && (hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost');

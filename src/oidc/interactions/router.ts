@@ -2,10 +2,11 @@ import Router, { type RouterContext } from '@koa/router';
 import { parseBody } from '../../web/body.js';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
+import type { Interaction, InteractionResults } from 'oidc-provider';
 import type { Config } from '../../config.js';
 import type { TeamStore } from '../../teams/store.js';
 import { keyportMetadata } from '../../clients/metadata.js';
+import { isLoopback } from '../../clients/kinds.js';
 import { API_RESOURCE } from '../provider.js';
 import { pageHeadersFor } from '../../web/html.js';
 import { createCsrf } from '../../web/csrf.js';
@@ -24,6 +25,7 @@ export interface InteractionDeps {
 }
 
 type Ctx = RouterContext;
+type OidcClient = InstanceType<Provider['Client']>;
 
 const WRONG = 'Wrong email or password.';
 const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -31,6 +33,23 @@ const OIDC_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   email: 'Your email address',
   offline_access: 'Stay connected when you are away',
 };
+
+/**
+ * The redirects the pages' form-action allows: the app's registered ones and,
+ * RFC 8252 §7.3, the loopback redirect of this request with the port the app
+ * listens on now (oidc-provider already checked it against the registered
+ * ones, ignoring only a loopback port). No other redirect is added.
+ */
+function redirectsOf(interaction: Interaction, client: OidcClient): readonly string[] {
+  const registered = client.redirectUris ?? [];
+  const asked = interaction.params.redirect_uri;
+  return typeof asked === 'string' &&
+    !registered.includes(asked) &&
+    isLoopback(asked) &&
+    client.redirectUriAllowed(asked)
+    ? [...registered, asked]
+    : registered;
+}
 
 /** Sign-in and consent pages for the authorization_code flow (oidc-provider interactions). */
 export function createInteractionRouter({ config, provider, teams, passwords, csrfKey }: InteractionDeps): Router {
@@ -100,11 +119,18 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
     const client = await provider.Client.find(String(interaction.params.client_id));
     if (!client)
       throw Object.assign(new Error('the application is no longer valid'), { status: 400, error: 'invalid_client' });
-    return { interaction, client, appName: client.clientName ?? client.clientId, redirects: client.redirectUris ?? [] };
+    return {
+      interaction,
+      client,
+      appName: client.clientName ?? client.clientId,
+      redirects: redirectsOf(interaction, client),
+    };
   }
 
-  const finish = async (ctx: Ctx, result: InteractionResults) => {
-    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  // Consent adds to this interaction's sign-in (merge): replacing it would lose the login that
+  // prompt=login asked for, and the person would be sent to sign in again, round and round.
+  const finish = async (ctx: Ctx, result: InteractionResults, mergeWithLastSubmission = false) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
     ctx.status = 303;
     ctx.redirect(to);
   };
@@ -209,7 +235,7 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
     for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
       grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    await finish(ctx, { consent: { grantId } });
+    await finish(ctx, { consent: { grantId } }, true);
   });
 
   router.post('/abort', form, checkCsrf, async (ctx) => {
