@@ -5,8 +5,10 @@ authlib_code.py authorize ISSUER CLIENT_ID SECRET REDIRECT_URI
   prints {url, state, code_verifier, nonce}
 authlib_code.py token ISSUER CLIENT_ID SECRET REDIRECT_URI CALLBACK_URL CODE_VERIFIER STATE NONCE
   prints {id_token_claims, userinfo}; the ID token is verified against the server's JWKS.
+The scope is "openid profile email" unless SCOPE says otherwise (the same for both steps).
 """
 import json
+import os
 import secrets
 import sys
 
@@ -16,7 +18,7 @@ from authlib.jose import JsonWebKey, jwt
 
 step, issuer, client_id, client_secret, redirect_uri = sys.argv[1:6]
 meta = requests.get(f"{issuer}/.well-known/openid-configuration").json()
-session = OAuth2Session(client_id, client_secret, scope="openid profile email", redirect_uri=redirect_uri, code_challenge_method="S256")
+session = OAuth2Session(client_id, client_secret, scope=os.environ.get("SCOPE", "openid profile email"), redirect_uri=redirect_uri, code_challenge_method="S256")
 
 if step == "authorize":
     code_verifier = secrets.token_urlsafe(48)

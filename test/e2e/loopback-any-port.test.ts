@@ -18,6 +18,10 @@ describe('loopback apps on any port (headless Chromium)', () => {
   let callbackUrl: string;
   let app: { id: string; secret: string };
   let webApp: string;
+  let graceId: number;
+  let otherTeamApp: string;
+  const bob = { email: 'bob@b.test', password: 'Builder-22' };
+  const grace = { email: 'grace@a.test', password: 'Hopper-Cobol-1' };
   const received: URL[] = [];
   const email = 'ada@a.test';
   const password = 'Analytical-1';
@@ -55,9 +59,9 @@ describe('loopback apps on any port (headless Chromium)', () => {
     return Promise.race([arrived, refused]);
   }
 
-  const signIn = async (page: Page) => {
-    await page.fill('#email', email);
-    await page.fill('#password', password);
+  const signIn = async (page: Page, as = { email, password }) => {
+    await page.fill('#email', as.email);
+    await page.fill('#password', as.password);
     await page.click('button[type=submit]');
   };
 
@@ -84,6 +88,7 @@ describe('loopback apps on any port (headless Chromium)', () => {
     const { teamService, clientService } = server.keyport;
     const teamId = (await teamService.createTeam({ name: 'A', plan: 'pro' })).id;
     await teamService.addPerson({ teamId, email, password });
+    graceId = (await teamService.addPerson({ teamId, ...grace })).id;
     // Registered without a port (RFC 8252 §7.3).
     const made = await clientService.createApp({
       teamId,
@@ -93,6 +98,11 @@ describe('loopback apps on any port (headless Chromium)', () => {
     app = { id: made.client.client_id, secret: made.clientSecret! };
     webApp = (
       await clientService.createApp({ teamId, name: 'Web app', redirectUris: ['https://app.example/callback'] })
+    ).client.client_id;
+    const teamB = (await teamService.createTeam({ name: 'B', plan: 'pro' })).id;
+    await teamService.addPerson({ teamId: teamB, ...bob });
+    otherTeamApp = (
+      await clientService.createApp({ teamId: teamB, name: 'B app', redirectUris: ['http://127.0.0.1/callback'] })
     ).client.client_id;
     browser = await launchChromium();
   }, 120_000);
@@ -149,5 +159,62 @@ describe('loopback apps on any port (headless Chromium)', () => {
     expect(arrived.searchParams.get('state')).toBe('s-2');
     const tokens = await redeem(arrived.searchParams.get('code')!, verifier);
     expect(tokens.status).toBe(200);
+  }, 60_000);
+
+  it('prompt=login switches accounts: signed in as one person, the app gets a code for the other', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const before = pkce();
+    await page.goto(authorizeUrl(app.id, callbackUrl, before.challenge));
+    await signIn(page);
+    await page.click('#approve');
+    await page.waitForSelector('#done');
+    const adas = await redeem(received.at(-1)!.searchParams.get('code')!, before.verifier);
+    const introspect = async (token: string) =>
+      (await postForm(`${server.url}/token/introspection`, { token }, { authorization: basic(app.id, app.secret) }))
+        .body;
+    expect(await introspect(String(adas.body.access_token))).toMatchObject({ active: true });
+
+    const { verifier, challenge } = pkce();
+    await page.goto(authorizeUrl(app.id, callbackUrl, challenge, { prompt: 'login', state: 's-3' }));
+    await signIn(page, grace);
+    await page.waitForSelector('#approve');
+    const outcome = outcomeOf(page);
+    await page.click('#approve');
+    expect(await outcome).toBe('at the app');
+    await context.close();
+
+    const arrived = received.at(-1)!;
+    expect(arrived.searchParams.get('state')).toBe('s-3');
+    const tokens = await redeem(arrived.searchParams.get('code')!, verifier);
+    expect(tokens.status).toBe(200);
+    const idToken = String(tokens.body.id_token).split('.')[1]!;
+    expect(JSON.parse(Buffer.from(idToken, 'base64url').toString()).sub).toBe(String(graceId));
+    // Ada's sign-in session ended, as a logout would: her token bound to it (no offline_access) with it.
+    expect(await introspect(String(adas.body.access_token))).toEqual({ active: false });
+    expect(await introspect(String(tokens.body.access_token))).toMatchObject({ active: true, sub: String(graceId) });
+  }, 60_000);
+
+  it("signed in at another team's app, a person signs in as a member at this one and reaches it", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(authorizeUrl(otherTeamApp, callbackUrl, pkce().challenge));
+    await signIn(page, bob);
+    await page.click('#approve');
+    await page.waitForSelector('#done');
+
+    // Bob's session is not for this app's team: the sign-in page, where Ada signs in.
+    const { verifier, challenge } = pkce();
+    await page.goto(authorizeUrl(app.id, callbackUrl, challenge, { state: 's-4' }));
+    await signIn(page);
+    await page.waitForSelector('#approve');
+    const outcome = outcomeOf(page);
+    await page.click('#approve');
+    expect(await outcome).toBe('at the app');
+    await context.close();
+
+    const arrived = received.at(-1)!;
+    expect(arrived.searchParams.get('state')).toBe('s-4');
+    expect((await redeem(arrived.searchParams.get('code')!, verifier)).status).toBe(200);
   }, 60_000);
 });

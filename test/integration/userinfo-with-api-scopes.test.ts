@@ -1,8 +1,14 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { actionOf, Browser, csrfOf } from '../helpers/auth-flow.js';
+
+const PYTHON = '/usr/bin/python3'; // Debian's, with python3-authlib (.ci/run installs it)
+const AUTHLIB_CODE = join(import.meta.dirname, '../clients/authlib_code.py');
 
 /**
  * Issue 24 item 9: an app asking for `openid` together with an API scope, on
@@ -104,6 +110,35 @@ describe.each(DATABASES)('userinfo with API scopes on $name', (database) => {
     const refreshed = await oauth.refreshTokenGrant(config, tokens.refresh_token!);
     const again = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
     expect(again.status).toBe(200);
+  });
+
+  it("Python authlib on its defaults with openid profile api:read reads userinfo with the API's token", async () => {
+    const run = promisify(execFile);
+    const env = { ...process.env, SCOPE: 'openid profile api:read' };
+    const start = JSON.parse(
+      (await run(PYTHON, [AUTHLIB_CODE, 'authorize', server.url, app.id, app.secret, redirectUri], { env })).stdout,
+    ) as Record<string, string>;
+    const callback = await personApproves(start.url!);
+    const { stdout, stderr } = await run(
+      PYTHON,
+      [
+        AUTHLIB_CODE,
+        'token',
+        server.url,
+        app.id,
+        app.secret,
+        redirectUri,
+        callback.href,
+        start.code_verifier!,
+        start.state!,
+        start.nonce!,
+      ],
+      { env },
+    );
+    expect(stderr).toBe('');
+    const out = JSON.parse(stdout) as { id_token_claims: Record<string, unknown>; userinfo: Record<string, unknown> };
+    expect(out.id_token_claims.sub).toBe(String(personId));
+    expect(out.userinfo).toEqual({ sub: String(personId) });
   });
 
   it('a token for the API without openid still cannot read userinfo (403 insufficient_scope)', async () => {

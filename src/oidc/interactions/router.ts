@@ -13,6 +13,7 @@ import { createCsrf } from '../../web/csrf.js';
 import type { PasswordSignIn } from '../../access/password-sign-in.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import { isTeamMember } from '../team-members.js';
+import { endPreviousAccountSession } from './switch-account.js';
 import { ServiceUnavailable } from '../../errors.js';
 
 export interface InteractionDeps {
@@ -208,6 +209,7 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
       case 'wrong':
         return again(401, WRONG);
       case 'signed_in':
+        await endPreviousAccountSession(provider, interaction, String(result.user.id));
         await finish(ctx, { login: { accountId: String(result.user.id) } });
     }
   });
