@@ -1,4 +1,3 @@
-import type { AuditEventView } from '../audit/audit.js';
 import type { ClientView } from '../clients/client.js';
 import { documentOf, html, type SafeHtml } from '../web/html.js';
 import type { UsageReport } from '../clients/key-usage.js';
@@ -70,52 +69,6 @@ ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
 </form>`;
 }
 
-export interface KeysPageView {
-  readonly viewer: Viewer;
-  readonly keys: ReadonlyArray<ClientView & { status: KeyStatus; hint: string }>;
-  readonly filters: { status?: string; environment?: string; q?: string };
-  readonly page: { number: number; pages: number; total: number };
-  readonly plan: {
-    name: string;
-    used: number;
-    max: number;
-    limits: readonly number[];
-    devLimits: readonly number[];
-    apiAccess: boolean;
-  };
-}
-
-export function keysPage(v: KeysPageView): SafeHtml {
-  const { filters } = v;
-  const option = (value: string, label: string, selected: string | undefined) =>
-    html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;
-  const query = (n: number) =>
-    `?${new URLSearchParams({ ...(filters.status ? { status: filters.status } : {}), ...(filters.environment ? { environment: filters.environment } : {}), ...(filters.q ? { q: filters.q } : {}), page: String(n) })}`;
-  return html`<section class="plan" aria-labelledby="plan-title">
-<h2 id="plan-title">Plan: ${v.plan.name}</h2>
-<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day. Development keys may make ${v.plan.devLimits[0]} calls a minute, ${v.plan.devLimits[1]} an hour and ${v.plan.devLimits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
-</section>
-${v.viewer.admin && v.plan.apiAccess ? html`<p><a class="button" href="/dashboard/keys/new" id="new-key">Generate new key</a></p>` : ''}
-<form method="get" action="/dashboard/keys" class="filters" role="search" aria-label="Filter keys">
-<div><label for="status">Status</label><select id="status" name="status">${option('', 'Any status', filters.status)}${KEY_STATUSES.map((s) => option(s, s, filters.status))}</select></div>
-<div><label for="environment">Environment</label><select id="environment" name="environment">${option('', 'Any', filters.environment)}${option('prod', 'prod', filters.environment)}${option('dev', 'dev', filters.environment)}</select></div>
-<div><label for="q">Name or key prefix</label><input id="q" name="q" type="search" value="${filters.q ?? ''}"></div>
-<div><button type="submit">Filter</button></div>
-</form>
-${
-  v.keys.length
-    ? html`<div class="table-wrap"><table id="keys">
-<caption>${v.page.total} key${v.page.total === 1 ? '' : 's'}</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Kind</th><th scope="col">Env</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">Calls</th><th scope="col">Status</th></tr></thead>
-<tbody>${v.keys.map(
-        (k) =>
-          html`<tr data-client-id="${k.client_id}"><td><a href="/dashboard/keys/${k.client_id}">${k.name ?? k.client_id}</a></td><td><code>${k.hint}</code></td><td>${kindLabel(k.kind)}</td><td>${k.environment}</td><td>${date(k.created_at)}</td><td>${date(k.expires_at)}</td><td class="last-used">${date(k.last_used_at)}</td><td>${k.usage_count}</td><td><span class="badge ${k.status.replace(/ /g, '-')}">${k.status}</span></td></tr>`,
-      )}</tbody></table></div>`
-    : html`<p id="no-keys">No keys match.</p>`
-}
-<nav class="pages" aria-label="Pages">${v.page.number > 1 ? html`<a href="${query(v.page.number - 1)}" rel="prev">Previous</a>` : ''} <span>Page ${v.page.number} of ${v.page.pages}</span> ${v.page.number < v.page.pages ? html`<a href="${query(v.page.number + 1)}" rel="next">Next</a>` : ''}</nav>`;
-}
-
 export function kindLabel(kind: string): string {
   return kind === 'service_account'
     ? 'secret'
@@ -124,39 +77,6 @@ export function kindLabel(kind: string): string {
       : kind === 'app'
         ? 'app'
         : kind;
-}
-
-export function newKeyPage(v: {
-  csrf: string;
-  nonce: string;
-  scopes: Readonly<Record<string, string>>;
-  defaults: readonly string[];
-  error?: string;
-}): SafeHtml {
-  const scopeBoxes = Object.entries(v.scopes).map(
-    ([name, description], i) =>
-      html`<div class="check"><input type="checkbox" id="scope-${i}" name="scopes" value="${name}"${v.defaults.includes(name) ? html` checked` : ''}><label for="scope-${i}"><code>${name}</code>: ${description}</label></div>`,
-  );
-  return html`${v.error ? html`<p class="error" role="alert" id="form-error">${v.error}</p>` : ''}
-<form method="post" action="/dashboard/keys" class="narrow" enctype="application/x-www-form-urlencoded">
-<input type="hidden" name="csrf" value="${v.csrf}"><input type="hidden" name="nonce" value="${v.nonce}">
-<fieldset><legend>Kind of key</legend>
-<div class="check"><input type="radio" id="kind-secret" name="kind" value="service_account" checked><label for="kind-secret">Service account with a secret (also an API key)</label></div>
-<div class="check"><input type="radio" id="kind-jwt" name="kind" value="service_account_jwt"><label for="kind-jwt">Service account with a public key (private_key_jwt)</label></div>
-<div class="check"><input type="radio" id="kind-app" name="kind" value="app"><label for="kind-app">Third-party app (sign-in for people)</label></div>
-</fieldset>
-<label for="name">Name</label><input id="name" name="name" required maxlength="200">
-<label for="environment">Environment</label><select id="environment" name="environment"><option value="prod">prod</option><option value="dev">dev</option></select>
-<label for="expiry">Expires</label><select id="expiry" name="expiry"><option value="">never</option><option value="30">in 30 days</option><option value="90">in 90 days</option><option value="365">in 365 days</option><option value="date">on a date</option></select>
-<label for="expires-on">Expiry date (when “on a date”)</label><input id="expires-on" name="expires_on" type="date">
-<fieldset><legend>Scopes</legend>${scopeBoxes}</fieldset>
-<label for="credits">Usage credits (empty: unlimited)</label><input id="credits" name="credits" type="number" min="0" inputmode="numeric">
-<label for="public-key">Public key (PEM or JWK), for a public-key service account</label><textarea id="public-key" name="public_key" rows="5"></textarea>
-<label for="public-key-file">…or choose the public key file</label><input id="public-key-file" type="file" accept=".pem,.json,.jwk,.pub,text/plain" data-fills="public-key">
-<label for="redirect-uris">Redirect URIs, one per line, for an app (empty: copy-the-code page)</label><textarea id="redirect-uris" name="redirect_uris" rows="3"></textarea>
-<div class="check"><input type="checkbox" id="share" name="share" value="1"><label for="share">Create a one-time link for the secret instead of showing it</label></div>
-<button type="submit" id="create">Create key</button>
-</form>`;
 }
 
 /** The secret, once: with a copy button; leaving asks for confirmation (dashboard.js). */
@@ -187,8 +107,8 @@ export interface KeyPageView {
   readonly key: ClientView & { status: KeyStatus; hint: string };
   readonly scopes: Readonly<Record<string, string>>;
   readonly usage: UsageReport;
-  readonly events: readonly AuditEventView[];
-  readonly nonce: string;
+  /** The key's events, already in words (audit-events.ts). */
+  readonly events: SafeHtml;
 }
 
 export function keyPage(v: KeyPageView): SafeHtml {
@@ -215,7 +135,7 @@ ${k.credits ? html`<dt>Credits left</dt><dd>${k.credits.remaining}${k.credits.re
 <section aria-labelledby="addresses-title"><h2 id="addresses-title">Last source addresses</h2>
 ${
   v.usage.addresses.length
-    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Address</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Calls</th></tr></thead><tbody>${v.usage.addresses.map((a) => html`<tr><td><code>${a.address}</code></td><td>${date(a.first_seen)}</td><td>${date(a.last_seen)}</td><td>${a.count}</td></tr>`)}</tbody></table></div>`
+    ? html`<div class="table-wrap"><table class="cards"><thead><tr><th scope="col">Address</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Calls</th></tr></thead><tbody>${v.usage.addresses.map((a) => html`<tr><td class="name"><code>${a.address}</code></td><td data-label="First seen">${date(a.first_seen)}</td><td data-label="Last seen">${date(a.last_seen)}</td><td data-label="Calls">${a.count}</td></tr>`)}</tbody></table></div>`
     : html`<p>No direct API calls yet.</p>`
 }</section>
 ${
@@ -230,12 +150,8 @@ ${
 ${
   k.kind === 'service_account' || k.kind === 'app'
     ? html`<section aria-labelledby="rotate-title"><h2 id="rotate-title">Rotate the secret</h2>
-<form method="post" action="/dashboard/keys/${k.client_id}/rotate" class="narrow">
-<input type="hidden" name="csrf" value="${v.viewer.csrf}"><input type="hidden" name="nonce" value="${v.nonce}">
-<label for="grace">Keep the old secret working for</label>
-<select id="grace" name="grace"><option value="0">no time: it stops now</option><option value="3600">1 hour</option><option value="86400">24 hours</option><option value="604800">7 days</option></select>
-<button type="submit" id="rotate">Rotate</button>
-</form></section>`
+<p>A new secret, shown once; you choose how long the old one keeps working.</p>
+<p><a class="button" href="/dashboard/keys/${k.client_id}/rotate" id="rotate">Rotate the secret…</a></p></section>`
     : ''
 }
 <section aria-labelledby="revoke-title"><h2 id="revoke-title">Revoke</h2>
@@ -243,7 +159,7 @@ ${
 <p><a class="button danger" href="/dashboard/keys/${k.client_id}/revoke" id="revoke">Revoke this key…</a></p></section>`
     : ''
 }
-<section aria-labelledby="events-title"><h2 id="events-title">This key's events</h2>${eventsTable(v.events)}</section>`;
+<section aria-labelledby="events-title"><h2 id="events-title">This key's events</h2>${v.events}</section>`;
 }
 
 export function revokePage(v: { viewer: Viewer; key: ClientView }): SafeHtml {
@@ -263,19 +179,13 @@ export function membersPage(v: {
     key?: { clientId: string; name: string };
   }>;
 }): SafeHtml {
-  return html`<div class="table-wrap"><table id="members"><thead><tr><th scope="col">Member</th><th scope="col">Kind</th><th scope="col">Role</th><th scope="col">Key</th></tr></thead>
-<tbody>${v.members.map((m) => html`<tr><td>${m.name}</td><td>${m.kind}</td><td>${m.role}</td><td>${m.key ? html`<a href="/dashboard/keys/${m.key.clientId}">${m.key.name}</a>` : '—'}</td></tr>`)}</tbody></table></div>`;
+  return html`<div class="table-wrap"><table id="members" class="cards"><thead><tr><th scope="col">Member</th><th scope="col">Kind</th><th scope="col">Role</th><th scope="col">Key</th></tr></thead>
+<tbody>${v.members.map((m) => html`<tr><td class="name">${m.name}</td><td data-label="Kind">${m.kind}</td><td data-label="Role">${m.role}</td><td data-label="Key">${m.key ? html`<a href="/dashboard/keys/${m.key.clientId}">${m.key.name}</a>` : '—'}</td></tr>`)}</tbody></table></div>`;
 }
 
-export function auditPage(v: { events: readonly AuditEventView[]; page: { number: number; pages: number } }): SafeHtml {
-  return html`${eventsTable(v.events)}
+export function auditPage(v: { events: SafeHtml; page: { number: number; pages: number } }): SafeHtml {
+  return html`${v.events}
 <nav class="pages" aria-label="Pages">${v.page.number > 1 ? html`<a href="?page=${v.page.number - 1}" rel="prev">Previous</a>` : ''} <span>Page ${v.page.number} of ${v.page.pages}</span> ${v.page.number < v.page.pages ? html`<a href="?page=${v.page.number + 1}" rel="next">Next</a>` : ''}</nav>`;
-}
-
-function eventsTable(events: readonly AuditEventView[]): SafeHtml {
-  if (!events.length) return html`<p>No events yet.</p>`;
-  return html`<div class="table-wrap"><table class="events"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Key</th><th scope="col">From</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td>${date(e.created_at)}</td><td>${e.action}${e.details && 'reason' in e.details ? html` (${String(e.details.reason)})` : ''}</td><td>${e.actor.type}${e.actor.id ? html` ${e.actor.id}` : ''}</td><td>${e.client_id ? html`<code>${e.client_id}</code>` : '—'}</td><td>${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function messagePage(text: string, error = false): SafeHtml {

@@ -1,38 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import Router, { type RouterContext } from '@koa/router';
+import Router from '@koa/router';
 import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
-import type { ClientService, CreatedClient } from '../clients/service.js';
+import type { ClientService } from '../clients/service.js';
 import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
 import { PAGE_HEADERS } from '../web/html.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import { createCsrf } from '../web/csrf.js';
 import { decide, may, type TeamAction } from '../access/authorize.js';
 import type { PasswordSignIn } from '../access/password-sign-in.js';
-import { actorOf, type Principal } from '../access/principal.js';
+import { actorOf } from '../access/principal.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import { planLimitsFor } from '../teams/plans.js';
 import {
   auditPage,
   hintOf,
   keyPage,
-  keysPage,
   layout,
   membersPage,
   messagePage,
-  newKeyPage,
   revokePage,
-  secretPanel,
   signInPage,
   statusOf,
-  type Viewer,
 } from './pages.js';
-import type { DashboardSession, DashboardSessions } from './sessions.js';
-import { createKeyFromForm } from './key-form.js';
+import type { DashboardSessions } from './sessions.js';
+import { eventsTable, namesFor } from './audit-events.js';
+import { installKeyRoutes } from './key-routes.js';
+import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
   readonly config: Config;
@@ -46,15 +43,6 @@ export interface DashboardDeps {
   /** Key for CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
 }
-
-interface State {
-  session?: DashboardSession;
-  principal?: Extract<Principal, { kind: 'person' }>;
-  viewer?: Viewer;
-  route?: string;
-  limitReason?: string;
-}
-type Ctx = RouterContext<State>;
 
 const COOKIE = 'kp_dashboard';
 const LOGIN_COOKIE = 'kp_dashboard_login';
@@ -222,6 +210,20 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
 
   const decorate = (key: ClientView) => ({ ...key, status: statusOf(key), hint: hintOf(key, config.keyPrefix) });
   const newNonce = () => randomBytes(16).toString('base64url');
+  const kit: Kit = {
+    form: form as never,
+    requireSession,
+    checkCsrf,
+    allow,
+    spendNonce,
+    render,
+    teamKey,
+    record,
+    field,
+    fields,
+    decorate,
+    newNonce,
+  };
 
   router.use(pages);
 
@@ -281,115 +283,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     ctx.redirect('/dashboard/signin');
   });
 
-  router.get('/keys', requireSession, allow('keys:read'), async (ctx) => {
-    const { session, viewer } = ctx.state;
-    const team = await teamService.getTeam(session!.teamId);
-    const plan = teamService.planOf(team);
-    const all = (await clientService.list(team.id, { limit: 1000, offset: 0 })).data.map(decorate);
-    const q = String(ctx.query.q ?? '')
-      .trim()
-      .toLowerCase()
-      .slice(0, 100);
-    const status = typeof ctx.query.status === 'string' ? ctx.query.status : undefined;
-    const environment = typeof ctx.query.environment === 'string' ? ctx.query.environment : undefined;
-    const matching = all.filter(
-      (k) =>
-        (!status || k.status === status) &&
-        (!environment || k.environment === environment) &&
-        (!q ||
-          (k.name ?? '').toLowerCase().includes(q) ||
-          k.hint.toLowerCase().includes(q) ||
-          k.client_id.toLowerCase().includes(q)),
-    );
-    const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-    const number = Math.min(pages, Math.max(1, Number.parseInt(String(ctx.query.page ?? '1'), 10) || 1));
-    render(
-      ctx,
-      200,
-      'API keys',
-      keysPage({
-        viewer: viewer!,
-        keys: matching.slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
-        filters: { status, environment, q },
-        page: { number, pages, total: matching.length },
-        plan: {
-          name: team.plan,
-          used: all.filter((k) => k.is_valid).length,
-          max: plan.max_keys,
-          limits: plan.rate_limits,
-          devLimits: planLimitsFor(plan, 'dev'),
-          apiAccess: plan.api_access,
-        },
-      }),
-      '/dashboard/keys',
-    );
-  });
-
-  router.get('/keys/new', requireSession, allow('keys:manage'), async (ctx) => {
-    render(
-      ctx,
-      200,
-      'Generate a new key',
-      newKeyPage({
-        csrf: ctx.state.viewer!.csrf,
-        nonce: newNonce(),
-        scopes: config.scopes,
-        defaults: config.defaultScopes,
-      }),
-    );
-  });
-
-  router.post('/keys', form as never, requireSession, checkCsrf, allow('keys:manage'), spendNonce, async (ctx) => {
-    const teamId = ctx.state.session!.teamId;
-    const formAgain = (error: string) =>
-      render(
-        ctx,
-        400,
-        'Generate a new key',
-        newKeyPage({
-          csrf: ctx.state.viewer!.csrf,
-          nonce: newNonce(),
-          scopes: config.scopes,
-          defaults: config.defaultScopes,
-          error,
-        }),
-      );
-    let created: CreatedClient;
-    try {
-      created = await createKeyFromForm(
-        clientService,
-        teamId,
-        (name) => field(ctx, name),
-        (name) => fields(ctx, name),
-      );
-    } catch (err) {
-      // The plan's key limit and gate, a bad field: said in words, on the form (with a fresh nonce, to send again).
-      if (err instanceof KeyportError && err.status < 500 && err.status !== 404) return formAgain(err.message);
-      throw err;
-    }
-    const answer = await clientService.handOver(
-      created,
-      field(ctx, 'share') === '1' && created.clientSecret ? {} : undefined,
-    );
-    ctx.status = 201;
-    await record(ctx, 'client.create', created.client.client_id, {
-      kind: created.client.kind,
-      name: created.client.name,
-      via: 'dashboard',
-    });
-    render(
-      ctx,
-      201,
-      'Key created',
-      secretPanel({
-        what: 'New key',
-        name: created.client.name ?? created.client.client_id,
-        clientId: created.client.client_id,
-        secret: answer.client_secret,
-        shareUrl: answer.share_url,
-      }),
-    );
-  });
+  installKeyRoutes(router, kit, { config, teamService, clientService });
 
   router.get('/keys/:id', requireSession, allow('keys:read'), async (ctx) => {
     const client = await teamKey(ctx, 'keys:read');
@@ -398,12 +292,13 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     const events = (await audit.listByTeam(client.teamId!, { limit: 200, offset: 0 })).events
       .filter((e) => e.client_id === client.clientId)
       .slice(0, 20);
+    const names = await namesFor(teams, clientService, client.teamId!, events);
     const key = decorate(clientService.view(client));
     render(
       ctx,
       200,
       key.name ?? key.client_id,
-      keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events, nonce: newNonce() }),
+      keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events: eventsTable(events, names) }),
     );
   });
 
@@ -414,34 +309,6 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     ctx.status = 303;
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });
-
-  router.post(
-    '/keys/:id/rotate',
-    form as never,
-    requireSession,
-    checkCsrf,
-    allow('keys:manage'),
-    spendNonce,
-    async (ctx) => {
-      const client = await teamKey(ctx, 'keys:manage');
-      const grace = Number(field(ctx, 'grace'));
-      const rotated = await clientService.regenerateSecret(client.clientId, {
-        gracePeriodSeconds: [0, 3600, 86_400, 604_800].includes(grace) ? grace : 0,
-      });
-      await record(ctx, 'client.secret.regenerate', client.clientId, { grace_period_seconds: grace, via: 'dashboard' });
-      render(
-        ctx,
-        200,
-        'Secret rotated',
-        secretPanel({
-          what: 'New secret',
-          name: client.name ?? client.clientId,
-          clientId: client.clientId,
-          secret: rotated.clientSecret,
-        }),
-      );
-    },
-  );
 
   router.get('/keys/:id/revoke', requireSession, allow('keys:manage'), async (ctx) => {
     const client = await teamKey(ctx, 'keys:manage');
@@ -486,11 +353,15 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     const teamId = ctx.state.session!.teamId;
     const number = pageNumberOf(ctx.query.page);
     const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });
+    const names = await namesFor(teams, clientService, teamId, events);
     render(
       ctx,
       200,
       'Audit log',
-      auditPage({ events, page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) } }),
+      auditPage({
+        events: eventsTable(events, names),
+        page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) },
+      }),
       '/dashboard/audit',
     );
   });

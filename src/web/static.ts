@@ -10,7 +10,7 @@ button.secondary{background:#fff;color:#2458c6}.error{color:#b3261e;font-weight:
 ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}
 .row{display:flex;gap:.5rem;flex-wrap:wrap}
 a{color:#1d4fb8}:focus-visible{outline:3px solid #1d4fb8;outline-offset:2px}
-body.dashboard main.wide{max-width:72rem;margin:1rem auto}
+body.dashboard main.wide{max-width:80rem;margin:1rem auto}
 header.top{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between;padding:.5rem 1rem;background:#1b1f24;color:#fff}
 header.top a{color:#fff;margin-right:1rem}header.top a[aria-current=page]{font-weight:700;text-decoration:underline}
 .brand{font-weight:700}.signout button{margin:0;background:#fff;color:#1b1f24}
@@ -31,7 +31,20 @@ dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
 .swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}
 nav.pages{margin:1rem 0}
-@media (max-width:480px){main,body.dashboard main.wide{margin:0;border-radius:0;padding:1rem}header.top{padding:.5rem}}`;
+table.cards td.name,table.events td.what{white-space:normal;overflow-wrap:anywhere;min-width:8rem}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid #dde1e6;margin:1rem 0}
+nav.tabs a{padding:.4rem .75rem;border-radius:6px 6px 0 0;text-decoration:none}nav.tabs a[aria-current=page]{border:1px solid #dde1e6;border-bottom:2px solid #fff;margin-bottom:-1px;font-weight:700;color:#1b1f24}
+ul.kinds{list-style:none;padding:0;display:grid;gap:.75rem;max-width:40rem}
+ul.kinds a{display:block;padding:1rem;border:1px solid #b8bec7;border-radius:8px;text-decoration:none;color:#1b1f24}ul.kinds a:hover{border-color:#2458c6}
+ul.kinds strong{display:block;color:#1d4fb8}ul.kinds span{display:block;color:#3b4350;font-size:.95rem}
+.row .button,.row button{margin-top:1rem}
+@media (max-width:480px){main,body.dashboard main.wide{margin:0;border-radius:0;padding:1rem}header.top{padding:.5rem}}
+@media (max-width:640px){table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+table.cards,table.cards tbody,table.cards tr,table.cards caption{display:block;width:100%}
+table.cards tr{border:1px solid #dde1e6;border-radius:8px;padding:.5rem .75rem;margin:.5rem 0;background:#fff}
+table.cards td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.15rem 0;white-space:normal;overflow-wrap:anywhere;text-align:right}
+table.cards td[data-label]::before{content:attr(data-label);font-weight:600;color:#3b4350;text-align:left;flex:none}
+table.cards td.name{font-weight:600;font-size:1.05rem;text-align:left}table.cards .wide-only{display:none}}`;
 
 const COPY_JS = `document.addEventListener('DOMContentLoaded',function(){var b=document.getElementById('copy');if(!b)return;
 b.addEventListener('click',function(){var v=document.getElementById('code').textContent;navigator.clipboard.writeText(v).then(function(){b.textContent='Copied';});});});`;

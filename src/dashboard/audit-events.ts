@@ -1,0 +1,90 @@
+import type { AuditAction, AuditEventView } from '../audit/audit.js';
+import type { ClientService } from '../clients/service.js';
+import type { TeamStore } from '../teams/store.js';
+import { html, type SafeHtml } from '../web/html.js';
+import { assertNever } from '../errors.js';
+
+/** Who and which key an event names, in the words a person knows them by. */
+export interface Names {
+  /** A person's email, by user id. */
+  readonly people: ReadonlyMap<string, string>;
+  /** A key's name, by client id. */
+  readonly keys: ReadonlyMap<string, string>;
+}
+
+/** The people and keys the events name: people by email, keys by name (a removed person keeps their email). */
+export async function namesFor(
+  teams: TeamStore,
+  clientService: ClientService,
+  teamId: number,
+  events: readonly AuditEventView[],
+): Promise<Names> {
+  const people = new Map<string, string>();
+  for (const id of new Set(events.filter((e) => e.actor.type === 'person' && e.actor.id).map((e) => e.actor.id!))) {
+    const user = await teams.findUser(Number(id));
+    if (user?.email) people.set(id, user.email);
+  }
+  const keys = new Map(
+    (await clientService.list(teamId, { limit: 1000, offset: 0 })).data.map((k) => [
+      k.client_id,
+      k.name ?? k.client_id,
+    ]),
+  );
+  return { people, keys };
+}
+
+const GRACE: Record<number, string> = { 3600: '1 hour', 86_400: '24 hours', 604_800: '7 days' };
+
+/** What happened, as a sentence whose subject is the "Who" column: "rotated the secret of ci". */
+export function sentenceOf(action: AuditAction, key: SafeHtml, details: Record<string, unknown> | null): SafeHtml {
+  switch (action) {
+    case 'client.create':
+      return html`created the key ${key}`;
+    case 'client.update': {
+      const changed = Array.isArray(details?.fields) ? details.fields.map(String) : [];
+      return changed.length ? html`changed the ${changed.join(' and ')} of ${key}` : html`changed ${key}`;
+    }
+    case 'client.revoke':
+      return html`revoked ${key}`;
+    case 'client.secret.regenerate': {
+      const grace = Number(details?.grace_period_seconds ?? 0);
+      return html`rotated the secret of ${key}${GRACE[grace] ? `; the old one works for ${GRACE[grace]}` : '; the old one stopped at once'}`;
+    }
+    case 'client.key.add':
+      return html`added a public key to ${key}`;
+    case 'client.key.remove':
+      return html`removed a public key from ${key}`;
+    case 'share.opened':
+      return html`opened the one-time link of ${key}`;
+    case 'request.failed':
+      return html`was refused with ${key}${details && 'reason' in details ? ` (${String(details.reason)})` : ''}`;
+    default:
+      return assertNever(action);
+  }
+}
+
+function whoOf(e: AuditEventView, names: Names): string {
+  switch (e.actor.type) {
+    case 'person':
+      return (e.actor.id && names.people.get(e.actor.id)) ?? 'a former member';
+    case 'client':
+      return `the key ${(e.actor.id && names.keys.get(e.actor.id)) ?? e.actor.id ?? ''}`.trim();
+    case 'operator':
+      return 'the operator';
+    default:
+      return 'someone';
+  }
+}
+
+const date = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+/** The events as a table (cards on a phone): when, who, what in words, from where. */
+export function eventsTable(events: readonly AuditEventView[], names: Names): SafeHtml {
+  if (!events.length) return html`<p>No events yet.</p>`;
+  const keyOf = (e: AuditEventView) =>
+    e.client_id
+      ? html`<a href="/dashboard/keys/${e.client_id}">${names.keys.get(e.client_id) ?? e.client_id}</a>`
+      : html`a key`;
+  return html`<div class="table-wrap"><table class="events cards"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td data-label="When">${date(e.created_at)}</td><td data-label="Who" class="who">${whoOf(e, names)}</td><td data-label="What" class="what">${sentenceOf(e.action, keyOf(e), e.details)}</td><td data-label="From">${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
+}
