@@ -86,5 +86,5 @@ export function eventsTable(events: readonly AuditEventView[], names: Names): Sa
       ? html`<a href="/dashboard/keys/${e.client_id}">${names.keys.get(e.client_id) ?? e.client_id}</a>`
       : html`a key`;
   return html`<div class="table-wrap"><table class="events cards"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td data-label="When">${date(e.created_at)}</td><td data-label="Who" class="who">${whoOf(e, names)}</td><td data-label="What" class="what">${sentenceOf(e.action, keyOf(e), e.details)}</td><td data-label="From">${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
+<tbody>${events.map((e) => html`<tr><td data-label="When">${date(e.created_at)}</td><td data-label="Who" class="who">${whoOf(e, names)}</td><td data-label="What" class="what"><span>${sentenceOf(e.action, keyOf(e), e.details)}</span></td><td data-label="From">${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
 }

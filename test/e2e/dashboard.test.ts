@@ -71,6 +71,9 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     await check('keys');
 
     await page.click('#new-key');
+    await page.waitForSelector('#kind-service_account');
+    await check('new key: the kind');
+    await page.click('#kind-service_account');
     await page.waitForSelector('#create');
     await check('new key');
     await page.fill('#name', 'CI/CD');
@@ -103,8 +106,11 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     await page.click(`tr[data-client-id="${clientId}"] a`);
     await page.waitForSelector('#rotate');
     await check('key');
-    await page.selectOption('#grace', '3600');
     await page.click('#rotate');
+    await page.waitForSelector('#confirm-rotate');
+    await check('rotate');
+    await page.selectOption('#grace', '3600');
+    await page.click('#confirm-rotate');
     await page.waitForSelector('#new-secret');
     const rotated = (await page.textContent('#new-secret'))!.trim();
     expect(rotated).not.toBe(secret);
@@ -142,7 +148,7 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
     expect(await page.textContent('#members')).toContain('service account');
     await page.goto(`${server.url}/dashboard/audit`);
     await check('audit');
-    expect(await page.textContent('main')).toContain('client.revoke');
+    expect(await page.textContent('main')).toContain('revoked CI/CD');
     await context.close();
 
     const signin = await (await browser.newContext({ bypassCSP: true })).newPage();
@@ -166,7 +172,7 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
       environment: 'dev',
     });
     const { context, page } = await signedIn('ada@acme.test', { width: 375, height: 812 });
-    // The keys page does not scroll sideways as a whole (its table scrolls in its own box).
+    // The keys page does not scroll sideways (each key is a card at this width).
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'dashboard-keys.png'), fullPage: true });
@@ -178,6 +184,14 @@ describe('the team dashboard in a real browser (headless Chromium)', () => {
       focused = (await page.evaluate("document.activeElement ? document.activeElement.id : ''")) as string;
     }
     expect(focused).toBe('new-key');
+    await page.keyboard.press('Enter');
+    // The first step: the kind, a link to reach with Tab.
+    await page.waitForSelector('#kind-service_account');
+    for (let i = 0; i < 15 && focused !== 'kind-service_account'; i++) {
+      await page.keyboard.press('Tab');
+      focused = (await page.evaluate("document.activeElement ? document.activeElement.id : ''")) as string;
+    }
+    expect(focused).toBe('kind-service_account');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#create');
     await page.focus('#name');

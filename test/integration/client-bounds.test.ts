@@ -40,7 +40,7 @@ describe.each(DATABASES)('key expiry and credit bounds on $name', (database) => 
     const signin = await browser.request('/dashboard/signin');
     const credentials = { csrf: csrfOf(signin.text), email: 'admin@bounds.test', password: PASSWORD };
     expect((await browser.request('/dashboard/signin', { form: credentials })).status).toBe(303);
-    const form = await browser.request('/dashboard/keys/new');
+    const form = await browser.request('/dashboard/keys/new?kind=service_account');
     expect(form.status).toBe(200);
     const defaults = {
       csrf: csrfOf(form.text),

@@ -101,6 +101,17 @@ describe.each(DATABASES)('the dashboard as Stripe and Unkey users expect it, on 
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('kind');
 
+    // A form sent with an unknown kind creates nothing.
+    const count = async () => (await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n;
+    const before = await count();
+    const sent = await browser.request('/dashboard/keys/new?kind=service_account');
+    const refused = await browser.request('/dashboard/keys', {
+      form: { csrf: csrfOf(sent.text), nonce: nonceOf(sent.text), kind: 'resource_server', name: 'sneaky' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.text).not.toContain('new-secret');
+    expect(String(await count())).toBe(String(before));
+
     // The form for a kind creates that kind.
     const form = await browser.request('/dashboard/keys/new?kind=app');
     const created = await browser.request('/dashboard/keys', {

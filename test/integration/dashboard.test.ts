@@ -66,7 +66,7 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
 
   it('an admin creates a key: the secret is shown once, works at /token, and the form cannot be sent twice', async () => {
     const { browser } = await signIn('admin@acme.test');
-    const form = await browser.request('/dashboard/keys/new');
+    const form = await browser.request('/dashboard/keys/new?kind=service_account');
     const fields = {
       csrf: csrfOf(form.text),
       nonce: nonceOf(form.text),
@@ -101,7 +101,7 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
     const { browser } = await signIn('admin@acme.test');
     let last;
     for (let i = 0; i < 4; i++) {
-      const form = await browser.request('/dashboard/keys/new');
+      const form = await browser.request('/dashboard/keys/new?kind=service_account');
       last = await browser.request('/dashboard/keys', {
         form: { csrf: csrfOf(form.text), nonce: nonceOf(form.text), kind: 'service_account', name: `k${i}` },
       });
@@ -121,7 +121,7 @@ describe.each(DATABASES)('the team dashboard on $name', (database) => {
     expect((await member.browser.request('/dashboard/keys/new')).status).toBe(403);
 
     const admin = await signIn('admin@acme.test');
-    const form = await admin.browser.request('/dashboard/keys/new');
+    const form = await admin.browser.request('/dashboard/keys/new?kind=service_account');
     const forged = await admin.browser.request('/dashboard/keys', {
       form: { csrf: 'forged', nonce: nonceOf(form.text), kind: 'service_account', name: 'csrf' },
     });

@@ -74,7 +74,7 @@ describe.each(DATABASES)('a team on a removed plan on $name', (database) => {
     const keys = await browser.request('/dashboard/keys');
     expect(keys.text).toContain('Your plan does not include API access');
     const count = await keysOfTeam();
-    const form = await browser.request('/dashboard/keys/new');
+    const form = await browser.request('/dashboard/keys/new?kind=service_account');
     const fields = {
       csrf: csrfOf(form.text),
       nonce: nonceOf(form.text),
