@@ -6,7 +6,7 @@ import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
 import type { ClientService } from '../clients/service.js';
-import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
+import { KeyportError, NotFound } from '../errors.js';
 import { PAGE_HEADERS } from '../web/html.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import { createCsrf } from '../web/csrf.js';
@@ -15,20 +15,11 @@ import type { PasswordSignIn } from '../access/password-sign-in.js';
 import { actorOf } from '../access/principal.js';
 import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
-import {
-  auditPage,
-  hintOf,
-  keyPage,
-  layout,
-  membersPage,
-  messagePage,
-  revokePage,
-  signInPage,
-  statusOf,
-} from './pages.js';
+import { hintOf, keyPage, layout, messagePage, revokePage, signInPage, statusOf } from './pages.js';
 import type { DashboardSessions } from './sessions.js';
 import { eventsTable, namesFor } from './audit-events.js';
 import { installKeyRoutes } from './key-routes.js';
+import { installTeamRoutes } from './team-routes.js';
 import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
@@ -46,18 +37,6 @@ export interface DashboardDeps {
 
 const COOKIE = 'kp_dashboard';
 const LOGIN_COOKIE = 'kp_dashboard_login';
-const PAGE_SIZE = 20;
-/** The highest page number asked for that is not a mistake (2,000,000 events back). */
-const MAX_PAGE = 100_000;
-
-/** `?page=N`: a whole number from 1 to MAX_PAGE, or absent (1); anything else is the client's mistake, never SQL's. */
-function pageNumberOf(value: unknown): number {
-  if (value === undefined) return 1;
-  const text = String(value);
-  const number = /^[1-9][0-9]{0,5}$/.test(text) ? Number(text) : NaN;
-  if (!(number <= MAX_PAGE)) throw new InvalidRequest('page', `must be a whole number from 1 to ${MAX_PAGE}`);
-  return number;
-}
 const WRONG = 'Wrong email or password.';
 
 /**
@@ -323,48 +302,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });
 
-  router.get('/members', requireSession, allow('members:read'), async (ctx) => {
-    const teamId = ctx.state.session!.teamId;
-    const members = await teams.listMembers(teamId);
-    const keys = (await clientService.list(teamId, { limit: 1000, offset: 0 })).data;
-    const keyOf = new Map(keys.filter((k) => k.user_id !== null).map((k) => [k.user_id!, k]));
-    render(
-      ctx,
-      200,
-      'Members',
-      membersPage({
-        members: members.map(({ user, role }) => {
-          if (user.kind === 'person')
-            return { name: user.email ?? user.name ?? `user ${user.id}`, kind: 'person' as const, role };
-          const key = keyOf.get(user.id);
-          return {
-            name: user.name ?? `service account ${user.id}`,
-            kind: 'service account' as const,
-            role,
-            ...(key ? { key: { clientId: key.client_id, name: key.name ?? key.client_id } } : {}),
-          };
-        }),
-      }),
-      '/dashboard/members',
-    );
-  });
-
-  router.get('/audit', requireSession, allow('audit:read'), async (ctx) => {
-    const teamId = ctx.state.session!.teamId;
-    const number = pageNumberOf(ctx.query.page);
-    const { total, events } = await audit.listByTeam(teamId, { limit: PAGE_SIZE, offset: (number - 1) * PAGE_SIZE });
-    const names = await namesFor(teams, clientService, teamId, events);
-    render(
-      ctx,
-      200,
-      'Audit log',
-      auditPage({
-        events: eventsTable(events, names),
-        page: { number, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) },
-      }),
-      '/dashboard/audit',
-    );
-  });
+  installTeamRoutes(router, kit, { teams, clientService, audit });
 
   return router;
 }
