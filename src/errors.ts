@@ -128,6 +128,12 @@ export class Conflict extends KeyportError {
   readonly code = 'conflict';
 }
 
+/** A change that would leave a team with no admin (a demotion or removal of its last one). */
+export class LastAdmin extends KeyportError {
+  readonly status = 409;
+  readonly code = 'last_admin';
+}
+
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`);
 }

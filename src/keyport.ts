@@ -169,6 +169,7 @@ export async function createKeyport(
       keyUsage,
       shares: services.shares,
       auditStreams,
+      teamService: services.teamService,
       documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({

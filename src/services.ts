@@ -16,7 +16,7 @@ import { createSqlKeyEventStore } from './persistence/sql/key-event-store.js';
 import { createSqlShareLinkStore } from './persistence/sql/share-link-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyEventStore } from './events/key-events.js';
-import { systemClock, type Clock } from './clock.js';
+import { secondsOf, systemClock, type Clock } from './clock.js';
 import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
@@ -56,11 +56,20 @@ export async function openServices(
   const audit = createSqlAuditStore(db, clock);
   const keyEventStore = createSqlKeyEventStore(db);
   const unitOfWork = createKnexUnitOfWork(db);
-  const teamService = createTeamService({ config, teams, unitOfWork, keyEvents: keyEventStore, clock });
-  const shares = createShareLinks({ store: createSqlShareLinkStore(db), issuer: config.issuer, clock });
   const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber(keyEventStore, clock)];
   if (auditAs) subscribers.push(createAuditSubscriber(audit, auditAs));
   const events = createDomainEvents(subscribers);
+  const teamService = createTeamService({
+    config,
+    teams,
+    unitOfWork,
+    keyEvents: keyEventStore,
+    clock,
+    events,
+    adoptClients: async (teamId) => void (await clients.adoptHandInserted(teamId, secondsOf(clock))),
+    serviceAccountKeys: (teamId) => clients.serviceAccountKeys(teamId),
+  });
+  const shares = createShareLinks({ store: createSqlShareLinkStore(db), issuer: config.issuer, clock });
   const clientService = createClientService({
     config,
     unitOfWork,

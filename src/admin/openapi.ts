@@ -1,6 +1,7 @@
 import { openApiDocument } from '../web/route-openapi.js';
 import type { RouteDeclaration } from '../web/route.js';
 import { ADMIN_ROUTES } from './routes.js';
+import { TEAM_ROUTES } from './team-routes.js';
 
 /**
  * The OpenAPI 3.1 document served at GET /api/openapi.json, generated from
@@ -8,5 +9,9 @@ import { ADMIN_ROUTES } from './routes.js';
  * composition hands in (/keys): nothing in it is written by hand.
  */
 export function adminOpenApi(otherRoutes: readonly RouteDeclaration[] = []) {
-  return openApiDocument({ title: 'keyport API', version: '1' }, [...Object.values(ADMIN_ROUTES), ...otherRoutes]);
+  return openApiDocument({ title: 'keyport API', version: '1' }, [
+    ...Object.values(ADMIN_ROUTES),
+    ...Object.values(TEAM_ROUTES),
+    ...otherRoutes,
+  ]);
 }

@@ -21,6 +21,8 @@ import type { NewClientBody } from './schemas.js';
 import { guarded, type RouteDeclaration } from '../web/route.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import type { ShareLinks } from '../shares/share-links.js';
+import type { TeamService } from '../teams/service.js';
+import { installTeamRoutes } from './team-router.js';
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
@@ -33,6 +35,8 @@ export interface AdminDeps {
   readonly shares: ShareLinks;
   /** The operator's product-wide audit stream (one per process, across signing-key reloads). */
   readonly auditStreams?: AuditStreams;
+  /** The operator's team and people routes (team-router.ts). */
+  readonly teamService: TeamService;
   /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
   readonly documentedRoutes?: readonly RouteDeclaration[];
 }
@@ -49,6 +53,7 @@ export function createAdminRouter({
   keyUsage,
   shares,
   auditStreams,
+  teamService,
   documentedRoutes = [],
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
@@ -94,6 +99,8 @@ export function createAdminRouter({
     at(R.openApi),
     guarded(R.openApi, () => document),
   );
+
+  installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit });
 
   router.post(
     at(R.createClient),

@@ -1,4 +1,4 @@
-import type { ClientEvent, ClientEventSubscriber } from '../events/domain-events.js';
+import type { DomainEvent, ClientEventSubscriber } from '../events/domain-events.js';
 import type { AuditAction, AuditEvent, AuditStore } from './audit.js';
 
 /** Who made the changes a subscriber records: the surface that has no audit write of its own (the CLI). */
@@ -8,7 +8,7 @@ export interface AuditActor {
 }
 
 /** The audit action each change is listed as on the dashboard's audit page and `GET /api/teams/:team/events`. */
-export function auditActionOf(event: ClientEvent): AuditAction {
+export function auditActionOf(event: DomainEvent): AuditAction {
   switch (event.type) {
     case 'client.created':
       return 'client.create';
@@ -26,7 +26,26 @@ export function auditActionOf(event: ClientEvent): AuditAction {
     case 'client.credits-changed':
     case 'client.key-set':
       return 'client.update';
+    case 'team.plan-changed':
+      return 'team.plan.change';
+    case 'member.role-changed':
+      return 'member.role.change';
+    case 'member.password-reset':
+      return 'member.password.reset';
+    case 'member.removed':
+      return 'member.remove';
   }
+}
+
+/** What an audit row says of a change: the event's fields but its type and team (never a secret: events hold none). */
+export function auditDetailsOf(event: DomainEvent): Record<string, unknown> {
+  const { type, teamId: _team, ...rest } = event;
+  const fields = Object.fromEntries(
+    Object.entries(rest)
+      .filter(([k]) => k !== 'clientId')
+      .map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
+  return { event: type, ...fields };
 }
 
 /**
@@ -42,10 +61,10 @@ export function createAuditSubscriber(audit: AuditStore, actor: AuditActor): Cli
         actorType: actor.type,
         actorId: actor.id,
         action: auditActionOf(event),
-        clientId: event.clientId,
+        clientId: 'clientId' in event ? event.clientId : null,
         status: 200,
         ip: null,
-        details: { event: event.type, ...('kid' in event ? { kid: event.kid } : {}) },
+        details: auditDetailsOf(event),
       },
       tx,
     );

@@ -7,6 +7,10 @@ export type AuditAction =
   | 'client.secret.regenerate'
   | 'client.key.add'
   | 'client.key.remove'
+  | 'team.plan.change'
+  | 'member.role.change'
+  | 'member.password.reset'
+  | 'member.remove'
   | 'share.opened'
   | 'request.failed';
 

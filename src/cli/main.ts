@@ -15,6 +15,11 @@ import { signingKeysCommand } from './commands/signing-keys.js';
 import { teamAddCommand } from './commands/team-add.js';
 import { userAddCommand } from './commands/user-add.js';
 import { userRemoveCommand } from './commands/user-remove.js';
+import { teamListCommand } from './commands/team-list.js';
+import { teamPlanCommand } from './commands/team-plan.js';
+import { userListCommand } from './commands/user-list.js';
+import { userRoleCommand } from './commands/user-role.js';
+import { userPasswordCommand } from './commands/user-password.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -25,7 +30,12 @@ for (const command of [
   serveCommand(),
   migrateCommand(),
   teamAddCommand(),
+  teamListCommand(),
+  teamPlanCommand(),
   userAddCommand(),
+  userListCommand(),
+  userRoleCommand(),
+  userPasswordCommand(),
   userRemoveCommand(),
   serviceAccountAddCommand(),
   appAddCommand(),

@@ -316,6 +316,8 @@ export function createClientService({
     },
 
     async list(teamId, { limit, offset }) {
+      // Rows the runbook inserted by hand are listed as first-class keys, with no restart.
+      await clients.adoptHandInserted(teamId, nowSeconds());
       const { total, clients: rows } = await clients.listByTeam(teamId, { limit, offset });
       const links = await shares.latest(rows.map((r) => r.clientId));
       const data = rows.map((r) => ({

@@ -68,6 +68,13 @@ export interface ClientStore {
    * that count and then add a key, one at a time gets past this.
    */
   lockTeamKeys(teamId: number, tx: Tx): Promise<void>;
+  /**
+   * Makes the team's rows inserted by hand first-class (kind, created time, a
+   * service-account user for a service account); the client ids it adopted.
+   */
+  adoptHandInserted(teamId: number, now: number): Promise<string[]>;
+  /** The team's service-account keys, by the user each acts as. */
+  serviceAccountKeys(teamId: number): Promise<Map<number, string>>;
   listByTeam(
     teamId: number,
     page: { limit: number; offset: number },

@@ -20,7 +20,12 @@ export async function namesFor(
   events: readonly AuditEventView[],
 ): Promise<Names> {
   const people = new Map<string, string>();
-  for (const id of new Set(events.filter((e) => e.actor.type === 'person' && e.actor.id).map((e) => e.actor.id!))) {
+  const named = [
+    ...events.filter((e) => e.actor.type === 'person' && e.actor.id).map((e) => e.actor.id!),
+    // The person a team change was about (a role, a password, a removal).
+    ...events.filter((e) => e.details && 'user_id' in e.details).map((e) => String(e.details!.user_id)),
+  ];
+  for (const id of new Set(named)) {
     const user = await teams.findUser(Number(id));
     if (user?.email) people.set(id, user.email);
   }
@@ -36,7 +41,17 @@ export async function namesFor(
 const GRACE: Record<number, string> = { 3600: '1 hour', 86_400: '24 hours', 604_800: '7 days' };
 
 /** What happened, as a sentence whose subject is the "Who" column: "rotated the secret of ci". */
-export function sentenceOf(action: AuditAction, key: SafeHtml, details: Record<string, unknown> | null): SafeHtml {
+export function sentenceOf(
+  action: AuditAction,
+  key: SafeHtml,
+  details: Record<string, unknown> | null,
+  names?: Names,
+): SafeHtml {
+  const person = () => {
+    const id = details && 'user_id' in details ? String(details.user_id) : undefined;
+    const email = details && typeof details.email === 'string' ? details.email : undefined;
+    return (id && names?.people.get(id)) ?? email ?? 'a former member';
+  };
   switch (action) {
     case 'client.create':
       return html`created the key ${key}`;
@@ -58,6 +73,14 @@ export function sentenceOf(action: AuditAction, key: SafeHtml, details: Record<s
       return html`opened the one-time link of ${key}`;
     case 'request.failed':
       return html`was refused with ${key}${details && 'reason' in details ? ` (${String(details.reason)})` : ''}`;
+    case 'team.plan.change':
+      return html`changed the team's plan to ${String(details?.plan ?? '')}${details?.previous ? ` (it was ${String(details.previous)})` : ''}`;
+    case 'member.role.change':
+      return html`made ${person()} ${details?.role === 'admin' ? 'an admin' : 'a member'}`;
+    case 'member.password.reset':
+      return html`reset the password of ${person()}`;
+    case 'member.remove':
+      return html`removed ${person()} from the team`;
     default:
       return assertNever(action);
   }
@@ -86,5 +109,5 @@ export function eventsTable(events: readonly AuditEventView[], names: Names): Sa
       ? html`<a href="/dashboard/keys/${e.client_id}">${names.keys.get(e.client_id) ?? e.client_id}</a>`
       : html`a key`;
   return html`<div class="table-wrap"><table class="events cards"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td data-label="When">${date(e.created_at)}</td><td data-label="Who" class="who">${whoOf(e, names)}</td><td data-label="What" class="what"><span>${sentenceOf(e.action, keyOf(e), e.details)}</span></td><td data-label="From">${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
+<tbody>${events.map((e) => html`<tr><td data-label="When">${date(e.created_at)}</td><td data-label="Who" class="who">${whoOf(e, names)}</td><td data-label="What" class="what"><span>${sentenceOf(e.action, keyOf(e), e.details, names)}</span></td><td data-label="From">${e.ip ?? '—'}</td></tr>`)}</tbody></table></div>`;
 }

@@ -302,7 +302,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });
 
-  installTeamRoutes(router, kit, { teams, clientService, audit });
+  installTeamRoutes(router, kit, { teams, teamService, clientService, audit });
 
   return router;
 }

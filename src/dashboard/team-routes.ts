@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AuditStore } from '../audit/audit.js';
 import type { ClientService } from '../clients/service.js';
 import { InvalidRequest } from '../errors.js';
+import type { TeamService } from '../teams/service.js';
 import type { TeamStore } from '../teams/store.js';
 import { eventsTable, namesFor } from './audit-events.js';
 import type { Kit, State } from './kit.js';
@@ -23,14 +24,15 @@ function pageNumberOf(value: unknown): number {
 export function installTeamRoutes(
   router: Router<State>,
   kit: Kit,
-  deps: { teams: TeamStore; clientService: ClientService; audit: AuditStore },
+  deps: { teams: TeamStore; teamService: TeamService; clientService: ClientService; audit: AuditStore },
 ): void {
-  const { teams, clientService, audit } = deps;
+  const { teams, teamService, clientService, audit } = deps;
   const { requireSession, allow, render } = kit;
 
   router.get('/members', requireSession, allow('members:read'), async (ctx) => {
     const teamId = ctx.state.session!.teamId;
-    const members = await teams.listMembers(teamId);
+    // The team service adopts rows inserted by hand first: they are listed as service accounts.
+    const members = await teamService.listMembers(teamId);
     const keys = (await clientService.list(teamId, { limit: 1000, offset: 0 })).data;
     const keyOf = new Map(keys.filter((k) => k.user_id !== null).map((k) => [k.user_id!, k]));
     render(

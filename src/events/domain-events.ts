@@ -26,15 +26,46 @@ export type ClientEvent =
       readonly kid: string;
     };
 
+/**
+ * What the operator can change about a team and its people (issue 24 item 8).
+ * Never a password, not even its hash.
+ */
+export type TeamEvent =
+  | { readonly type: 'team.plan-changed'; readonly teamId: number; readonly plan: string; readonly previous: string }
+  | {
+      readonly type: 'member.role-changed';
+      readonly teamId: number;
+      readonly userId: number;
+      readonly email: string | null;
+      readonly role: string;
+      readonly previous: string;
+    }
+  | {
+      readonly type: 'member.password-reset';
+      readonly teamId: number;
+      readonly userId: number;
+      readonly email: string | null;
+    }
+  | {
+      readonly type: 'member.removed';
+      readonly teamId: number;
+      readonly userId: number;
+      readonly email: string | null;
+    };
+
+export type DomainEvent = ClientEvent | TeamEvent;
+
+export const isClientEvent = (event: DomainEvent): event is ClientEvent => event.type.startsWith('client.');
+
 /** Writes its own rows for an event, inside the transaction that made the change. */
-export type ClientEventSubscriber = (event: ClientEvent, tx: Tx) => Promise<void>;
+export type ClientEventSubscriber = (event: DomainEvent, tx: Tx) => Promise<void>;
 
 export interface DomainEvents {
   /**
    * Passes `event` to every subscriber, one after the other, in `tx`: their
    * rows commit with the change or roll back with it, never one without the other.
    */
-  publish(event: ClientEvent, tx: Tx): Promise<void>;
+  publish(event: DomainEvent, tx: Tx): Promise<void>;
 }
 
 /** The publisher, with its subscribers fixed at composition. */

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Tx } from '../unit-of-work.js';
-import type { ClientEventSubscriber } from './domain-events.js';
+import { isClientEvent, type ClientEventSubscriber } from './domain-events.js';
 
 /**
  * How far back each poll reads. Longer than a transaction takes to commit
@@ -31,7 +31,8 @@ export function createKeyChangeSubscriber(store: KeyEventStore, clock: Clock = s
   // One row per client per transaction, as before events: an update of name and scopes is one change to a guard.
   const written = new WeakMap<object, Set<string>>();
   return async (event, tx) => {
-    if (event.type === 'client.created') return;
+    // A team's or person's change records its own apps' changes (TeamService); a new client changes nothing cached.
+    if (!isClientEvent(event) || event.type === 'client.created') return;
     const clients = written.get(tx) ?? new Set<string>();
     if (clients.has(event.clientId)) return;
     written.set(tx, clients.add(event.clientId));

@@ -1,5 +1,4 @@
 import { planNamed } from './plans.js';
-import bcrypt from 'bcrypt';
 import type { Config, PlanSettings } from '../config.js';
 import { InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
@@ -9,12 +8,13 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import type { KeyEventStore } from '../events/key-events.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ROLES, type Role, type Team, type User } from './team.js';
+import type { DomainEvents } from '../events/domain-events.js';
+import { hashPassword } from './people.js';
+import { createTeamManagement, type PersonRef, type TeamManagement, type TeamManagementDeps } from './management.js';
 
-/** bcrypt cost for people's passwords, the same as for client secrets. */
-const PASSWORD_COST = 10;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
-export interface TeamService {
+export interface TeamService extends TeamManagement {
   createTeam(input: { name: string; plan: string }): Promise<Team>;
   addPerson(input: { teamId: number; email: string; password: string; role?: string }): Promise<User>;
   getTeam(teamId: number): Promise<Team>;
@@ -27,9 +27,10 @@ export interface TeamService {
    * Removes a person from the team, and with it their access at once: their
    * access and refresh tokens, codes and grants with the team's apps, their
    * dashboard sessions in the team and their sign-in sessions; guards are
-   * told the apps changed. `not_found` when the email is no member.
+   * told the apps changed. `not_found` when the email is no member;
+   * `last_admin` for the team's last admin.
    */
-  removeMember(input: { teamId: number; email: string }): Promise<User>;
+  removeMember(input: { teamId: number } & PersonRef): Promise<User>;
 }
 
 export interface TeamServiceDeps {
@@ -39,6 +40,10 @@ export interface TeamServiceDeps {
   readonly unitOfWork: UnitOfWork;
   readonly keyEvents: KeyEventStore;
   readonly clock?: Clock;
+  /** Team and people changes are published here (the CLI's audit rows). */
+  readonly events?: DomainEvents;
+  readonly adoptClients?: TeamManagementDeps['adoptClients'];
+  readonly serviceAccountKeys?: TeamManagementDeps['serviceAccountKeys'];
 }
 
 export function createTeamService({
@@ -47,10 +52,32 @@ export function createTeamService({
   unitOfWork,
   keyEvents,
   clock = systemClock,
+  events,
+  adoptClients,
+  serviceAccountKeys,
 }: TeamServiceDeps): TeamService {
   const planOf = (team: Team): PlanSettings => planNamed(config.plans, team.plan);
 
+  async function getTeam(teamId: number): Promise<Team> {
+    const team = Number.isSafeInteger(teamId) && teamId > 0 ? await teams.findTeam(teamId) : undefined;
+    if (!team) throw new NotFound(`team ${teamId} not found`);
+    return team;
+  }
+
+  const management = createTeamManagement({
+    config,
+    teams,
+    unitOfWork,
+    keyEvents,
+    events,
+    clock,
+    getTeam,
+    adoptClients,
+    serviceAccountKeys,
+  });
+
   return {
+    ...management,
     async createTeam({ name, plan }) {
       const trimmed = printableName(name);
       if (trimmed === undefined)
@@ -72,20 +99,12 @@ export function createTeamService({
       const normalized = canonicalEmail(email);
       if (!EMAIL.test(normalized)) throw new InvalidRequest('email', 'is not an email address');
       if (!ROLES.includes(role as Role)) throw new InvalidRequest('role', `must be one of ${ROLES.join(', ')}`);
-      // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
-      const bytes = Buffer.byteLength(password, 'utf8');
-      if (password.length < 8 || bytes > 72)
-        throw new InvalidRequest('password', 'must be 8 characters to 72 bytes long');
-      const passwordHash = await bcrypt.hash(password, PASSWORD_COST);
+      const passwordHash = await hashPassword(password);
       // An email already taken is the store's `conflict`.
       return teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);
     },
 
-    async getTeam(teamId) {
-      const team = Number.isSafeInteger(teamId) && teamId > 0 ? await teams.findTeam(teamId) : undefined;
-      if (!team) throw new NotFound(`team ${teamId} not found`);
-      return team;
-    },
+    getTeam,
 
     planOf,
 
@@ -95,14 +114,20 @@ export function createTeamService({
       }
     },
 
-    async removeMember({ teamId, email }) {
-      await this.getTeam(teamId);
-      const user = await teams.findUserByEmail(canonicalEmail(email));
-      const notMember = () => new NotFound(`${email} is not a member of team ${teamId}`);
+    async removeMember({ teamId, ...person }) {
+      await getTeam(teamId);
+      const user =
+        'email' in person
+          ? await teams.findUserByEmail(canonicalEmail(person.email))
+          : await teams.findUser(person.userId);
+      const who = 'email' in person ? person.email : `user ${person.userId}`;
+      const notMember = () => new NotFound(`${who} is not a member of team ${teamId}`);
       if (!user || user.kind !== 'person') throw notMember();
       await unitOfWork.run(async (tx) => {
+        await management.keepAnAdmin(teamId, user.id, tx);
         const removed = await teams.removeMember(teamId, user.id, tx);
         if (!removed) throw notMember();
+        await events?.publish({ type: 'member.removed', teamId, userId: user.id, email: user.email }, tx);
         // Guards drop what they cached about these apps (the person's tokens among it).
         for (const clientId of removed.clientIds) await keyEvents.record(clientId, clock.now(), tx);
       });

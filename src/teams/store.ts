@@ -31,4 +31,25 @@ export interface TeamStore {
   removeMember(teamId: number, userId: number, tx?: Tx): Promise<{ clientIds: string[] } | undefined>;
   /** Everyone in the team (people and service-account users) with their role. */
   listMembers(teamId: number): Promise<Array<{ user: User; role: Role }>>;
+  /** Every team, oldest first. */
+  listTeams(): Promise<Team[]>;
+  /** Sets the team's plan inside `tx`. */
+  setPlan(teamId: number, plan: string, tx: Tx): Promise<void>;
+  /**
+   * Locks the team's memberships for a change of who is admin (MySQL,
+   * PostgreSQL: the team row FOR UPDATE; SQLite has one writer), so two
+   * demotions racing cannot both see another admin.
+   */
+  lockTeam(teamId: number, tx: Tx): Promise<void>;
+  /** The user ids of the team's admins, read inside `tx`. */
+  adminsOf(teamId: number, tx: Tx): Promise<number[]>;
+  setRole(teamId: number, userId: number, role: Role, tx: Tx): Promise<void>;
+  /**
+   * Sets a person's password hash and ends every session they hold, inside
+   * `tx`: dashboard sessions in every team, sign-in sessions, and the tokens,
+   * refresh tokens, codes and grants they approved. The apps whose tokens went.
+   */
+  setPassword(userId: number, passwordHash: string, tx: Tx): Promise<{ clientIds: string[] }>;
+  /** The client ids of the team's keys (guards drop what they cached about them on a plan change). */
+  teamClientIds(teamId: number, tx: Tx): Promise<string[]>;
 }

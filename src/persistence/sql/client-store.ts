@@ -7,6 +7,7 @@ import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
 import { dialectOf, hotStatement, inList, type Db } from './knex.js';
 import { sqlOf } from './unit-of-work.js';
+import { adoptHandInsertedClients } from './hand-inserted-clients.js';
 
 interface ClientRow {
   client_id: string;
@@ -287,6 +288,16 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       const lock = sqlOf(db, tx)('teams').where({ id: teamId });
       if (dialect.rowLocks) await lock.forUpdate().first('id');
       else await lock.update({ id: teamId });
+    },
+
+    adoptHandInserted: (teamId, now) => adoptHandInsertedClients(db, teamId, now),
+
+    async serviceAccountKeys(teamId) {
+      const rows = await db('o_auth_clients')
+        .where({ team_id: teamId })
+        .whereNotNull('user_id')
+        .select('client_id', 'user_id');
+      return new Map(rows.map((r: { client_id: string; user_id: number }) => [Number(r.user_id), r.client_id]));
     },
 
     async listByTeam(teamId, { limit, offset }) {

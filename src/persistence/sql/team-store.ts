@@ -5,6 +5,7 @@ import type { Role, Team, User, UserKind } from '../../teams/team.js';
 import type { TeamStore } from '../../teams/store.js';
 import { dialectOf, insertId, type Db } from './knex.js';
 import { sqlOf } from './unit-of-work.js';
+import { createSqlTeamAdminStore } from './team-admin-store.js';
 
 interface TeamRow {
   id: number;
@@ -32,6 +33,7 @@ const toUser = (r: UserRow): User => ({
 /** TeamStore on the SQL tables teams, users and team_memberships. */
 export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStore {
   return {
+    ...createSqlTeamAdminStore(db),
     async createTeam(name, plan) {
       const createdAt = secondsOf(clock);
       const id = await insertId(db, db('teams').insert({ name, plan, created_at: createdAt }));

@@ -7,7 +7,8 @@ const PER_STATEMENT = 300;
 /**
  * `usage_count` and `last_used_at` on `o_auth_clients`: one UPDATE per 300
  * clients, all in one transaction (a failed batch is retried whole, so it
- * must have written nothing). Add to the count, keep the latest time.
+ * must have written nothing). Add to the count, keep the latest time; a row
+ * inserted by hand with no created time takes its first recorded use as one.
  */
 export function createSqlUsageCounts(db: Db): UsageCountStore {
   return {
@@ -19,11 +20,13 @@ export function createSqlUsageCounts(db: Db): UsageCountStore {
           const latest = part
             .map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)')
             .join(' ');
+          const first = part.map(() => 'WHEN ? THEN ?').join(' ');
           await trx.raw(
-            `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
+            `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END), created_at = COALESCE(created_at, CASE client_id ${first} ELSE created_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
             [
               ...part.flatMap((u) => [u.clientId, u.count]),
               ...part.flatMap((u) => [u.clientId, u.lastUsedAt, u.lastUsedAt]),
+              ...part.flatMap((u) => [u.clientId, u.lastUsedAt]),
               ...part.map((u) => u.clientId),
             ],
           );
