@@ -59,6 +59,8 @@ describe.each(DATABASES)('leaving means leaving on $name', (database) => {
     teamId = (await teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     await teamService.addPerson({ teamId, email: 'leaver@acme.test', password, role: 'admin' });
     await teamService.addPerson({ teamId, email: 'stayer@acme.test', password, role: 'member' });
+    // The team keeps an admin when the leaver goes (the last admin stays one: issue 24 item 8).
+    await teamService.addPerson({ teamId, email: 'keeper@acme.test', password, role: 'admin' });
     const made = await clientService.createApp({ teamId, name: 'Reports' });
     app = { id: made.client.client_id, secret: made.clientSecret! };
     const r = await clientService.createResourceServer({ name: 'api' });
