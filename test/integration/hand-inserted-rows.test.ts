@@ -129,8 +129,8 @@ describe.each(DATABASES)('rows inserted by hand the runbook way on $name', (data
     ]) {
       const row = new RegExp(`<tr data-client-id="${id}">(.*?)</tr>`).exec(keys.text)?.[1];
       expect(row, id).toBeDefined();
-      expect(row, id).toContain(`<td>${kind}</td>`);
-      expect(row, id).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td>/);
+      expect(row, id).toContain(`<td data-label="Kind" class="wide-only">${kind}</td>`);
+      expect(row, id).toMatch(/<td data-label="Created" class="wide-only">\d{4}-\d\d-\d\d \d\d:\d\d<\/td>/);
     }
     const members = await browser.request('/dashboard/members');
     expect(members.text).toContain('href="/dashboard/keys/runbookSA000001"');
