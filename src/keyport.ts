@@ -14,6 +14,7 @@ import { createSqlUsageCounts } from './persistence/sql/usage-counts.js';
 import { createRedis } from './persistence/redis.js';
 import { createKeyInspector, createKeyVerifier, type FindAccessToken } from './verification/verify.js';
 import { createKeysRouter } from './keys-api/router.js';
+import { createLeasedCallsRecorder } from './verification/leased-calls.js';
 import { KEYS_ROUTES } from './keys-api/routes.js';
 import { createKeyEventHub } from './events/key-events.js';
 import { createAuditStreams } from './audit/audit-stream.js';
@@ -188,6 +189,7 @@ export async function createKeyport(
     });
     const keysRouter = createKeysRouter({
       verifier,
+      leasedCalls: createLeasedCallsRecorder({ clients: services.clients, usage, keyUsage }),
       clients: services.clients,
       secrets: limits,
       failures: limits.failures,

@@ -46,8 +46,12 @@ export interface Verdict {
 export interface KeyportGuard {
   /** Whether leases are in use now: keyport's event stream is connected and beating. */
   readonly live: boolean;
-  /** Ends the event stream and drops every lease (the guard still works, one round trip per call). */
-  close(): void;
+  /**
+   * Ends the event stream, drops every lease and reports the calls they
+   * served; resolves once keyport has the report (the guard still works,
+   * one round trip per call).
+   */
+  close(): Promise<void>;
   /** Verifies one key (or access token) directly. */
   verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
   express(

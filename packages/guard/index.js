@@ -13,6 +13,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { crc32 } from 'node:zlib';
 import { createLeaseCache } from './leases.js';
+import { createUsageReporter } from './reports.js';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 /** A key of keyport's current format: `<prefix>_sk_<env>_<24 random><6 checksum>`. */
@@ -111,16 +112,21 @@ export function keyportGuard({
     throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
   const endpoint = new URL('/keys/verify', issuer).href;
   const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-  const leases = cache ? createLeaseCache({ issuer, authorization, maxLease, onChange, onError }) : undefined;
+  const leases = cache
+    ? createLeaseCache({ issuer, authorization, maxLease, onChange, onError, onServed: () => reports.schedule() })
+    : undefined;
+  const reports = leases
+    ? createUsageReporter({ leases, post: (body) => post(body, new URL('/keys/usage', issuer).href), onError })
+    : undefined;
   // node:http with kept-alive connections: a verification costs a fraction of what fetch() costs.
   const agent = new (endpoint.startsWith('https:') ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 64 });
   const send = endpoint.startsWith('https:') ? httpsRequest : httpRequest;
 
-  /** POSTs a JSON body to /keys/verify: the status and the answer's text, within timeoutMs. */
-  function post(body) {
+  /** POSTs a JSON body to /keys/verify (or `url`): the status and the answer's text, within timeoutMs. */
+  function post(body, url = endpoint) {
     return new Promise((resolve, reject) => {
       const req = send(
-        endpoint,
+        url,
         {
           method: 'POST',
           agent,
@@ -267,9 +273,14 @@ export function keyportGuard({
     get live() {
       return leases?.live ?? false;
     },
-    /** Ends the event stream (the guard keeps working, one round trip per call). */
-    close() {
+    /**
+     * Ends the event stream and reports the calls allowed from leases; the
+     * promise resolves once keyport has them (the guard keeps working, one
+     * round trip per call).
+     */
+    async close() {
       leases?.close();
+      await reports?.close();
     },
     /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes}. */
     express({ scopes = [] } = {}) {

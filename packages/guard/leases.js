@@ -19,7 +19,7 @@ const MAX_ENTRIES = 10_000;
  * that breaks or goes quiet empties the cache; until it beats again every
  * call is a round trip.
  */
-export function createLeaseCache({ issuer, authorization, maxLease, onChange, onError }) {
+export function createLeaseCache({ issuer, authorization, maxLease, onChange, onError, onServed = () => undefined }) {
   const entries = new Map();
   /** Calls per key in the current and the previous second, and a slowly fading count: what the next lease asks for. */
   let recent = new Map();
@@ -35,16 +35,21 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
 
   const trusted = () => Date.now() - lastBeat < TRUST_MS;
 
-  /** Calls served from leases dropped before their key's next verification: still reported then. */
+  /** Calls served from leases dropped before they were reported: reported with the next report or verification. */
   const unreported = new Map();
+
+  /** Keeps the calls an entry served, unreported, when the entry goes. */
+  function keep(digest, calls) {
+    if (calls > 0 && (unreported.has(digest) || unreported.size < MAX_ENTRIES))
+      unreported.set(digest, (unreported.get(digest) ?? 0) + calls);
+  }
 
   function forget(clientId) {
     generation += 1;
     for (const [digest, entry] of entries) {
       if (clientId !== undefined && entry.identity.client_id !== clientId) continue;
       entries.delete(digest);
-      if (entry.used && unreported.size < MAX_ENTRIES)
-        unreported.set(digest, (unreported.get(digest) ?? 0) + entry.used);
+      keep(digest, entry.used);
     }
     if (clientId !== undefined) onChange(clientId);
   }
@@ -148,6 +153,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         return undefined;
       entry.calls -= cost;
       entry.used += cost;
+      onServed();
       const { limit, remaining, reset } = entry.ratelimit;
       return {
         status: 200,
@@ -177,8 +183,14 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     /** Keeps a lease, unless a change arrived while it was being granted. */
     store(digest, mark, answer, identity) {
       if (!answer.lease || mark !== generation || !trusted()) return;
+      // Calls the replaced lease served while this one was being granted are still to be reported.
+      keep(digest, entries.get(digest)?.used ?? 0);
       entries.delete(digest);
-      if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
+      if (entries.size >= MAX_ENTRIES) {
+        const [oldest, evicted] = entries.entries().next().value;
+        entries.delete(oldest);
+        keep(oldest, evicted.used);
+      }
       entries.set(digest, {
         identity,
         calls: answer.lease.calls,
@@ -187,13 +199,29 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         ratelimit: answer.ratelimit,
       });
     },
+    /** The calls served from leases and not reported yet, by key digest; they count as reported from now on. */
+    drain() {
+      const due = new Map(unreported);
+      unreported.clear();
+      for (const [digest, entry] of entries) {
+        if (entry.used) due.set(digest, (due.get(digest) ?? 0) + entry.used);
+        entry.used = 0;
+      }
+      return due;
+    },
+    /** Calls whose report failed: reported again with the next one. */
+    giveBack(due) {
+      for (const [digest, calls] of due) keep(digest, calls);
+    },
     get live() {
       return trusted();
     },
+    /** Ends the stream and drops every lease; what they served stays to be drained. */
     close() {
       closed = true;
       clearInterval(watchdog);
       connection?.destroy();
+      for (const [digest, entry] of entries) keep(digest, entry.used);
       entries.clear();
     },
   };

@@ -10,6 +10,7 @@ import type { AuthFailures } from '../limits/auth-failures.js';
 import type { PlanLimits } from '../limits/plan-limits.js';
 import type { KeyEventHub } from '../events/key-events.js';
 import type { KeyVerifier } from '../verification/verify.js';
+import type { LeasedCallsRecorder } from '../verification/leased-calls.js';
 import { verifyAnswer } from '../verification/wire.js';
 import { KeyportError, RateLimitExceeded } from '../errors.js';
 import { guarded } from '../web/route.js';
@@ -22,6 +23,8 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 
 interface Deps {
   readonly verifier: KeyVerifier;
+  /** POST /keys/usage: the calls guards allowed from their leases. */
+  readonly leasedCalls: LeasedCallsRecorder;
   readonly clients: ClientStore;
   readonly secrets: SecretCheckDeps;
   readonly failures: AuthFailures;
@@ -40,7 +43,7 @@ type Ctx = RouterContext;
  * authenticated caller is 200 with a code, and the X-RateLimit-* headers
  * mirror the key's budget.
  */
-export function createKeysRouter({ verifier, clients, secrets, failures, events, plans }: Deps): Router {
+export function createKeysRouter({ verifier, leasedCalls, clients, secrets, failures, events, plans }: Deps): Router {
   const router = new Router();
   // Concurrent verifications by the same resource servers share one read of their rows.
   const callerById = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
@@ -160,6 +163,24 @@ export function createKeysRouter({ verifier, clients, secrets, failures, events,
       }
       ctx.state.verifyCode = result.code;
       return result;
+    }),
+  );
+
+  /**
+   * `POST /keys/usage`: a guard reports the calls it allowed from its leases
+   * (within seconds of a key going quiet, and when it closes), so a key's
+   * usage equals its calls. Charged to the resource server's own budget
+   * like a verification; nothing of the keys' budgets is spent.
+   */
+  router.post(
+    R.usage.path,
+    answerRefusals,
+    parse as never,
+    requireResourceServer,
+    countCaller,
+    guarded(R.usage, async (ctx: Ctx, { body }) => {
+      ctx.set('Cache-Control', 'no-store');
+      return { counted: await leasedCalls.record(body.leased_calls) };
     }),
   );
 

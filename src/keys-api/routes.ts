@@ -37,6 +37,27 @@ export const verifyRequest = z.strictObject({
   client_secret: z.unknown().optional().meta({ description: "the resource server's secret, if not sent with Basic" }),
 });
 
+/** The most keys one usage report may name. */
+export const MAX_REPORTED_KEYS = 1000;
+
+/** The body of POST /keys/usage: calls a guard allowed from its leases, by the SHA-256 of each key. */
+export const usageReport = z.strictObject({
+  leased_calls: z
+    .array(
+      z.strictObject({
+        key_digest: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{43}$/, 'must be the SHA-256 of the key, base64url without padding')
+          .meta({ description: 'the SHA-256 of the key, base64url' }),
+        calls: z.int().min(1).max(1_000_000),
+      }),
+    )
+    .min(1)
+    .max(MAX_REPORTED_KEYS),
+  client_id: z.unknown().optional().meta({ description: "the resource server's client_id, if not sent with Basic" }),
+  client_secret: z.unknown().optional().meta({ description: "the resource server's secret, if not sent with Basic" }),
+});
+
 const details = {
   client_id: z.string(),
   team_id: z.int().nullable(),
@@ -81,6 +102,16 @@ export const KEYS_ROUTES = {
     bodyTypes: ['application/json', 'application/x-www-form-urlencoded'],
     status: 200,
     response: verifyAnswer,
+    errors: [400, 401, 429],
+  }),
+  usage: declareRoute({
+    method: 'post',
+    path: '/keys/usage',
+    summary: "Calls a guard allowed from its leases: counted in each key's usage (nothing is spent)",
+    security: 'basic',
+    body: usageReport,
+    status: 200,
+    response: z.object({ counted: z.int().meta({ description: 'calls counted (digests of no API key are ignored)' }) }),
     errors: [400, 401, 429],
   }),
   events: declareRoute({
