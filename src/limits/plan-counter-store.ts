@@ -11,6 +11,8 @@ export interface PlanCounterStore {
    * across every process sharing the store; a count never goes backwards.
    */
   count(clientId: string, starts: readonly number[], cost: number): Promise<number[]>;
+  /** A client's counts in the windows starting at `starts`, read only (a window that has ended reads 0). */
+  read(clientId: string, starts: readonly number[]): Promise<number[]>;
   /** Deletes the counters whose longest window started before `before` (epoch seconds): idle clients. */
   deleteIdle(before: number): Promise<number>;
 }

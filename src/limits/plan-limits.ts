@@ -21,6 +21,8 @@ export interface PlanLimits {
    * reports on the tightest. `limits` are the client's (plan, environment).
    */
   consume(clientId: string, limits: readonly [number, number, number], cost?: number): Promise<LimitVerdict>;
+  /** The same answer as `consume`, counting nothing: a look at the budget (for a refusal that spends none). */
+  peek(clientId: string, limits: readonly [number, number, number]): Promise<LimitVerdict>;
   /** The limits of a client: its plan's (dev keys: the plan's dev_rate_limits); resource servers have their own. */
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
 }
@@ -33,32 +35,52 @@ export interface PlanLimits {
 export function createPlanLimits(counters: PlanCounterStore, config: Config, clock: Clock = systemClock): PlanLimits {
   const windows = config.rateLimitWindowsSeconds;
 
+  /** The current windows' starts (epoch seconds) at `now` (ms). */
+  const startsAt = (now: number) => {
+    const seconds = Math.floor(now / 1000);
+    return windows.map((w) => seconds - (seconds % w));
+  };
+
+  /** The verdict on counts `used` of the windows starting at `starts`. */
+  function verdictOf(
+    now: number,
+    starts: readonly number[],
+    used: readonly number[],
+    limits: readonly number[],
+  ): LimitVerdict {
+    const states = used.map((n, i) => ({
+      limit: limits[i]!,
+      used: n,
+      resetMs: (starts[i]! + windows[i]!) * 1000 - now,
+    }));
+    const exceeded = states.filter((s) => s.used > s.limit);
+    // The tightest window: the one with the fewest requests left.
+    const tightest = states.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a));
+    const shown = exceeded.length ? exceeded.reduce((a, b) => (b.resetMs > a.resetMs ? b : a)) : tightest;
+    return {
+      allowed: exceeded.length === 0,
+      headers: {
+        'X-RateLimit-Limit': String(shown.limit),
+        'X-RateLimit-Remaining': String(Math.max(0, shown.limit - shown.used)),
+        'X-RateLimit-Reset': String(Math.ceil((now + shown.resetMs) / 1000)),
+      },
+      retryAfter: Math.max(1, Math.ceil(shown.resetMs / 1000)),
+      room: Math.max(0, Math.min(...states.map((s) => s.limit - s.used))),
+      windowEndsInMs: Math.min(...states.map((s) => s.resetMs)),
+    };
+  }
+
   return {
     async consume(clientId, limits, cost = 1) {
       const now = clock.now();
-      const seconds = Math.floor(now / 1000);
-      const starts = windows.map((w) => seconds - (seconds % w));
-      const used = await counters.count(clientId, starts, cost);
-      const states = used.map((n, i) => ({
-        limit: limits[i]!,
-        used: n,
-        resetMs: (starts[i]! + windows[i]!) * 1000 - now,
-      }));
-      const exceeded = states.filter((s) => s.used > s.limit);
-      // The tightest window: the one with the fewest requests left.
-      const tightest = states.reduce((a, b) => (b.limit - b.used < a.limit - a.used ? b : a));
-      const shown = exceeded.length ? exceeded.reduce((a, b) => (b.resetMs > a.resetMs ? b : a)) : tightest;
-      return {
-        allowed: exceeded.length === 0,
-        headers: {
-          'X-RateLimit-Limit': String(shown.limit),
-          'X-RateLimit-Remaining': String(Math.max(0, shown.limit - shown.used)),
-          'X-RateLimit-Reset': String(Math.ceil((now + shown.resetMs) / 1000)),
-        },
-        retryAfter: Math.max(1, Math.ceil(shown.resetMs / 1000)),
-        room: Math.max(0, Math.min(...states.map((s) => s.limit - s.used))),
-        windowEndsInMs: Math.min(...states.map((s) => s.resetMs)),
-      };
+      const starts = startsAt(now);
+      return verdictOf(now, starts, await counters.count(clientId, starts, cost), limits);
+    },
+
+    async peek(clientId, limits) {
+      const now = clock.now();
+      const starts = startsAt(now);
+      return verdictOf(now, starts, await counters.read(clientId, starts), limits);
     },
 
     limitsFor({ plan, environment, kind }) {

@@ -11,8 +11,19 @@ export type VerifyOutcome =
   | { readonly kind: 'not_found'; readonly reason: NotFoundReason }
   | { readonly kind: 'revoked'; readonly key: FoundKey }
   | { readonly kind: 'expired'; readonly key: FoundKey }
-  | { readonly kind: 'no_api_access'; readonly key: FoundKey }
-  | { readonly kind: 'insufficient_scope'; readonly key: FoundKey; readonly missing: readonly string[] }
+  | {
+      readonly kind: 'no_api_access';
+      readonly key: FoundKey;
+      /** The key's budget as it stands (nothing spent); null where no one looked (introspection). */
+      readonly ratelimit: RateLimitState | null;
+    }
+  | {
+      readonly kind: 'insufficient_scope';
+      readonly key: FoundKey;
+      readonly missing: readonly string[];
+      /** The key's budget as it stands (nothing spent). */
+      readonly ratelimit: RateLimitState | null;
+    }
   | {
       readonly kind: 'rate_limited';
       readonly key: FoundKey;

@@ -98,14 +98,14 @@ export function checkExpiry(_deps: CheckDeps, { key, now }: Verification): StepA
 
 /** Plan access: a team whose plan has no API access (or was removed) may not use its keys. */
 export function checkPlanAccess(deps: CheckDeps, { key }: Verification): StepAnswer {
-  return hasApiAccess(key.client, deps.config.plans) ? undefined : { kind: 'no_api_access', key };
+  return hasApiAccess(key.client, deps.config.plans) ? undefined : { kind: 'no_api_access', key, ratelimit: null };
 }
 
 /** Scopes: every scope the call needs is one the key holds now. */
 export function checkScopes(_deps: CheckDeps, { key, request }: Verification): StepAnswer {
   if (request.scopes.length === 0) return undefined;
   const missing = request.scopes.filter((s) => !key.scopes.includes(s));
-  return missing.length === 0 ? undefined : { kind: 'insufficient_scope', key, missing };
+  return missing.length === 0 ? undefined : { kind: 'insufficient_scope', key, missing, ratelimit: null };
 }
 
 /** Budget: `cost` calls of the plan's per-minute/hour/day budget, the same counters as the token endpoint's. */
@@ -161,7 +161,7 @@ async function spendLease(
   return undefined;
 }
 
-function rateLimitOf(verdict: LimitVerdict): RateLimitState {
+export function rateLimitOf(verdict: LimitVerdict): RateLimitState {
   return {
     limit: Number(verdict.headers['X-RateLimit-Limit']),
     remaining: Number(verdict.headers['X-RateLimit-Remaining']),

@@ -24,6 +24,7 @@ import {
   type VerifyRequest,
 } from './steps.js';
 import { usageOutcomeOf } from './usage-outcome.js';
+import { withBudgetShown } from './budget-shown.js';
 
 export type { FindAccessToken } from './find.js';
 export type { VerifyRequest } from './steps.js';
@@ -106,7 +107,9 @@ export function createKeyVerifier(deps: {
     async verify(request) {
       const key = await findKeyOrToken(found, findAccessToken, request.key);
       const outcome =
-        key.kind === 'found' ? await run(VERIFY_STEPS, spend, startVerification(request, key, clock.now())) : key;
+        key.kind === 'found'
+          ? await withBudgetShown(spend, await run(VERIFY_STEPS, spend, startVerification(request, key, clock.now())))
+          : key;
       const counted = usageOutcomeOf(outcome);
       if (counted !== undefined && outcome.kind !== 'not_found') {
         deps.keyUsage.record(outcome.key.client.clientId, counted, request.ip);

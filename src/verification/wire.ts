@@ -48,9 +48,9 @@ export function verifyAnswer(outcome: VerifyOutcome): VerifyAnswer {
     case 'expired':
       return details(outcome.key, 'EXPIRED', null);
     case 'no_api_access':
-      return details(outcome.key, 'NO_API_ACCESS', null);
+      return details(outcome.key, 'NO_API_ACCESS', outcome.ratelimit);
     case 'insufficient_scope':
-      return details(outcome.key, 'INSUFFICIENT_SCOPE', null);
+      return details(outcome.key, 'INSUFFICIENT_SCOPE', outcome.ratelimit);
     case 'rate_limited':
       return details(outcome.key, 'RATE_LIMITED', outcome.ratelimit, undefined, outcome.retryAfter);
     case 'usage_exceeded':

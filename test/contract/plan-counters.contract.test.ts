@@ -59,6 +59,16 @@ describe.each(TARGETS)('plan counter store contract on $name', (target) => {
     expect(await open.store.count('windows', [starts[0]! + 60, starts[1]!, starts[2]!], 1)).toEqual([1, 6, 6]);
   });
 
+  it('read looks without counting: a client never counted reads 0, an ended window reads 0', async () => {
+    const starts = freshStarts();
+    expect(await open.store.read('looked-at', starts)).toEqual([0, 0, 0]);
+    await open.store.count('looked-at', starts, 4);
+    expect(await open.store.read('looked-at', starts)).toEqual([4, 4, 4]);
+    expect(await open.store.read('looked-at', starts)).toEqual([4, 4, 4]);
+    expect(await open.store.read('looked-at', [starts[0]! + 60, starts[1]!, starts[2]!])).toEqual([0, 4, 4]);
+    expect(await open.store.count('looked-at', starts, 1)).toEqual([5, 5, 5]);
+  });
+
   it('plan limits over the store: a request over the minute’s budget is refused until the clock passes the minute', async () => {
     const clock = manualClock(freshStarts()[0]! * 1000);
     const limits = createPlanLimits(open.store, config, clock);

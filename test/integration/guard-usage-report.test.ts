@@ -140,7 +140,12 @@ describe.each(DATABASES)('guard usage reports on $name', (database) => {
       });
     const digest = createHash('sha256').update(key.secret).digest('base64url');
     const unknown = createHash('sha256').update('not a key').digest('base64url');
-    const ok = await report({ leased_calls: [{ key_digest: digest, calls: 3 }, { key_digest: unknown, calls: 5 }] });
+    const ok = await report({
+      leased_calls: [
+        { key_digest: digest, calls: 3 },
+        { key_digest: unknown, calls: 5 },
+      ],
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ counted: 3 });
     for (const bad of [

@@ -22,8 +22,8 @@ const EXAMPLES = {
   not_found: { kind: 'not_found', reason: 'bad_checksum' },
   revoked: { kind: 'revoked', key },
   expired: { kind: 'expired', key },
-  no_api_access: { kind: 'no_api_access', key },
-  insufficient_scope: { kind: 'insufficient_scope', key, missing: ['api:write'] },
+  no_api_access: { kind: 'no_api_access', key, ratelimit },
+  insufficient_scope: { kind: 'insufficient_scope', key, missing: ['api:write'], ratelimit },
   rate_limited: { kind: 'rate_limited', key, ratelimit, retryAfter: 12 },
   usage_exceeded: { kind: 'usage_exceeded', key, ratelimit },
   valid: { kind: 'valid', key, ratelimit, credits: 4, lease: { calls: 2, ttl_ms: 5000 } },
@@ -101,8 +101,11 @@ describe('the verification outcomes and their two mappings', () => {
     expect(verifyAnswer(EXAMPLES.rate_limited)).not.toHaveProperty('lease');
     expect(verifyAnswer(EXAMPLES.usage_exceeded)).toMatchObject({ ratelimit, credits: { remaining: 0 } });
     expect(verifyAnswer(EXAMPLES.usage_exceeded)).not.toHaveProperty('retry_after');
-    for (const kind of ['revoked', 'expired', 'no_api_access', 'insufficient_scope'] as const)
+    for (const kind of ['revoked', 'expired'] as const)
       expect(verifyAnswer(EXAMPLES[kind])).toMatchObject({ ratelimit: null, credits: { remaining: 5 } });
+    // Refused without spending, yet with the budget as it stands (the guard's X-RateLimit-* on its 403s).
+    for (const kind of ['no_api_access', 'insufficient_scope'] as const)
+      expect(verifyAnswer(EXAMPLES[kind])).toMatchObject({ ratelimit, credits: { remaining: 5 } });
   });
 
   it('an unknown kind is a thrown error, never a silent answer', () => {

@@ -89,6 +89,12 @@ export function createSqlPlanCounters(db: Db): PlanCounterStore {
   const count = createBatcher(countBatch, 100);
   return {
     count: (clientId, starts, cost) => count({ clientId, starts, cost }),
+    async read(clientId, starts) {
+      const row = (await db(TABLE).where({ client_id: clientId }).first()) as
+        Record<string, number | string | undefined> | undefined;
+      // A stored window older than the current one has ended: nothing counted in this one yet.
+      return WINDOWS.map((i) => (row && Number(row[`s${i}`]) >= starts[i]! ? Number(row[`n${i}`]) : 0));
+    },
     deleteIdle: (before) =>
       deleteInBatches(db, { table: TABLE, key: ['client_id'], where: (rows) => rows.where('s2', '<', before) }),
   };
