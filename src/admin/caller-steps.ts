@@ -1,4 +1,5 @@
 import type { RouterMiddleware } from '@koa/router';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import { authorize, type TeamAction } from '../access/authorize.js';
 import type { CallerAuth } from '../access/callers.js';
 import { actorOf } from '../access/principal.js';
@@ -28,7 +29,7 @@ export function createCallerSteps({
     // An address that presented too many unknown tokens is refused before any lookup.
     const wait = await failures.retryAfter({ address: ctx.ip });
     if (wait > 0) {
-      ctx.state.limitReason = 'auth_failures';
+      noteRateLimit(ctx.state, 'auth_failures');
       ctx.set('Retry-After', String(wait));
       throw new RateLimitExceeded(wait);
     }

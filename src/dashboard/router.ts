@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
@@ -236,7 +237,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       render(ctx, status, 'Sign in to your team', signInPage({ csrf: token, email: result.email, error }));
     switch (result.outcome) {
       case 'throttled':
-        ctx.state.limitReason = 'sign_in';
+        noteRateLimit(ctx.state, 'sign_in');
         ctx.set('Retry-After', String(result.retryAfter));
         return again(429, `Too many attempts. Try again in ${result.retryAfter} seconds.`);
       case 'busy':

@@ -1,4 +1,6 @@
 import { PassThrough } from 'node:stream';
+import { noteAuthFailure } from '../observability/auth-failure-reasons.js';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import Router, { type RouterContext } from '@koa/router';
 import { parseBody } from '../web/body.js';
 import type Koa from 'koa';
@@ -98,7 +100,7 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
     // As at /token: a throttled source address is refused before anything else is looked up.
     const wait = await failures.retryAfter({ address: ctx.ip });
     if (wait > 0) {
-      ctx.state.limitReason = 'auth_failures';
+      noteRateLimit(ctx.state, 'auth_failures');
       throw new RateLimitExceeded(wait, 'too many failed authentications');
     }
     const caller = await callerById(given.id);
@@ -116,12 +118,12 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
       if (!ok) {
         // A made-up client_id counts against its address only: no counter is keyed by a value anyone can invent.
         await failures.failed({ clientId: caller?.clientId, address: ctx.ip });
-        ctx.state.authFailureReason = caller ? 'wrong_secret' : 'unknown_client';
+        noteAuthFailure(ctx.state, caller ? 'wrong_secret' : 'unknown_client');
         return refuse(ctx, 401, 'invalid_client', 'client authentication failed');
       }
     } catch (err) {
       if (!(err instanceof ClientThrottled)) throw err;
-      ctx.state.limitReason = err.reason;
+      noteRateLimit(ctx.state, err.reason);
       throw new RateLimitExceeded(err.retryAfter, 'too many failed authentications');
     }
     ctx.state.route = ctx.path;
@@ -138,7 +140,7 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
     const { clientId, environment } = ctx.state.caller as { clientId: string; environment: string };
     const verdict = await plans.consume(clientId, plans.limitsFor({ environment, kind: 'resource_server' }));
     if (!verdict.allowed) {
-      ctx.state.limitReason = 'resource_server_rate_limit';
+      noteRateLimit(ctx.state, 'resource_server_rate_limit');
       throw new RateLimitExceeded(verdict.retryAfter, "the resource server's own rate limit is exceeded");
     }
     await next();

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import { requestLinesOf, type Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { notedAuthFailure } from './auth-failure-reasons.js';
+import { notedRateLimit } from './rate-limit-reasons.js';
 
 // An incoming X-Request-Id is kept when it is short and plain; anything else is replaced.
 const PLAIN_ID = /^[\w.:-]{1,128}$/;
@@ -76,11 +78,11 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
         });
       if (s.oauthRoute && status === 401 && s.error === 'invalid_client')
         metrics.clientAuthFailures.inc({
-          reason: String((ctx.state as { authFailureReason?: string }).authFailureReason ?? 'other'),
+          reason: notedAuthFailure(ctx.state) ?? 'other',
         });
       if (status === 429)
         metrics.rateLimitRejections.inc({
-          reason: String((ctx.state as { limitReason?: string }).limitReason ?? 'plan'),
+          reason: notedRateLimit(ctx.state),
         });
 
       const line = {
@@ -92,7 +94,7 @@ export function requestLog(logger: Logger, metrics: Metrics): Koa.Middleware {
         client_id: s.clientId,
         address: ctx.ip,
         ...(s.error ? { error: s.error } : {}),
-        ...(ctx.state.authFailureReason && status === 401 ? { reason: ctx.state.authFailureReason as string } : {}),
+        ...(notedAuthFailure(ctx.state) && status === 401 ? { reason: notedAuthFailure(ctx.state) } : {}),
       };
       if (status >= 500)
         logger.error(

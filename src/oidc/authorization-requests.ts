@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import { PAGE_HEADERS } from '../web/html.js';
 import { errorPage } from './interactions/pages.js';
 import { perAddressPerMinute } from '../limits/per-address.js';
@@ -17,7 +18,7 @@ export function limitAuthorizationRequests(path: string, ipv6Prefix: number): Ko
   const limited: Koa.Middleware = async (ctx, next) => {
     const seconds = await wait(ctx.ip);
     if (seconds > 0) {
-      ctx.state.limitReason = 'authorization_requests';
+      noteRateLimit(ctx.state, 'authorization_requests');
       ctx.status = 429;
       ctx.set({ ...PAGE_HEADERS, 'Retry-After': String(seconds) });
       ctx.type = 'html';

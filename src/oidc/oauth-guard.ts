@@ -1,4 +1,5 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import type Koa from 'koa';
 import type { AuthFailures } from '../limits/auth-failures.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
@@ -22,7 +23,7 @@ function applyVerdict(ctx: KoaContextWithOIDC, verdict: LimitVerdict): void {
   ctx.set(verdict.headers);
   if (!verdict.allowed) {
     ctx.set('Retry-After', String(verdict.retryAfter));
-    ctx.state.limitReason = 'plan';
+    noteRateLimit(ctx.state, 'plan');
     throw new RateLimitExceeded(verdict.retryAfter);
   }
 }
@@ -70,7 +71,7 @@ export async function providerSecretMatches(
   } catch (err) {
     if (!(err instanceof ClientThrottled)) throw err;
     ctx?.set('Retry-After', String(err.retryAfter));
-    if (ctx) ctx.state.limitReason = err.reason;
+    noteRateLimit(ctx?.state, err.reason);
     throw new RateLimitExceeded(err.retryAfter);
   }
 }
@@ -122,7 +123,7 @@ export function refuseThrottledAddress(limits: OAuthLimits, routes: ReadonlyMap<
     if (ctx.method !== 'POST' || !route) return next();
     const wait = await limits.failures.retryAfter({ address: ctx.ip });
     if (wait === 0) return next();
-    ctx.state.limitReason = 'auth_failures';
+    noteRateLimit(ctx.state, 'auth_failures');
     ctx.state.route = route;
     ctx.status = 429;
     ctx.set({ 'Retry-After': String(wait), 'Cache-Control': 'no-store' });

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import type Koa from 'koa';
 import { perAddressPerMinute } from '../limits/per-address.js';
 import type { AuditStore } from '../audit/audit.js';
@@ -116,7 +117,7 @@ export function createShareRouter({
     }
     const wait = await revealWait(ctx.ip);
     if (wait > 0) {
-      ctx.state.limitReason = 'share_reveals';
+      noteRateLimit(ctx.state, 'share_reveals');
       ctx.status = 429;
       ctx.set('Retry-After', String(wait));
       ctx.body = { error: 'rate_limit_exceeded', retry_after: wait };

@@ -1,4 +1,5 @@
 import Router, { type RouterContext } from '@koa/router';
+import { noteRateLimit } from '../../observability/rate-limit-reasons.js';
 import { parseBody } from '../../web/body.js';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
@@ -195,7 +196,7 @@ export function createInteractionRouter({ config, provider, teams, passwords, cs
         redirects,
       );
     const tooMany = (wait: number) => {
-      ctx.state.limitReason = 'sign_in';
+      noteRateLimit(ctx.state, 'sign_in');
       ctx.set('Retry-After', String(wait));
       return again(429, `Too many attempts. Try again in ${wait} seconds.`);
     };
