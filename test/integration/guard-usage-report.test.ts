@@ -36,6 +36,9 @@ describe.each(DATABASES)('guard usage reports on $name', (database) => {
   let rs: { id: string; secret: string };
   /** Round trips the guard made to POST /keys/verify, through a counting proxy. */
   let verifications = 0;
+  /** Usage reports the proxy answers 503 to, as a keyport that is restarting would, before it lets them through. */
+  let reportsToRefuse = 0;
+  let reportsRefused = 0;
   let proxy: Server;
   let proxyUrl: string;
   const servers: Server[] = [];
@@ -100,6 +103,14 @@ describe.each(DATABASES)('guard usage reports on $name', (database) => {
     rs = { id: r.client.client_id, secret: r.clientSecret! };
     proxy = createServer((req, res) => {
       if (req.url === '/keys/verify') verifications += 1;
+      if (req.url === '/keys/usage' && reportsToRefuse > 0) {
+        reportsToRefuse -= 1;
+        reportsRefused += 1;
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"error":"temporarily_unavailable"}');
+        return;
+      }
       const upstream = httpRequest(`${keyport.url}${req.url}`, { method: req.method, headers: req.headers }, (a) => {
         res.writeHead(a.statusCode!, a.headers);
         a.pipe(res);
@@ -128,6 +139,20 @@ describe.each(DATABASES)('guard usage reports on $name', (database) => {
     );
     expect(seen).toEqual({ usage_count: calls, hourly: calls });
     guard.close();
+  });
+
+  it('a report keyport could not take is sent again: the counts still equal the calls', async () => {
+    const { guard, call } = await koaBehindGuard();
+    const key = await newKey();
+    reportsToRefuse = 1;
+    const calls = await callsPartlyFromALease(guard, call, key.secret);
+    const seen = await until(
+      () => counted(key.id),
+      (c) => c.usage_count >= calls && c.hourly >= calls,
+    );
+    expect(reportsRefused).toBe(1);
+    expect(seen).toEqual({ usage_count: calls, hourly: calls });
+    await guard.close();
   });
 
   it('POST /keys/usage: counts reported calls of API keys only; a malformed report is 400 and counts nothing', async () => {
