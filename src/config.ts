@@ -49,6 +49,18 @@ const fileSchema = z
       )
       .default('sqlite:./data/keyport.sqlite'),
     /**
+     * Optional read replica of `database_url` (`DATABASE_READ_URL`), same kind of server:
+     * `mysql://…` or `postgres://…`. Only the hot reads go there (a client by id, a key by
+     * its digest, an access token by its value); a miss there is read again on the primary,
+     * so a row just written is never answered as missing while the replica lags. Everything
+     * that must be exact (limits, budgets, credits, single use, reveals, writes, transactions)
+     * stays on the primary. A revoke reaches these reads when the replica replays it.
+     */
+    database_read_url: z
+      .string()
+      .regex(/^(mysql:\/\/|postgres:\/\/|postgresql:\/\/)/, 'must start with mysql://, postgres:// or postgresql://')
+      .optional(),
+    /**
      * Optional shared store for hot, short-lived state (failure and sign-in
      * throttles, shared bcrypt verifications), shared by every process and
      * host. Budgets and used assertion ids are always in the database, the
@@ -188,6 +200,14 @@ const fileSchema = z
   })
   .strict()
   .superRefine((value, ctx) => {
+    const family = (url: string) => (url.startsWith('postgres') ? 'postgres' : url.split(':')[0]);
+    if (value.database_read_url && family(value.database_read_url) !== family(value.database_url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database_read_url'],
+        message: 'must name a replica of database_url, the same kind of database server',
+      });
+    }
     for (const scope of value.default_scopes) {
       if (!Object.hasOwn(value.scopes, scope)) {
         ctx.addIssue({ code: 'custom', path: ['default_scopes'], message: `"${scope}" is not in the scope catalogue` });
@@ -208,6 +228,7 @@ const configSchema = fileSchema.transform((c) => ({
   /** False when the issuer is only guessed from PORT: a process other than the server cannot know it. */
   issuerIsSet: c.issuer !== undefined,
   databaseUrl: c.database_url,
+  databaseReadUrl: c.database_read_url,
   keysDir: c.keys_dir,
   redisUrl: c.redis_url,
   redisKeyPrefix: c.redis_key_prefix,
@@ -259,6 +280,7 @@ const ENV_KEYS = {
   KEYPORT_WORKERS: 'workers',
   ISSUER: 'issuer',
   DATABASE_URL: 'database_url',
+  DATABASE_READ_URL: 'database_read_url',
   KEYS_DIR: 'keys_dir',
   KEYPORT_ADMIN_TOKEN: 'admin_token',
   LOG_LEVEL: 'log_level',

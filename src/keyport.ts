@@ -122,7 +122,7 @@ export async function createKeyport(
     buffers: { usage, key_usage: keyUsage },
   });
   shareWithPrimary(metrics);
-  const loadClient = createClientLoader(config, services.clients);
+  const loadClient = createClientLoader(config, services.readClients);
   const { audit, clock } = services;
   const signIns = createSignInThrottle(windowCounters, limits.failures, config.ipv6ThrottlePrefix);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
@@ -146,6 +146,7 @@ export async function createKeyport(
     const provider = createProvider({
       config,
       db: services.db,
+      readDb: services.readDb,
       keys,
       loadClient,
       usage,
@@ -159,7 +160,7 @@ export async function createKeyport(
       callers: createCallerAuth({
         adminToken: config.adminToken,
         tokens: accessTokens,
-        keys: createKeyInspector({ config, clients: services.clients }),
+        keys: createKeyInspector({ config, clients: services.readClients }),
         clients: providerClients(provider),
         teams: services.teams,
       }),
@@ -175,7 +176,7 @@ export async function createKeyport(
     });
     const verifier = createKeyVerifier({
       config,
-      clients: services.clients,
+      clients: services.readClients,
       plans: limits.plans,
       usage,
       keyUsage,
@@ -190,7 +191,7 @@ export async function createKeyport(
     const keysRouter = createKeysRouter({
       verifier,
       leasedCalls: createLeasedCallsRecorder({ clients: services.clients, usage, keyUsage }),
-      clients: services.clients,
+      clients: services.readClients,
       secrets: limits,
       failures: limits.failures,
       events: keyEvents,

@@ -4,6 +4,7 @@ import { createSqlClientStore } from './persistence/sql/client-store.js';
 import type { Config } from './config.js';
 import { createDb, type Db } from './persistence/sql/knex.js';
 import { migrateLatest } from './persistence/sql/migrate.js';
+import { replicaFirstClients } from './persistence/sql/replica-reads.js';
 import { createTeamService, type TeamService } from './teams/service.js';
 import type { TeamStore } from './teams/store.js';
 import { createSqlTeamStore } from './persistence/sql/team-store.js';
@@ -22,12 +23,16 @@ import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
   readonly db: Db;
+  /** The read replica (`database_read_url`), when there is one: hot reads only (replica-reads.ts). */
+  readonly readDb?: Db;
   readonly clock: Clock;
   readonly teams: TeamStore;
   readonly audit: AuditStore;
   /** The guards' change feed, written by the key-change subscriber, read by the /keys/events hub. */
   readonly keyEventStore: KeyEventStore;
   readonly clients: ClientStore;
+  /** `clients` for the hot paths: by id and by digest from the replica first, the primary on a miss. */
+  readonly readClients: ClientStore;
   readonly teamService: TeamService;
   readonly clientService: ClientService;
   readonly shares: ShareLinks;
@@ -53,6 +58,11 @@ export async function openServices(
   }
   const teams = createSqlTeamStore(db, clock);
   const clients = createSqlClientStore(db, clock);
+  // Opened after the primary's migrations ran: the replica replays them, it is never migrated itself.
+  const readDb = config.databaseReadUrl
+    ? createDb(config.databaseReadUrl, { timeoutMs: config.databaseTimeoutMs })
+    : undefined;
+  const readClients = readDb ? replicaFirstClients(clients, createSqlClientStore(readDb, clock)) : clients;
   const audit = createSqlAuditStore(db, clock);
   const keyEventStore = createSqlKeyEventStore(db);
   const unitOfWork = createKnexUnitOfWork(db);
@@ -82,14 +92,18 @@ export async function openServices(
   });
   return {
     db,
+    readDb,
     clock,
     teams,
     clients,
+    readClients,
     audit,
     keyEventStore,
     teamService,
     clientService,
     shares,
-    close: () => db.destroy(),
+    close: async () => {
+      await Promise.all([db.destroy(), readDb?.destroy()]);
+    },
   };
 }

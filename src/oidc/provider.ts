@@ -34,6 +34,8 @@ import { installUserinfoForApiTokens } from './overrides/install-userinfo-for-ap
 export interface ProviderDeps {
   readonly config: Config;
   readonly db: Db;
+  /** A read replica of `db` (`database_read_url`): access tokens are found there first. */
+  readonly readDb?: Db;
   readonly keys: KeyMaterial;
   readonly loadClient: ClientMetadataLoader;
   readonly usage: UsageRecorder;
@@ -61,6 +63,7 @@ const REDIRECTED_CODE_TTL_SECONDS = 60;
 export function createProvider({
   config,
   db,
+  readDb,
   keys,
   loadClient,
   usage,
@@ -70,7 +73,7 @@ export function createProvider({
   revokeKey,
 }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createAdapterFactory(db, loadClient),
+    adapter: createAdapterFactory(db, loadClient, undefined, readDb),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: keys.cookieKeys },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],

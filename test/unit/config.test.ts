@@ -49,6 +49,18 @@ describe('configuration', () => {
     );
   });
 
+  it('DATABASE_READ_URL names a replica of the same kind of server as DATABASE_URL; SQLite has none', () => {
+    const env = { DATABASE_URL: 'postgres://u@primary/db', DATABASE_READ_URL: 'postgresql://u@replica/db' };
+    expect(loadConfig({ env }).databaseReadUrl).toBe(env.DATABASE_READ_URL);
+    expect(loadConfig({ env: { DATABASE_URL: 'mysql://u@h/db' } }).databaseReadUrl).toBeUndefined();
+    expect(() => loadConfig({ env: { ...env, DATABASE_URL: 'mysql://u@primary/db' } })).toThrow(
+      /database_read_url \(or DATABASE_READ_URL\): must name a replica of database_url/,
+    );
+    expect(() => loadConfig({ env: { DATABASE_READ_URL: 'sqlite:./replica.sqlite' } })).toThrow(
+      /database_read_url \(or DATABASE_READ_URL\): must start with mysql:\/\/, postgres:\/\/ or postgresql:\/\//,
+    );
+  });
+
   it('REDIS_URL names one Redis, or Redis Sentinels with the name of their primary', () => {
     const sentinels = 'redis+sentinel://:s3cr%40t@10.0.0.1:26379,10.0.0.2:26380,sentinel-3/mymaster';
     expect(loadConfig({ env: { REDIS_URL: sentinels } }).redisUrl).toBe(sentinels);

@@ -4,6 +4,7 @@ import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { createBatcher } from '../../batch.js';
 import { deleteInBatches } from './batched-delete.js';
 import { dialectOf, hotStatement, inList, type Db } from './knex.js';
+import { replicaFirst, type ReadMany } from './replica-reads.js';
 
 const TABLE = 'oidc_payloads';
 
@@ -20,11 +21,33 @@ export function createAdapterFactory(
   db: Db,
   loadClient: ClientMetadataLoader,
   clock: Clock = systemClock,
+  /** A read replica of `db` for bearer tokens (replica-reads.ts). */
+  replica?: Db,
 ): (name: string) => Adapter {
   // RFC 7523 §3: used assertion ids are always recorded here, with or without
   // Redis: a Redis restart or failover must not make a used assertion new again.
-  const batched = payloadBatches(db);
+  const batched = payloadBatches(db, replica);
   return (name) => (name === 'Client' ? clientAdapter(loadClient) : payloadAdapter(db, name, batched, clock));
+}
+
+type PayloadKey = readonly [type: string, id: string];
+
+/** Payload rows by (type, id) on `db`, one query for all of them. */
+function findRows(db: Db): ReadMany<PayloadKey, PayloadRow> {
+  const hot = hotStatement(db);
+  const dialect = dialectOf(db);
+  return async (keys) => {
+    // (type, id) pairs, as row constructors the dialect compares by the primary key.
+    const pairs = inList([...new Map(keys.map(([type, id]) => [`${type}\0${id}`, [type, id] as const])).values()]);
+    const tuples = pairs.values.map(() => '(?, ?)').join(', ');
+    const rows = await hot<PayloadRow & { type: string; id: string }>(
+      `SELECT type, id, ${COLUMNS.join(', ')} FROM ${TABLE} WHERE (type, id) ${dialect.rowsIn(tuples)}`,
+      pairs.values.flat(),
+    );
+    // Compared in code too: MySQL's PAD SPACE would match a key with trailing spaces.
+    const byKey = new Map(rows.map((row) => [`${row.type}\0${row.id}`, row]));
+    return keys.map(([type, id]) => byKey.get(`${type}\0${id}`));
+  };
 }
 
 /** The columns a token write sets: the key, then what an upsert replaces. */
@@ -57,25 +80,16 @@ interface StoredRow {
  * share one query each (db/batch.ts): issuing a token and introspecting one
  * are the hot paths, one row each.
  */
-function payloadBatches(db: Db) {
+function payloadBatches(db: Db, replica: Db | undefined) {
   const hot = hotStatement(db);
   const dialect = dialectOf(db);
   const upsertUpdate = `${dialect.onConflictUpdate(['type', 'id'])} ${UPSERTED.slice(2)
     .map((column) => `${column} = ${dialect.inserted(column)}`)
     .join(', ')}`;
   return {
-    find: createBatcher(async (keys: ReadonlyArray<readonly [string, string]>) => {
-      // (type, id) pairs, as row constructors the dialect compares by the primary key.
-      const pairs = inList([...new Map(keys.map(([type, id]) => [`${type}\0${id}`, [type, id] as const])).values()]);
-      const tuples = pairs.values.map(() => '(?, ?)').join(', ');
-      const rows = await hot<PayloadRow & { type: string; id: string }>(
-        `SELECT type, id, ${COLUMNS.join(', ')} FROM ${TABLE} WHERE (type, id) ${dialect.rowsIn(tuples)}`,
-        pairs.values.flat(),
-      );
-      // Compared in code too: MySQL's PAD SPACE would match a key with trailing spaces.
-      const byKey = new Map(rows.map((row) => [`${row.type}\0${row.id}`, row]));
-      return keys.map(([type, id]) => byKey.get(`${type}\0${id}`));
-    }),
+    find: createBatcher(findRows(db)),
+    // Tokens presented as bearers, read replica first (replica-reads.ts); without a replica, as `find`.
+    findBearer: createBatcher(replica ? replicaFirst(findRows(replica), findRows(db)) : findRows(db)),
     /**
      * RFC 7523 §3 (jti): inserts replay-detection rows, a batch at a time, and
      * tells each one whether it was first. Each row carries a random nonce;
@@ -152,6 +166,13 @@ const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
 const BEARER_MODELS = new Set(['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode']);
 
 /**
+ * Models a read replica may answer: access tokens, only ever read. Codes and
+ * refresh tokens are consumed (single use), sessions and interactions change
+ * from one request to the next: those are read on the primary.
+ */
+const REPLICA_MODELS = new Set(['AccessToken', 'ClientCredentials']);
+
+/**
  * The key a payload is stored under. An opaque token's id is the token itself
  * (and so is a session's, a code's, a refresh token's): only its SHA-256 is
  * stored, so a copy of the database holds no usable token.
@@ -202,7 +223,7 @@ function payloadAdapter(db: Db, type: string, batched: ReturnType<typeof payload
     },
 
     async find(id) {
-      return read(await batched.find([type, storageKey(id)]), id);
+      return read(await (REPLICA_MODELS.has(type) ? batched.findBearer : batched.find)([type, storageKey(id)]), id);
     },
 
     async findByUid(uid) {
