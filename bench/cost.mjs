@@ -1,6 +1,7 @@
 // What one request costs, measured around each timed round of keyport: CPU
-// time of keyport's processes (primary and workers), of MariaDB and of
-// Redis, from /proc; MySQL statements (`Questions`) and Redis commands.
+// time of keyport's processes (primary and workers), of the database server
+// (MariaDB, or every postgres process) and of Redis, from /proc; MySQL
+// statements (`Questions`) and Redis commands.
 // Divided by the requests answered 2xx in the round (docs/scaling.md).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,11 +36,19 @@ const pidsOf = (name) => {
   }
 };
 
-/** A meter for keyport's process tree, with the database (a knex instance, MySQL only) and Redis when used. */
+/**
+ * A meter for keyport's process tree, with the database server (a knex instance: MySQL's CPU and
+ * statements; PostgreSQL's CPU, every postgres process, the shared server's other users included)
+ * and Redis when used.
+ */
 export function createCostMeter({ keyportPid, db, redisUrl }) {
-  const mysql = db && db.client.config.client === 'mysql2';
+  // knex's driver name: the MySQL dialect gives knex a client class of its own, not the string.
+  const driver = db && (db.client.driverName ?? db.client.config.client);
+  const mysql = driver === 'mysql2';
+  const postgres = driver === 'pg';
   const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false }) : undefined;
-  const mysqlPids = mysql ? [...pidsOf('mariadbd'), ...pidsOf('mysqld')] : [];
+  // PostgreSQL forks a process per connection: listed again at each snapshot (dbCpu).
+  const serverPids = () => (mysql ? [...pidsOf('mariadbd'), ...pidsOf('mysqld')] : postgres ? pidsOf('postgres') : []);
   const redisPids = redis ? pidsOf('redis-server') : [];
   const sum = (pids) => pids.reduce((n, p) => n + cpuMs(p), 0);
 
@@ -49,7 +58,7 @@ export function createCostMeter({ keyportPid, db, redisUrl }) {
     const commands = [...stats.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
     return {
       keyport: sum(treeOf(keyportPid)),
-      mysql: sum(mysqlPids),
+      mysql: new Map(serverPids().map((pid) => [pid, cpuMs(pid)])),
       redis: sum(redisPids),
       queries: Number(status.Value),
       commands,
@@ -62,11 +71,13 @@ export function createCostMeter({ keyportPid, db, redisUrl }) {
       const before = await snapshot();
       return async (requests) => {
         const after = await snapshot();
-        const per = (k) => (requests ? (after[k] - before[k]) / requests : 0);
+        // The server's CPU over the round: every process alive at its end, from its start or its birth.
+        const dbCpu = [...after.mysql].reduce((n, [pid, ms]) => n + ms - (before.mysql.get(pid) ?? 0), 0);
+        const per = (k) => (requests ? (k === 'mysql' ? dbCpu : after[k] - before[k]) / requests : 0);
         return {
           requests,
           keyport_cpu_ms: per('keyport'),
-          mysql_cpu_ms: mysql ? per('mysql') : null,
+          mysql_cpu_ms: mysql || postgres ? per('mysql') : null,
           redis_cpu_ms: redis ? per('redis') : null,
           // Two statements per round are the meter's own.
           mysql_queries: mysql ? Math.max(0, (after.queries - before.queries - 2) / requests) : null,
@@ -102,7 +113,7 @@ export function printCosts(results) {
     [
       'scenario',
       'keyport CPU ms/req',
-      'MySQL CPU ms/req',
+      'DB server CPU ms/req',
       'Redis CPU ms/req',
       'MySQL statements/req',
       'Redis commands/req',

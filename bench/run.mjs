@@ -3,6 +3,7 @@
 // alternating rounds. See BENCHMARKS.md for what each scenario means.
 //
 //   BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306/keyport_bench npm run bench
+//   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
 //   npm run bench -- --seed            # also: 1,000,000 tokens and 100,000 clients
 //   npm run bench -- --cpu-prof        # also: a CPU profile of every keyport process
 //   npm run bench -- --only startup    # only the CLI's start-up (node and npx), no server
@@ -61,7 +62,8 @@ async function createDatabases() {
   if (!url) {
     return { kind: 'sqlite', urls: { empty: `sqlite:${work}/empty.sqlite`, seeded: `sqlite:${work}/seeded.sqlite` } };
   }
-  if (!url.startsWith('mysql://')) throw new Error('BENCH_DATABASE_URL must be a mysql:// URL');
+  if (/^postgres(ql)?:\/\//.test(url)) return createPostgresDatabases(url);
+  if (!url.startsWith('mysql://')) throw new Error('BENCH_DATABASE_URL must be a mysql:// or postgres:// URL');
   const base = new URL(url);
   const name = base.pathname.slice(1) || 'keyport_bench';
   const server = createDb(Object.assign(new URL(base), { pathname: '/' }).toString());
@@ -77,6 +79,27 @@ async function createDatabases() {
   }
   const [[{ version }]] = await server.raw('SELECT VERSION() AS version');
   return { kind: 'mysql', version, urls };
+}
+
+/** As for MySQL: two databases named after the URL's, dropped at the end; the named one is never touched. */
+async function createPostgresDatabases(url) {
+  const base = new URL(url);
+  const name = base.pathname.slice(1) || 'keyport_bench';
+  const server = createDb(url);
+  const urls = {};
+  cleanups.push(() => server.destroy());
+  for (const [which, db] of [
+    ['empty', `${name}_${process.pid}`],
+    ['seeded', `${name}_${process.pid}_seeded`],
+  ]) {
+    await server.raw(`CREATE DATABASE "${db}"`);
+    cleanups.push(() => server.raw(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`));
+    urls[which] = Object.assign(new URL(base), { pathname: `/${db}` }).toString();
+  }
+  const {
+    rows: [{ version }],
+  } = await server.raw('SHOW server_version');
+  return { kind: 'postgres', version, urls };
 }
 
 // ---------------------------------------------------------------- processes
@@ -606,7 +629,12 @@ async function main() {
     keyport: JSON.parse(readFileSync('package.json', 'utf8')).version,
     cpu: `${cpus().length} × ${cpus()[0]?.model}`,
     memory_gb: Math.round(totalmem() / 2 ** 30),
-    database: databases.kind === 'mysql' ? `MySQL protocol, ${databases.version}` : 'SQLite (better-sqlite3)',
+    database:
+      databases.kind === 'mysql'
+        ? `MySQL protocol, ${databases.version}`
+        : databases.kind === 'postgres'
+          ? `PostgreSQL ${databases.version}`
+          : 'SQLite (better-sqlite3)',
     keyport_workers: WORKERS,
     rounds: ROUNDS,
     duration_seconds: DURATION,

@@ -123,12 +123,14 @@ export async function startPostgresReplica(): Promise<PostgresReplica> {
     throw err;
   }
   const standbyLag = () =>
-    sql('standby', `SELECT pg_wal_lsn_diff('${sql('primary', 'SELECT pg_current_wal_lsn()')}', pg_last_wal_replay_lsn())`);
+    sql(
+      'standby',
+      `SELECT pg_wal_lsn_diff('${sql('primary', 'SELECT pg_current_wal_lsn()')}', pg_last_wal_replay_lsn())`,
+    );
   return {
     primaryPort,
     standbyPort,
-    url: (on, database) =>
-      `postgres://postgres@127.0.0.1:${on === 'primary' ? primaryPort : standbyPort}/${database}`,
+    url: (on, database) => `postgres://postgres@127.0.0.1:${on === 'primary' ? primaryPort : standbyPort}/${database}`,
     sql,
     caughtUp: () => poll(() => Number(standbyLag()) <= 0, 'the standby to replay the primary'),
     async pauseReplay() {
