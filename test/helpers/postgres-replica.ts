@@ -6,27 +6,27 @@ import { freePort } from './cli.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
-/**
- * A PostgreSQL 15 primary and a streaming standby of the test's own (never
- * the shared server on 5432): initdb in a temp dir, wal_level=replica,
- * pg_basebackup -R for the standby, each on a free loopback port. Run as
- * the `postgres` OS user when the test runs as root (initdb refuses root).
- */
-export interface PostgresReplica {
-  readonly primaryPort: number;
-  readonly standbyPort: number;
-  /** `postgres://postgres@127.0.0.1:PORT/DB` on the primary or the standby. */
+/** A primary and a replica of the test's own, either engine. */
+export interface OwnReplica {
+  /** `postgres://postgres@127.0.0.1:PORT/DB` or `mysql://root@127.0.0.1:PORT/DB` on either server. */
   url(on: 'primary' | 'standby', database: string): string;
-  /** One statement through psql; its rows as tab-separated text. */
+  /** One statement through psql or mariadb; its rows as tab-separated text. */
   sql(on: 'primary' | 'standby', statement: string, database?: string): string;
-  /** Polls until the standby has replayed everything the primary has written so far. */
+  /** Polls until the replica has replayed everything the primary has written so far. */
   caughtUp(): Promise<void>;
-  /** `pg_wal_replay_pause()` on the standby, returning once replay is paused. */
+  /** Stops the replica applying what it receives, returning once it has stopped. */
   pauseReplay(): Promise<void>;
   resumeReplay(): void;
   stop(): Promise<void>;
 }
 
+/**
+ * A PostgreSQL 15 primary and a streaming standby of the test's own (never
+ * the shared server on 5432): initdb in a temp dir, wal_level=replica,
+ * pg_basebackup -R for the standby, each on a free loopback port. Run as
+ * the `postgres` OS user when the test runs as root (initdb refuses root).
+ * Pausing is `pg_wal_replay_pause()` on the standby.
+ */
 const asPostgres = userInfo().uid === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
 
 function run(command: string, args: readonly string[]): string {
@@ -44,7 +44,7 @@ async function poll(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-export async function startPostgresReplica(): Promise<PostgresReplica> {
+export async function startPostgresReplica(): Promise<OwnReplica> {
   const dir = mkdtempSync(join(tmpdir(), 'keyport-pg-replica-'));
   if (asPostgres.length) {
     const pg = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
@@ -128,8 +128,6 @@ export async function startPostgresReplica(): Promise<PostgresReplica> {
       `SELECT pg_wal_lsn_diff('${sql('primary', 'SELECT pg_current_wal_lsn()')}', pg_last_wal_replay_lsn())`,
     );
   return {
-    primaryPort,
-    standbyPort,
     url: (on, database) => `postgres://postgres@127.0.0.1:${on === 'primary' ? primaryPort : standbyPort}/${database}`,
     sql,
     caughtUp: () => poll(() => Number(standbyLag()) <= 0, 'the standby to replay the primary'),
