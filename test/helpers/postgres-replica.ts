@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './cli.js';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+/** The newest installed PostgreSQL's programs (Debian: 15 on this machine, as `.ci/run` installs it). */
+const BIN = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql')
+  .filter((v) => /^\d+$/.test(v))
+  .sort((a, b) => Number(a) - Number(b))
+  .at(-1)}/bin`;
 
 /** A primary and a replica of the test's own, either engine. */
 export interface OwnReplica {
