@@ -197,6 +197,25 @@ const fileSchema = z
     stop_with_parent: z.boolean().optional(),
     /** How often each process looks for new or retired signing keys in keys_dir. */
     keys_reload_seconds: z.number().min(0.1).max(3600).default(5),
+    /**
+     * Webhook endpoints may point at loopback, link-local and private
+     * addresses, and use http:// (server-side request forgery: off unless the
+     * receivers are on the operator's own network). Checked on the resolved
+     * addresses, at registration and at each delivery.
+     */
+    webhook_allow_private_addresses: z.boolean().default(false),
+    /** How often each process looks for webhook deliveries that are due. */
+    webhook_poll_ms: z.int().min(10).max(60_000).default(1000),
+    /** The longest a webhook endpoint may take to answer; past it the attempt failed and is retried. */
+    webhook_timeout_ms: z.int().min(100).max(30_000).default(5000),
+    /** The first retry's wait; each next one waits twice as long (capped at an hour). */
+    webhook_retry_base_ms: z.int().min(1).max(3_600_000).default(30_000),
+    /** How long a delivery is retried, and an endpoint may fail, before it gives up (and the endpoint is disabled). */
+    webhook_retry_for_ms: z
+      .int()
+      .min(1)
+      .max(7 * 86_400_000)
+      .default(86_400_000),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -259,6 +278,13 @@ const configSchema = fileSchema.transform((c) => ({
   stopWithParent: c.stop_with_parent,
   trustedProxies: c.trusted_proxies,
   ipv6ThrottlePrefix: c.ipv6_throttle_prefix,
+  webhooks: {
+    allowPrivateAddresses: c.webhook_allow_private_addresses,
+    pollMs: c.webhook_poll_ms,
+    timeoutMs: c.webhook_timeout_ms,
+    retryBaseMs: c.webhook_retry_base_ms,
+    retryForMs: c.webhook_retry_for_ms,
+  },
 }));
 
 /** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */

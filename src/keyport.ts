@@ -44,6 +44,9 @@ import { createLogger, type Logger, type LogOutput } from './observability/logge
 import { createMetrics, shareWithPrimary, type Metrics } from './observability/metrics.js';
 import { startJobs } from './jobs/sweeps.js';
 import type { Clock } from './clock.js';
+import { createSecretBox } from './events/webhook-secrets.js';
+import { createWebhookEndpoints } from './events/webhook-endpoints.js';
+import { startWebhookDelivery } from './jobs/webhook-delivery.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -141,6 +144,15 @@ export async function createKeyport(
       ),
   });
 
+  // Endpoint secrets are sealed under the cookie keys in use (read at each call: they may be reloaded).
+  const webhookSecrets = createSecretBox(() => current.keys.cookieKeys);
+  const webhooks = createWebhookEndpoints({
+    store: services.webhookStore,
+    secrets: webhookSecrets,
+    allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+    clock,
+  });
+
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
     const provider = createProvider({
@@ -172,6 +184,7 @@ export async function createKeyport(
       shares: services.shares,
       auditStreams,
       teamService: services.teamService,
+      webhooks,
       documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({
@@ -280,6 +293,14 @@ export async function createKeyport(
       ),
   });
 
+  const webhookDelivery = startWebhookDelivery({
+    config,
+    store: services.webhookStore,
+    secrets: webhookSecrets,
+    clock,
+    logger,
+  });
+
   return {
     ...services,
     get provider() {
@@ -317,6 +338,7 @@ export async function createKeyport(
     async close() {
       clearInterval(keyWatch);
       jobs.stop();
+      await webhookDelivery.stop();
       keyEvents.close();
       auditStreams.close();
       await Promise.all([usage.close(), keyUsage.close()]);

@@ -19,6 +19,9 @@ import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyEventStore } from './events/key-events.js';
 import { secondsOf, systemClock, type Clock } from './clock.js';
 import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber.js';
+import type { WebhookStore } from './events/webhooks.js';
+import { createWebhookSubscriber } from './events/webhook-subscriber.js';
+import { createSqlWebhookStore } from './persistence/sql/webhook-store.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -36,6 +39,8 @@ export interface Services {
   readonly teamService: TeamService;
   readonly clientService: ClientService;
   readonly shares: ShareLinks;
+  /** Webhook endpoints and the outbox, written by the webhook subscriber in each change's transaction. */
+  readonly webhookStore: WebhookStore;
   close(): Promise<void>;
 }
 
@@ -66,7 +71,11 @@ export async function openServices(
   const audit = createSqlAuditStore(db, clock);
   const keyEventStore = createSqlKeyEventStore(db);
   const unitOfWork = createKnexUnitOfWork(db);
-  const subscribers: ClientEventSubscriber[] = [createKeyChangeSubscriber(keyEventStore, clock)];
+  const webhookStore = createSqlWebhookStore(db);
+  const subscribers: ClientEventSubscriber[] = [
+    createKeyChangeSubscriber(keyEventStore, clock),
+    createWebhookSubscriber(webhookStore, clock),
+  ];
   if (auditAs) subscribers.push(createAuditSubscriber(audit, auditAs));
   const events = createDomainEvents(subscribers);
   const teamService = createTeamService({
@@ -102,6 +111,7 @@ export async function openServices(
     teamService,
     clientService,
     shares,
+    webhookStore,
     close: async () => {
       await Promise.all([db.destroy(), readDb?.destroy()]);
     },

@@ -2,6 +2,7 @@ import { openApiDocument } from '../web/route-openapi.js';
 import type { RouteDeclaration } from '../web/route.js';
 import { ADMIN_ROUTES } from './routes.js';
 import { TEAM_ROUTES } from './team-routes.js';
+import { WEBHOOK_ROUTES } from './webhook-routes.js';
 
 /**
  * The OpenAPI 3.1 document served at GET /api/openapi.json, generated from
@@ -12,6 +13,7 @@ export function adminOpenApi(otherRoutes: readonly RouteDeclaration[] = []) {
   return openApiDocument({ title: 'keyport API', version: '1' }, [
     ...Object.values(ADMIN_ROUTES),
     ...Object.values(TEAM_ROUTES),
+    ...WEBHOOK_ROUTES,
     ...otherRoutes,
   ]);
 }

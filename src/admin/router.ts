@@ -23,6 +23,8 @@ import type { KeyUsage } from '../clients/key-usage.js';
 import type { ShareLinks } from '../shares/share-links.js';
 import type { TeamService } from '../teams/service.js';
 import { installTeamRoutes } from './team-router.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
+import { addWebhookRoutes } from './webhook-router.js';
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
@@ -39,6 +41,8 @@ export interface AdminDeps {
   readonly teamService: TeamService;
   /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
   readonly documentedRoutes?: readonly RouteDeclaration[];
+  /** Webhook endpoints of teams and the operator (docs/contract.md, Webhooks). */
+  readonly webhooks?: WebhookEndpoints;
 }
 
 type Ctx = RouterContext<AdminState>;
@@ -55,6 +59,7 @@ export function createAdminRouter({
   auditStreams,
   teamService,
   documentedRoutes = [],
+  webhooks,
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
@@ -272,6 +277,8 @@ export function createAdminRouter({
       return { total_count: total, data: events, exceeds_total_count: page.offset + events.length < total };
     }),
   );
+
+  if (webhooks) addWebhookRoutes(router, { requireCaller, requireJson, endpoints: webhooks });
 
   if (auditStreams) addAuditStream(router, { operatorSteps: requireCaller('operator'), streams: auditStreams });
 

@@ -21,6 +21,7 @@ import * as keyDigestBinding from '../../../migrations/20261125000017_key_digest
 import * as keyEvents from '../../../migrations/20261125000018_key_events.js';
 import * as shareLinkSuperseded from '../../../migrations/20261202000001_share_link_superseded.js';
 import * as payloadAccountId from '../../../migrations/20261202000002_payload_account_id.js';
+import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -47,6 +48,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261125000018_key_events', keyEvents],
   ['20261202000001_share_link_superseded', shareLinkSuperseded],
   ['20261202000002_payload_account_id', payloadAccountId],
+  ['20261202000003_webhooks', webhooks],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
