@@ -140,6 +140,9 @@ export function startWebhookDelivery({
       'webhook-signature': new Webhook(secret).sign(delivery.id, new Date(now), body),
     };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // The whole attempt (connect, answer, body) is bounded, not only an idle socket.
+    const deadline = AbortSignal.timeout(settings.timeoutMs);
+    const tooLate = `no answer within ${settings.timeoutMs} ms`;
     return new Promise((resolve) => {
       const req = send(
         url,
@@ -148,7 +151,7 @@ export function startWebhookDelivery({
           headers,
           timeout: settings.timeoutMs,
           lookup: guardedLookup(settings.allowPrivateAddresses) as never,
-          signal: AbortSignal.timeout(settings.timeoutMs),
+          signal: deadline,
         },
         (res: IncomingMessage) => {
           res.resume();
@@ -161,8 +164,10 @@ export function startWebhookDelivery({
           );
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${settings.timeoutMs} ms`)));
-      req.on('error', (err) => resolve({ ok: false, statusCode: null, latencyMs: latency(), error: err.message }));
+      req.on('timeout', () => req.destroy(new Error(tooLate)));
+      req.on('error', (err) =>
+        resolve({ ok: false, statusCode: null, latencyMs: latency(), error: deadline.aborted ? tooLate : err.message }),
+      );
       req.end(body);
     });
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { manualClock } from '../../src/clock.js';
 
 const OPERATOR = 'operator-token-for-the-webhook-tests-0123456789';
 
@@ -311,5 +312,94 @@ describe('webhook endpoints and server-side request forgery', () => {
     const res = await api(server, 'POST', '/api/webhooks', { url: 'https://example.com/h', events: ['key.exploded'] });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_request' });
+  });
+});
+
+describe('a failing webhook endpoint (SQLite, a clock moved by hand)', () => {
+  const clock = manualClock();
+  let server: TestServer;
+
+  beforeAll(async () => {
+    const created = await DATABASES[0]!.create();
+    server = await startServer(
+      created.url,
+      {
+        admin_token: OPERATOR,
+        log_level: 'warn',
+        webhook_allow_private_addresses: true,
+        webhook_poll_ms: 20,
+        webhook_timeout_ms: 1000,
+      },
+      { clock, captureLog: true },
+    );
+  });
+  afterAll(() => server?.close());
+
+  it('an endpoint that never answers does not hold up the request that made the change', async () => {
+    // Accepts the request and never answers; counts the requests it holds open.
+    let held = 0;
+    let firstHeld!: () => void;
+    const holding = new Promise<void>((resolve) => (firstHeld = resolve));
+    const hung = createServer((req) => {
+      held += 1;
+      req.on('close', () => (held -= 1));
+      firstHeld();
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const team = (await server.keyport.teamService.createTeam({ name: 'slow', plan: 'pro' })).id;
+      const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/hook`;
+      const endpoint = (await api(server, 'POST', `/api/teams/${team}/webhooks`, { url, events: ['key.created'] }))
+        .body;
+      expect(
+        (await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'a', kind: 'service_account' })).status,
+      ).toBe(201);
+      await holding;
+      // While that delivery hangs, the next change is answered at once.
+      const made = await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'b', kind: 'service_account' });
+      expect(made.status).toBe(201);
+      expect(held).toBeGreaterThanOrEqual(1);
+      const log = await untilDeliveries(server, `/api/teams/${team}/webhooks/${endpoint.id}/deliveries`, (d) =>
+        d.some((x) => Boolean(x.last_error)),
+      );
+      const failed = log.find((x) => x.last_error)!;
+      expect(failed).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
+      expect(failed.last_error).toMatch(/no answer within 1000 ms/);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
+  });
+
+  it('after a day of failures the delivery gives up and the endpoint is disabled, logged without its secret', async () => {
+    const receiver = await startReceiver();
+    try {
+      receiver.state.status = 503;
+      const team = (await server.keyport.teamService.createTeam({ name: 'down', plan: 'pro' })).id;
+      const res = await api(server, 'POST', `/api/teams/${team}/webhooks`, {
+        url: receiver.url,
+        events: ['key.created'],
+      });
+      receiver.state.secret = res.body.secret;
+      await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'one', kind: 'service_account' });
+      const path = `/api/teams/${team}/webhooks/${res.body.id}/deliveries`;
+      await untilDeliveries(server, path, (d) => d[0]?.attempts === 1 && d[0]?.last_status_code === 503);
+      // The next attempt is 30 s later by the default backoff: a day and an hour on, it is due and fails again.
+      clock.advance(25 * 3_600_000);
+      const log = await untilDeliveries(server, path, (d) => d[0]?.status === 'failed');
+      expect(log[0]).toMatchObject({ attempts: 2, next_attempt_at: null });
+      const list = async () => (await api(server, 'GET', `/api/teams/${team}/webhooks`)).body.data[0];
+      while (!(await list()).disabled_at) await new Promise((resolve) => setImmediate(resolve));
+      const lines = server.logLines().filter((l) => l.endpoint_id === res.body.id);
+      expect(lines.map((l) => l.msg)).toContain(
+        'a webhook endpoint failed for longer than webhook_retry_for_ms and was disabled',
+      );
+      expect(JSON.stringify(server.logLines())).not.toContain(String(res.body.secret).slice(6));
+      // A disabled endpoint hears no new events.
+      await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'two', kind: 'service_account' });
+      expect((await api(server, 'GET', path)).body.data).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
   });
 });
