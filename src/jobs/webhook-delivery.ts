@@ -128,6 +128,8 @@ export function startWebhookDelivery({
     const started = process.hrtime.bigint();
     const latency = () => Number((process.hrtime.bigint() - started) / 1_000_000n);
     const url = new URL(rawUrl);
+    if (url.protocol !== 'https:' && !settings.allowPrivateAddresses)
+      return Promise.resolve({ ok: false, statusCode: null, latencyMs: 0, error: 'https:// required' });
     if (!literalHostAllowed(url, settings.allowPrivateAddresses))
       return Promise.resolve({ ok: false, statusCode: null, latencyMs: 0, error: 'private address refused' });
     const body = Buffer.from(delivery.payload, 'utf8');

@@ -308,6 +308,31 @@ describe('webhook endpoints and server-side request forgery', () => {
     expect((await api(server, 'GET', `/api/teams/${team}/webhooks`)).body.data).toEqual([]);
   });
 
+  it('a delivery to an address that became private is refused at connection time, and nothing is sent', async () => {
+    const receiver = await startReceiver();
+    try {
+      const team = (await server.keyport.teamService.createTeam({ name: 'rebound', plan: 'pro' })).id;
+      const res = await api(server, 'POST', `/api/teams/${team}/webhooks`, {
+        url: 'https://93.184.216.34/hook',
+        events: ['key.created'],
+      });
+      expect(res.status).toBe(201);
+      // As if its name now resolved to this host (DNS rebinding): the row is pointed at loopback.
+      await server.keyport
+        .db('webhook_endpoints')
+        .where({ id: res.body.id })
+        .update({ url: receiver.url.replace('http:', 'https:') });
+      await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'k', kind: 'service_account' });
+      const log = await untilDeliveries(server, `/api/teams/${team}/webhooks/${res.body.id}/deliveries`, (d) =>
+        Boolean(d[0]?.last_error),
+      );
+      expect(log[0]).toMatchObject({ status: 'pending', last_error: 'private address refused' });
+      expect(receiver.received).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('an unknown event type is refused with 400', async () => {
     const res = await api(server, 'POST', '/api/webhooks', { url: 'https://example.com/h', events: ['key.exploded'] });
     expect(res.status).toBe(400);
