@@ -88,7 +88,12 @@ export async function openServices(
     adoptClients: async (teamId) => void (await clients.adoptHandInserted(teamId, secondsOf(clock))),
     serviceAccountKeys: (teamId) => clients.serviceAccountKeys(teamId),
   });
-  const shares = createShareLinks({ store: createSqlShareLinkStore(db), issuer: config.issuer, clock });
+  const shares = createShareLinks({
+    store: createSqlShareLinkStore(db),
+    issuer: config.issuer,
+    clock,
+    opened: { unitOfWork, events },
+  });
   const clientService = createClientService({
     config,
     unitOfWork,

@@ -26,6 +26,8 @@ export function auditActionOf(event: DomainEvent): AuditAction {
     case 'client.credits-changed':
     case 'client.key-set':
       return 'client.update';
+    case 'client.share-opened':
+      return 'share.opened';
     case 'team.plan-changed':
       return 'team.plan.change';
     case 'member.role-changed':

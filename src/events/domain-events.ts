@@ -13,6 +13,8 @@ export type ClientEvent =
   | { readonly type: 'client.credits-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
+  /** The key's one-time link was opened (its secret handed over); the key itself is unchanged. */
+  | { readonly type: 'client.share-opened'; readonly clientId: string; readonly teamId: number | null }
   | {
       readonly type: 'client.key-added';
       readonly clientId: string;

@@ -31,8 +31,9 @@ export function createKeyChangeSubscriber(store: KeyEventStore, clock: Clock = s
   // One row per client per transaction, as before events: an update of name and scopes is one change to a guard.
   const written = new WeakMap<object, Set<string>>();
   return async (event, tx) => {
-    // A team's or person's change records its own apps' changes (TeamService); a new client changes nothing cached.
-    if (!isClientEvent(event) || event.type === 'client.created') return;
+    // A team's or person's change records its own apps' changes (TeamService); a new client changes
+    // nothing cached, nor does an opened one-time link.
+    if (!isClientEvent(event) || event.type === 'client.created' || event.type === 'client.share-opened') return;
     const clients = written.get(tx) ?? new Set<string>();
     if (clients.has(event.clientId)) return;
     written.set(tx, clients.add(event.clientId));

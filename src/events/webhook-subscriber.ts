@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
-import type { ClientEvent, ClientEventSubscriber } from './domain-events.js';
+import { isClientEvent, type ClientEvent, type ClientEventSubscriber } from './domain-events.js';
 import type { WebhookDelivery, WebhookEventType, WebhookStore } from './webhooks.js';
 
 /** The webhook a change is told as, if any (docs/contract.md, Webhooks). */
@@ -13,6 +13,8 @@ export function webhookTypeOf(event: ClientEvent): WebhookEventType | undefined 
       return 'key.rotated';
     case 'client.revoked':
       return 'key.revoked';
+    case 'client.share-opened':
+      return 'share_link.opened';
     case 'client.renamed':
     case 'client.scopes-changed':
     case 'client.credits-changed':
@@ -34,6 +36,8 @@ export const newDeliveryId = (): string => `msg_${randomBytes(16).toString('base
  */
 export function createWebhookSubscriber(store: WebhookStore, clock: Clock = systemClock): ClientEventSubscriber {
   return async (event, tx) => {
+    // Team and member changes have no webhook yet.
+    if (!isClientEvent(event)) return;
     const type = webhookTypeOf(event);
     if (!type) return;
     const endpoints = (await store.listeners(event.teamId, tx)).filter((e) => e.events.includes(type));

@@ -5,7 +5,7 @@ import type { Tx } from '../unit-of-work.js';
  * the others of the contract (`key.expiring`, `credits.low`, …) come with the
  * jobs that notice them.
  */
-export const WEBHOOK_EVENT_TYPES = ['key.created', 'key.rotated', 'key.revoked'] as const;
+export const WEBHOOK_EVENT_TYPES = ['key.created', 'key.rotated', 'key.revoked', 'share_link.opened'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** A registered endpoint, as stored; `secretSealed` is the encrypted `whsec_…` secret. */

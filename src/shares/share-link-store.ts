@@ -23,7 +23,7 @@ export interface ShareLinkStore {
    * Marks a pending link opened at `now` from `address` and takes its
    * ciphertext out, atomically: of concurrent claims exactly one gets it.
    */
-  claim(id: string, now: number, address: string): Promise<ShareLinkRecord | undefined>;
+  claim(id: string, now: number, address: string, tx?: Tx): Promise<ShareLinkRecord | undefined>;
   /** The newest link of each of these clients. */
   latest(clientIds: readonly string[]): Promise<Map<string, ShareLinkRecord>>;
   /** Up to `limit` links expired by `now` and not settled yet. */

@@ -1,7 +1,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import { InvalidRequest } from '../errors.js';
-import type { Tx } from '../unit-of-work.js';
+import type { Tx, UnitOfWork } from '../unit-of-work.js';
+import type { DomainEvents } from '../events/domain-events.js';
 import type { ShareLinkRecord, ShareLinkStore } from './share-link-store.js';
 
 /** docs/contract.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
@@ -93,10 +94,13 @@ export function createShareLinks({
   store,
   issuer,
   clock = systemClock,
+  opened,
 }: {
   store: ShareLinkStore;
   issuer: string;
   clock?: Clock;
+  /** Where an opening is published (`client.share-opened`), in the claim's transaction: the webhook outbox. */
+  opened?: { unitOfWork: UnitOfWork; events: DomainEvents };
 }): ShareLinks {
   const now = () => secondsOf(clock);
   const pendingClientId = async (id: string): Promise<string | undefined> => {
@@ -139,7 +143,17 @@ export function createShareLinks({
 
     async reveal(id, address) {
       if (!ID.test(id)) return undefined;
-      const link = await store.claim(id, now(), address);
+      const link = opened
+        ? await opened.unitOfWork.run(async (tx) => {
+            const claimed = await store.claim(id, now(), address, tx);
+            if (claimed?.ciphertext)
+              await opened.events.publish(
+                { type: 'client.share-opened', clientId: claimed.clientId, teamId: claimed.teamId },
+                tx,
+              );
+            return claimed;
+          })
+        : await store.claim(id, now(), address);
       if (!link?.ciphertext) return undefined;
       return { ciphertext: link.ciphertext, clientId: link.clientId, teamId: link.teamId };
     },

@@ -203,6 +203,32 @@ describe.each(DATABASES)('webhooks on $name', (database) => {
     }
   });
 
+  it('a one-time link opened sends share_link.opened, once, naming the key and never its secret', async () => {
+    const receiver = await startReceiver();
+    try {
+      const endpoint = await register(receiver, teamA, ['share_link.opened']);
+      const created = await server.keyport.clientService.createServiceAccount({ teamId: teamA, name: 'handed' });
+      const link = new URL((await server.keyport.clientService.handOver(created, {})).share_url!);
+      const reveal = () =>
+        fetch(`${server.url}${link.pathname}/reveal`, { method: 'POST', headers: { 'x-keyport-reveal': '1' } });
+      expect((await reveal()).status).toBe(200);
+      expect((await reveal()).status).toBe(410);
+      const got = await receiver.until((r) => r.length >= 1);
+      expect(got[0]!.body).toMatchObject({
+        type: 'share_link.opened',
+        data: { team_id: teamA, client_id: created.client.client_id, name: 'handed' },
+      });
+      expect(got[0]!.raw).not.toContain(created.clientSecret!);
+      const log = await untilDeliveries(server, `/api/teams/${teamA}/webhooks/${endpoint.id}/deliveries`, (d) =>
+        d.every((x) => x.status === 'delivered'),
+      );
+      expect(log).toHaveLength(1);
+      await api(server, 'DELETE', `/api/teams/${teamA}/webhooks/${endpoint.id}`);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('two keyport processes on one database deliver each event once', async () => {
     const receiver = await startReceiver();
     try {

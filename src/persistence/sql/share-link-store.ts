@@ -48,18 +48,19 @@ export function createSqlShareLinkStore(db: Db): ShareLinkStore {
 
     find,
 
-    async claim(id, now, address) {
+    async claim(id, now, address, tx) {
+      const sql = sqlOf(db, tx);
       // The claim is one conditional UPDATE: of concurrent reveals exactly one changes the row.
-      const claimed = await db('share_links')
+      const claimed = await sql('share_links')
         .where({ id })
         .whereNull('opened_at')
         .whereNotNull('ciphertext')
         .where('expires_at', '>', now)
         .update({ opened_at: now, opened_ip: address.slice(0, 64) });
       if (claimed !== 1) return undefined;
-      const link = await find(id);
-      await db('share_links').where({ id }).update({ ciphertext: null });
-      return link;
+      const row = await sql<Row>('share_links').where({ id }).first();
+      await sql('share_links').where({ id }).update({ ciphertext: null });
+      return row && toRecord(row);
     },
 
     async latest(clientIds) {
