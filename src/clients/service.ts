@@ -111,8 +111,9 @@ export function createClientService({
 
   /**
    * Runs `insert` only while the team holds fewer valid keys than its plan
-   * allows. The team row is locked first (MySQL; SQLite serialises writers),
-   * so of several creates racing for the last place exactly one wins.
+   * allows. The team row is written first (its lock on one server; on a
+   * Galera cluster a conflict at commit, after which the loser runs again and
+   * counts anew), so of several creates racing for the last place exactly one wins.
    */
   async function withFreeKeySlot(team: Team, insert: (tx: Tx) => Promise<void>): Promise<void> {
     await unitOfWork.run(async (trx) => {

@@ -65,7 +65,8 @@ export interface ClientStore {
   countValid(teamId: number, now: number, tx?: Tx): Promise<number>;
   /**
    * Holds the team's key places until `tx` ends: of several units of work
-   * that count and then add a key, one at a time gets past this.
+   * that count and then add a key, one at a time gets past this, or (on a
+   * multi-primary cluster) all but one lose at commit and run again.
    */
   lockTeamKeys(teamId: number, tx: Tx): Promise<void>;
   /**

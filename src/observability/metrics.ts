@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../persistence/sql/knex.js';
+import { conflictsRetried, type Db } from '../persistence/sql/knex.js';
 import type { BcryptGate } from '../limits/bcrypt-gate.js';
 import type { SharedRedis } from '../persistence/redis.js';
 
@@ -64,6 +64,15 @@ export function createMetrics({
     collect() {
       this.reset();
       this.inc(bcrypt.started);
+    },
+  });
+  new Counter({
+    name: 'keyport_database_conflicts_retried_total',
+    help: 'transactions and statements run again after losing a write conflict (deadlock, Galera certification)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(conflictsRetried(db));
     },
   });
   new Gauge({

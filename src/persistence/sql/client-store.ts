@@ -282,12 +282,16 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
     },
 
     async lockTeamKeys(teamId, tx) {
-      // The team row is the lock (MySQL, PostgreSQL: FOR UPDATE). SQLite has one writer: a write
-      // that changes nothing takes its lock first, waiting out the busy timeout, so a transaction
-      // never has to upgrade a read (another process's commit would answer SQLITE_BUSY at once).
-      const lock = sqlOf(db, tx)('teams').where({ id: teamId });
-      if (dialect.rowLocks) await lock.forUpdate().first('id');
-      else await lock.update({ id: teamId });
+      // A write to the team row, on every database: it holds the row's lock to commit (MySQL,
+      // PostgreSQL; SQLite's one writer, taken before any read, so a transaction never has to
+      // upgrade one), and on Galera, which ignores a lock taken on another node, it makes two
+      // creates for one team conflict at commit, where the loser runs again (knex.ts).
+      await sqlOf(
+        db,
+        tx,
+      )('teams')
+        .where({ id: teamId })
+        .update({ key_writes: db.raw('key_writes + 1') });
     },
 
     adoptHandInserted: (teamId, now) => adoptHandInsertedClients(db, teamId, now),

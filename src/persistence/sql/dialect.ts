@@ -17,6 +17,17 @@ export interface Dialect {
   isOutOfReach(err: unknown): boolean;
   /** True when a write failed on a primary or unique key. */
   isDuplicateKey(err: unknown): boolean;
+  /**
+   * True when the database rolled the work back because it lost a write conflict (a deadlock,
+   * a lock wait that timed out, a Galera certification failure): running it again is safe.
+   */
+  isConflict(err: unknown): boolean;
+  /**
+   * Whether a schema change commits the transaction it runs in (MySQL): migrations then run
+   * one by one outside a transaction, as they would anyway, and a batch is never run again
+   * whole after a write conflict (its first part is already committed).
+   */
+  readonly ddlCommits: boolean;
   /** Whether `SELECT … FOR UPDATE` locks rows (SQLite has one writer and no row locks). */
   readonly rowLocks: boolean;
   /** An identifier quoted (`key` is a keyword in MySQL). */

@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import type { Dialect } from './dialect.js';
 import { DIALECTS, dialectForUrl } from './dialects/index.js';
+import { retryConflicts, type ConflictCount } from './conflict-retry.js';
 import { bounded } from './unavailable.js';
 
 export type Db = Knex;
@@ -11,14 +12,46 @@ export const DEFAULT_DATABASE_TIMEOUT_MS = 5000;
 /**
  * Opens the database named by a URL of one of the dialects (`sqlite:PATH`,
  * `mysql://…`, `postgres://…`). On a database server, a statement or a wait for a connection
- * that takes longer than `timeoutMs` fails as ServiceUnavailable (a 503).
+ * that takes longer than `timeoutMs` fails as ServiceUnavailable (a 503). A transaction
+ * that loses a write conflict (the dialect's `isConflict`) is run again, whole.
  */
 export function createDb(url: string, { timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS } = {}): Db {
   const dialect = dialectForUrl(url);
   if (!dialect)
     throw new Error(`unsupported database URL; supported: ${DIALECTS.flatMap((d) => d.schemes).join(', ')}`);
   // A failed query's error names the statement with `?` marks, never its values (they reach the logs).
-  return knex({ ...dialect.knexConfig(url, { timeoutMs }), compileSqlOnError: false });
+  return retryingTransactions(knex({ ...dialect.knexConfig(url, { timeoutMs }), compileSqlOnError: false }), dialect);
+}
+
+/**
+ * Galera certifies a transaction at commit and aborts the loser of a conflict
+ * (error 1213), whatever it locked on its own node: every `db.transaction(work)`
+ * runs `work` again from the start until it commits (conflict-retry.ts). A
+ * nested transaction (a savepoint) is retried with its outer one.
+ */
+function retryingTransactions(db: Db, dialect: Dialect): Db {
+  const count = conflictCount(db);
+  const transaction = db.transaction.bind(db) as (...args: unknown[]) => Promise<unknown>;
+  Object.defineProperty(db, 'transaction', {
+    configurable: true,
+    value: (work: unknown, config?: unknown) =>
+      typeof work === 'function'
+        ? retryConflicts(() => transaction(work, config), { isConflict: dialect.isConflict, count })
+        : transaction(work, config),
+  });
+  return db;
+}
+
+/** The conflicts a database handle has retried so far, its transactions' and its statements'. */
+function conflictCount(db: Db): ConflictCount {
+  const client = db.client as { conflicts?: ConflictCount };
+  client.conflicts ??= { retried: 0 };
+  return client.conflicts;
+}
+
+/** How many write conflicts `db` has retried (keyport_database_conflicts_retried_total). */
+export function conflictsRetried(db: Db): number {
+  return conflictCount(db).retried;
 }
 
 /** The dialect a database was opened with (known by its knex driver). */
@@ -65,11 +98,12 @@ export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[
     return async <T>(sql: string, values: readonly unknown[]) =>
       dialect.rawRows(await db.raw(sql, values as Knex.RawBinding[])) as T[];
   const timeoutMs = (db.client as { timeoutMs?: number }).timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
-  const { isOutOfReach } = dialect;
+  const { isOutOfReach, isConflict } = dialect;
+  const count = conflictCount(db);
   return async <T>(sql: string, values: readonly unknown[]) => {
     const connection: unknown = await db.client.acquireConnection();
-    try {
-      return (await bounded(prepared(connection, sql, values), {
+    const once = () =>
+      bounded(prepared(connection, sql, values), {
         timeoutMs,
         outOfReach: isOutOfReach,
         end: () => {
@@ -78,7 +112,10 @@ export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[
           if (c.destroy) c.destroy();
           else void c.end?.();
         },
-      })) as T[];
+      });
+    try {
+      // A statement of its own: on a conflict it was rolled back, and runs again.
+      return (await retryConflicts(once, { isConflict, count })) as T[];
     } finally {
       await db.client.releaseConnection(connection);
     }

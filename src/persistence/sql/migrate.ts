@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from './knex.js';
+import { dialectOf, type Db } from './knex.js';
 import { OperatorError } from '../../errors.js';
 import * as teams from '../../../migrations/20261123000001_teams.js';
 import * as users from '../../../migrations/20261123000002_users.js';
@@ -22,6 +22,7 @@ import * as keyEvents from '../../../migrations/20261125000018_key_events.js';
 import * as shareLinkSuperseded from '../../../migrations/20261202000001_share_link_superseded.js';
 import * as payloadAccountId from '../../../migrations/20261202000002_payload_account_id.js';
 import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
+import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writes.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -49,6 +50,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000001_share_link_superseded', shareLinkSuperseded],
   ['20261202000002_payload_account_id', payloadAccountId],
   ['20261202000003_webhooks', webhooks],
+  ['20261202000005_team_key_writes', teamKeyWrites],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
@@ -70,7 +72,10 @@ export async function migrateLatest(db: Db): Promise<string[]> {
       `the database was migrated by a newer keyport (unknown migrations: ${unknown.join(', ')}); refusing to start: run the newer keyport, or restore a backup made for this one`,
     );
   }
-  const [, applied] = (await db.migrate.latest(options)) as [number, string[]];
+  const [, applied] = (await db.migrate.latest({
+    ...options,
+    disableTransactions: dialectOf(db).ddlCommits,
+  })) as [number, string[]];
   return applied;
 }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import ClientMySQL2 from 'knex/lib/dialects/mysql2/index.js';
 import type { Dialect } from '../dialect.js';
+import { retryConflicts, type ConflictCount } from '../conflict-retry.js';
 import { bounded, unavailableIf } from '../unavailable.js';
 
 /** mysql2's failures that mean the server is out of reach, not that it refused the statement. */
@@ -15,7 +16,13 @@ const OUT_OF_REACH = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CONNECTION_KILLED',
   'ER_CON_COUNT_ERROR',
+  // 1047, from a Galera node that is not part of the primary component (joining, or cut off).
+  'ER_UNKNOWN_COM_ERROR',
 ]);
+
+/** 1213 (a deadlock, or a Galera certification failure) and 1205: the work was rolled back. */
+const CONFLICTS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const isConflict = (err: unknown) => CONFLICTS.has((err as { code?: string })?.code ?? '');
 
 const outOfReach = (err: unknown) => {
   const e = err as { code?: string; fatal?: boolean; name?: string };
@@ -23,29 +30,36 @@ const outOfReach = (err: unknown) => {
   return e?.fatal === true || OUT_OF_REACH.has(e?.code ?? '') || e?.name === 'KnexTimeoutError';
 };
 
-type RawConnection = { destroy(): void; __knex__disposed?: unknown };
+type RawConnection = { destroy(): void; __knex__disposed?: unknown; __knexTxId?: unknown };
 
 /**
  * knex's mysql2 client with every statement and every connection wait
  * bounded by `timeoutMs` (transactions too: knex builds their clients from
  * this class). A statement with no answer in time ends its connection, which
- * the pool then drops; a wait for a connection fails at the same bound.
+ * the pool then drops; a wait for a connection fails at the same bound. A
+ * statement outside a transaction that loses a write conflict runs again
+ * (Galera certifies each one on its own); inside a transaction, the whole
+ * transaction does (knex.ts).
  */
 function boundedClient(timeoutMs: number) {
   return class BoundedMySQL2 extends ClientMySQL2 {
     /** Read by hotStatement (knex.ts), which runs prepared statements past knex. */
     readonly timeoutMs = timeoutMs;
+    /** Read by knex.ts (transactions) and the metrics. */
+    readonly conflicts: ConflictCount = { retried: 0 };
 
     override _query(connection: unknown, obj: unknown) {
       const raw = connection as RawConnection;
-      return bounded(super._query(connection, obj), {
-        timeoutMs,
-        outOfReach,
-        end: () => {
-          raw.__knex__disposed = new Error('statement timed out');
-          raw.destroy();
-        },
-      });
+      const once = () =>
+        bounded(super._query(connection, obj), {
+          timeoutMs,
+          outOfReach,
+          end: () => {
+            raw.__knex__disposed = new Error('statement timed out');
+            raw.destroy();
+          },
+        });
+      return raw.__knexTxId === undefined ? retryConflicts(once, { isConflict, count: this.conflicts }) : once();
     }
 
     override acquireConnection() {
@@ -57,7 +71,20 @@ function boundedClient(timeoutMs: number) {
   };
 }
 
+/**
+ * On a Galera node, a read first waits until the node has applied every write
+ * the cluster committed before it (wsrep_sync_wait bit 1, causal reads): a team
+ * or key written through one node is never answered as missing through another.
+ * MySQL without wsrep does not know the variable; MariaDB ignores it with wsrep off.
+ */
+function causalReads(connection: unknown, done: (err: Error | null, connection: unknown) => void): void {
+  (connection as MysqlConnection).query('SET SESSION wsrep_sync_wait = @@session.wsrep_sync_wait | 1', (err) =>
+    done(err && (err as { code?: string }).code !== 'ER_UNKNOWN_SYSTEM_VARIABLE' ? err : null, connection),
+  );
+}
+
 type MysqlConnection = {
+  query(sql: string, done: (err: Error | null) => void): void;
   execute(sql: string, values: readonly unknown[], done: (err: Error | null, rows: unknown[]) => void): void;
 };
 
@@ -76,10 +103,12 @@ export const mysql: Dialect = {
       bigNumberStrings: false,
       charset: 'utf8mb4',
     } as Knex.MySql2ConnectionConfig,
-    pool: { min: 0, max: 10 },
+    pool: { min: 0, max: 10, afterCreate: causalReads },
   }),
   isOutOfReach: outOfReach,
   isDuplicateKey: (err) => (err as { code?: string }).code === 'ER_DUP_ENTRY',
+  isConflict,
+  ddlCommits: true,
   rowLocks: true,
   quote: (identifier) => `\`${identifier}\``,
   // [rows, fields] (a write: [ResultSetHeader, undefined]).

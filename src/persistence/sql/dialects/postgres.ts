@@ -51,6 +51,9 @@ export const postgres: Dialect = {
   isOutOfReach: outOfReach,
   // 23505: unique_violation (primary keys included).
   isDuplicateKey: (err) => (err as { code?: string }).code === '23505',
+  // serialization_failure, deadlock_detected.
+  isConflict: (err) => ['40001', '40P01'].includes((err as { code?: string }).code ?? ''),
+  ddlCommits: false,
   rowLocks: true,
   onConflictUpdate: (keys) => `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET`,
   onConflictKeep: (keys) => `ON CONFLICT (${keys.join(', ')}) DO NOTHING`,

@@ -32,6 +32,9 @@ export const sqlite: Dialect = {
     const code = (err as { code?: string }).code;
     return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
   },
+  // One writer, which waits out the busy timeout: no conflict to lose.
+  isConflict: () => false,
+  ddlCommits: false,
   rowLocks: false,
   // SQLite also reads MySQL's backticks; double quotes are its own.
   quote: (identifier) => `"${identifier}"`,
