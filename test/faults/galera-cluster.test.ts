@@ -32,7 +32,7 @@ type Answer = { status: number; body: Record<string, unknown>; retryAfter: strin
 async function call(server: TestServer, path: string, init: RequestInit = {}): Promise<Answer> {
   const res = await fetch(`${server.url}${path}`, { ...init, signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
-  let body: Record<string, unknown> = {};
+  let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
@@ -294,8 +294,8 @@ describe.skipIf(missing !== undefined)('keyport on a three-node Galera cluster, 
     });
     const tb = tallies.get(b)!;
     const ta = tallies.get(a)!;
-    let aDuring = 0;
-    let downMs = 0;
+    let aDuring: number;
+    let downMs: number;
     try {
       await until(() => ta.ok > 10 && tb.ok > 10, 20_000);
       const killedAt = Date.now();
