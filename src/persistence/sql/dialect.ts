@@ -22,12 +22,6 @@ export interface Dialect {
    * a lock wait that timed out, a Galera certification failure): running it again is safe.
    */
   isConflict(err: unknown): boolean;
-  /**
-   * Whether a schema change commits the transaction it runs in (MySQL): migrations then run
-   * one by one outside a transaction, as they would anyway, and a batch is never run again
-   * whole after a write conflict (its first part is already committed).
-   */
-  readonly ddlCommits: boolean;
   /** Whether `SELECT … FOR UPDATE` locks rows (SQLite has one writer and no row locks). */
   readonly rowLocks: boolean;
   /** An identifier quoted (`key` is a keyword in MySQL). */

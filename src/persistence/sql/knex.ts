@@ -35,11 +35,23 @@ function retryingTransactions(db: Db, dialect: Dialect): Db {
   Object.defineProperty(db, 'transaction', {
     configurable: true,
     value: (work: unknown, config?: unknown) =>
-      typeof work === 'function'
+      typeof work === 'function' && !paused.has(db)
         ? retryConflicts(() => transaction(work, config), { isConflict: dialect.isConflict, count })
         : transaction(work, config),
   });
   return db;
+}
+
+const paused = new WeakSet<Db>();
+
+/** Runs `work` with `db`'s transactions run once each, as knex runs them (the migrations). */
+export async function withoutTransactionRetry<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  paused.add(db);
+  try {
+    return await work();
+  } finally {
+    paused.delete(db);
+  }
 }
 
 /** The conflicts a database handle has retried so far, its transactions' and its statements'. */

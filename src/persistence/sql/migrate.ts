@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dialectOf, type Db } from './knex.js';
+import { withoutTransactionRetry, type Db } from './knex.js';
 import { OperatorError } from '../../errors.js';
 import * as teams from '../../../migrations/20261123000001_teams.js';
 import * as users from '../../../migrations/20261123000002_users.js';
@@ -72,15 +72,14 @@ export async function migrateLatest(db: Db): Promise<string[]> {
       `the database was migrated by a newer keyport (unknown migrations: ${unknown.join(', ')}); refusing to start: run the newer keyport, or restore a backup made for this one`,
     );
   }
-  const [, applied] = (await db.migrate.latest({
-    ...options,
-    disableTransactions: dialectOf(db).ddlCommits,
-  })) as [number, string[]];
+  // Never run again whole: on MySQL the batch's first schema change commits its lock, so a batch
+  // retried after a conflict would find that lock taken, and keep it.
+  const [, applied] = (await withoutTransactionRetry(db, () => db.migrate.latest(options))) as [number, string[]];
   return applied;
 }
 
 export async function migrateRollbackAll(db: Db): Promise<void> {
-  await db.migrate.rollback(options, true);
+  await withoutTransactionRetry(db, () => db.migrate.rollback(options, true));
 }
 
 /** 'current', 'behind' (migrations to apply) or 'ahead' (database newer than this code). */

@@ -108,7 +108,6 @@ export const mysql: Dialect = {
   isOutOfReach: outOfReach,
   isDuplicateKey: (err) => (err as { code?: string }).code === 'ER_DUP_ENTRY',
   isConflict,
-  ddlCommits: true,
   rowLocks: true,
   quote: (identifier) => `\`${identifier}\``,
   // [rows, fields] (a write: [ResultSetHeader, undefined]).

@@ -53,7 +53,6 @@ export const postgres: Dialect = {
   isDuplicateKey: (err) => (err as { code?: string }).code === '23505',
   // serialization_failure, deadlock_detected.
   isConflict: (err) => ['40001', '40P01'].includes((err as { code?: string }).code ?? ''),
-  ddlCommits: false,
   rowLocks: true,
   onConflictUpdate: (keys) => `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET`,
   onConflictKeep: (keys) => `ON CONFLICT (${keys.join(', ')}) DO NOTHING`,

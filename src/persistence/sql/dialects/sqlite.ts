@@ -34,7 +34,6 @@ export const sqlite: Dialect = {
   },
   // One writer, which waits out the busy timeout: no conflict to lose.
   isConflict: () => false,
-  ddlCommits: false,
   rowLocks: false,
   // SQLite also reads MySQL's backticks; double quotes are its own.
   quote: (identifier) => `"${identifier}"`,
