@@ -147,6 +147,12 @@ const fileSchema = z
     usage_flush_seconds: z.number().min(0.1).max(5).default(1),
     /** How often expired token rows are deleted, in batches. */
     expired_rows_sweep_seconds: z.int().min(1).default(60),
+    /**
+     * How often each process looks for keys whose expires_at or rotation
+     * grace period just ended, and pushes each as one change to the guards
+     * (GET /keys/events); several processes push each moment once.
+     */
+    expiry_push_seconds: z.number().min(0.1).max(60).default(1),
     /** pino level of the JSON logs on stdout: one line per request at info. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Bearer token that GET /metrics requires; unset: /metrics is open (keep it off the public network). */
@@ -264,6 +270,7 @@ const configSchema = fileSchema.transform((c) => ({
   maxAssertionLifetimeSeconds: c.max_assertion_lifetime_seconds,
   clockSkewSeconds: c.clock_skew_seconds,
   expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
+  expiryPushSeconds: c.expiry_push_seconds,
   usageFlushSeconds: c.usage_flush_seconds,
   rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
   resourceServerRateLimits: c.resource_server_rate_limits,

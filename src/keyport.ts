@@ -279,6 +279,7 @@ export async function createKeyport(
     config,
     clock,
     keyEventStore: services.keyEventStore,
+    passedTimes: services.passedTimes,
     db: services.db,
     logger,
     windowCounters,

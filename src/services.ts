@@ -17,6 +17,8 @@ import { createSqlKeyEventStore } from './persistence/sql/key-event-store.js';
 import { createSqlShareLinkStore } from './persistence/sql/share-link-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyEventStore } from './events/key-events.js';
+import type { PassedTimeStore } from './events/passed-times.js';
+import { createSqlPassedTimeStore } from './persistence/sql/passed-time-store.js';
 import { secondsOf, systemClock, type Clock } from './clock.js';
 import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber.js';
 import type { WebhookStore } from './events/webhooks.js';
@@ -33,6 +35,8 @@ export interface Services {
   readonly audit: AuditStore;
   /** The guards' change feed, written by the key-change subscriber, read by the /keys/events hub. */
   readonly keyEventStore: KeyEventStore;
+  /** Keys' expiries and grace-period ends, and which were pushed to the guards as changes. */
+  readonly passedTimes: PassedTimeStore;
   readonly clients: ClientStore;
   /** `clients` for the hot paths: by id and by digest from the replica first, the primary on a miss. */
   readonly readClients: ClientStore;
@@ -113,6 +117,7 @@ export async function openServices(
     readClients,
     audit,
     keyEventStore,
+    passedTimes: createSqlPassedTimeStore(db),
     teamService,
     clientService,
     shares,

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import { deleteOldUsage } from '../clients/key-usage.js';
 import type { KeyUsageStore } from '../clients/key-usage-store.js';
+import type { PassedTimeStore } from '../events/passed-times.js';
+import { startExpiryPushes } from './expiry-pushes.js';
 import type { Clock } from '../clock.js';
 import { deleteOldKeyEvents, type KeyEventStore } from '../events/key-events.js';
 import type { WindowCounterStore } from '../limits/counter-store.js';
@@ -18,6 +20,7 @@ export interface JobDeps {
   readonly planCounters: PlanCounterStore;
   readonly keyUsageStore: KeyUsageStore;
   readonly keyEventStore: KeyEventStore;
+  readonly passedTimes: PassedTimeStore;
   readonly clock: Clock;
   /**
    * Revokes the keys of expired one-time links and audits it. Handed in by
@@ -49,5 +52,16 @@ export function startJobs(deps: JobDeps): Jobs {
   }, config.expiredRowsSweepSeconds * 1000);
   // A sweep never keeps the process alive on its own.
   sweeper.unref();
-  return { stop: () => clearInterval(sweeper) };
+  // Expiries and grace-period ends reach the guards within a run of passing.
+  const pushes = startExpiryPushes(deps.passedTimes, {
+    everyMs: config.expiryPushSeconds * 1000,
+    clock,
+    onError: (err) => logger.error({ err: { message: err.message } }, 'pushing expiries to guards failed'),
+  });
+  return {
+    stop: () => {
+      clearInterval(sweeper);
+      pushes.stop();
+    },
+  };
 }

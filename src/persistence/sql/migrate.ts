@@ -23,6 +23,7 @@ import * as shareLinkSuperseded from '../../../migrations/20261202000001_share_l
 import * as payloadAccountId from '../../../migrations/20261202000002_payload_account_id.js';
 import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
 import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writes.js';
+import * as passedTimePushes from '../../../migrations/20261202000006_passed_time_pushes.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -51,6 +52,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000002_payload_account_id', payloadAccountId],
   ['20261202000003_webhooks', webhooks],
   ['20261202000005_team_key_writes', teamKeyWrites],
+  ['20261202000006_passed_time_pushes', passedTimePushes],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
