@@ -152,6 +152,15 @@ const fileSchema = z
      * grace period just ended, and pushes each as one change to the guards
      * (GET /keys/events); several processes push each moment once.
      */
+    /**
+     * However active, a dashboard session ends this long after its sign-in
+     * (an idle one ends after 30 minutes): a stolen cookie ages out.
+     */
+    dashboard_session_max_seconds: z
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(12 * 3600),
     expiry_push_seconds: z.number().min(0.1).max(60).default(1),
     /** pino level of the JSON logs on stdout: one line per request at info. */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -271,6 +280,7 @@ const configSchema = fileSchema.transform((c) => ({
   clockSkewSeconds: c.clock_skew_seconds,
   expiredRowsSweepSeconds: c.expired_rows_sweep_seconds,
   expiryPushSeconds: c.expiry_push_seconds,
+  dashboardSessionMaxSeconds: c.dashboard_session_max_seconds,
   usageFlushSeconds: c.usage_flush_seconds,
   rateLimitWindowsSeconds: c.rate_limit_windows_seconds,
   resourceServerRateLimits: c.resource_server_rate_limits,

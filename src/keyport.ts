@@ -129,7 +129,9 @@ export async function createKeyport(
   const { audit, clock } = services;
   const signIns = createSignInThrottle(windowCounters, limits.failures, config.ipv6ThrottlePrefix);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
-  const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock);
+  const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock, {
+    maxSeconds: config.dashboardSessionMaxSeconds,
+  });
   const state = { draining: false, stopping: false };
   const auditStreams = createAuditStreams(audit, {
     onError: (err) => logger.error({ err: { message: err.message } }, 'reading audit events for a stream failed'),

@@ -12,6 +12,8 @@ export type AuditAction =
   | 'member.password.reset'
   | 'member.remove'
   | 'share.opened'
+  | 'person.password.change'
+  | 'person.signout.everywhere'
   | 'request.failed';
 
 export interface AuditEvent {

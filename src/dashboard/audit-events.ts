@@ -71,6 +71,10 @@ export function sentenceOf(
       return html`removed a public key from ${key}`;
     case 'share.opened':
       return html`opened the one-time link of ${key}`;
+    case 'person.password.change':
+      return html`changed their password; their other sessions were signed out`;
+    case 'person.signout.everywhere':
+      return html`signed out everywhere`;
     case 'request.failed':
       return html`was refused with ${key}${details && 'reason' in details ? ` (${String(details.reason)})` : ''}`;
     case 'team.plan.change':

@@ -21,6 +21,7 @@ import type { DashboardSessions } from './sessions.js';
 import { eventsTable, namesFor } from './audit-events.js';
 import { installKeyRoutes } from './key-routes.js';
 import { installTeamRoutes } from './team-routes.js';
+import { installAccountRoutes } from './account.js';
 import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
@@ -304,6 +305,13 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   });
 
   installTeamRoutes(router, kit, { teams, teamService, clientService, audit });
+  installAccountRoutes(router, kit, {
+    sessions,
+    passwords,
+    teamService,
+    audit,
+    setCookie: (ctx, value) => ctx.cookies.set(COOKIE, value, { ...cookieOptions, ...(value ? {} : { maxAge: 0 }) }),
+  });
 
   return router;
 }

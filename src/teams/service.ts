@@ -17,6 +17,8 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 export interface TeamService extends TeamManagement {
   createTeam(input: { name: string; plan: string }): Promise<Team>;
   addPerson(input: { teamId: number; email: string; password: string; role?: string }): Promise<User>;
+  /** Sets a person's new password (the useradd rule: 8 characters to 72 bytes). */
+  changePassword(userId: number, password: string): Promise<void>;
   getTeam(teamId: number): Promise<Team>;
   planOf(team: Team): PlanSettings;
   /** Throws `insufficient_permissions` unless the team's plan includes API access. */
@@ -102,6 +104,15 @@ export function createTeamService({
       const passwordHash = await hashPassword(password);
       // An email already taken is the store's `conflict`.
       return teams.createMember(teamId, { kind: 'person', email: normalized, passwordHash }, role as Role);
+    },
+
+    async changePassword(userId, password) {
+      const hash = await hashPassword(password);
+      // As a reset: every session of the person ends (the dashboard's, sign-in's, the tokens they approved).
+      await unitOfWork.run(async (tx) => {
+        const { clientIds } = await teams.setPassword(userId, hash, tx);
+        for (const clientId of clientIds) await keyEvents.record(clientId, clock.now(), tx);
+      });
     },
 
     getTeam,

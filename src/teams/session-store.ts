@@ -15,6 +15,8 @@ export interface SessionStore {
   find(id: string): Promise<SessionRecord | undefined>;
   touch(id: string, lastSeenAt: number): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Deletes the person's sessions, but the one with id `except` when given; how many. */
+  deleteForUser(userId: number, except?: string): Promise<number>;
   /** Deletes the sessions last seen before `before`; how many. */
   deleteSeenBefore(before: number): Promise<number>;
   /** Sets the last form nonce unless it is `nonce` already; false when it was (the same form sent twice). */

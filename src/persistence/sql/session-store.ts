@@ -37,6 +37,12 @@ export function createSqlSessionStore(db: Db): SessionStore {
       await db(TABLE).where({ id }).delete();
     },
 
+    deleteForUser(userId, except) {
+      const rows = db(TABLE).where({ user_id: userId });
+      if (except !== undefined) rows.whereNot({ id: except });
+      return rows.delete();
+    },
+
     deleteSeenBefore: (before) => db(TABLE).where('last_seen_at', '<', before).delete(),
 
     async useNonce(id, nonce) {
