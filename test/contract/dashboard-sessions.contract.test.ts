@@ -100,6 +100,30 @@ describe.each(UNIT_TARGETS)('dashboard session store contract on $name: units of
     expect(await store.useNonce('no-session', 'n1')).toBe(false);
   });
 
+  it("deletes a person's sessions, all or all but one, and no one else's", async () => {
+    for (const id of ['p-1', 'p-2', 'p-3'])
+      await store.insert({ id, userId: 41, teamId: 2, createdAt: AT, lastSeenAt: AT });
+    await store.insert({ id: 'q-1', userId: 42, teamId: 2, createdAt: AT, lastSeenAt: AT });
+    expect(await store.deleteForUser(41, 'p-2')).toBe(2);
+    expect(await store.find('p-1')).toBeUndefined();
+    expect(await store.find('p-2')).toBeDefined();
+    expect(await store.deleteForUser(41)).toBe(1);
+    expect(await store.find('p-2')).toBeUndefined();
+    expect(await store.find('q-1')).toBeDefined();
+  });
+
+  it('through the sessions: however active, a session ends maxSeconds after it was created', async () => {
+    const manual = manualClock(AT * 1000);
+    const sessions = createDashboardSessions(store, manual, { maxSeconds: 3600 });
+    const cookie = await sessions.create(7, 8);
+    for (let i = 0; i < 3; i++) {
+      manual.advance(20 * 60_000 - 1000);
+      expect(await sessions.find(cookie)).toMatchObject({ userId: 7 });
+    }
+    manual.advance(5000);
+    expect(await sessions.find(cookie)).toBeUndefined();
+  });
+
   it('deletes only the sessions last seen before the moment given', async () => {
     await store.insert({ id: 'session-old', userId: 1, teamId: 2, createdAt: AT, lastSeenAt: AT - 10 });
     await store.insert({ id: 'session-new', userId: 1, teamId: 2, createdAt: AT, lastSeenAt: AT + 10 });
