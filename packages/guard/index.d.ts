@@ -52,6 +52,16 @@ export interface KeyportGuard {
    * one round trip per call).
    */
   close(): Promise<void>;
+  /**
+   * The decision the middleware (and the gateway check, `keyport-guard serve`)
+   * make on one call: the key read from `rawHeaders` (Node's name/value list:
+   * `Authorization: Bearer …` or `x-api-key`), a key in `url`'s query refused,
+   * `scopes` needed (none: at least one API scope).
+   */
+  check(
+    request: { rawHeaders?: readonly string[]; url?: string; ip?: string },
+    scopes?: readonly string[],
+  ): Promise<Verdict>;
   /** Verifies one key (or access token) directly. */
   verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
   express(

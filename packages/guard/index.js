@@ -251,10 +251,16 @@ export function keyportGuard({
     };
   }
 
-  async function decide(req, scopes) {
-    const found = keyOf(req.rawHeaders ?? [], req.url);
+  /**
+   * The one decision every surface makes (the Express and Koa middleware, and
+   * the gateway check of gateway.js): the verdict on a call carrying
+   * `rawHeaders` (Node's name/value list) to `url` (its path and query) from
+   * `ip`, on a route needing `scopes`.
+   */
+  async function check({ rawHeaders = [], url = '/', ip } = {}, scopes = []) {
+    const found = keyOf(rawHeaders, url);
     if (found.refused) return { headers: {}, ...found.refused };
-    const verdict = await verify(found.key, { scopes, ip: req.socket?.remoteAddress });
+    const verdict = await verify(found.key, { scopes, ip });
     // A route that names no scope still needs an API scope: a credential with OpenID Connect
     // scopes only (a person's sign-in, for userinfo) is no way into the API.
     if (verdict.identity && scopes.length === 0 && !verdict.identity.scopes.some((s) => !OIDC_SCOPES.has(s))) {
@@ -267,8 +273,13 @@ export function keyportGuard({
     return verdict;
   }
 
+  /** The verdict on a Node request (the middleware's view of a call). */
+  const decide = (req, scopes) =>
+    check({ rawHeaders: req.rawHeaders ?? [], url: req.url, ip: req.socket?.remoteAddress }, scopes);
+
   return {
     verify,
+    check,
     /** Whether cached verdicts are in use now (keyport's event stream is beating). */
     get live() {
       return leases?.live ?? false;
