@@ -191,9 +191,16 @@ describe('the gateway check behind nginx auth_request, in front of a Python API'
     }
   });
 
-  it('identity headers a client sends itself never reach the API', async () => {
-    const res = await call('/projects', { 'x-keyport-team-id': '999999', 'x-keyport-scopes': 'api:admin' });
-    expect(res.status).toBe(401);
+  it("identity headers a client sends itself never reach the API: the check's replace them", async () => {
+    const key = await newKey(['api:read']);
+    const res = await call('/projects', {
+      authorization: `Bearer ${key.secret}`,
+      'x-keyport-team-id': '999999',
+      'x-keyport-scopes': 'api:admin',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.identity).toMatchObject({ 'X-Keyport-Team-Id': String(teamId), 'X-Keyport-Scopes': 'api:read' });
+    expect((await call('/projects', { 'x-keyport-team-id': '999999' })).status).toBe(401);
   });
 
   it("an unknown key, or none, gets the contract's 401 and body; the API never sees the call", async () => {
