@@ -16,6 +16,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
  */
 const BIN = join(import.meta.dirname, '../../packages/guard/bin/keyport-guard.js');
 const sqlite = DATABASES.find((d) => d.name === 'sqlite')!;
+const OPERATOR = 'operator-token-for-the-gateway-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'keyport-gateway-check-'));
 
 describe('the gateway check, called as Traefik and Envoy call it', () => {
@@ -42,6 +43,7 @@ describe('the gateway check, called as Traefik and Envoy call it', () => {
         pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
         tiny: { api_access: true, max_keys: 10, rate_limits: [1, 1000, 10_000] },
       },
+      admin_token: OPERATOR,
     });
     teamId = (await keyport.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
@@ -128,6 +130,24 @@ describe('the gateway check, called as Traefik and Envoy call it', () => {
     expect(nginx.status).toBe(403);
     expect(nginx.headers.get('x-keyport-status')).toBe('429');
     expect(JSON.parse(nginx.headers.get('x-keyport-body')!)).toMatchObject({ error: 'rate_limit_exceeded' });
+  });
+
+  it('SIGTERM: the calls its leases served are reported first, so usage_count equals the calls made', async () => {
+    const key = await newKey(['api:read']);
+    const calls = 40;
+    for (let i = 0; i < calls; i++) expect((await ask('/p', { 'x-api-key': key.secret })).status).toBe(200);
+    gateway.kill('SIGTERM');
+    const [code] = await once(gateway, 'exit');
+    expect(code).toBe(0);
+    let usage = 0;
+    for (let i = 0; i < 100 && usage < calls; i++) {
+      const res = await fetch(`${keyport.url}/api/teams/${teamId}/clients/${key.id}`, {
+        headers: { authorization: `Bearer ${OPERATOR}` },
+      });
+      usage = ((await res.json()) as { usage_count: number }).usage_count;
+      if (usage < calls) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(usage).toBe(calls);
   });
 });
 
