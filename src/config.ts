@@ -231,6 +231,24 @@ const fileSchema = z
       .min(1)
       .max(7 * 86_400_000)
       .default(86_400_000),
+    /**
+     * The SMTP relay for mail to team admins (expiry reminders): `smtp://host:port`
+     * (STARTTLS when the relay offers it), `smtps://host:465`, with `user:pass@`
+     * if it asks. Unset: no mail is sent (logged once at start); reminders are
+     * still recorded and `key.expiring` still announced.
+     */
+    smtp_url: z
+      .string()
+      .regex(/^smtps?:\/\/[^/\s]+\/?$/, 'must be smtp://[user:pass@]host:port or smtps://…')
+      .optional(),
+    /** The From of keyport's mail. Default: keyport@ the issuer's host name. */
+    mail_from: z.string().min(3).max(320).optional(),
+    /**
+     * How often each process looks for keys expiring in 30, 7 or 1 days (or whose
+     * rotation grace ends within a day) and mails their team's admins. Each
+     * reminder is sent once, whatever the number of processes.
+     */
+    reminder_check_seconds: z.number().min(1).max(86_400).default(300),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -302,6 +320,9 @@ const configSchema = fileSchema.transform((c) => ({
     retryBaseMs: c.webhook_retry_base_ms,
     retryForMs: c.webhook_retry_for_ms,
   },
+  smtpUrl: c.smtp_url,
+  mailFrom: c.mail_from ?? `keyport@${new URL(c.issuer ?? 'http://localhost').hostname}`,
+  reminderCheckSeconds: c.reminder_check_seconds,
 }));
 
 /** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */
@@ -335,6 +356,8 @@ const ENV_KEYS = {
   KEYPORT_KEEP_ALIVE_TIMEOUT_SECONDS: 'keep_alive_timeout_seconds',
   KEYPORT_STOP_WITH_PARENT: 'stop_with_parent',
   REDIS_URL: 'redis_url',
+  KEYPORT_SMTP_URL: 'smtp_url',
+  KEYPORT_MAIL_FROM: 'mail_from',
 } as const;
 
 const NUMERIC_KEYS: ReadonlySet<string> = new Set([

@@ -47,6 +47,12 @@ import type { Clock } from './clock.js';
 import { createSecretBox } from './events/webhook-secrets.js';
 import { createWebhookEndpoints } from './events/webhook-endpoints.js';
 import { startWebhookDelivery } from './jobs/webhook-delivery.js';
+import { startReminderJob, type ReminderJob } from './jobs/reminder-schedule.js';
+import { createSmtpMailer } from './jobs/mailer.js';
+import { createSqlReminderStore } from './persistence/sql/reminder-store.js';
+import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
+import type { KeyExpiringSubscriber } from './events/key-expiring.js';
+import { createKeyExpiringWebhookSubscriber } from './events/key-expiring-webhook.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -61,6 +67,8 @@ export interface Keyport extends Services {
   readonly limits: OAuthLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The expiry reminders (30, 7, 1 days; grace ends): `run()` is one pass, as the timer makes. */
+  readonly reminders: Pick<ReminderJob, 'run'>;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
   draining: boolean;
   /** Set on SIGTERM: /readyz answers 503 so load balancers take this process out, while it still serves. */
@@ -70,11 +78,16 @@ export interface Keyport extends Services {
 /**
  * Everything a server process needs, wired together; no module-level state.
  * `clock`: time as the services and sweeps read it (a test moves it by hand);
- * `logOutput`: where log lines go instead of stdout.
+ * `logOutput`: where log lines go instead of stdout; `onKeyExpiring`: more
+ * `key.expiring` subscribers (a test's, or another surface's).
  */
 export async function createKeyport(
   config: Config,
-  { clock: given, logOutput }: { clock?: Clock; logOutput?: LogOutput } = {},
+  {
+    clock: given,
+    logOutput,
+    onKeyExpiring = [],
+  }: { clock?: Clock; logOutput?: LogOutput; onKeyExpiring?: readonly KeyExpiringSubscriber[] } = {},
 ): Promise<Keyport> {
   const logger = createLogger(config, logOutput);
   const services = await openServices(config, { clock: given });
@@ -304,8 +317,27 @@ export async function createKeyport(
     logger,
   });
 
+  // `key.expiring` subscribers, each called in the transaction that announces a reminder:
+  // the webhook outbox (issue 26 item 4), and those handed in.
+  const keyExpiringSubscribers: KeyExpiringSubscriber[] = [
+    createKeyExpiringWebhookSubscriber(services.webhookStore, clock),
+    ...onKeyExpiring,
+  ];
+  const reminders = startReminderJob({
+    config,
+    clock,
+    logger,
+    store: createSqlReminderStore(services.db),
+    clients: services.clients,
+    teams: services.teams,
+    unitOfWork: createKnexUnitOfWork(services.db),
+    mailer: config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined,
+    onKeyExpiring: keyExpiringSubscribers,
+  });
+
   return {
     ...services,
+    reminders: { run: () => reminders.run() },
     get provider() {
       return current.provider;
     },
@@ -342,6 +374,7 @@ export async function createKeyport(
       clearInterval(keyWatch);
       jobs.stop();
       await webhookDelivery.stop();
+      await reminders.stop();
       keyEvents.close();
       auditStreams.close();
       await Promise.all([usage.close(), keyUsage.close()]);

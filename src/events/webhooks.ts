@@ -2,10 +2,16 @@ import type { Tx } from '../unit-of-work.js';
 
 /**
  * The webhook event types keyport sends (docs/contract.md, Webhooks). Closed:
- * the others of the contract (`key.expiring`, `credits.low`, …) come with the
+ * the others of the contract (`key.expired`, `credits.low`, …) come with the
  * jobs that notice them.
  */
-export const WEBHOOK_EVENT_TYPES = ['key.created', 'key.rotated', 'key.revoked', 'share_link.opened'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'key.created',
+  'key.rotated',
+  'key.revoked',
+  'key.expiring',
+  'share_link.opened',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** A registered endpoint, as stored; `secretSealed` is the encrypted `whsec_…` secret. */

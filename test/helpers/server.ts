@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createKeyport, type Keyport } from '../../src/keyport.js';
 import type { Clock } from '../../src/clock.js';
+import type { KeyExpiringSubscriber } from '../../src/events/key-expiring.js';
 
 export interface TestServer {
   readonly url: string;
@@ -20,7 +21,11 @@ export interface TestServer {
 export async function startServer(
   databaseUrl: string,
   overrides: Record<string, unknown> = {},
-  { clock, captureLog = false }: { clock?: Clock; captureLog?: boolean } = {},
+  {
+    clock,
+    captureLog = false,
+    onKeyExpiring,
+  }: { clock?: Clock; captureLog?: boolean; onKeyExpiring?: readonly KeyExpiringSubscriber[] } = {},
 ): Promise<TestServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,7 +44,7 @@ export async function startServer(
   });
   const lines: string[] = [];
   const logOutput = captureLog ? { write: (line: string) => void lines.push(line) } : undefined;
-  const keyport = await createKeyport(config, { clock, logOutput });
+  const keyport = await createKeyport(config, { clock, logOutput, onKeyExpiring });
   server.on('request', keyport.handle);
   return {
     url,

@@ -43,6 +43,19 @@ describe('configuration', () => {
     },
   );
 
+  it('mail: KEYPORT_SMTP_URL takes smtp:// or smtps:// only; mail_from defaults to keyport@ the issuer host', () => {
+    expect(() => loadConfig({ env: { KEYPORT_SMTP_URL: 'http://relay:25' } })).toThrow(
+      /smtp_url \(or KEYPORT_SMTP_URL\): must be smtp:\/\/\[user:pass@\]host:port or smtps:\/\//,
+    );
+    const config = loadConfig({
+      env: { KEYPORT_SMTP_URL: 'smtp://127.0.0.1:2525', ISSUER: 'https://keys.example.com' },
+    });
+    expect(config.smtpUrl).toBe('smtp://127.0.0.1:2525');
+    expect(config.mailFrom).toBe('keyport@keys.example.com');
+    expect(config.reminderCheckSeconds).toBe(300);
+    expect(loadConfig({ env: {} }).smtpUrl).toBeUndefined();
+  });
+
   it('refuses another scheme with a message naming the supported ones', () => {
     expect(() => loadConfig({ env: { DATABASE_URL: 'mssql://h/db' } })).toThrow(
       /database_url \(or DATABASE_URL\): must start with sqlite:, mysql:\/\/, postgres:\/\/ or postgresql:\/\//,

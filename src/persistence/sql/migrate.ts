@@ -24,6 +24,7 @@ import * as payloadAccountId from '../../../migrations/20261202000002_payload_ac
 import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
 import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writes.js';
 import * as passedTimePushes from '../../../migrations/20261202000006_passed_time_pushes.js';
+import * as keyReminders from '../../../migrations/20261202000007_key_reminders.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -53,6 +54,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000003_webhooks', webhooks],
   ['20261202000005_team_key_writes', teamKeyWrites],
   ['20261202000006_passed_time_pushes', passedTimePushes],
+  ['20261202000007_key_reminders', keyReminders],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
