@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly keysRouter: SurfaceRouter;
   readonly shareRouter: SurfaceRouter;
   readonly dashboardRouter: SurfaceRouter;
+  /** The product's hand-off and OpenID Connect sign-in, under /dashboard too (dashboard/external-sign-in.ts). */
+  readonly externalSignInRouter?: SurfaceRouter;
   readonly interactionRouter: SurfaceRouter;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -48,6 +50,7 @@ export function createApp({
   keysRouter,
   shareRouter,
   dashboardRouter,
+  externalSignInRouter,
   interactionRouter,
   logger,
   metrics,
@@ -74,7 +77,7 @@ export function createApp({
       api: [adminRouter.routes(), adminRouter.allowedMethods()],
       keys: [keysRouter.routes()],
       s: [shareRouter.routes()],
-      dashboard: [dashboardRouter.routes()],
+      dashboard: [...(externalSignInRouter ? [externalSignInRouter.routes()] : []), dashboardRouter.routes()],
       static: [staticAssets],
       interaction: [interactionRouter.routes()],
     }),

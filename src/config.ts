@@ -249,6 +249,38 @@ const fileSchema = z
      * reminder is sent once, whatever the number of processes.
      */
     reminder_check_seconds: z.number().min(1).max(86_400).default(300),
+    /**
+     * The product's public key(s) for signed hand-offs to the dashboard
+     * (`GET /dashboard/handoff?token=…`): a PEM public key, or the path of a
+     * file holding a JWKS (`{"keys": […]}`) or a PEM. Unset: no hand-off.
+     */
+    handoff_keys: z.string().min(1).optional(),
+    /** The `iss` the product signs its hand-offs with; required with handoff_keys. */
+    handoff_issuer: z.string().min(1).optional(),
+    /** The `aud` a hand-off must name. Default: the issuer followed by `/dashboard`. */
+    handoff_audience: z.string().min(1).optional(),
+    /**
+     * Sign in to the dashboard with the product's own OpenID Connect provider
+     * (authorization code with PKCE, state and nonce; openid-client). The
+     * provider registers keyport's `ISSUER/dashboard/oidc/callback` as the
+     * redirect URI. `team_claim` and `role_claim` name the ID token (or
+     * userinfo) claims that carry the team's external id and the role
+     * (`admin` or `member`); `name` is the product's name on the button.
+     */
+    dashboard_oidc: z
+      .object({
+        issuer: z.url({ protocol: /^https?$/ }),
+        client_id: z.string().min(1),
+        client_secret: z.string().min(1),
+        team_claim: z.string().min(1).default('team'),
+        role_claim: z.string().min(1).default('role'),
+        name: z.string().min(1).max(60).default('your product'),
+        scope: z.string().min(1).default('openid email profile'),
+      })
+      .strict()
+      .optional(),
+    /** False: the dashboard offers no email-and-password sign-in (only the product's). */
+    dashboard_password_sign_in: z.boolean().default(true),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -258,6 +290,13 @@ const fileSchema = z
         code: 'custom',
         path: ['database_read_url'],
         message: 'must name a replica of database_url, the same kind of database server',
+      });
+    }
+    if ((value.handoff_keys === undefined) !== (value.handoff_issuer === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['handoff_issuer'],
+        message: 'handoff_keys and handoff_issuer go together',
       });
     }
     for (const scope of value.default_scopes) {
@@ -323,6 +362,23 @@ const configSchema = fileSchema.transform((c) => ({
   smtpUrl: c.smtp_url,
   mailFrom: c.mail_from ?? `keyport@${new URL(c.issuer ?? 'http://localhost').hostname}`,
   reminderCheckSeconds: c.reminder_check_seconds,
+  handoff: c.handoff_keys
+    ? {
+        keys: c.handoff_keys,
+        issuer: c.handoff_issuer!,
+        audience: c.handoff_audience ?? `${(c.issuer ?? `http://localhost:${c.port}`).replace(/\/$/, '')}/dashboard`,
+      }
+    : undefined,
+  dashboardOidc: c.dashboard_oidc && {
+    issuer: c.dashboard_oidc.issuer,
+    clientId: c.dashboard_oidc.client_id,
+    clientSecret: c.dashboard_oidc.client_secret,
+    teamClaim: c.dashboard_oidc.team_claim,
+    roleClaim: c.dashboard_oidc.role_claim,
+    name: c.dashboard_oidc.name,
+    scope: c.dashboard_oidc.scope,
+  },
+  dashboardPasswordSignIn: c.dashboard_password_sign_in,
 }));
 
 /** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */

@@ -21,6 +21,9 @@ import { createAuditStreams } from './audit/audit-stream.js';
 import { createShareRouter, settleExpiredShares } from './share-pages/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
+import { createExternalSignInRouter } from './dashboard/external-sign-in.js';
+import { createSqlExternalTeamStore } from './persistence/sql/external-team-store.js';
+import type { ExternalTeamStore } from './teams/external-people.js';
 import { createPlanLimits } from './limits/plan-limits.js';
 import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
@@ -64,6 +67,8 @@ export interface Keyport extends Services {
   readonly usage: UsageRecorder;
   /** Direct API-key calls per hour by outcome, and source addresses. */
   readonly keyUsage: KeyUsage;
+  /** Teams by the product's external id, and people the product vouches for (issue 26). */
+  readonly externalTeams: ExternalTeamStore;
   readonly limits: OAuthLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -145,6 +150,12 @@ export async function createKeyport(
   const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock, {
     maxSeconds: config.dashboardSessionMaxSeconds,
   });
+  const externalTeams = createSqlExternalTeamStore(services.db, clock);
+  // Keys and the product's provider are read once, at start, not per request.
+  const externalSignInRouter =
+    config.handoff || config.dashboardOidc
+      ? createExternalSignInRouter({ config, teams: services.teams, externalTeams, sessions: dashboardSessions })
+      : undefined;
   const state = { draining: false, stopping: false };
   const auditStreams = createAuditStreams(audit, {
     onError: (err) => logger.error({ err: { message: err.message } }, 'reading audit events for a stream failed'),
@@ -252,6 +263,7 @@ export async function createKeyport(
       keysRouter,
       shareRouter,
       dashboardRouter,
+      externalSignInRouter,
       interactionRouter,
       logger,
       metrics,
@@ -350,6 +362,7 @@ export async function createKeyport(
     handle: (req, res) => void current.callback(req, res),
     usage,
     keyUsage,
+    externalTeams,
     limits,
     logger,
     metrics,

@@ -25,6 +25,7 @@ import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
 import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writes.js';
 import * as passedTimePushes from '../../../migrations/20261202000006_passed_time_pushes.js';
 import * as keyReminders from '../../../migrations/20261202000007_key_reminders.js';
+import * as teamExternalId from '../../../migrations/20261202000010_team_external_id.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -55,6 +56,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000005_team_key_writes', teamKeyWrites],
   ['20261202000006_passed_time_pushes', passedTimePushes],
   ['20261202000007_key_reminders', keyReminders],
+  ['20261202000010_team_external_id', teamExternalId],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
