@@ -22,6 +22,7 @@ import { createShareRouter, settleExpiredShares } from './share-pages/router.js'
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
 import { createExternalSignInRouter } from './dashboard/external-sign-in.js';
+import { createProductSignIn } from './dashboard/federation.js';
 import { createSqlExternalTeamStore } from './persistence/sql/external-team-store.js';
 import type { ExternalTeamStore } from './teams/external-people.js';
 import { createPlanLimits } from './limits/plan-limits.js';
@@ -154,7 +155,13 @@ export async function createKeyport(
   // Keys and the product's provider are read once, at start, not per request.
   const externalSignInRouter =
     config.handoff || config.dashboardOidc
-      ? createExternalSignInRouter({ config, teams: services.teams, externalTeams, sessions: dashboardSessions })
+      ? createExternalSignInRouter({
+          config,
+          teams: services.teams,
+          externalTeams,
+          sessions: dashboardSessions,
+          productSignIn: config.dashboardOidc && createProductSignIn(config, config.dashboardOidc),
+        })
       : undefined;
   const state = { draining: false, stopping: false };
   const auditStreams = createAuditStreams(audit, {

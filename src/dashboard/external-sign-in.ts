@@ -1,56 +1,12 @@
-import Router, { type RouterContext } from '@koa/router';
-import type { Config } from '../config.js';
-import { PAGE_HEADERS } from '../web/html.js';
-import { admitExternalPerson, type ExternalTeamStore, type Refusal } from '../teams/external-people.js';
-import type { TeamStore } from '../teams/store.js';
-import { createHandoffVerifier, HANDOFF_MAX_LIFETIME_SECONDS, type HandoffRefusal } from './handoff.js';
-import { layout, messagePage } from './pages.js';
+import Router from '@koa/router';
+import { admitExternalPerson } from '../teams/external-people.js';
+import { createHandoffVerifier } from './handoff.js';
+import { refusalPage } from './refusals.js';
 import { openSession } from './session-cookie.js';
-import type { DashboardSessions } from './sessions.js';
-import type { ProductSignIn } from './federation.js';
-
-export interface ExternalSignInDeps {
-  readonly config: Config;
-  readonly teams: TeamStore;
-  readonly externalTeams: ExternalTeamStore;
-  readonly sessions: DashboardSessions;
-  /** Set with `dashboard_oidc`: sign-in with the product's OpenID Connect provider. */
-  readonly productSignIn?: ProductSignIn;
-}
-
-type Ctx = RouterContext;
+import type { ExternalSignInDeps } from './external-sign-in-deps.js';
 
 /** The `oidc_payloads` type of a spent hand-off id. */
 const SPENT_HANDOFF = 'DashboardHandoff';
-
-/** What the person reads when the product's word does not let them in, and its status. */
-export const REFUSALS: Record<HandoffRefusal | Refusal | 'replayed', readonly [number, string]> = {
-  malformed: [400, 'This sign-in link is not a valid hand-off token.'],
-  signature: [401, 'This sign-in link was not signed by a key keyport knows for your product.'],
-  issuer: [401, 'This sign-in link was issued by someone keyport does not accept.'],
-  audience: [401, 'This sign-in link is meant for another service, not this dashboard.'],
-  expired: [401, 'This sign-in link has expired. Go back to the product and open the dashboard again.'],
-  lifetime: [
-    401,
-    `This sign-in link lives too long: a hand-off must expire within ${HANDOFF_MAX_LIFETIME_SECONDS} seconds of being issued.`,
-  ],
-  replayed: [401, 'This sign-in link was used already. Go back to the product and open the dashboard again.'],
-  unknown_team: [
-    401,
-    'Your account is not linked to any team in keyport. Ask an admin of your team in the product to give you access.',
-  ],
-  bad_role: [400, 'The product gave a role keyport does not know (admin or member).'],
-  bad_email: [400, 'The product gave no valid email address for you.'],
-  not_a_person: [401, 'That email belongs to a service account, which cannot sign in.'],
-};
-
-export function refusalPage(ctx: Ctx, reason: keyof typeof REFUSALS): void {
-  const [status, text] = REFUSALS[reason];
-  ctx.status = status;
-  ctx.set(PAGE_HEADERS);
-  ctx.type = 'html';
-  ctx.body = layout('You are not signed in', undefined, messagePage(text, true));
-}
 
 /**
  * How people the product vouches for reach the dashboard without a keyport

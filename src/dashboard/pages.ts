@@ -56,8 +56,23 @@ ${
   return documentOf(title, body, { bodyClass: 'dashboard', header, mainClass: 'wide', script: '/static/dashboard.js' });
 }
 
-export function signInPage(v: { csrf: string; email?: string; error?: string }): SafeHtml {
-  return html`<p>Sign in with the email and password of a person of your team.</p>
+export interface SignInChoices {
+  /** The product's name when its OpenID Connect provider signs people in (config: dashboard_oidc). */
+  readonly product?: string;
+  /** False when email-and-password sign-in is off (config: dashboard_password_sign_in). */
+  readonly passwords: boolean;
+}
+
+export function signInPage(
+  v: { csrf: string; email?: string; error?: string },
+  choices: SignInChoices = { passwords: true },
+): SafeHtml {
+  const product = choices.product
+    ? html`<p><a class="button" id="product-sign-in" href="/dashboard/oidc/start">Sign in with ${choices.product}</a></p>`
+    : '';
+  if (!choices.passwords)
+    return html`<p>Sign in with your account at ${choices.product ?? 'your product'}.</p>${product}`;
+  return html`${product}<p>Sign in with the email and password of a person of your team.</p>
 ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
 <form method="post" action="/dashboard/signin" class="narrow">
 <input type="hidden" name="csrf" value="${v.csrf}">

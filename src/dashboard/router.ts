@@ -61,6 +61,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     overwrite: true,
   };
   const form = parseBody({ enableTypes: ['form'], formLimit: '64kb' });
+  const choices = { product: config.dashboardOidc?.name, passwords: config.dashboardPasswordSignIn };
   const csrf = createCsrf(csrfKey);
   const field = (ctx: Ctx, name: string): string => {
     const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
@@ -213,10 +214,11 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   router.get('/signin', (ctx) => {
     const login = randomBytes(24).toString('base64url');
     ctx.cookies.set(LOGIN_COOKIE, login, { ...cookieOptions, maxAge: 30 * 60_000 });
-    render(ctx, 200, 'Sign in to your team', signInPage({ csrf: csrf.tokenFor(`login:${login}`) }));
+    render(ctx, 200, 'Sign in to your team', signInPage({ csrf: csrf.tokenFor(`login:${login}`) }, choices));
   });
 
   router.post('/signin', form as never, async (ctx) => {
+    if (!choices.passwords) throw new NotFound('Sign-in with a password is off here; sign in with your product.');
     const login = ctx.cookies.get(LOGIN_COOKIE) ?? '';
     const token = csrf.tokenFor(`login:${login}`);
     if (!login || !csrf.matches(field(ctx, 'csrf'), `login:${login}`)) {
@@ -224,7 +226,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
         ctx,
         403,
         'Sign in to your team',
-        signInPage({ csrf: token, error: 'The form expired. Try again.' }),
+        signInPage({ csrf: token, error: 'The form expired. Try again.' }, choices),
       );
     }
     const result = await passwords.signIn({
@@ -235,7 +237,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       admit: async (user) => (await teams.membershipsOf(user.id))[0],
     });
     const again = (status: number, error: string) =>
-      render(ctx, status, 'Sign in to your team', signInPage({ csrf: token, email: result.email, error }));
+      render(ctx, status, 'Sign in to your team', signInPage({ csrf: token, email: result.email, error }, choices));
     switch (result.outcome) {
       case 'throttled':
         noteRateLimit(ctx.state, 'sign_in');
