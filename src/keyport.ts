@@ -23,8 +23,6 @@ import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
 import { createExternalSignInRouter } from './dashboard/external-sign-in.js';
 import { createProductSignIn } from './dashboard/federation.js';
-import { createSqlExternalTeamStore } from './persistence/sql/external-team-store.js';
-import type { ExternalTeamStore } from './teams/external-people.js';
 import { createPlanLimits } from './limits/plan-limits.js';
 import { createSqlPlanCounters } from './persistence/sql/plan-counters.js';
 import type { OAuthLimits } from './oidc/oauth-guard.js';
@@ -68,8 +66,6 @@ export interface Keyport extends Services {
   readonly usage: UsageRecorder;
   /** Direct API-key calls per hour by outcome, and source addresses. */
   readonly keyUsage: KeyUsage;
-  /** Teams by the product's external id, and people the product vouches for (issue 26). */
-  readonly externalTeams: ExternalTeamStore;
   readonly limits: OAuthLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -151,7 +147,7 @@ export async function createKeyport(
   const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock, {
     maxSeconds: config.dashboardSessionMaxSeconds,
   });
-  const externalTeams = createSqlExternalTeamStore(services.db, clock);
+  const { externalTeams } = services;
   // Keys and the product's provider are read once, at start, not per request.
   const externalSignInRouter =
     config.handoff || config.dashboardOidc
@@ -369,7 +365,6 @@ export async function createKeyport(
     handle: (req, res) => void current.callback(req, res),
     usage,
     keyUsage,
-    externalTeams,
     limits,
     logger,
     metrics,

@@ -7,6 +7,8 @@ import { migrateLatest } from './persistence/sql/migrate.js';
 import { replicaFirstClients } from './persistence/sql/replica-reads.js';
 import { createTeamService, type TeamService } from './teams/service.js';
 import type { TeamStore } from './teams/store.js';
+import type { ExternalTeamStore } from './teams/external-people.js';
+import { createSqlExternalTeamStore } from './persistence/sql/external-team-store.js';
 import { createSqlTeamStore } from './persistence/sql/team-store.js';
 import { createShareLinks, type ShareLinks } from './shares/share-links.js';
 import { createDomainEvents, type ClientEventSubscriber } from './events/domain-events.js';
@@ -32,6 +34,8 @@ export interface Services {
   readonly readDb?: Db;
   readonly clock: Clock;
   readonly teams: TeamStore;
+  /** Teams by the product's external id, and people the product vouches for (issue 26). */
+  readonly externalTeams: ExternalTeamStore;
   readonly audit: AuditStore;
   /** The guards' change feed, written by the key-change subscriber, read by the /keys/events hub. */
   readonly keyEventStore: KeyEventStore;
@@ -113,6 +117,7 @@ export async function openServices(
     readDb,
     clock,
     teams,
+    externalTeams: createSqlExternalTeamStore(db, clock),
     clients,
     readClients,
     audit,
