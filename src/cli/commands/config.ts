@@ -23,6 +23,20 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     redisUrl: config.redisUrl?.replace(/^([\w+]+:\/\/[^:@/]*:)[^@/]+@/, `$1${MASK}@`),
     adminToken: config.adminToken === undefined ? null : MASK,
     metricsToken: config.metricsToken === undefined ? null : MASK,
+    // Nested settings under their file keys too; the product's client secret masked.
+    dashboardOidc: config.dashboardOidc && {
+      issuer: config.dashboardOidc.issuer,
+      client_id: config.dashboardOidc.clientId,
+      client_secret: MASK,
+      team_claim: config.dashboardOidc.teamClaim,
+      role_claim: config.dashboardOidc.roleClaim,
+      name: config.dashboardOidc.name,
+      scope: config.dashboardOidc.scope,
+    },
+    handoff: undefined,
+    handoffKeys: config.handoff?.keys,
+    handoffIssuer: config.handoff?.issuer,
+    handoffAudience: config.handoff?.audience,
   };
   return Object.fromEntries(
     Object.entries(masked).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]),
