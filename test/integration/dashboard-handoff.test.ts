@@ -126,6 +126,14 @@ describe.each(DATABASES)('the signed hand-off to the dashboard on $name', (datab
     await expectRefused(token, 401, /used already/);
   });
 
+  it('the same hand-off opened twice at once opens exactly one session', async () => {
+    const token = await sign({ email: 'race@handoff.test' });
+    const before = await sessions();
+    const answers = await Promise.all([open(token), open(token), open(token)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([303, 401, 401]);
+    expect(await sessions()).toBe(before + 1);
+  });
+
   it('a hand-off signed by another key is refused with 401', async () => {
     const other = await generateKeyPair('ES256');
     await expectRefused(await handoff(other.privateKey, audience, {}), 401, /not signed by a key keyport knows/);
