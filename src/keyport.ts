@@ -156,6 +156,7 @@ export async function createKeyport(
           teams: services.teams,
           externalTeams,
           sessions: dashboardSessions,
+          audit: services.audit,
           productSignIn: config.dashboardOidc && createProductSignIn(config, config.dashboardOidc),
         })
       : undefined;

@@ -1,3 +1,4 @@
+import type { AuditStore } from '../audit/audit.js';
 import type Router from '@koa/router';
 import type { Config } from '../config.js';
 import type { ExternalTeamStore } from '../teams/external-people.js';
@@ -9,6 +10,7 @@ export interface ExternalSignInDeps {
   readonly teams: TeamStore;
   readonly externalTeams: ExternalTeamStore;
   readonly sessions: DashboardSessions;
+  readonly audit: AuditStore;
   /** Set with `dashboard_oidc`: sign-in with the product's OpenID Connect provider. */
   readonly productSignIn?: ProductSignIn;
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { admitExternalPerson } from '../teams/external-people.js';
 import { createHandoffVerifier } from './handoff.js';
 import { refusalPage } from './refusals.js';
-import { openSession } from './session-cookie.js';
+import { signInAdmitted } from './admitted.js';
 import type { ExternalSignInDeps } from './external-sign-in-deps.js';
 
 /** The `oidc_payloads` type of a spent hand-off id. */
@@ -35,7 +35,7 @@ export function createExternalSignInRouter(deps: ExternalSignInDeps): Router {
         role: claims.role,
       });
       if (admission.outcome === 'refused') return refusalPage(ctx, admission.reason);
-      await openSession(ctx, deps, admission.user.id, admission.team.id);
+      await signInAdmitted(ctx, deps, admission, 'handoff');
     });
   }
 

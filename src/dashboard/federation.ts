@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { admitExternalPerson } from '../teams/external-people.js';
 import type { ExternalSignInDeps, ProductSignIn } from './external-sign-in-deps.js';
 import { refusalPage } from './refusals.js';
-import { openSession } from './session-cookie.js';
+import { signInAdmitted } from './admitted.js';
 
 type Settings = NonNullable<Config['dashboardOidc']>;
 
@@ -94,7 +94,7 @@ export function createProductSignIn(config: Config, settings: Settings): Product
       role: claims[settings.roleClaim],
     });
     if (admission.outcome === 'refused') return refusalPage(ctx, admission.reason);
-    await openSession(ctx, deps, admission.user.id, admission.team.id);
+    await signInAdmitted(ctx, deps, admission, 'product_sign_in');
   }
 
   return {

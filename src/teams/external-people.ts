@@ -13,8 +13,8 @@ export interface ExternalTeamStore {
   findTeamByExternalId(externalId: string): Promise<Team | undefined>;
   /** Sets (or clears, with null) a team's external id; another team holding it is `conflict`. */
   setExternalId(teamId: number, externalId: string | null): Promise<void>;
-  /** Makes the user a member of the team with this role: adds the membership or changes its role. */
-  putMembership(teamId: number, userId: number, role: Role): Promise<void>;
+  /** Makes the user a member of the team with this role: adds the membership or changes its role; the role before (null: none). */
+  putMembership(teamId: number, userId: number, role: Role): Promise<Role | null>;
   /**
    * Records a signed token's id as used until `expiresAt` (seconds); false when
    * it was used already, by this process or another (the record is the database,
@@ -27,7 +27,14 @@ export interface ExternalTeamStore {
 export type Refusal = 'unknown_team' | 'bad_role' | 'bad_email' | 'not_a_person';
 
 export type Admission =
-  | { readonly outcome: 'admitted'; readonly team: Team; readonly user: User; readonly role: Role }
+  | {
+      readonly outcome: 'admitted';
+      readonly team: Team;
+      readonly user: User;
+      readonly role: Role;
+      /** The role in the team before this sign-in; null when they were no member. */
+      readonly before: Role | null;
+    }
   | { readonly outcome: 'refused'; readonly reason: Refusal };
 
 export interface ProductWord {
@@ -61,9 +68,11 @@ export async function admitExternalPerson(
   if (!team) return refused('unknown_team');
 
   let user = await stores.teams.findUserByEmail(email);
+  let created = false;
   if (!user) {
     try {
       user = await stores.teams.createMember(team.id, { kind: 'person', email }, word.role);
+      created = true;
     } catch (err) {
       // Two first sign-ins at once: the other one made the person.
       if (!(err instanceof Conflict)) throw err;
@@ -72,6 +81,7 @@ export async function admitExternalPerson(
     }
   }
   if (user.kind !== 'person') return refused('not_a_person');
-  await stores.externalTeams.putMembership(team.id, user.id, word.role);
-  return { outcome: 'admitted', team, user, role: word.role };
+  const before = await stores.externalTeams.putMembership(team.id, user.id, word.role);
+  if (created) return { outcome: 'admitted', team, user, role: word.role, before: null };
+  return { outcome: 'admitted', team, user, role: word.role, before };
 }

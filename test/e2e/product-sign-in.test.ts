@@ -91,6 +91,14 @@ describe.each(DATABASES)('signing in to the dashboard with the product’s OpenI
     const again = await signInWithProduct();
     expect(await again.page.locator('#new-key').count()).toBe(1);
     expect(await membership()).toMatchObject({ role: 'admin' });
+    const changes = await server.keyport
+      .db('audit_events')
+      .where({ team_id: teamId, action: 'member.role.change' })
+      .orderBy('id');
+    expect(changes.map((r) => JSON.parse(r.details)).slice(-2)).toMatchObject([
+      { from: 'admin', to: 'member', by: 'product_sign_in' },
+      { from: 'member', to: 'admin', by: 'product_sign_in' },
+    ]);
   });
 
   it('a person whose claims name no team keyport knows gets a clear page and no session cookie', async () => {

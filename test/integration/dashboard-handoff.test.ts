@@ -118,6 +118,17 @@ describe.each(DATABASES)('the signed hand-off to the dashboard on $name', (datab
     expect((await open(await sign({ email, role: 'admin' }), second)).status).toBe(303);
     expect(await server.keyport.teams.findMembership(teamId, user.id)).toMatchObject({ role: 'admin' });
     expect((await second.request('/dashboard/keys')).text).toContain('id="new-key"');
+    // Audited when the role is given or changes, not at every sign-in.
+    expect((await open(await sign({ email, role: 'admin' }))).status).toBe(303);
+    const rows = await server.keyport
+      .db('audit_events')
+      .where({ team_id: teamId, action: 'member.role.change' })
+      .orderBy('id');
+    const mine = rows.map((r) => JSON.parse(r.details)).filter((d) => d.email === email);
+    expect(mine).toEqual([
+      { user_id: user.id, email, from: null, to: 'member', by: 'handoff' },
+      { user_id: user.id, email, from: 'member', to: 'admin', by: 'handoff' },
+    ]);
   });
 
   it('a replayed hand-off (same jti) is refused with 401 and opens no session', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { Conflict } from '../../errors.js';
 import type { ExternalTeamStore } from '../../teams/external-people.js';
-import type { Team } from '../../teams/team.js';
+import type { Role, Team } from '../../teams/team.js';
 import { dialectOf, type Db } from './knex.js';
 
 interface TeamRow {
@@ -35,7 +35,11 @@ export function createSqlExternalTeamStore(db: Db, clock: Clock = systemClock): 
 
     async putMembership(teamId, userId, role) {
       const where = { team_id: teamId, user_id: userId };
-      if ((await db('team_memberships').where(where).update({ role })) > 0) return;
+      const row = await db('team_memberships').where(where).first();
+      if (row) {
+        if (row.role !== role) await db('team_memberships').where(where).update({ role });
+        return row.role as Role;
+      }
       try {
         await db('team_memberships').insert({ ...where, role, created_at: secondsOf(clock) });
       } catch (err) {
@@ -43,6 +47,7 @@ export function createSqlExternalTeamStore(db: Db, clock: Clock = systemClock): 
         if (!duplicate(err)) throw err;
         await db('team_memberships').where(where).update({ role });
       }
+      return null;
     },
 
     async spendTokenId(kind, tokenId, expiresAt) {
