@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { Config } from '../config.js';
 import { admitExternalPerson } from '../teams/external-people.js';
 import type { ExternalSignInDeps, ProductSignIn } from './external-sign-in-deps.js';
-import { refusalPage } from './refusals.js';
+import { refusalPage, unreachablePage } from './refusals.js';
 import { signInAdmitted } from './admitted.js';
 
 type Settings = NonNullable<Config['dashboardOidc']>;
@@ -48,7 +48,9 @@ export function createProductSignIn(config: Config, settings: Settings): Product
 
   async function start(ctx: Context) {
     const flow = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-    const url = oidc.buildAuthorizationUrl(await configuration(), {
+    const provider = await configuration().catch(() => undefined);
+    if (!provider) return unreachablePage(ctx, settings.name);
+    const url = oidc.buildAuthorizationUrl(provider, {
       redirect_uri: redirectUri,
       scope: settings.scope,
       response_type: 'code',
@@ -69,7 +71,8 @@ export function createProductSignIn(config: Config, settings: Settings): Product
     // One use: the flow cookie goes whatever the outcome.
     ctx.cookies.set(FLOW_COOKIE, '', { ...cookieOptions, maxAge: 0 });
     if (!flow) return refusalPage(ctx, 'oidc_flow');
-    const provider = await configuration();
+    const provider = await configuration().catch(() => undefined);
+    if (!provider) return unreachablePage(ctx, settings.name);
     let claims: Record<string, unknown>;
     try {
       const tokens = await oidc.authorizationCodeGrant(provider, new URL(ctx.originalUrl, config.issuer), {

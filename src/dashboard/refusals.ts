@@ -42,3 +42,16 @@ export function refusalPage(ctx: Ctx, reason: keyof typeof REFUSALS): void {
   ctx.type = 'html';
   ctx.body = layout('You are not signed in', undefined, messagePage(text, true));
 }
+
+/** The product's provider does not answer (discovery or the token request failed to connect): 503, never a 500. */
+export function unreachablePage(ctx: Ctx, product: string): void {
+  ctx.status = 503;
+  ctx.set(PAGE_HEADERS);
+  ctx.set('Retry-After', '30');
+  ctx.type = 'html';
+  ctx.body = layout(
+    'Sign-in is not available',
+    undefined,
+    messagePage(`keyport cannot reach ${product}'s sign-in right now. Try again in a minute.`, true),
+  );
+}

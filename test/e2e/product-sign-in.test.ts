@@ -142,7 +142,7 @@ describe.each(DATABASES)('signing in to the dashboard with the product’s OpenI
 });
 
 describe('passwords can be turned off (dashboard_password_sign_in: false)', () => {
-  it('the sign-in page offers only the product, and a password POST is refused', async () => {
+  it('the sign-in page offers only the product, a password POST is refused, a product that does not answer is 503', async () => {
     const { url } = await DATABASES[0]!.create();
     const server = await startServer(url, {
       dashboard_password_sign_in: false,
@@ -166,6 +166,11 @@ describe('passwords can be turned off (dashboard_password_sign_in: false)', () =
       });
       expect(res.status).toBe(404);
       expect(res.headers.getSetCookie().some((c) => c.startsWith('kp_dashboard='))).toBe(false);
+      // The product's provider does not answer (nothing listens on port 9): a page that says so, never a 500.
+      const start = await browser.request('/dashboard/oidc/start');
+      expect(start.status).toBe(503);
+      expect(start.headers.get('retry-after')).toBeTruthy();
+      expect(start.text).toMatch(/cannot reach Acme Cloud/);
     } finally {
       await server.close();
     }
