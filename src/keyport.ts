@@ -51,6 +51,7 @@ import { createWebhookEndpoints } from './events/webhook-endpoints.js';
 import { startWebhookDelivery } from './jobs/webhook-delivery.js';
 import { startReminderJob, type ReminderJob } from './jobs/reminder-schedule.js';
 import { createSmtpMailer } from './jobs/mailer.js';
+import { webhookDisabledMailer } from './jobs/webhook-disabled-mail.js';
 import { createSqlReminderStore } from './persistence/sql/reminder-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyExpiringSubscriber } from './events/key-expiring.js';
@@ -325,12 +326,15 @@ export async function createKeyport(
       ),
   });
 
+  // One SMTP transport for keyport's mail: expiry reminders and disabled webhook endpoints.
+  const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined;
   const webhookDelivery = startWebhookDelivery({
     config,
     store: services.webhookStore,
     secrets: webhookSecrets,
     clock,
     logger,
+    onDisabled: webhookDisabledMailer(config, services.teams, mailer),
   });
 
   // `key.expiring` subscribers, each called in the transaction that announces a reminder:
@@ -347,7 +351,7 @@ export async function createKeyport(
     clients: services.clients,
     teams: services.teams,
     unitOfWork: createKnexUnitOfWork(services.db),
-    mailer: config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined,
+    mailer,
     onKeyExpiring: keyExpiringSubscribers,
   });
 

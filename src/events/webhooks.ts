@@ -86,6 +86,12 @@ export interface WebhookStore {
   ): Promise<void>;
   /** Makes a delivery due again at `now` ("send again"). */
   requeue(id: string, now: number): Promise<void>;
-  /** An endpoint failed at `at` (kept when already failing), or answered (cleared). */
-  markEndpoint(id: string, change: { failingAt: number } | { succeeded: true } | { disabledAt: number }): Promise<void>;
+  /**
+   * An endpoint failed at `at` (kept when already failing), or answered (cleared), or is
+   * disabled; true when this call changed it (of several processes, one disables it).
+   */
+  markEndpoint(
+    id: string,
+    change: { failingAt: number } | { succeeded: true } | { disabledAt: number },
+  ): Promise<boolean>;
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { TeamStore } from '../teams/store.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { Mail, Mailer } from './mailer.js';
+import { adminEmails } from './team-admins.js';
 
 export interface ReminderDeps {
   readonly config: Config;
@@ -134,13 +135,6 @@ async function keyOf(deps: ReminderDeps, reminder: StoredReminder): Promise<Expi
     expiresAt: client.expiresAt,
     previousSecretExpiresAt: client.previousSecretExpiresAt,
   };
-}
-
-async function adminEmails(teams: TeamStore, teamId: number): Promise<string[]> {
-  const members = await teams.listMembers(teamId);
-  return members
-    .filter((m) => m.role === 'admin' && m.user.kind === 'person' && m.user.email)
-    .map((m) => m.user.email!);
 }
 
 /** Names the key and links its page; never a secret, not even its hint. */

@@ -34,12 +34,15 @@ export function startWebhookDelivery({
   secrets,
   clock,
   logger,
+  onDisabled = async () => undefined,
 }: {
   config: Config;
   store: WebhookStore;
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
+  /** Called once per endpoint this process disabled (the team's admins are mailed). */
+  onDisabled?: (endpoint: { id: string; teamId: number | null; url: string; failingSince: number }) => Promise<void>;
 }): WebhookDeliveryJob {
   const settings = config.webhooks;
   const inFlight = new Set<Promise<void>>();
@@ -114,12 +117,20 @@ export function startWebhookDelivery({
     );
     if (endpoint.failingSince === null) await store.markEndpoint(endpoint.id, { failingAt: now });
     else if (endpoint.disabledAt === null && now - endpoint.failingSince >= settings.retryForMs) {
-      await store.markEndpoint(endpoint.id, { disabledAt: now });
-      // TODO(issue 26 item 5): email the team's admins once SMTP (smtp_url) is there.
-      logger.warn(
-        { endpoint_id: endpoint.id, team_id: endpoint.teamId, failing_since: endpoint.failingSince },
-        'a webhook endpoint failed for longer than webhook_retry_for_ms and was disabled',
-      );
+      if (await store.markEndpoint(endpoint.id, { disabledAt: now })) {
+        logger.warn(
+          { endpoint_id: endpoint.id, team_id: endpoint.teamId, failing_since: endpoint.failingSince },
+          'a webhook endpoint failed for longer than webhook_retry_for_ms and was disabled',
+        );
+        const { failingSince } = endpoint;
+        await onDisabled({ id: endpoint.id, teamId: endpoint.teamId, url: endpoint.url, failingSince }).catch(
+          (err: Error) =>
+            logger.error(
+              { endpoint_id: endpoint.id, err: { message: err.message } },
+              'telling of a disabled webhook failed',
+            ),
+        );
+      }
     }
   }
 

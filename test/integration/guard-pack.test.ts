@@ -45,7 +45,7 @@ describe('@keyport/guard from a packed tarball', () => {
     expect(readdirSync(join(project, 'node_modules/@keyport/guard')).sort()).toEqual(
       ['README.md', 'bin', 'gateway.js', 'index.d.ts', 'index.js', 'leases.js', 'package.json', 'reports.js'].sort(),
     );
-    // The gateway check (docs/gateway.md) is the package's bin: `npx keyport-guard` in the project.
+    // The gateway check (docs/gateway.md) is the package's bin: `npx --no-install keyport-guard` in the project.
     const help = execFileSync(join(project, 'node_modules/.bin/keyport-guard'), ['--help'], { encoding: 'utf8' });
     expect(help).toMatch(/^usage: .*keyport-guard serve --issuer URL --listen HOST:PORT/);
   }, 120_000);

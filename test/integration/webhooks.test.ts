@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.js';
 import { manualClock } from '../../src/clock.js';
 
 const OPERATOR = 'operator-token-for-the-webhook-tests-0123456789';
@@ -369,13 +370,16 @@ describe('webhook endpoints and server-side request forgery', () => {
 describe('a failing webhook endpoint (SQLite, a clock moved by hand)', () => {
   const clock = manualClock();
   let server: TestServer;
+  let smtp: TestSmtpServer;
 
   beforeAll(async () => {
     const created = await DATABASES[0]!.create();
+    smtp = await startSmtpServer();
     server = await startServer(
       created.url,
       {
         admin_token: OPERATOR,
+        smtp_url: smtp.url,
         log_level: 'warn',
         webhook_allow_private_addresses: true,
         webhook_poll_ms: 20,
@@ -384,7 +388,10 @@ describe('a failing webhook endpoint (SQLite, a clock moved by hand)', () => {
       { clock, captureLog: true },
     );
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await smtp?.close();
+  });
 
   it('an endpoint that never answers does not hold up the request that made the change', async () => {
     // Accepts the request and never answers; counts the requests it holds open.
@@ -427,6 +434,9 @@ describe('a failing webhook endpoint (SQLite, a clock moved by hand)', () => {
     try {
       receiver.state.status = 503;
       const team = (await server.keyport.teamService.createTeam({ name: 'down', plan: 'pro' })).id;
+      const { teamService } = server.keyport;
+      await teamService.addPerson({ teamId: team, email: 'owner@down.test', password: 'Down-Pass-123', role: 'admin' });
+      await teamService.addPerson({ teamId: team, email: 'dev@down.test', password: 'Down-Pass-123', role: 'member' });
       const res = await api(server, 'POST', `/api/teams/${team}/webhooks`, {
         url: receiver.url,
         events: ['key.created'],
@@ -446,6 +456,13 @@ describe('a failing webhook endpoint (SQLite, a clock moved by hand)', () => {
         'a webhook endpoint failed for longer than webhook_retry_for_ms and was disabled',
       );
       expect(JSON.stringify(server.logLines())).not.toContain(String(res.body.secret).slice(6));
+      // The team's admins are told, once, by mail (the members are not); never with the secret.
+      while (!smtp.mails.some((m) => /disabled/.test(m.subject))) await new Promise((r) => setTimeout(r, 20));
+      const told = smtp.mails.filter((m) => /disabled/.test(m.subject));
+      expect(told).toHaveLength(1);
+      expect(told[0]!.to).toEqual(['owner@down.test']);
+      expect(told[0]!.text).toContain(new URL(receiver.url).host);
+      expect(told[0]!.text).not.toContain(String(res.body.secret).slice(6));
       // A disabled endpoint hears no new events.
       await api(server, 'POST', `/api/teams/${team}/clients`, { name: 'two', kind: 'service_account' });
       expect((await api(server, 'GET', path)).body.data).toHaveLength(1);

@@ -162,16 +162,20 @@ export function createSqlWebhookStore(db: Db): WebhookStore {
     },
     async markEndpoint(id, change) {
       if ('failingAt' in change)
-        await db(ENDPOINTS).where({ id }).whereNull('failing_since').update({ failing_since: change.failingAt });
-      else if ('succeeded' in change)
-        await db(ENDPOINTS).where({ id }).update({ failing_since: null, disabled_at: null });
-      else {
-        await db(ENDPOINTS).where({ id }).update({ disabled_at: change.disabledAt });
-        await db(DELIVERIES)
-          .where({ endpoint_id: id, status: 'pending' })
-          .whereNull('claim')
-          .update({ status: 'failed', next_attempt_at: null });
-      }
+        return (
+          (await db(ENDPOINTS).where({ id }).whereNull('failing_since').update({ failing_since: change.failingAt })) > 0
+        );
+      if ('succeeded' in change)
+        return (await db(ENDPOINTS).where({ id }).update({ failing_since: null, disabled_at: null })) > 0;
+      const disabled = await db(ENDPOINTS)
+        .where({ id })
+        .whereNull('disabled_at')
+        .update({ disabled_at: change.disabledAt });
+      await db(DELIVERIES)
+        .where({ endpoint_id: id, status: 'pending' })
+        .whereNull('claim')
+        .update({ status: 'failed', next_attempt_at: null });
+      return disabled > 0;
     },
   };
 }
