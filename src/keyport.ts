@@ -216,6 +216,7 @@ export async function createKeyport(
       auditStreams,
       teamService: services.teamService,
       webhooks,
+      teamSync: services.teamSync,
       documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({

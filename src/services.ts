@@ -26,6 +26,8 @@ import { createAuditSubscriber, type AuditActor } from './audit/audit-subscriber
 import type { WebhookStore } from './events/webhooks.js';
 import { createWebhookSubscriber } from './events/webhook-subscriber.js';
 import { createSqlWebhookStore } from './persistence/sql/webhook-store.js';
+import { createTeamSync, type TeamSync } from './teams/sync.js';
+import { createSqlTeamSyncStore } from './persistence/sql/team-sync-store.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -45,6 +47,8 @@ export interface Services {
   /** `clients` for the hot paths: by id and by digest from the replica first, the primary on a miss. */
   readonly readClients: ClientStore;
   readonly teamService: TeamService;
+  /** The product's sync of teams and people by its own ids (issue 26 item 3). */
+  readonly teamSync: TeamSync;
   readonly clientService: ClientService;
   readonly shares: ShareLinks;
   /** Webhook endpoints and the outbox, written by the webhook subscriber in each change's transaction. */
@@ -96,6 +100,16 @@ export async function openServices(
     adoptClients: async (teamId) => void (await clients.adoptHandInserted(teamId, secondsOf(clock))),
     serviceAccountKeys: (teamId) => clients.serviceAccountKeys(teamId),
   });
+  const teamSync = createTeamSync({
+    config,
+    teams,
+    sync: createSqlTeamSyncStore(db, clock),
+    teamService,
+    unitOfWork,
+    keyEvents: keyEventStore,
+    events,
+    clock,
+  });
   const shares = createShareLinks({
     store: createSqlShareLinkStore(db),
     issuer: config.issuer,
@@ -124,6 +138,7 @@ export async function openServices(
     keyEventStore,
     passedTimes: createSqlPassedTimeStore(db),
     teamService,
+    teamSync,
     clientService,
     shares,
     webhookStore,

@@ -82,7 +82,9 @@ export function createCallerAuth({
       case 'expired':
         throw new InvalidToken('the API key has expired');
       case 'no_api_access':
-        throw new InsufficientPermissions("the team's plan has no API access");
+        throw new InsufficientPermissions(
+          outcome.key.client.teamSuspended ? 'the team is suspended' : "the team's plan has no API access",
+        );
       // Inspection spends nothing and asks for no scope: these never come from it.
       case 'rate_limited':
       case 'usage_exceeded':

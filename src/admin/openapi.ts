@@ -3,6 +3,7 @@ import type { RouteDeclaration } from '../web/route.js';
 import { ADMIN_ROUTES } from './routes.js';
 import { TEAM_ROUTES } from './team-routes.js';
 import { WEBHOOK_ROUTES } from './webhook-routes.js';
+import { SYNC_ROUTES } from './sync-routes.js';
 
 /**
  * The OpenAPI 3.1 document served at GET /api/openapi.json, generated from
@@ -14,6 +15,7 @@ export function adminOpenApi(otherRoutes: readonly RouteDeclaration[] = []) {
     ...Object.values(ADMIN_ROUTES),
     ...Object.values(TEAM_ROUTES),
     ...WEBHOOK_ROUTES,
+    ...Object.values(SYNC_ROUTES),
     ...otherRoutes,
   ]);
 }

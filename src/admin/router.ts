@@ -25,6 +25,8 @@ import type { TeamService } from '../teams/service.js';
 import { installTeamRoutes } from './team-router.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { addWebhookRoutes } from './webhook-router.js';
+import type { TeamSync } from '../teams/sync.js';
+import { installSyncRoutes } from './sync-router.js';
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
@@ -39,6 +41,8 @@ export interface AdminDeps {
   readonly auditStreams?: AuditStreams;
   /** The operator's team and people routes (team-router.ts). */
   readonly teamService: TeamService;
+  /** The product's sync routes (sync-router.ts). */
+  readonly teamSync: TeamSync;
   /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
   readonly documentedRoutes?: readonly RouteDeclaration[];
   /** Webhook endpoints of teams and the operator (docs/contract.md, Webhooks). */
@@ -58,6 +62,7 @@ export function createAdminRouter({
   shares,
   auditStreams,
   teamService,
+  teamSync,
   documentedRoutes = [],
   webhooks,
 }: AdminDeps): Router<AdminState> {
@@ -105,6 +110,7 @@ export function createAdminRouter({
     guarded(R.openApi, () => document),
   );
 
+  installSyncRoutes(router, { operator: requireCaller('operator'), requireJson, teamSync, audit });
   installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit });
 
   router.post(

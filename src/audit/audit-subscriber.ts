@@ -36,6 +36,12 @@ export function auditActionOf(event: DomainEvent): AuditAction {
       return 'member.password.reset';
     case 'member.removed':
       return 'member.remove';
+    case 'team.synced':
+      return 'team.sync';
+    case 'team.suspended':
+      return 'team.suspend';
+    case 'member.synced':
+      return 'member.sync';
   }
 }
 

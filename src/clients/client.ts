@@ -43,6 +43,8 @@ export interface ClientRecord {
   readonly credits: Credits | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
+  /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
+  readonly teamSuspended?: boolean;
 }
 
 export interface Credits {
@@ -55,10 +57,11 @@ export interface Credits {
  * belong to no plan); everyone else only while the team's plan includes it.
  */
 export function hasApiAccess(
-  client: Pick<ClientRecord, 'kind' | 'teamPlan'>,
+  client: Pick<ClientRecord, 'kind' | 'teamPlan' | 'teamSuspended'>,
   plans: Readonly<Record<string, { api_access: boolean }>>,
 ): boolean {
   if (client.kind === 'resource_server') return true;
+  if (client.teamSuspended) return false;
   // `plans` has no prototype (config.ts): a plan named "toString" is not found by accident.
   return client.teamPlan !== undefined && plans[client.teamPlan]?.api_access === true;
 }

@@ -5,6 +5,7 @@ export const KEYPORT_CLIENT_METADATA = [
   'environment',
   'kind',
   'api_access',
+  'team_suspended',
   'plan',
   'previous_secret_hash',
   'has_key_digest',
@@ -17,6 +18,8 @@ export interface KeyportClientMetadata {
   readonly environment: 'prod' | 'dev';
   readonly kind: string;
   readonly api_access: boolean;
+  /** The team is suspended by the product's sync (then `api_access` is false too). */
+  readonly team_suspended?: boolean;
   /** The team's plan, for its rate limits (absent for resource servers). */
   readonly plan?: string;
   /** The secret replaced by a rotation, while its grace period lasts. */

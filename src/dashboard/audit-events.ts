@@ -85,6 +85,14 @@ export function sentenceOf(
       return html`reset the password of ${person()}`;
     case 'member.remove':
       return html`removed ${person()} from the team`;
+    case 'team.sync':
+      return details?.created
+        ? html`synced the team from the product (plan ${String(details?.plan ?? '')})`
+        : html`synced the team's name and plan from the product (plan ${String(details?.plan ?? '')})`;
+    case 'team.suspend':
+      return html`suspended the team for the product: its keys stopped`;
+    case 'member.sync':
+      return html`synced ${person()} from the product as ${details?.role === 'admin' ? 'an admin' : 'a member'}`;
     default:
       return assertNever(action);
   }

@@ -55,7 +55,29 @@ export type TeamEvent =
       readonly email: string | null;
     };
 
-export type DomainEvent = ClientEvent | TeamEvent;
+/** What the product's sync changed (issue 26 item 3): only real changes, never a repeat. */
+export type SyncEvent =
+  | {
+      readonly type: 'team.synced';
+      readonly teamId: number;
+      readonly externalId: string;
+      readonly name: string;
+      readonly plan: string;
+      readonly created: boolean;
+      readonly resumed: boolean;
+    }
+  | { readonly type: 'team.suspended'; readonly teamId: number; readonly externalId: string }
+  | {
+      readonly type: 'member.synced';
+      readonly teamId: number;
+      readonly userId: number;
+      readonly externalId: string;
+      readonly email: string;
+      readonly role: string;
+      readonly created: boolean;
+    };
+
+export type DomainEvent = ClientEvent | TeamEvent | SyncEvent;
 
 export const isClientEvent = (event: DomainEvent): event is ClientEvent => event.type.startsWith('client.');
 

@@ -40,6 +40,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       environment: client.environment,
       kind: client.kind,
       api_access: hasApiAccess(client, config.plans),
+      ...(client.teamSuspended ? { team_suspended: true } : {}),
       ...(client.teamPlan !== undefined ? { plan: client.teamPlan } : {}),
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
       has_key_digest: client.keyDigest !== null,

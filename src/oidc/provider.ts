@@ -232,6 +232,7 @@ async function issuancePolicy(
       : await ctx.oidc.provider.Client.find(token.clientId ?? '');
   if (!client) throw new errors.InvalidClient('client not found');
   const meta = keyportMetadata(client);
+  if (meta.team_suspended) throw new errors.UnauthorizedClient('the team is suspended');
   if (!meta.api_access) throw new errors.UnauthorizedClient("the team's plan does not include API access");
 
   // oidc-provider drops scopes it does not know from the parameters; read

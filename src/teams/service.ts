@@ -2,7 +2,7 @@ import { planNamed } from './plans.js';
 import type { Config, PlanSettings } from '../config.js';
 import { InsufficientPermissions, InvalidRequest, NotFound } from '../errors.js';
 import { printableName } from '../names.js';
-import { canonicalEmail } from './email.js';
+import { canonicalEmail, isEmail } from './email.js';
 import type { TeamStore } from './store.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { KeyEventStore } from '../events/key-events.js';
@@ -11,8 +11,6 @@ import { ROLES, type Role, type Team, type User } from './team.js';
 import type { DomainEvents } from '../events/domain-events.js';
 import { hashPassword } from './people.js';
 import { createTeamManagement, type PersonRef, type TeamManagement, type TeamManagementDeps } from './management.js';
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
 export interface TeamService extends TeamManagement {
   createTeam(input: { name: string; plan: string }): Promise<Team>;
@@ -99,7 +97,7 @@ export function createTeamService({
     async addPerson({ teamId, email, password, role = 'member' }) {
       await this.getTeam(teamId);
       const normalized = canonicalEmail(email);
-      if (!EMAIL.test(normalized)) throw new InvalidRequest('email', 'is not an email address');
+      if (!isEmail(normalized)) throw new InvalidRequest('email', 'is not an email address');
       if (!ROLES.includes(role as Role)) throw new InvalidRequest('role', `must be one of ${ROLES.join(', ')}`);
       const passwordHash = await hashPassword(password);
       // An email already taken is the store's `conflict`.
@@ -120,6 +118,7 @@ export function createTeamService({
     planOf,
 
     requireApiAccess(team) {
+      if (team.suspendedAt != null) throw new InsufficientPermissions('the team is suspended');
       if (!planOf(team).api_access) {
         throw new InsufficientPermissions(`the team's plan "${team.plan}" does not include API access`);
       }

@@ -9,6 +9,10 @@ export interface Team {
   readonly name: string;
   readonly plan: string;
   readonly createdAt: number;
+  /** The team's id in the product keyport serves (issue 26): null for teams made with `teamadd`. */
+  readonly externalId?: string | null;
+  /** When the product's sync suspended the team (epoch seconds); its keys do not work meanwhile. */
+  readonly suspendedAt?: number | null;
 }
 
 export interface User {

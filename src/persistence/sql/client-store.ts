@@ -37,6 +37,7 @@ interface ClientRow {
   credits_refill_amount?: number | string | null;
   extra_public_keys?: string | null;
   team_plan?: string | null;
+  team_suspended_at?: number | string | null;
 }
 
 const num = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
@@ -97,10 +98,12 @@ function toRecord(row: ClientRow): ClientRecord {
     previousKeyDigest: row.previous_key_digest ?? null,
     credits: creditsOf(row),
     teamPlan: row.team_plan ?? undefined,
+    teamSuspended: row.team_suspended_at != null,
   };
 }
 
-const SELECT = ['o_auth_clients.*', 'teams.plan as team_plan'];
+// The team's suspension comes with the row the hot path reads anyway: no extra query.
+const SELECT = ['o_auth_clients.*', 'teams.plan as team_plan', 'teams.suspended_at as team_suspended_at'];
 
 /** Credits as columns; setting them starts a new refill period from `nowMs`. */
 function creditColumns(credits: Credits | null, nowMs: number) {
@@ -130,7 +133,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
   // The reads every request makes, as prepared statements (knex.ts).
   const hot = hotStatement(db);
   const FROM =
-    'SELECT o_auth_clients.*, teams.plan AS team_plan FROM o_auth_clients LEFT JOIN teams ON teams.id = o_auth_clients.team_id';
+    'SELECT o_auth_clients.*, teams.plan AS team_plan, teams.suspended_at AS team_suspended_at FROM o_auth_clients LEFT JOIN teams ON teams.id = o_auth_clients.team_id';
 
   return {
     async findById(clientId) {

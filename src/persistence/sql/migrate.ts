@@ -26,6 +26,7 @@ import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writ
 import * as passedTimePushes from '../../../migrations/20261202000006_passed_time_pushes.js';
 import * as keyReminders from '../../../migrations/20261202000007_key_reminders.js';
 import * as teamExternalId from '../../../migrations/20261202000010_team_external_id.js';
+import * as teamSync from '../../../migrations/20261202000011_team_sync.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -57,6 +58,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000006_passed_time_pushes', passedTimePushes],
   ['20261202000007_key_reminders', keyReminders],
   ['20261202000010_team_external_id', teamExternalId],
+  ['20261202000011_team_sync', teamSync],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

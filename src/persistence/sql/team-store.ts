@@ -12,6 +12,8 @@ interface TeamRow {
   name: string;
   plan: string;
   created_at: number;
+  external_id?: string | null;
+  suspended_at?: number | string | null;
 }
 interface UserRow {
   id: number;
@@ -21,7 +23,14 @@ interface UserRow {
   name: string | null;
 }
 
-const toTeam = (r: TeamRow): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) });
+export const toTeam = (r: TeamRow): Team => ({
+  id: r.id,
+  name: r.name,
+  plan: r.plan,
+  createdAt: Number(r.created_at),
+  externalId: r.external_id ?? null,
+  suspendedAt: r.suspended_at == null ? null : Number(r.suspended_at),
+});
 const toUser = (r: UserRow): User => ({
   id: r.id,
   kind: r.kind,

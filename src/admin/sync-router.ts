@@ -1,0 +1,133 @@
+import type Router from '@koa/router';
+import type { RouterContext, RouterMiddleware } from '@koa/router';
+import type { AuditAction, AuditStore } from '../audit/audit.js';
+import type { SyncedMember, SyncOutcome, TeamSync } from '../teams/sync.js';
+import type { Team } from '../teams/team.js';
+import { guarded } from '../web/route.js';
+import type { AdminState } from './state.js';
+import { SYNC_ROUTES as R } from './sync-routes.js';
+
+type Ctx = RouterContext<AdminState>;
+
+const teamView = (team: Team, externalId: string) => ({
+  team_id: team.id,
+  external_id: externalId,
+  name: team.name,
+  plan: team.plan,
+  created_at: new Date(team.createdAt * 1000).toISOString(),
+  suspended: team.suspendedAt != null,
+});
+
+const memberView = ({ team, user, role, externalId }: SyncedMember, teamExternalId: string) => ({
+  team_id: team.id,
+  team_external_id: teamExternalId,
+  user_id: user.id,
+  external_id: externalId,
+  email: user.email ?? '',
+  role,
+  has_password: user.passwordHash !== null,
+});
+
+/** The product's sync routes (sync-routes.ts) on the admin router; each real change audited as the operator, a repeat not. */
+export function installSyncRoutes(
+  router: Router<AdminState>,
+  {
+    operator,
+    requireJson,
+    teamSync,
+    audit,
+  }: {
+    operator: readonly RouterMiddleware<AdminState>[];
+    requireJson: RouterMiddleware<AdminState>;
+    teamSync: TeamSync;
+    audit: AuditStore;
+  },
+): void {
+  const at = (route: { path: string }) => route.path.slice('/api'.length);
+  const record = (ctx: Ctx, teamId: number, action: AuditAction, details: Record<string, unknown>) =>
+    audit.record({
+      teamId,
+      actorType: 'operator',
+      actorId: null,
+      action,
+      clientId: null,
+      status: ctx.status,
+      ip: ctx.ip,
+      details,
+    });
+  /** 201 for a creation: guarded() answers the declared 200 only, so the body is checked here the same way. */
+  const answer = <T>(ctx: Ctx, outcome: SyncOutcome, schema: { parse(v: unknown): T }, body: T) => {
+    if (outcome !== 'created') return body;
+    ctx.status = 201;
+    ctx.body = schema.parse(body);
+    return body;
+  };
+
+  router.put(
+    at(R.putTeam),
+    ...operator,
+    requireJson,
+    guarded(R.putTeam, async (ctx: Ctx, { params, body }) => {
+      const { team, outcome } = await teamSync.putTeam({ externalId: params.ext, name: body.name, plan: body.plan });
+      if (outcome === 'created') ctx.status = 201;
+      if (outcome !== 'unchanged')
+        await record(ctx, team.id, 'team.sync', {
+          external_id: params.ext,
+          name: team.name,
+          plan: team.plan,
+          created: outcome === 'created',
+        });
+      return answer(ctx, outcome, R.putTeam.response, teamView(team, params.ext));
+    }),
+  );
+
+  router.delete(
+    at(R.suspendTeam),
+    ...operator,
+    guarded(R.suspendTeam, async (ctx: Ctx, { params }) => {
+      const { team, outcome } = await teamSync.suspendTeam(params.ext);
+      if (outcome !== 'unchanged') await record(ctx, team.id, 'team.suspend', { external_id: params.ext });
+    }),
+  );
+
+  router.put(
+    at(R.putMember),
+    ...operator,
+    requireJson,
+    guarded(R.putMember, async (ctx: Ctx, { params, body }) => {
+      const { member, outcome } = await teamSync.putMember({
+        teamExternalId: params.ext,
+        externalId: params.ext_user,
+        email: body.email,
+        role: body.role,
+      });
+      if (outcome === 'created') ctx.status = 201;
+      if (outcome !== 'unchanged')
+        await record(ctx, member.team.id, 'member.sync', {
+          user_id: member.user.id,
+          external_id: params.ext_user,
+          email: member.user.email,
+          role: member.role,
+          created: outcome === 'created',
+        });
+      return answer(ctx, outcome, R.putMember.response, memberView(member, params.ext));
+    }),
+  );
+
+  router.delete(
+    at(R.removeMember),
+    ...operator,
+    guarded(R.removeMember, async (ctx: Ctx, { params }) => {
+      const { team, outcome, user } = await teamSync.removeMember({
+        teamExternalId: params.ext,
+        externalId: params.ext_user,
+      });
+      if (outcome !== 'unchanged')
+        await record(ctx, team.id, 'member.remove', {
+          user_id: user!.id,
+          email: user!.email,
+          external_id: params.ext_user,
+        });
+    }),
+  );
+}

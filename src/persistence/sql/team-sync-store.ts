@@ -1,0 +1,81 @@
+import { secondsOf, systemClock, type Clock } from '../../clock.js';
+import type { TeamSyncStore } from '../../teams/sync-store.js';
+import type { UserKind } from '../../teams/team.js';
+import { insertId, type Db } from './knex.js';
+import { toTeam } from './team-store.js';
+import { sqlOf } from './unit-of-work.js';
+
+/** TeamSyncStore on teams.external_id, teams.suspended_at and team_memberships.external_id. */
+export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): TeamSyncStore {
+  return {
+    async findTeamByExternalId(externalId) {
+      const row = await db('teams').where({ external_id: externalId }).first();
+      // Byte for byte on every database (the column is binary-collated on MySQL).
+      return row && row.external_id === externalId ? toTeam(row) : undefined;
+    },
+
+    async createSyncedTeam({ externalId, name, plan }, tx) {
+      const t = sqlOf(db, tx);
+      const createdAt = secondsOf(clock);
+      const id = await insertId(t, t('teams').insert({ name, plan, created_at: createdAt, external_id: externalId }));
+      return { id, name, plan, createdAt, externalId, suspendedAt: null };
+    },
+
+    async updateTeam(teamId, { name, plan }, tx) {
+      await sqlOf(db, tx)('teams').where({ id: teamId }).update({ name, plan });
+    },
+
+    async setSuspended(teamId, at, tx) {
+      await sqlOf(db, tx)('teams').where({ id: teamId }).update({ suspended_at: at });
+    },
+
+    async findSyncedMember(teamId, externalId) {
+      const row = await db('team_memberships')
+        .join('users', 'users.id', 'team_memberships.user_id')
+        .where({ 'team_memberships.team_id': teamId, 'team_memberships.external_id': externalId })
+        .first('users.*', 'team_memberships.role as role', 'team_memberships.external_id as external_id');
+      if (!row || row.external_id !== externalId) return undefined;
+      return {
+        user: {
+          id: Number(row.id),
+          kind: row.kind as UserKind,
+          email: row.email,
+          passwordHash: row.password_hash,
+          name: row.name,
+        },
+        role: row.role,
+      };
+    },
+
+    async externalIdOf(teamId, userId) {
+      const row = await db('team_memberships').where({ team_id: teamId, user_id: userId }).first('external_id');
+      return row === undefined ? undefined : (row.external_id ?? null);
+    },
+
+    async addMembership(teamId, userId, role, externalId, tx) {
+      await sqlOf(
+        db,
+        tx,
+      )('team_memberships').insert({
+        team_id: teamId,
+        user_id: userId,
+        role,
+        external_id: externalId,
+        created_at: secondsOf(clock),
+      });
+    },
+
+    async setMemberExternalId(teamId, userId, externalId, tx) {
+      await sqlOf(
+        db,
+        tx,
+      )('team_memberships')
+        .where({ team_id: teamId, user_id: userId })
+        .update({ external_id: externalId });
+    },
+
+    async setEmail(userId, email, tx) {
+      await sqlOf(db, tx)('users').where({ id: userId }).update({ email });
+    },
+  };
+}
