@@ -1,32 +1,13 @@
 import type Router from '@koa/router';
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
-import type { SyncedMember, SyncOutcome, TeamSync } from '../teams/sync.js';
-import type { Team } from '../teams/team.js';
+import type { SyncOutcome, TeamSync } from '../teams/sync.js';
+import { syncedMemberView as memberView, syncedTeamView as teamView } from '../teams/sync-views.js';
 import { guarded } from '../web/route.js';
 import type { AdminState } from './state.js';
 import { SYNC_ROUTES as R } from './sync-routes.js';
 
 type Ctx = RouterContext<AdminState>;
-
-const teamView = (team: Team, externalId: string) => ({
-  team_id: team.id,
-  external_id: externalId,
-  name: team.name,
-  plan: team.plan,
-  created_at: new Date(team.createdAt * 1000).toISOString(),
-  suspended: team.suspendedAt != null,
-});
-
-const memberView = ({ team, user, role, externalId }: SyncedMember, teamExternalId: string) => ({
-  team_id: team.id,
-  team_external_id: teamExternalId,
-  user_id: user.id,
-  external_id: externalId,
-  email: user.email ?? '',
-  role,
-  has_password: user.passwordHash !== null,
-});
 
 /** The product's sync routes (sync-routes.ts) on the admin router; each real change audited as the operator, a repeat not. */
 export function installSyncRoutes(

@@ -20,6 +20,10 @@ import { teamPlanCommand } from './commands/team-plan.js';
 import { userListCommand } from './commands/user-list.js';
 import { userRoleCommand } from './commands/user-role.js';
 import { userPasswordCommand } from './commands/user-password.js';
+import { teamSyncCommand } from './commands/team-sync.js';
+import { teamSuspendCommand } from './commands/team-suspend.js';
+import { memberSyncCommand } from './commands/member-sync.js';
+import { memberRemoveCommand } from './commands/member-remove.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -37,6 +41,10 @@ for (const command of [
   userRoleCommand(),
   userPasswordCommand(),
   userRemoveCommand(),
+  teamSyncCommand(),
+  teamSuspendCommand(),
+  memberSyncCommand(),
+  memberRemoveCommand(),
   serviceAccountAddCommand(),
   appAddCommand(),
   resourceServerAddCommand(),

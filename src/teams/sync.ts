@@ -58,6 +58,12 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
   const { config, teams, sync, teamService, unitOfWork, keyEvents, events, clock } = deps;
   const publish: DomainEvents['publish'] = (event, tx) => events?.publish(event, tx) ?? Promise.resolve();
 
+  /** The routes' schema says the same; the CLI passes through here alone. */
+  function checkId(field: string, value: string) {
+    if (!/^[\x21-\x7e]{1,200}$/.test(value))
+      throw new InvalidRequest(field, 'must be 1 to 200 printable ASCII characters without spaces');
+  }
+
   async function syncedTeam(externalId: string): Promise<Team> {
     const team = await sync.findTeamByExternalId(externalId);
     if (!team) throw new NotFound(`no team has the external id "${externalId}"`);
@@ -70,6 +76,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
 
   return {
     async putTeam({ externalId, name, plan }) {
+      checkId('external_id', externalId);
       const trimmed = printableName(name);
       if (trimmed === undefined)
         throw new InvalidRequest('name', 'must be 1 to 200 printable characters, without control characters');
@@ -113,6 +120,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
     },
 
     async putMember({ teamExternalId, externalId, email, role }) {
+      checkId('external_id', externalId);
       const team = await syncedTeam(teamExternalId);
       const normalized = canonicalEmail(email);
       if (!isEmail(normalized)) throw new InvalidRequest('email', 'is not an email address');
