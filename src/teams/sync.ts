@@ -74,8 +74,21 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
     for (const clientId of await teams.teamClientIds(teamId, tx)) await keyEvents.record(clientId, clock.now(), tx);
   }
 
+  /**
+   * Two calls for the same new product id at once: the one that loses the
+   * unique key's race (`conflict`) runs again, finds the winner's row and
+   * answers as a repeat would. A conflict the second time is a real one.
+   */
+  const raced =
+    <A, R>(run: (input: A) => Promise<R>) =>
+    (input: A): Promise<R> =>
+      run(input).catch((err: unknown) => {
+        if (err instanceof Conflict) return run(input);
+        throw err;
+      });
+
   return {
-    async putTeam({ externalId, name, plan }) {
+    putTeam: raced(async function putTeam({ externalId, name, plan }: Parameters<TeamSync['putTeam']>[0]) {
       checkId('external_id', externalId);
       const trimmed = printableName(name);
       if (trimmed === undefined)
@@ -105,7 +118,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
         return team;
       });
       return { team, outcome: found ? 'updated' : 'created' };
-    },
+    }),
 
     async suspendTeam(externalId) {
       const team = await syncedTeam(externalId);
@@ -119,7 +132,12 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
       return { team: { ...team, suspendedAt: at }, outcome: 'updated' };
     },
 
-    async putMember({ teamExternalId, externalId, email, role }) {
+    putMember: raced(async function putMember({
+      teamExternalId,
+      externalId,
+      email,
+      role,
+    }: Parameters<TeamSync['putMember']>[0]) {
       checkId('external_id', externalId);
       const team = await syncedTeam(teamExternalId);
       const normalized = canonicalEmail(email);
@@ -181,7 +199,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
         );
       });
       return synced(user!, outcome);
-    },
+    }),
 
     async removeMember({ teamExternalId, externalId }) {
       const team = await syncedTeam(teamExternalId);

@@ -85,6 +85,23 @@ describe.each(DATABASES)('team and people sync on $name', (database) => {
     expect((await server.keyport.teamService.getTeam(teamId)).name).toBe('Acme Inc');
   });
 
+  it('two PUTs of a new team at once make one team; both answer it, neither a 5xx', async () => {
+    const body = { name: 'Race', plan: 'pro' };
+    const answers = await Promise.all([1, 2, 3].map(() => api('PUT', '/teams/by-external-id/org_race', { body })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 201]);
+    expect(new Set(answers.map((a) => a.body.team_id)).size).toBe(1);
+    expect(await server.keyport.db('teams').where({ external_id: 'org_race' })).toHaveLength(1);
+    const people = await Promise.all(
+      [1, 2, 3].map(() =>
+        api('PUT', '/teams/by-external-id/org_race/members/u_race', {
+          body: { email: 'race@race.test', role: 'admin' },
+        }),
+      ),
+    );
+    expect(people.map((a) => a.status).sort()).toEqual([200, 200, 201]);
+    expect(await server.keyport.db('team_memberships').where({ external_id: 'u_race' })).toHaveLength(1);
+  });
+
   it('a plan change by sync applies to the team’s key limit at once', async () => {
     const { team_id: teamId } = (
       await api('PUT', '/teams/by-external-id/org_plan', { body: { name: 'P', plan: 'pro' } })

@@ -1,9 +1,20 @@
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import type { TeamSyncStore } from '../../teams/sync-store.js';
 import type { UserKind } from '../../teams/team.js';
-import { insertId, type Db } from './knex.js';
+import { Conflict } from '../../errors.js';
+import { insertId, isDuplicateKeyError, type Db } from './knex.js';
 import { toTeam } from './team-store.js';
 import { sqlOf } from './unit-of-work.js';
+
+/** A write that lost a race for the same product id: `conflict` (the sync reads again and finds the winner's row). */
+async function once<T>(write: Promise<T>, what: string): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (isDuplicateKeyError(err)) throw new Conflict(`${what} is already taken`);
+    throw err;
+  }
+}
 
 /** TeamSyncStore on teams.external_id, teams.suspended_at and team_memberships.external_id. */
 export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): TeamSyncStore {
@@ -17,7 +28,8 @@ export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): Team
     async createSyncedTeam({ externalId, name, plan }, tx) {
       const t = sqlOf(db, tx);
       const createdAt = secondsOf(clock);
-      const id = await insertId(t, t('teams').insert({ name, plan, created_at: createdAt, external_id: externalId }));
+      const insert = t('teams').insert({ name, plan, created_at: createdAt, external_id: externalId });
+      const id = await once(insertId(t, insert), `the team external id "${externalId}"`);
       return { id, name, plan, createdAt, externalId, suspendedAt: null };
     },
 
@@ -53,29 +65,17 @@ export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): Team
     },
 
     async addMembership(teamId, userId, role, externalId, tx) {
-      await sqlOf(
-        db,
-        tx,
-      )('team_memberships').insert({
-        team_id: teamId,
-        user_id: userId,
-        role,
-        external_id: externalId,
-        created_at: secondsOf(clock),
-      });
+      const row = { team_id: teamId, user_id: userId, role, external_id: externalId, created_at: secondsOf(clock) };
+      await once(sqlOf(db, tx)('team_memberships').insert(row), `the membership of user ${userId}`);
     },
 
     async setMemberExternalId(teamId, userId, externalId, tx) {
-      await sqlOf(
-        db,
-        tx,
-      )('team_memberships')
-        .where({ team_id: teamId, user_id: userId })
-        .update({ external_id: externalId });
+      const membership = sqlOf(db, tx)('team_memberships').where({ team_id: teamId, user_id: userId });
+      await once(membership.update({ external_id: externalId }), `the person external id "${externalId}"`);
     },
 
     async setEmail(userId, email, tx) {
-      await sqlOf(db, tx)('users').where({ id: userId }).update({ email });
+      await once(sqlOf(db, tx)('users').where({ id: userId }).update({ email }), email);
     },
   };
 }
