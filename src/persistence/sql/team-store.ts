@@ -28,8 +28,9 @@ export const toTeam = (r: TeamRow): Team => ({
   name: r.name,
   plan: r.plan,
   createdAt: Number(r.created_at),
-  externalId: r.external_id ?? null,
-  suspendedAt: r.suspended_at == null ? null : Number(r.suspended_at),
+  // Only when set: a team made with `teamadd` reads as it always did.
+  ...(r.external_id != null ? { externalId: r.external_id } : {}),
+  ...(r.suspended_at != null ? { suspendedAt: Number(r.suspended_at) } : {}),
 });
 const toUser = (r: UserRow): User => ({
   id: r.id,
