@@ -237,8 +237,11 @@ describe.each(DATABASES)('team and people sync on $name', (database) => {
     const clientId = key.body.client_id as string;
     expect((await verify(secret)).body.code).toBe('VALID');
 
+    const changesBefore = (await server.keyport.db('key_events').where({ client_id: clientId })).length;
     const suspended = await api('DELETE', '/teams/by-external-id/org_gone');
     expect(suspended.status).toBe(204);
+    // Guards streaming /keys/events are told the key changed, and drop what they cached.
+    expect(await server.keyport.db('key_events').where({ client_id: clientId })).toHaveLength(changesBefore + 1);
     expect((await verify(secret)).body).toMatchObject({ valid: false, code: 'NO_API_ACCESS' });
     const token = await postForm(
       `${server.url}/token`,
