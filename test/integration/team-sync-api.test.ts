@@ -311,6 +311,23 @@ describe.each(DATABASES)('team and people sync on $name', (database) => {
     expect(bKey.status).toBe(201);
   });
 
+  it("the team's audit page tells the sync's changes in words", async () => {
+    const { team_id: teamId } = (
+      await api('PUT', '/teams/by-external-id/org_words', { body: { name: 'Words', plan: 'pro' } })
+    ).body;
+    await api('PUT', '/teams/by-external-id/org_words/members/u_w', { body: { email: 'w@words.test', role: 'admin' } });
+    await server.keyport.teamService.resetPassword({ teamId, person: { email: 'w@words.test' }, password });
+    const browser = new Browser(server.url);
+    const form = await browser.request('/dashboard/signin');
+    const signedIn = await browser.request('/dashboard/signin', {
+      form: { csrf: csrfOf(form.text), email: 'w@words.test', password },
+    });
+    expect(signedIn.status).toBe(303);
+    const page = (await browser.request('/dashboard/audit')).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(page).toContain('synced the team from the product (plan pro)');
+    expect(page).toContain('synced w@words.test from the product as an admin');
+  });
+
   it('the OpenAPI document declares the sync routes', async () => {
     const doc = (await api('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(doc.paths['/api/teams/by-external-id/{ext}']!).sort()).toEqual(['delete', 'put']);
