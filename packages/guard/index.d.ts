@@ -6,6 +6,8 @@ export interface KeyportIdentity {
   readonly client_id: string;
   readonly environment: 'prod' | 'dev' | string;
   readonly scopes: readonly string[];
+  /** The key's own metadata as set in keyport (a frozen JSON object), null when it has none. */
+  readonly meta: Readonly<Record<string, unknown>> | null;
 }
 
 export interface GuardOptions {

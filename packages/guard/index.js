@@ -49,6 +49,15 @@ export function fingerprint(key) {
   return typeof key === 'string' ? `${key.slice(0, 12)}…` : '';
 }
 
+/** Freezes a JSON value all the way down, so no handler changes what the next call of the key sees. */
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** OpenID Connect's own scopes: a credential holding only these is for signing in, not for an API. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
@@ -207,6 +216,8 @@ export function keyportGuard({
           client_id: answer.client_id,
           environment: answer.environment,
           scopes: Object.freeze([...answer.scopes]),
+          // The key's own metadata; one frozen copy, shared by every call its lease serves.
+          meta: deepFreeze(answer.meta === undefined ? null : structuredClone(answer.meta)),
         });
         if (digest) leases.store(digest, mark, answer, identity);
         return { status: 200, headers, identity };
@@ -293,7 +304,7 @@ export function keyportGuard({
       leases?.close();
       await reports?.close();
     },
-    /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes}. */
+    /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes, meta}. */
     express({ scopes = [] } = {}) {
       return (req, res, next) => {
         decide(req, scopes).then(
@@ -313,7 +324,7 @@ export function keyportGuard({
         );
       };
     },
-    /** Koa middleware: `ctx.state.keyport` is {team_id, client_id, environment, scopes}. */
+    /** Koa middleware: `ctx.state.keyport` is {team_id, client_id, environment, scopes, meta}. */
     koa({ scopes = [] } = {}) {
       return async (ctx, next) => {
         const verdict = await decide(ctx.req, scopes);

@@ -42,6 +42,10 @@ export const clientAnswer = z.object({
   secret_hint: z.string().nullable(),
   public_key_kids: z.array(z.string()).optional().meta({ description: "a JWT service account's kids, primary first" }),
   credits: credits.nullable(),
+  meta: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .meta({ description: "the key's own metadata, as set at create or by PATCH" }),
   share: shareView.optional().meta({ description: 'the newest one-time link of its secret, if any' }),
 });
 

@@ -171,6 +171,7 @@ export function createAdminRouter({
         scopes: changes.scopes,
         isValid: changes.is_valid,
         credits,
+        meta: changes.meta,
       });
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
@@ -309,6 +310,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         scopes: input.scopes,
         clientSecret: input.client_secret,
         credits: creditsOf(input.credits),
+        meta: input.meta,
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -323,9 +325,16 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         publicKeyPem: normalizePublicKey(pem),
         publicKeyKid: kid,
         credits: creditsOf(input.credits),
+        meta: input.meta,
       });
     }
     case 'app':
-      return clients.createApp({ teamId, name: input.name, scopes: input.scopes, redirectUris: input.redirect_uris });
+      return clients.createApp({
+        teamId,
+        name: input.name,
+        scopes: input.scopes,
+        redirectUris: input.redirect_uris,
+        meta: input.meta,
+      });
   }
 }

@@ -36,6 +36,14 @@ const credits = z
   })
   .nullable();
 
+/** The key's own metadata (docs/contract.md): a JSON object; its size and depth are checked by clients/meta.ts. */
+const meta = z
+  .record(z.string(), z.unknown())
+  .nullable()
+  .meta({
+    description: `a JSON object of your own, returned with the key by every read, /keys/verify, introspection and the guard: at most ${LIMITS.metaBytes} bytes as JSON, nested at most ${LIMITS.metaDepth} levels; null: none`,
+  });
+
 /** Hand the secret over as a one-time link (docs/contract.md): the answer has share_url, no client_secret. */
 const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
 
@@ -49,6 +57,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     scopes: scopes.optional(),
     client_secret: clientSecret.optional(),
     credits: credits.optional(),
+    meta: meta.optional(),
     share: share.optional(),
     data: z
       .array(octaneKey)
@@ -65,12 +74,14 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     scopes: scopes.optional(),
     public_key: publicKey,
     credits: credits.optional(),
+    meta: meta.optional(),
   }),
   z.strictObject({
     kind: z.literal('app'),
     name,
     scopes: scopes.optional(),
     redirect_uris: z.array(z.string().max(LIMITS.redirectUriLength)).min(1).max(LIMITS.redirectUrisCount).optional(),
+    meta: meta.optional(),
     share: share.optional(),
   }),
 ]);
@@ -82,6 +93,7 @@ export const clientChangesSchema = z.strictObject({
   scopes: scopes.optional(),
   is_valid: z.literal(false, { error: 'only false is accepted: regenerate the secret to revive a key' }).optional(),
   credits: credits.optional(),
+  meta: meta.optional(),
 });
 
 /** PUT /api/teams/:team/clients/:client_id, ALM Octane's: false revokes, true regenerates (same client_id). */

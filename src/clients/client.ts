@@ -1,3 +1,4 @@
+import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
 export type ClientKind = 'service_account' | 'service_account_jwt' | 'app' | 'resource_server';
@@ -41,6 +42,8 @@ export interface ClientRecord {
   readonly previousKeyDigest: string | null;
   /** Usage credits (null: unlimited): what is left, and the refill. */
   readonly credits: Credits | null;
+  /** The customer's own metadata (clients/meta.ts), null when none. */
+  readonly meta: KeyMeta | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -88,6 +91,7 @@ export interface ClientView {
   readonly is_valid: boolean;
   readonly secret_hint: string | null;
   readonly credits: Credits | null;
+  readonly meta: KeyMeta | null;
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -112,5 +116,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     secret_hint: client.secretHint,
     ...(client.publicKeys.length ? { public_key_kids: client.publicKeys.map((k) => k.kid) } : {}),
     credits: client.credits,
+    meta: client.meta,
   };
 }

@@ -25,4 +25,7 @@ export const CLIENT_LIMITS = {
   publicKeyLength: 16_384,
   /** A customer's `kid`, in characters. */
   kidLength: 100,
+  /** A key's `meta` object: its JSON text in bytes (UTF-8), and how deeply it may nest (the object itself is level 1). */
+  metaBytes: 1024,
+  metaDepth: 3,
 } as const;

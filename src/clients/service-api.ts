@@ -1,5 +1,6 @@
 import type { ShareOptions } from '../shares/share-links.js';
 import type { ClientRecord, ClientView, Credits } from './client.js';
+import type { KeyMeta } from './meta.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
 export interface CreatedClient {
@@ -22,6 +23,8 @@ export interface NewServiceAccount {
   readonly clientSecret?: string;
   /** Usage credits spent by direct API calls (null or absent: unlimited). */
   readonly credits?: Credits | null;
+  /** The customer's own metadata, checked by clients/meta.ts (null or absent: none). */
+  readonly meta?: KeyMeta | null;
 }
 
 export interface NewApp {
@@ -29,6 +32,7 @@ export interface NewApp {
   readonly name: string;
   readonly redirectUris?: readonly string[];
   readonly scopes?: readonly string[];
+  readonly meta?: KeyMeta | null;
 }
 
 export interface ClientService {
@@ -62,7 +66,13 @@ export interface ClientService {
   list(teamId: number, page: { limit: number; offset: number }): Promise<ClientPage>;
   update(
     clientId: string,
-    changes: { name?: string; scopes?: readonly string[]; isValid?: false; credits?: Credits | null },
+    changes: {
+      name?: string;
+      scopes?: readonly string[];
+      isValid?: false;
+      credits?: Credits | null;
+      meta?: KeyMeta | null;
+    },
   ): Promise<ClientView>;
   /**
    * A new secret for the same client_id. The old one keeps working for

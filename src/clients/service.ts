@@ -12,6 +12,7 @@ import { CLIENT_LIMITS } from './limits.js';
 import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './public-keys.js';
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
+import { checkMeta } from './meta.js';
 import type { ClientService, CreatedClient } from './service-api.js';
 import {
   checkChosenSecret,
@@ -159,6 +160,7 @@ export function createClientService({
       const expiresAt = expiryFrom(input.expiresInDays, now);
       const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret, { apiKey: true });
       const credits = checkCredits(input.credits);
+      const meta = checkMeta(input.meta);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
@@ -177,6 +179,7 @@ export function createClientService({
             expiresAt,
             publicKeyKid: publicKeyKid ?? null,
             credits,
+            meta,
             ...fields,
           },
           trx,
@@ -193,6 +196,7 @@ export function createClientService({
       const redirectUris = checkRedirectUris(input.redirectUris?.length ? input.redirectUris : [OOB_REDIRECT_URI]);
       const name = checkName(input.name, '');
       const scopes = checkScopes(input.scopes);
+      const meta = checkMeta(input.meta);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
       await withFreeKeySlot(team, async (trx) => {
@@ -208,6 +212,7 @@ export function createClientService({
             scopes,
             createdAt: now,
             expiresAt: null,
+            meta,
             ...fields,
           },
           trx,
@@ -348,11 +353,13 @@ export function createClientService({
         ...(changes.name !== undefined ? { name: checkName(changes.name, '') } : {}),
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
         ...(changes.credits !== undefined ? { credits: checkCredits(changes.credits) } : {}),
+        ...(changes.meta !== undefined ? { meta: checkMeta(changes.meta) } : {}),
       };
       const types = [
         ...(columns.name !== undefined ? (['client.renamed'] as const) : []),
         ...(columns.scopes !== undefined ? (['client.scopes-changed'] as const) : []),
         ...(columns.credits !== undefined ? (['client.credits-changed'] as const) : []),
+        ...(columns.meta !== undefined ? (['client.meta-changed'] as const) : []),
       ];
       if (types.length) await change(client, columns, types);
       if (changes.isValid === false) await revokeClient(client);

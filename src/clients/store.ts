@@ -1,5 +1,6 @@
 import type { Tx } from '../unit-of-work.js';
 import type { ClientKind, ClientRecord, Credits, Environment } from './client.js';
+import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
 export interface NewClient {
@@ -14,6 +15,7 @@ export interface NewClient {
   readonly publicKeyKid?: string | null;
   readonly keyDigest?: string | null;
   readonly credits?: Credits | null;
+  readonly meta?: KeyMeta | null;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -37,6 +39,7 @@ export type ClientChanges = Partial<{
   keyDigest: string | null;
   previousKeyDigest: string | null;
   credits: Credits | null;
+  meta: KeyMeta | null;
 }>;
 
 export interface ClientStore {

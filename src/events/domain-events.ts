@@ -11,6 +11,8 @@ export type ClientEvent =
   | { readonly type: 'client.revived'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.scopes-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.credits-changed'; readonly clientId: string; readonly teamId: number | null }
+  /** The key's metadata changed; the event never holds the metadata itself. */
+  | { readonly type: 'client.meta-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
   /** The key's one-time link was opened (its secret handed over); the key itself is unchanged. */

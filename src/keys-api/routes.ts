@@ -68,6 +68,11 @@ const details = {
   ratelimit: z.object({ limit: z.int(), remaining: z.int(), reset: z.int() }).nullable(),
   credits: z.object({ remaining: z.int() }).nullable(),
   retry_after: z.int().optional().meta({ description: 'RATE_LIMITED only: seconds until the window has room' }),
+  meta: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .optional()
+    .meta({ description: "VALID only: the key's own metadata (null: none)" }),
   lease: z
     .object({ calls: z.int(), ttl_ms: z.int() })
     .optional()

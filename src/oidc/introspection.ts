@@ -51,6 +51,7 @@ export function introspectApiKeys(clients: ClientStore, config: Config) {
       environment: client.environment,
       ...(client.userId !== null ? { sub: String(client.userId) } : {}),
       ...(client.expiresAt !== null ? { exp: client.expiresAt } : {}),
+      ...(client.meta !== null ? { meta: client.meta } : {}),
       iss: config.issuer,
     };
   };

@@ -26,6 +26,8 @@ export type VerifyAnswer =
       readonly expires_at: string | null;
       readonly ratelimit: RateLimitState | null;
       readonly credits: { readonly remaining: number } | null;
+      /** The key's own metadata (VALID only), null when it has none. */
+      readonly meta?: Readonly<Record<string, unknown>> | null;
       /** Seconds until the exceeded window has room again (RATE_LIMITED only). */
       readonly retry_after?: number;
       /** Calls the guard may allow on its own, already spent of the budget, until `ttl_ms` (VALID only). */
@@ -84,6 +86,7 @@ function details(
     credits:
       credits !== undefined ? { remaining: credits } : client.credits ? { remaining: client.credits.remaining } : null,
     ...(retryAfter !== undefined ? { retry_after: retryAfter } : {}),
+    ...(code === 'VALID' ? { meta: client.meta } : {}),
     ...(lease ? { lease } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,9 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
   let guard: KeyportGuard;
   let app: Server;
   let appUrl: string;
+  let proxy: Server;
+  /** The guard's round trips to /keys/verify: a call that adds none was answered from a lease. */
+  let verifications = 0;
   const heard: string[] = [];
 
   const api = async (method: string, path: string, body?: unknown) => {
@@ -65,8 +68,22 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
+    // The guard reaches keyport through a forwarding proxy that counts its verifications.
+    proxy = createServer((req, res) => {
+      if (req.url === '/keys/verify') verifications += 1;
+      const upstream = httpRequest(
+        `${server.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     guard = keyportGuard({
-      issuer: server.url,
+      issuer: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
       clientId: rs.id,
       clientSecret: rs.secret,
       onChange: (id: string) => heard.push(id),
@@ -74,7 +91,7 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     const koa = new Koa();
     koa.use(guard.koa());
     koa.use((ctx) => {
-      ctx.body = { meta: ctx.state.keyport.meta ?? 'absent' };
+      ctx.body = { meta: ctx.state.keyport.meta === undefined ? 'absent' : ctx.state.keyport.meta };
     });
     app = createServer(koa.callback());
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
@@ -84,6 +101,8 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     guard?.close();
     app?.closeAllConnections();
     app?.close();
+    proxy?.closeAllConnections();
+    proxy?.close();
     await server?.close();
     await drop?.();
   });
@@ -135,13 +154,20 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     // Enough calls that the guard holds a lease for the key and answers from it.
     for (let i = 0; i < 20; i++) expect((await callApp(secret)).body).toEqual({ meta: { v: 1 } });
     await until(() => guard.live, 'the event stream beats');
-    for (let i = 0; i < 5; i++) expect((await callApp(secret)).body).toEqual({ meta: { v: 1 } });
+    let leased = 0;
+    for (let i = 0; i < 20; i++) {
+      const before = verifications;
+      expect((await callApp(secret)).body).toEqual({ meta: { v: 1 } });
+      if (verifications === before) leased += 1;
+    }
+    expect(leased).toBeGreaterThan(0);
 
     const changed = await api('PATCH', `/teams/${teamId}/clients/${id}`, { meta: { v: 2, customer_id: 'cus_7' } });
     expect(changed.status).toBe(200);
     expect(changed.body.meta).toEqual({ v: 2, customer_id: 'cus_7' });
     await until(() => heard.includes(id), 'the guard hears the change');
-    expect((await callApp(secret)).body).toEqual({ meta: { v: 2, customer_id: 'cus_7' } });
+    // The next calls, the first verified anew and then leased ones, all see the new value.
+    for (let i = 0; i < 10; i++) expect((await callApp(secret)).body).toEqual({ meta: { v: 2, customer_id: 'cus_7' } });
     expect((await verify(secret)).meta).toEqual({ v: 2, customer_id: 'cus_7' });
 
     heard.length = 0;
@@ -162,24 +188,27 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     ['too big (over 1 KB)', { blob: 'x'.repeat(1100) }],
   ];
 
-  it.each(BAD)('meta that is %s: 400 invalid_request naming meta, at create and PATCH, nothing stored', async (_, bad) => {
-    const before = Number((await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n);
-    const refused = await api('POST', `/teams/${teamId}/clients`, { scopes: ['api:read'], meta: bad });
-    expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe('invalid_request');
-    expect(JSON.stringify(refused.body)).toContain('meta');
-    expect(Number((await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n)).toBe(before);
+  it.each(BAD)(
+    'meta that is %s: 400 invalid_request naming meta, at create and PATCH, nothing stored',
+    async (_, bad) => {
+      const before = Number((await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n);
+      const refused = await api('POST', `/teams/${teamId}/clients`, { scopes: ['api:read'], meta: bad });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_request');
+      expect(JSON.stringify(refused.body)).toContain('meta');
+      expect(Number((await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n)).toBe(before);
 
-    const created = await api('POST', `/teams/${teamId}/clients`, { scopes: ['api:read'], meta: { keep: true } });
-    const id = created.body.client_id;
-    const patched = await api('PATCH', `/teams/${teamId}/clients/${id}`, { meta: bad, name: 'renamed' });
-    expect(patched.status).toBe(400);
-    expect(patched.body.error).toBe('invalid_request');
-    expect(JSON.stringify(patched.body)).toContain('meta');
-    const after = await api('GET', `/teams/${teamId}/clients/${id}`);
-    expect(after.body.meta).toEqual({ keep: true });
-    expect(after.body.name).not.toBe('renamed');
-  });
+      const created = await api('POST', `/teams/${teamId}/clients`, { scopes: ['api:read'], meta: { keep: true } });
+      const id = created.body.client_id;
+      const patched = await api('PATCH', `/teams/${teamId}/clients/${id}`, { meta: bad, name: 'renamed' });
+      expect(patched.status).toBe(400);
+      expect(patched.body.error).toBe('invalid_request');
+      expect(JSON.stringify(patched.body)).toContain('meta');
+      const after = await api('GET', `/teams/${teamId}/clients/${id}`);
+      expect(after.body.meta).toEqual({ keep: true });
+      expect(after.body.name).not.toBe('renamed');
+    },
+  );
 
   it('meta of exactly three levels is accepted', async () => {
     const created = await api('POST', `/teams/${teamId}/clients`, { meta: { a: { b: { c: 1 } } } });

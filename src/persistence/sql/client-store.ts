@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import type { ClientRecord, Credits } from '../../clients/client.js';
 import { kindOfRow } from '../../clients/kinds.js';
+import { metaFromText, metaToText } from '../../clients/meta.js';
 import { thumbprint, type PublicKey } from '../../clients/public-keys.js';
 import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
@@ -36,6 +37,7 @@ interface ClientRow {
   credits_refill_interval?: string | null;
   credits_refill_amount?: number | string | null;
   extra_public_keys?: string | null;
+  meta?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -97,6 +99,7 @@ function toRecord(row: ClientRow): ClientRecord {
     keyDigest: trustedDigest(row),
     previousKeyDigest: row.previous_key_digest ?? null,
     credits: creditsOf(row),
+    meta: metaFromText(row.meta),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
   };
@@ -162,6 +165,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         key_digest: c.keyDigest ?? null,
         key_digest_binding: c.keyDigest && c.secretHash ? digestBinding(c.secretHash) : null,
         ...creditColumns(c.credits ?? null, clock.now()),
+        meta: metaToText(c.meta ?? null),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -190,6 +194,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       }
       if (changes.previousKeyDigest !== undefined) columns.previous_key_digest = changes.previousKeyDigest;
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits, clock.now()));
+      if (changes.meta !== undefined) columns.meta = metaToText(changes.meta);
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;

@@ -27,6 +27,7 @@ import * as passedTimePushes from '../../../migrations/20261202000006_passed_tim
 import * as keyReminders from '../../../migrations/20261202000007_key_reminders.js';
 import * as teamExternalId from '../../../migrations/20261202000010_team_external_id.js';
 import * as teamSync from '../../../migrations/20261202000011_team_sync.js';
+import * as clientMeta from '../../../migrations/20261202000020_client_meta.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -59,6 +60,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000007_key_reminders', keyReminders],
   ['20261202000010_team_external_id', teamExternalId],
   ['20261202000011_team_sync', teamSync],
+  ['20261202000020_client_meta', clientMeta],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
