@@ -249,6 +249,7 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
         client_id: key.id,
         environment: 'prod',
         scopes: ['api:read', 'api:write'],
+        meta: null,
       });
       expect(Number(verdict.headers['X-RateLimit-Remaining'])).toBeGreaterThan(0);
       calls += 1;

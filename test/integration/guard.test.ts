@@ -120,6 +120,7 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
           client_id: key.id,
           environment: 'prod',
           scopes: ['api:read'],
+          meta: null,
         });
         expect(res.headers['x-ratelimit-limit']).toBe('1000');
         expect(Number(res.headers['x-ratelimit-remaining'])).toBeGreaterThan(0);

@@ -61,10 +61,15 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, {
-      admin_token: OPERATOR,
-      plans: { pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] } },
-    });
+    server = await startServer(
+      created.url,
+      {
+        admin_token: OPERATOR,
+        log_level: 'info',
+        plans: { pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] } },
+      },
+      { captureLog: true },
+    );
     teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
@@ -214,6 +219,14 @@ describe.each(DATABASES)('metadata on keys, on $name', (database) => {
     const created = await api('POST', `/teams/${teamId}/clients`, { meta: { a: { b: { c: 1 } } } });
     expect(created.status).toBe(201);
     expect(created.body.meta).toEqual({ a: { b: { c: 1 } } });
+  });
+
+  it('the metadata is never in the log (created, verified, introspected, changed above)', async () => {
+    const log = JSON.stringify(server.logLines());
+    expect(log.length).toBeGreaterThan(0);
+    expect(log).not.toContain('cus_42');
+    expect(log).not.toContain('cus_7');
+    expect(log).not.toContain('"meta"');
   });
 
   it('the openapi document describes meta on create, patch and the key answer', async () => {
