@@ -3,6 +3,7 @@ import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { PasswordSignIn } from '../access/password-sign-in.js';
 import { actorOf } from '../access/principal.js';
 import { InvalidRequest } from '../errors.js';
+import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import type { TeamService } from '../teams/service.js';
 import { html, type SafeHtml } from '../web/html.js';
 import type { Ctx, Kit, State } from './kit.js';
@@ -92,7 +93,7 @@ export function installAccountRoutes(
     });
     switch (checked.outcome) {
       case 'throttled':
-        ctx.state.limitReason = 'sign_in';
+        noteRateLimit(ctx.state, 'sign_in');
         ctx.set('Retry-After', String(checked.retryAfter));
         return page(ctx, 429, { error: `Too many attempts. Try again in ${checked.retryAfter} seconds.` });
       case 'busy':

@@ -33,7 +33,10 @@ export async function checkEndpointUrl(raw: string, allowPrivate: boolean): Prom
     throw new InvalidRequest('url', 'must be an absolute URL');
   }
   if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:'))
-    throw new InvalidRequest('url', 'must be an https:// URL');
+    throw new InvalidRequest(
+      'url',
+      'must be an https:// URL (http:// only with the webhook_allow_private_addresses setting)',
+    );
   if (url.username || url.password) throw new InvalidRequest('url', 'must not carry credentials');
   if (allowPrivate) return url;
   const host = bareHost(url);
@@ -44,7 +47,10 @@ export async function checkEndpointUrl(raw: string, allowPrivate: boolean): Prom
     throw new InvalidRequest('url', `the host ${host} cannot be resolved`);
   }
   if (!addresses.length || !addresses.every(isPublicAddress))
-    throw new InvalidRequest('url', 'must not point at a loopback, link-local or private address');
+    throw new InvalidRequest(
+      'url',
+      'must not point at a loopback, link-local or private address (unless the operator sets webhook_allow_private_addresses)',
+    );
   return url;
 }
 
