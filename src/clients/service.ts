@@ -57,7 +57,7 @@ export function createClientService({
   async function change(
     client: ClientRecord,
     columns: Parameters<ClientStore['update']>[1],
-    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed'>>,
+    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed' | 'client.leaked'>>,
     tx?: Tx,
   ): Promise<void> {
     const work = async (t: Tx) => {
