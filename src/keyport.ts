@@ -199,7 +199,10 @@ export async function createKeyport(
       file: config.githubSecretScanning.keysFile,
       refreshSeconds: config.githubSecretScanning.refreshSeconds,
       onError: (err) =>
-        logger.error({ err: { message: err.message } }, "reading GitHub's secret-scanning keys failed; keeping those read before"),
+        logger.error(
+          { err: { message: err.message } },
+          "reading GitHub's secret-scanning keys failed; keeping those read before",
+        ),
     }),
     adminToken: config.adminToken,
   });

@@ -112,7 +112,10 @@ export function createLeakReports({
       const notices: LeakedKeyNotice[] = [];
       await unitOfWork.run(async (tx) => {
         if (bodyDigest !== undefined) {
-          const fresh = await store.remember({ digest: bodyDigest, scanner, tokens: findings.length, at: secondsOf(clock) }, tx);
+          const fresh = await store.remember(
+            { digest: bodyDigest, scanner, tokens: findings.length, at: secondsOf(clock) },
+            tx,
+          );
           if (!fresh) throw new ReplayedRequest('this signed report was received before; a replay changes nothing');
         }
         const actions = new Map<number, LeakedKeyAction>();
@@ -131,7 +134,10 @@ export function createLeakReports({
             await clients.revoke(client.clientId, secondsOf(clock), tx);
             await events.publish({ type: 'client.revoked', clientId: client.clientId, teamId }, tx);
           }
-          await events.publish({ type: 'client.leaked', clientId: client.clientId, teamId, scanner, action, ...where }, tx);
+          await events.publish(
+            { type: 'client.leaked', clientId: client.clientId, teamId, scanner, action, ...where },
+            tx,
+          );
           await audit.record(
             {
               teamId,

@@ -125,7 +125,10 @@ export function createLeakRouter({
     parseJson as never,
     guarded(R.operator, async (ctx: Ctx, { body }) => {
       ctx.set('Cache-Control', 'no-store');
-      return leaks.report(body, { scanner: 'operator', ip: ctx.ip });
+      const findings = Array.isArray(body)
+        ? body
+        : body.keys.map((token) => ({ token, type: body.type, url: body.url, source: body.source }));
+      return leaks.report(findings, { scanner: 'operator', ip: ctx.ip });
     }),
   );
 

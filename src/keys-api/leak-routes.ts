@@ -22,6 +22,14 @@ export const leakReport = z
   .max(MAX_FINDINGS)
   .meta({ description: 'the matches: `[{token, type, url, source}]`, as GitHub sends them' });
 
+/** The operator's other form: bare keys found in one place (`source`: the scanner or where, `url`: where). */
+export const leakedKeys = z.strictObject({
+  keys: z.array(finding.shape.token).min(1).max(MAX_FINDINGS),
+  source: where.optional().meta({ description: 'the scanner, or where they were found' }),
+  url: where.optional().meta({ description: 'where they were found' }),
+  type: finding.shape.type,
+});
+
 /** GitHub's feedback shape: the token only by its SHA-256, and `true_positive` or `false_positive`. */
 export const leakLabels = z.array(
   z.object({
@@ -51,7 +59,7 @@ export const LEAK_ROUTES = {
     path: '/keys/leaked',
     summary: 'Keys another scanner found in public (operator): revoked (or flagged) as GitHub reports are',
     security: 'bearer',
-    body: leakReport,
+    body: z.union([leakReport, leakedKeys]),
     status: 200,
     response: leakLabels,
     errors: [400, 401, 413],

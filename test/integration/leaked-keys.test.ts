@@ -136,9 +136,11 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
 
   const eventsOf = async (teamId: number) =>
     (
-      (await fetch(`${server.url}/api/teams/${teamId}/events`, { headers: { authorization: `Bearer ${OPERATOR}` } }).then(
-        (r) => r.json(),
-      )) as { data: Array<{ action: string; actor: { type: string; id: string | null }; client_id: string; details: any }> }
+      (await fetch(`${server.url}/api/teams/${teamId}/events`, {
+        headers: { authorization: `Bearer ${OPERATOR}` },
+      }).then((r) => r.json())) as {
+        data: Array<{ action: string; actor: { type: string; id: string | null }; client_id: string; details: any }>;
+      }
     ).data;
 
   beforeAll(async () => {
@@ -248,7 +250,7 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     expect(labels.map((l) => l.label)).toEqual(['true_positive', 'true_positive', 'false_positive', 'false_positive']);
     expect(labels.map((l) => l.token_hash)).toEqual([unknown, revoked.secret, typo, 'not-a-key'].map(sha256Hex));
     // Only the signed report itself is remembered (the replay guard): no key, audit row, event or delivery more.
-    expect(await durableRows()).toEqual({ ...before, leak_reports: before.leak_reports + 1 });
+    expect(await durableRows()).toEqual({ ...before, leak_reports: before.leak_reports! + 1 });
     expect(await revokedAt(acme.clientId)).toBeNull();
     expect((await eventsOf(revoked.team.id)).filter((e) => e.action === 'client.leaked')).toEqual([]);
 
@@ -268,7 +270,10 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     const cases: Array<[Record<string, string>, string]> = [
       [{}, 'must be signed'],
       [{ 'github-public-key-identifier': published[0]!.id }, 'must be signed'],
-      [{ ...good, 'github-public-key-signature': signed(published[0]!, `${body} `)['github-public-key-signature'] }, 'does not verify'],
+      [
+        { ...good, 'github-public-key-signature': signed(published[0]!, `${body} `)['github-public-key-signature'] },
+        'does not verify',
+      ],
       [{ ...signed(stranger, body), 'github-public-key-identifier': published[0]!.id }, 'does not verify'],
       [signed(stranger, body), 'names none'],
       [{ ...good, 'github-public-key-identifier': 'not-hex' }, 'not a key identifier'],
@@ -296,7 +301,10 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     // The first delivery acts; the same bytes again (also with the malleated twin of its signature) are a replay.
     expect((await report(body, good)).status).toBe(200);
     const acted = await durableRows();
-    for (const headers of [good, { ...good, 'github-public-key-signature': malleated(good['github-public-key-signature']) }]) {
+    for (const headers of [
+      good,
+      { ...good, 'github-public-key-signature': malleated(good['github-public-key-signature']) },
+    ]) {
       const again = await report(body, headers);
       expect(again.status).toBe(409);
       expect(await again.json()).toMatchObject({ error: 'replayed_request' });
@@ -304,7 +312,7 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     expect(await durableRows()).toEqual(acted);
   });
 
-  it("a team that only flags: the key keeps working, key.leaked says flagged, the mail says it still works", async () => {
+  it('a team that only flags: the key keeps working, key.leaked says flagged, the mail says it still works', async () => {
     const flagged = await seedTeam('Flagger');
     const unset = await fetch(`${server.url}/api/teams/${flagged.team.id}/leaked-keys`, {
       method: 'PUT',
@@ -329,7 +337,10 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     expect((await tokenFor(flagged.clientId, flagged.secret)).status).toBe(200);
     const [leaked] = (await eventsOf(flagged.team.id)).filter((e) => e.action === 'client.leaked');
     expect(leaked!.details).toMatchObject({ action: 'flagged', url: 'https://www.npmjs.com/package/leaky' });
-    await until(() => hooks.some((h) => h.type === 'key.leaked' && h.data.client_id === flagged.clientId), 'key.leaked');
+    await until(
+      () => hooks.some((h) => h.type === 'key.leaked' && h.data.client_id === flagged.clientId),
+      'key.leaked',
+    );
     expect(hooks.find((h) => h.type === 'key.leaked' && h.data.client_id === flagged.clientId)!.data.action).toBe(
       'flagged',
     );
@@ -392,7 +403,9 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
 
   it("POST /keys/leaked: the operator reports another scanner's finding and it is acted on alike; no one else may", async () => {
     const acme = await seedTeam('Scanned');
-    const body = JSON.stringify([{ token: acme.secret, url: 'https://gitlab.example/acme/app/-/blob/main/.env', source: 'trufflehog' }]);
+    const body = JSON.stringify([
+      { token: acme.secret, url: 'https://gitlab.example/acme/app/-/blob/main/.env', source: 'trufflehog' },
+    ]);
     const before = await durableRows();
     for (const authorization of [undefined, 'Bearer not-the-operator-token', basic(acme.clientId, acme.secret)]) {
       const res = await fetch(`${server.url}/keys/leaked`, {
@@ -421,6 +434,29 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
       details: { action: 'revoked', scanner: 'operator', source: 'trufflehog' },
     });
     await until(() => smtp.mails.some((m) => m.to.includes(acme.admin)), 'the mail');
+
+    // The contract's other form: bare keys, one source for all; a bad body is 400 and changes nothing.
+    const other = await seedTeam('Gitleaked');
+    const unknown = generateClientSecret('dev');
+    const post = (payload: unknown) =>
+      fetch(`${server.url}/keys/leaked`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR}` },
+        body: JSON.stringify(payload),
+      });
+    const bad = await post({ keys: [], source: 'gitleaks' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'invalid_request' });
+    expect(await revokedAt(other.clientId)).toBeNull();
+    const bare = await post({ keys: [other.secret, unknown], source: 'gitleaks' });
+    expect(bare.status).toBe(200);
+    expect(await bare.json()).toEqual([
+      { token_hash: sha256Hex(other.secret), token_type: 'keyport_api_key', label: 'true_positive' },
+      { token_hash: sha256Hex(unknown), token_type: 'keyport_api_key', label: 'true_positive' },
+    ]);
+    expect(await revokedAt(other.clientId)).not.toBeNull();
+    const [gitleaked] = (await eventsOf(other.team.id)).filter((e) => e.action === 'client.leaked');
+    expect(gitleaked!.details).toMatchObject({ action: 'revoked', scanner: 'operator', source: 'gitleaks', url: null });
   });
 
   it('both routes are in the generated OpenAPI document', async () => {

@@ -90,24 +90,23 @@ describe('the label of a reported token: by its form alone, never by the databas
 });
 
 describe("GitHub's key list", () => {
-  const pem = (options: Parameters<typeof generateKeyPairSync>[1], type: 'ec' | 'rsa' = 'ec') =>
-    (generateKeyPairSync(type as 'ec', options as never).publicKey as { export(o: object): string }).export({
-      type: 'spki',
-      format: 'pem',
-    });
+  const ec = (namedCurve: string) =>
+    generateKeyPairSync('ec', { namedCurve }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const rsa = () =>
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
 
   it('keeps each ECDSA P-256 key by its identifier', () => {
     const keys = parseKeyList(
-      JSON.stringify({ public_keys: [{ key_identifier: 'a1', key: pem({ namedCurve: 'P-256' }), is_current: true }] }),
+      JSON.stringify({ public_keys: [{ key_identifier: 'a1', key: ec('P-256'), is_current: true }] }),
     );
     expect([...keys.keys()]).toEqual(['a1']);
   });
 
   it('refuses a list holding a key of another curve or kind, or no list at all', () => {
-    const p384 = JSON.stringify({ public_keys: [{ key_identifier: 'b', key: pem({ namedCurve: 'P-384' }) }] });
+    const p384 = JSON.stringify({ public_keys: [{ key_identifier: 'b', key: ec('P-384') }] });
     expect(() => parseKeyList(p384)).toThrow(/not an ECDSA P-256 key/);
-    const rsa = JSON.stringify({ public_keys: [{ key_identifier: 'c', key: pem({ modulusLength: 2048 }, 'rsa') }] });
-    expect(() => parseKeyList(rsa)).toThrow(/not an ECDSA P-256 key/);
+    const rsaList = JSON.stringify({ public_keys: [{ key_identifier: 'c', key: rsa() }] });
+    expect(() => parseKeyList(rsaList)).toThrow(/not an ECDSA P-256 key/);
     expect(() => parseKeyList('{}')).toThrow(/public_keys/);
   });
 });

@@ -18,8 +18,7 @@ export function createSqlLeakStore(db: Db): LeakStore {
 
     async actionOf(teamId, tx) {
       const row = (await sqlOf(db, tx)('teams').where({ id: teamId }).first('leaked_key_action')) as
-        | { leaked_key_action: string }
-        | undefined;
+        { leaked_key_action: string } | undefined;
       return row?.leaked_key_action === 'flag' ? 'flag' : 'revoke';
     },
 
