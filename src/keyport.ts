@@ -192,8 +192,16 @@ export async function createKeyport(
   const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined;
 
   // Leaked keys (issue 28 item 4): GitHub's keys are read once and kept across signing-key reloads.
+  const mailLeakedKeys = leakedKeyMailer(config, services.teams, mailer, logger);
   const leakRouter = createLeakRouter({
-    leaks: services.leakReports(leakedKeyMailer(config, services.teams, mailer, logger)),
+    leaks: services.leakReports((notices) => {
+      for (const n of notices)
+        logger.warn(
+          { client_id: n.clientId, team_id: n.teamId, scanner: n.scanner, action: n.action, source: n.source },
+          n.action === 'revoked' ? 'a leaked key was revoked' : 'a leaked key was flagged; it still works',
+        );
+      mailLeakedKeys(notices);
+    }),
     githubKeys: createGithubKeys({
       url: config.githubSecretScanning.keysUrl,
       file: config.githubSecretScanning.keysFile,

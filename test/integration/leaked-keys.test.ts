@@ -201,6 +201,14 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     ]);
 
     expect(await revokedAt(acme.clientId)).not.toBeNull();
+    // The guards are told (a change on GET /keys/events), as for any revocation.
+    const changes = (await server.keyport
+      .db('key_events')
+      .where({ client_id: acme.clientId })
+      .count({ n: '*' })) as Array<{
+      n: number | string;
+    }>;
+    expect(Number(changes[0]!.n)).toBe(1);
     const after = await tokenFor(acme.clientId, acme.secret);
     expect(after.status).toBe(401);
     expect(after.body).toMatchObject({ error: 'invalid_client' });
@@ -310,6 +318,17 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
       expect(await again.json()).toMatchObject({ error: 'replayed_request' });
     }
     expect(await durableRows()).toEqual(acted);
+  });
+
+  it('two copies of one signed report racing: one acts, the other is a replay', async () => {
+    const acme = await seedTeam('Raced');
+    const body = JSON.stringify([finding(acme.secret, 'https://github.com/octocat/raced/blob/1/x')]);
+    const headers = signed(published[0]!, body);
+    const before = await count('leak_reports');
+    const answers = await Promise.all([report(body, headers), report(body, headers)]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await count('leak_reports')).toBe(before + 1);
+    expect((await eventsOf(acme.team.id)).filter((e) => e.action === 'client.leaked')).toHaveLength(1);
   });
 
   it('a team that only flags: the key keeps working, key.leaked says flagged, the mail says it still works', async () => {
