@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { leakLabelOf } from '../../src/clients/leaks.js';
 import { generateClientSecret } from '../../src/clients/secrets.js';
 import { parseKeyList } from '../../src/keys-api/github-keys.js';
+import { sentenceOf } from '../../src/dashboard/audit-events.js';
+import { html } from '../../src/web/html.js';
 
 const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
 const section = README.slice(README.indexOf('## What happens when a key leaks'));
@@ -108,5 +110,14 @@ describe("GitHub's key list", () => {
     const rsaList = JSON.stringify({ public_keys: [{ key_identifier: 'c', key: rsa() }] });
     expect(() => parseKeyList(rsaList)).toThrow(/not an ECDSA P-256 key/);
     expect(() => parseKeyList('{}')).toThrow(/public_keys/);
+  });
+});
+
+describe("the dashboard's audit sentence for a leaked key", () => {
+  it('says where it was found and what was done, the address escaped', () => {
+    const revoked = sentenceOf('client.leaked', html`ci`, { action: 'revoked', url: 'https://x.example/<b>' }).html;
+    expect(revoked).toBe('reported ci found in public (https://x.example/&lt;b&gt;); it was revoked');
+    const flagged = sentenceOf('client.leaked', html`ci`, { action: 'flagged', url: null }).html;
+    expect(flagged).toBe('reported ci found in public (no address given); it was flagged');
   });
 });
