@@ -81,7 +81,7 @@ export function createLeakReports({
   clock = systemClock,
   onLeaked,
 }: {
-  clients: Pick<ClientStore, 'findByKeyDigest' | 'revoke'>;
+  clients: Pick<ClientStore, 'findByKeyDigest' | 'revoke' | 'update'>;
   store: LeakStore;
   unitOfWork: UnitOfWork;
   events: DomainEvents;
@@ -130,6 +130,7 @@ export function createLeakReports({
           actions.set(teamId, choice);
           const action = choice === 'revoke' ? 'revoked' : 'flagged';
           const where = { url: trimmed(finding.url), source: trimmed(finding.source) };
+          await clients.update(client.clientId, { leakedAt: secondsOf(clock) }, tx);
           if (action === 'revoked') {
             await clients.revoke(client.clientId, secondsOf(clock), tx);
             await events.publish({ type: 'client.revoked', clientId: client.clientId, teamId }, tx);

@@ -9,9 +9,12 @@ import { Webhook } from 'standardwebhooks';
 import { generateClientSecret } from '../../src/clients/secrets.js';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+import { Browser } from '../helpers/auth-flow.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp-server.js';
 
 const OPERATOR = 'operator-token-for-the-leaked-keys-tests-0123456789';
+const PASSWORD = 'Leaked-Keys-Pass-1';
+const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
 
 /** A P-256 key pair made here, standing in for one of GitHub's secret-scanning keys. */
 function githubKey() {
@@ -116,7 +119,7 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
   async function seedTeam(name: string) {
     const team = await server.keyport.teamService.createTeam({ name, plan: 'pro' });
     const admin = `admin-${team.id}@${name.toLowerCase()}.example`;
-    await server.keyport.teams.createMember(team.id, { kind: 'person', email: admin, name: 'Ada' }, 'admin');
+    await server.keyport.teamService.addPerson({ teamId: team.id, email: admin, password: PASSWORD, role: 'admin' });
     await server.keyport.teams.createMember(
       team.id,
       { kind: 'person', email: `member-${team.id}@x.example`, name: 'Bo' },
@@ -201,6 +204,10 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     ]);
 
     expect(await revokedAt(acme.clientId)).not.toBeNull();
+    const read = await fetch(`${server.url}/api/teams/${acme.team.id}/clients/${acme.clientId}`, {
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    }).then((r) => r.json() as Promise<{ is_valid: boolean; leaked_at?: string }>);
+    expect(read).toMatchObject({ is_valid: false, leaked_at: expect.stringMatching(/^\d{4}-/) });
     // The guards are told (a change on GET /keys/events), as for any revocation.
     const changes = (await server.keyport
       .db('key_events')
@@ -366,6 +373,34 @@ describe.each(DATABASES)('leaked keys on $name', (database) => {
     expect(hooks.some((h) => h.type === 'key.revoked' && h.data.client_id === flagged.clientId)).toBe(false);
     await until(() => smtp.mails.some((m) => m.to.includes(flagged.admin)), 'the mail');
     expect(smtp.mails.find((m) => m.to.includes(flagged.admin))!.text).toContain('STILL WORKS');
+
+    // The key says so: in the admin API's read, and on the dashboard's list and key page.
+    const path = `/api/teams/${flagged.team.id}/clients/${flagged.clientId}`;
+    const read = () =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${OPERATOR}` } }).then(
+        (r) => r.json() as Promise<{ is_valid: boolean; leaked_at?: string }>,
+      );
+    expect(await read()).toMatchObject({ is_valid: true, leaked_at: expect.stringMatching(/^\d{4}-/) });
+    const browser = new Browser(server.url);
+    const form = await browser.request('/dashboard/signin');
+    await browser.request('/dashboard/signin', {
+      form: { csrf: csrfOf(form.text), email: flagged.admin, password: PASSWORD },
+    });
+    expect((await browser.request('/dashboard/keys')).text).toContain('<span class="badge leaked">leaked</span>');
+    const page = (await browser.request(`/dashboard/keys/${flagged.clientId}`)).text;
+    expect(page).toMatch(/id="leaked">found in public [^<]*: rotate it now</);
+
+    // Rotating it ends the leaked secret at once, whatever grace is asked, and the flag with it.
+    const rotated = await fetch(`${server.url}${path}/secret`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grace_period_seconds: 3600 }),
+    });
+    expect(rotated.status).toBe(200);
+    const fresh = ((await rotated.json()) as { client_secret: string }).client_secret;
+    expect((await tokenFor(flagged.clientId, flagged.secret)).status).toBe(401);
+    expect((await tokenFor(flagged.clientId, fresh)).status).toBe(200);
+    expect((await read()).leaked_at).toBeUndefined();
   });
 
   it("GitHub rotates its key: a report signed by a key not yet known reads GitHub's list again and is accepted", async () => {
