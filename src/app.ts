@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly provider: Provider;
   readonly adminRouter: SurfaceRouter;
   readonly keysRouter: SurfaceRouter;
+  /** Leaked keys: /secret-scanning/github and /keys/leaked (keys-api/leak-router.ts). */
+  readonly leakRouter: SurfaceRouter;
   readonly shareRouter: SurfaceRouter;
   readonly dashboardRouter: SurfaceRouter;
   /** The product's hand-off and OpenID Connect sign-in, under /dashboard too (dashboard/external-sign-in.ts). */
@@ -48,6 +50,7 @@ export function createApp({
   provider,
   adminRouter,
   keysRouter,
+  leakRouter,
   shareRouter,
   dashboardRouter,
   externalSignInRouter,
@@ -75,7 +78,8 @@ export function createApp({
       readyz: [probe],
       metrics: [probe],
       api: [adminRouter.routes(), adminRouter.allowedMethods()],
-      keys: [keysRouter.routes()],
+      keys: [keysRouter.routes(), leakRouter.routes()],
+      'secret-scanning': [leakRouter.routes()],
       s: [shareRouter.routes()],
       dashboard: [...(externalSignInRouter ? [externalSignInRouter.routes()] : []), dashboardRouter.routes()],
       static: [staticAssets],

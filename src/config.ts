@@ -281,6 +281,22 @@ const fileSchema = z
       .optional(),
     /** False: the dashboard offers no email-and-password sign-in (only the product's). */
     dashboard_password_sign_in: z.boolean().default(true),
+    /**
+     * Where GitHub publishes the keys that sign its secret-scanning reports
+     * (`POST /secret-scanning/github`, issue 28 item 4). Read when a report
+     * names a key identifier not yet known, at most once per
+     * `github_secret_scanning_keys_refresh_seconds`.
+     */
+    github_secret_scanning_keys_url: z
+      .url({ protocol: /^https?$/ })
+      .default('https://api.github.com/meta/public_keys/secret_scanning'),
+    /**
+     * A file holding that list instead (`{"public_keys": [{"key_identifier", "key"}]}`): for tests
+     * and closed networks; then nothing is fetched.
+     */
+    github_secret_scanning_keys_file: z.string().min(1).optional(),
+    /** The shortest time between two reads of GitHub's key list (an unknown key identifier asks for one). */
+    github_secret_scanning_keys_refresh_seconds: z.number().min(0).max(86_400).default(60),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -379,6 +395,11 @@ const configSchema = fileSchema.transform((c) => ({
     scope: c.dashboard_oidc.scope,
   },
   dashboardPasswordSignIn: c.dashboard_password_sign_in,
+  githubSecretScanning: {
+    keysUrl: c.github_secret_scanning_keys_url,
+    keysFile: c.github_secret_scanning_keys_file,
+    refreshSeconds: c.github_secret_scanning_keys_refresh_seconds,
+  },
 }));
 
 /** 127.0.0.0/8, ::1 and localhost (RFC 6890; localhost resolves to them, RFC 6761 §6.3). */
@@ -414,6 +435,7 @@ const ENV_KEYS = {
   REDIS_URL: 'redis_url',
   KEYPORT_SMTP_URL: 'smtp_url',
   KEYPORT_MAIL_FROM: 'mail_from',
+  KEYPORT_GITHUB_SECRET_SCANNING_KEYS_FILE: 'github_secret_scanning_keys_file',
 } as const;
 
 const NUMERIC_KEYS: ReadonlySet<string> = new Set([

@@ -134,6 +134,21 @@ export class LastAdmin extends KeyportError {
   readonly code = 'last_admin';
 }
 
+/**
+ * A secret-scanning report that is not signed, names a key GitHub does not
+ * publish, or whose signature does not verify over the raw body (issue 28 item 4).
+ */
+export class InvalidSignature extends KeyportError {
+  readonly status = 401;
+  readonly code = 'invalid_signature';
+}
+
+/** A signed report keyport acted on before: GitHub's protocol has no nonce, so the same bytes again are a replay. */
+export class ReplayedRequest extends KeyportError {
+  readonly status = 409;
+  readonly code = 'replayed_request';
+}
+
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`);
 }

@@ -56,6 +56,10 @@ import { createSqlReminderStore } from './persistence/sql/reminder-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyExpiringSubscriber } from './events/key-expiring.js';
 import { createKeyExpiringWebhookSubscriber } from './events/key-expiring-webhook.js';
+import { createLeakRouter } from './keys-api/leak-router.js';
+import { LEAK_ROUTES } from './keys-api/leak-routes.js';
+import { createGithubKeys } from './keys-api/github-keys.js';
+import { leakedKeyMailer } from './jobs/leaked-key-mail.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -184,6 +188,33 @@ export async function createKeyport(
     clock,
   });
 
+  // One SMTP transport for keyport's mail: expiry reminders, disabled webhook endpoints, leaked keys.
+  const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined;
+
+  // Leaked keys (issue 28 item 4): GitHub's keys are read once and kept across signing-key reloads.
+  const mailLeakedKeys = leakedKeyMailer(config, services.teams, mailer, logger);
+  const leakRouter = createLeakRouter({
+    leaks: services.leakReports((notices) => {
+      for (const n of notices)
+        logger.warn(
+          { client_id: n.clientId, team_id: n.teamId, scanner: n.scanner, action: n.action, source: n.source },
+          n.action === 'revoked' ? 'a leaked key was revoked' : 'a leaked key was flagged; it still works',
+        );
+      mailLeakedKeys(notices);
+    }),
+    githubKeys: createGithubKeys({
+      url: config.githubSecretScanning.keysUrl,
+      file: config.githubSecretScanning.keysFile,
+      refreshSeconds: config.githubSecretScanning.refreshSeconds,
+      onError: (err) =>
+        logger.error(
+          { err: { message: err.message } },
+          "reading GitHub's secret-scanning keys failed; keeping those read before",
+        ),
+    }),
+    adminToken: config.adminToken,
+  });
+
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
     const provider = createProvider({
@@ -217,7 +248,8 @@ export async function createKeyport(
       teamService: services.teamService,
       webhooks,
       teamSync: services.teamSync,
-      documentedRoutes: Object.values(KEYS_ROUTES),
+      documentedRoutes: [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)],
+      leakStore: services.leakStore,
     });
     const verifier = createKeyVerifier({
       config,
@@ -267,6 +299,7 @@ export async function createKeyport(
       provider,
       adminRouter,
       keysRouter,
+      leakRouter,
       shareRouter,
       dashboardRouter,
       externalSignInRouter,
@@ -327,8 +360,6 @@ export async function createKeyport(
       ),
   });
 
-  // One SMTP transport for keyport's mail: expiry reminders and disabled webhook endpoints.
-  const mailer = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : undefined;
   const webhookDelivery = startWebhookDelivery({
     config,
     store: services.webhookStore,

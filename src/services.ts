@@ -28,6 +28,9 @@ import { createWebhookSubscriber } from './events/webhook-subscriber.js';
 import { createSqlWebhookStore } from './persistence/sql/webhook-store.js';
 import { createTeamSync, type TeamSync } from './teams/sync.js';
 import { createSqlTeamSyncStore } from './persistence/sql/team-sync-store.js';
+import type { LeakStore } from './clients/leak-store.js';
+import { createSqlLeakStore } from './persistence/sql/leak-store.js';
+import { createLeakReports, type LeakedKeyNotice, type LeakReports } from './clients/leaks.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -53,6 +56,10 @@ export interface Services {
   readonly shares: ShareLinks;
   /** Webhook endpoints and the outbox, written by the webhook subscriber in each change's transaction. */
   readonly webhookStore: WebhookStore;
+  /** Teams' choice for leaked keys (revoke or flag), and the signed reports acted on. */
+  readonly leakStore: LeakStore;
+  /** Leaked-key reports acted on in one transaction each; `onLeaked` is told after each commits (the mail). */
+  leakReports(onLeaked: (notices: readonly LeakedKeyNotice[]) => void): LeakReports;
   close(): Promise<void>;
 }
 
@@ -126,9 +133,13 @@ export async function openServices(
     shares,
     events,
   });
+  const leakStore = createSqlLeakStore(db);
   return {
     db,
     readDb,
+    leakStore,
+    leakReports: (onLeaked) =>
+      createLeakReports({ clients, store: leakStore, unitOfWork, events, audit, clock, onLeaked }),
     clock,
     teams,
     externalTeams: createSqlExternalTeamStore(db, clock),

@@ -40,6 +40,10 @@ export const clientAnswer = z.object({
   usage_count: z.int(),
   is_valid: z.boolean(),
   secret_hint: z.string().nullable(),
+  leaked_at: z.iso
+    .datetime()
+    .optional()
+    .meta({ description: 'only when a secret scanner reported the current secret as public (revoked, or flagged)' }),
   public_key_kids: z.array(z.string()).optional().meta({ description: "a JWT service account's kids, primary first" }),
   credits: credits.nullable(),
   meta: z

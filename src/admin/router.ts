@@ -27,6 +27,7 @@ import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { addWebhookRoutes } from './webhook-router.js';
 import type { TeamSync } from '../teams/sync.js';
 import { installSyncRoutes } from './sync-router.js';
+import type { LeakStore } from '../clients/leak-store.js';
 
 export interface AdminDeps {
   readonly callers: CallerAuth;
@@ -47,6 +48,8 @@ export interface AdminDeps {
   readonly documentedRoutes?: readonly RouteDeclaration[];
   /** Webhook endpoints of teams and the operator (docs/contract.md, Webhooks). */
   readonly webhooks?: WebhookEndpoints;
+  /** Teams' choice for leaked keys (PUT /api/teams/:team/leaked-keys). */
+  readonly leakStore?: Pick<LeakStore, 'setAction'>;
 }
 
 type Ctx = RouterContext<AdminState>;
@@ -65,6 +68,7 @@ export function createAdminRouter({
   teamSync,
   documentedRoutes = [],
   webhooks,
+  leakStore,
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
@@ -111,7 +115,7 @@ export function createAdminRouter({
   );
 
   installSyncRoutes(router, { operator: requireCaller('operator'), requireJson, teamSync, audit });
-  installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit });
+  installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit, leakStore });
 
   router.post(
     at(R.createClient),

@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { TeamService } from '../teams/service.js';
+import type { LeakStore } from '../clients/leak-store.js';
+import { NotFound } from '../errors.js';
 import type { Member } from '../teams/management.js';
 import { guarded } from '../web/route.js';
 import type { AdminState } from './state.js';
@@ -28,11 +30,13 @@ export function installTeamRoutes(
     requireJson,
     teamService,
     audit,
+    leakStore,
   }: {
     operator: readonly RouterMiddleware<AdminState>[];
     requireJson: RouterMiddleware<AdminState>;
     teamService: TeamService;
     audit: AuditStore;
+    leakStore?: Pick<LeakStore, 'setAction'>;
   },
 ): void {
   const at = (route: { path: string }) => route.path.slice('/api'.length);
@@ -75,6 +79,18 @@ export function installTeamRoutes(
         api_access: plan.api_access,
         max_keys: plan.max_keys,
       };
+    }),
+  );
+
+  router.put(
+    at(R.setLeakedKeyAction),
+    ...operator,
+    requireJson,
+    guarded(R.setLeakedKeyAction, async (ctx: Ctx, { params, body }) => {
+      if (!leakStore || !(await leakStore.setAction(params.team, body.action)))
+        throw new NotFound(`team ${params.team} not found`);
+      await record(ctx, params.team, 'team.leaked_keys.change', { action: body.action });
+      return { team_id: params.team, action: body.action };
     }),
   );
 

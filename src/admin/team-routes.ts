@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../teams/team.js';
+import { LEAKED_KEY_ACTIONS } from '../clients/leak-store.js';
 import { declareRoute, type RouteDeclaration } from '../web/route.js';
 
 /**
@@ -42,6 +43,18 @@ export const TEAM_ROUTES = {
     body: z.strictObject({ plan: z.string().min(1).max(32) }),
     status: 200,
     response: teamAnswer.extend({ previous_plan: z.string(), api_access: z.boolean(), max_keys: z.int() }),
+    errors: [400, 401, 403, 404, 429],
+  }),
+  setLeakedKeyAction: declareRoute({
+    method: 'put',
+    path: '/api/teams/:team/leaked-keys',
+    summary:
+      "What happens to the team's keys a secret scanner reports (operator): `revoke` at once (the default) or only `flag` (admins mailed, key.leaked sent, the key keeps working)",
+    security: 'bearer',
+    params: z.object({ team }),
+    body: z.strictObject({ action: z.enum(LEAKED_KEY_ACTIONS as ['revoke', 'flag']) }),
+    status: 200,
+    response: z.object({ team_id: z.int(), action: z.enum(LEAKED_KEY_ACTIONS as ['revoke', 'flag']) }),
     errors: [400, 401, 403, 404, 429],
   }),
   listMembers: declareRoute({

@@ -14,6 +14,8 @@ export function auditActionOf(event: DomainEvent): AuditAction {
       return 'client.create';
     case 'client.revoked':
       return 'client.revoke';
+    case 'client.leaked':
+      return 'client.leaked';
     case 'client.rotated':
     case 'client.revived':
       return 'client.secret.regenerate';

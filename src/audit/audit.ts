@@ -4,10 +4,12 @@ export type AuditAction =
   | 'client.create'
   | 'client.update'
   | 'client.revoke'
+  | 'client.leaked'
   | 'client.secret.regenerate'
   | 'client.key.add'
   | 'client.key.remove'
   | 'team.plan.change'
+  | 'team.leaked_keys.change'
   | 'member.role.change'
   | 'member.password.reset'
   | 'member.remove'
@@ -21,7 +23,8 @@ export type AuditAction =
 
 export interface AuditEvent {
   readonly teamId: number | null;
-  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous';
+  /** `scanner`: a secret scanner's signed report (actor id `github`). */
+  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous' | 'scanner';
   readonly actorId: string | null;
   readonly action: AuditAction;
   readonly clientId: string | null;

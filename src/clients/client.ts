@@ -44,6 +44,8 @@ export interface ClientRecord {
   readonly credits: Credits | null;
   /** The customer's own metadata (clients/meta.ts), null when none. */
   readonly meta: KeyMeta | null;
+  /** When a secret scanner reported the current secret as public (issue 28 item 4); null or absent: never. */
+  readonly leakedAt?: number | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -92,6 +94,8 @@ export interface ClientView {
   readonly secret_hint: string | null;
   readonly credits: Credits | null;
   readonly meta: KeyMeta | null;
+  /** Only when a secret scanner reported the current secret as public: revoked, or (a team that flags) still working. */
+  readonly leaked_at?: string;
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -117,5 +121,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     ...(client.publicKeys.length ? { public_key_kids: client.publicKeys.map((k) => k.kid) } : {}),
     credits: client.credits,
     meta: client.meta,
+    ...(client.leakedAt ? { leaked_at: iso(client.leakedAt)! } : {}),
   };
 }

@@ -57,7 +57,7 @@ export function createClientService({
   async function change(
     client: ClientRecord,
     columns: Parameters<ClientStore['update']>[1],
-    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed'>>,
+    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed' | 'client.leaked'>>,
     tx?: Tx,
   ): Promise<void> {
     const work = async (t: Tx) => {
@@ -383,8 +383,9 @@ export function createClientService({
       const { secret, fields } = await credentials(client.environment, undefined, clientSecret, {
         apiKey: client.kind === 'service_account',
       });
-      // A revoked key's old secret never comes back, even for a grace period.
-      const keepOld = gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null;
+      // A revoked key's old secret never comes back, even for a grace period; nor does one a scanner found in public.
+      const keepOld =
+        gracePeriodSeconds > 0 && client.secretHash !== null && client.revokedAt === null && !client.leakedAt;
       const type = client.revokedAt !== null ? 'client.revived' : 'client.rotated';
       // The old secret's open links end with it: they reveal nothing and their expiry revokes nothing.
       const update = async (trx: Tx) => {
@@ -398,6 +399,8 @@ export function createClientService({
             previousSecretHash: keepOld ? client.secretHash : null,
             previousSecretExpiresAt: keepOld ? nowSeconds() + gracePeriodSeconds : null,
             revokedAt: null,
+            // The new secret has not leaked (a flagged key is rotated to end its leak).
+            leakedAt: null,
           },
           [type],
           trx,

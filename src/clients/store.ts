@@ -40,6 +40,7 @@ export type ClientChanges = Partial<{
   previousKeyDigest: string | null;
   credits: Credits | null;
   meta: KeyMeta | null;
+  leakedAt: number | null;
 }>;
 
 export interface ClientStore {

@@ -61,6 +61,10 @@ export function sentenceOf(
     }
     case 'client.revoke':
       return html`revoked ${key}`;
+    case 'client.leaked':
+      return details?.action === 'revoked'
+        ? html`reported ${key} found in public (${String(details?.url ?? 'no address given')}); it was revoked`
+        : html`reported ${key} found in public (${String(details?.url ?? 'no address given')}); it was flagged`;
     case 'client.secret.regenerate': {
       const grace = Number(details?.grace_period_seconds ?? 0);
       return html`rotated the secret of ${key}${GRACE[grace] ? `; the old one works for ${GRACE[grace]}` : '; the old one stopped at once'}`;
@@ -77,6 +81,10 @@ export function sentenceOf(
       return html`signed out everywhere`;
     case 'request.failed':
       return html`was refused with ${key}${details && 'reason' in details ? ` (${String(details.reason)})` : ''}`;
+    case 'team.leaked_keys.change':
+      return details?.action === 'flag'
+        ? html`set the team's leaked keys to be flagged only`
+        : html`set the team's leaked keys to be revoked at once`;
     case 'team.plan.change':
       return html`changed the team's plan to ${String(details?.plan ?? '')}${details?.previous ? ` (it was ${String(details.previous)})` : ''}`;
     case 'member.role.change':
@@ -106,6 +114,8 @@ function whoOf(e: AuditEventView, names: Names): string {
       return `the key ${(e.actor.id && names.keys.get(e.actor.id)) ?? e.actor.id ?? ''}`.trim();
     case 'operator':
       return 'the operator';
+    case 'scanner':
+      return e.actor.id === 'github' ? "GitHub's secret scanning" : 'a secret scanner';
     default:
       return 'someone';
   }

@@ -76,7 +76,7 @@ ${
 
 /** One key: a table row at desktop width, a card on a phone (the stylesheet; the same HTML). */
 function keyRow(k: Listed): SafeHtml {
-  return html`<tr data-client-id="${k.client_id}"><td class="name"><a href="/dashboard/keys/${k.client_id}">${k.name ?? k.client_id}</a></td><td data-label="Key" class="hint"><code>${k.hint}</code></td><td data-label="Kind" class="wide-only">${kindLabel(k.kind)}</td><td data-label="Env">${k.environment}</td><td data-label="Created" class="wide-only">${date(k.created_at)}</td><td data-label="Expires" class="expires">${date(k.expires_at)}${expiringIn(k)}</td><td data-label="Last used" class="last-used">${date(k.last_used_at)}</td><td data-label="Calls" class="calls">${k.usage_count}</td><td data-label="Status" class="status"><span class="badge ${k.status.replace(/ /g, '-')}">${k.status}</span></td></tr>`;
+  return html`<tr data-client-id="${k.client_id}"><td class="name"><a href="/dashboard/keys/${k.client_id}">${k.name ?? k.client_id}</a></td><td data-label="Key" class="hint"><code>${k.hint}</code></td><td data-label="Kind" class="wide-only">${kindLabel(k.kind)}</td><td data-label="Env">${k.environment}</td><td data-label="Created" class="wide-only">${date(k.created_at)}</td><td data-label="Expires" class="expires">${date(k.expires_at)}${expiringIn(k)}</td><td data-label="Last used" class="last-used">${date(k.last_used_at)}</td><td data-label="Calls" class="calls">${k.usage_count}</td><td data-label="Status" class="status"><span class="badge ${k.status.replace(/ /g, '-')}">${k.status}</span>${k.leaked_at ? html` <span class="badge leaked">leaked</span>` : ''}</td></tr>`;
 }
 
 const DAY_MS = 86_400_000;

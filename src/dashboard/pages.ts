@@ -134,7 +134,7 @@ export function keyPage(v: KeyPageView): SafeHtml {
   );
   const canManage = v.viewer.admin && k.is_valid;
   return html`<dl class="details">
-<dt>Status</dt><dd><span class="badge ${k.status.replace(/ /g, '-')}" id="status">${k.status}</span></dd>
+<dt>Status</dt><dd><span class="badge ${k.status.replace(/ /g, '-')}" id="status">${k.status}</span>${k.leaked_at ? html` <span class="badge leaked" id="leaked">found in public ${date(k.leaked_at)}${k.is_valid ? ': rotate it now' : ''}</span>` : ''}</dd>
 <dt>Key</dt><dd><code>${k.hint}</code></dd>
 <dt>client_id</dt><dd><code>${k.client_id}</code></dd>
 <dt>Kind</dt><dd>${kindLabel(k.kind)}</dd>

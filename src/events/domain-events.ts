@@ -15,6 +15,20 @@ export type ClientEvent =
   | { readonly type: 'client.meta-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
+  /**
+   * A secret scanner reported the key's secret as public (issue 28 item 4): `revoked` when the
+   * team's setting revoked it (a `client.revoked` comes with it), `flagged` when it only told.
+   * `url` and `source` say where it was found (public already); never the secret itself.
+   */
+  | {
+      readonly type: 'client.leaked';
+      readonly clientId: string;
+      readonly teamId: number | null;
+      readonly scanner: 'github' | 'operator';
+      readonly action: 'revoked' | 'flagged';
+      readonly url: string | null;
+      readonly source: string | null;
+    }
   /** The key's one-time link was opened (its secret handed over); the key itself is unchanged. */
   | { readonly type: 'client.share-opened'; readonly clientId: string; readonly teamId: number | null }
   | {

@@ -33,7 +33,13 @@ export function createKeyChangeSubscriber(store: KeyEventStore, clock: Clock = s
   return async (event, tx) => {
     // A team's or person's change records its own apps' changes (TeamService); a new client changes
     // nothing cached, nor does an opened one-time link.
-    if (!isClientEvent(event) || event.type === 'client.created' || event.type === 'client.share-opened') return;
+    if (
+      !isClientEvent(event) ||
+      event.type === 'client.created' ||
+      event.type === 'client.share-opened' ||
+      event.type === 'client.leaked'
+    )
+      return;
     const clients = written.get(tx) ?? new Set<string>();
     if (clients.has(event.clientId)) return;
     written.set(tx, clients.add(event.clientId));

@@ -15,6 +15,8 @@ export function webhookTypeOf(event: ClientEvent): WebhookEventType | undefined 
       return 'key.revoked';
     case 'client.share-opened':
       return 'share_link.opened';
+    case 'client.leaked':
+      return 'key.leaked';
     case 'client.renamed':
     case 'client.scopes-changed':
     case 'client.credits-changed':
@@ -53,6 +55,9 @@ export function createWebhookSubscriber(store: WebhookStore, clock: Clock = syst
         client_id: event.clientId,
         name: client?.name ?? null,
         environment: client?.environment ?? null,
+        ...(event.type === 'client.leaked'
+          ? { action: event.action, scanner: event.scanner, url: event.url, source: event.source }
+          : {}),
       },
     });
     const rows: WebhookDelivery[] = endpoints.map((endpoint) => ({

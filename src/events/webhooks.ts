@@ -10,6 +10,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.rotated',
   'key.revoked',
   'key.expiring',
+  'key.leaked',
   'share_link.opened',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

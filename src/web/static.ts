@@ -17,7 +17,7 @@ header.top a{color:#fff;margin-right:1rem}header.top a[aria-current=page]{font-w
 .table-wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #dde1e6;white-space:nowrap}caption{text-align:left;font-weight:600}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;background:#e6f4ea;color:#0d5223;font-size:.85rem}
-.badge.revoked,.badge.expired{background:#fde8e7;color:#8c1d18}.badge.expires-soon,.badge.expiring{background:#fff4e5;color:#7a4100}
+.badge.revoked,.badge.expired,.badge.leaked{background:#fde8e7;color:#8c1d18}.badge.expires-soon,.badge.expiring{background:#fff4e5;color:#7a4100}
 .badge.never-used,.badge.unused-for-30-days{background:#eef0f3;color:#3b4350}
 /* "expires in N days" goes under the date, so the column stays as wide as a date. */
 td.expires .badge.expiring{display:block;width:max-content;margin-top:.15rem}

@@ -34,6 +34,7 @@ describe('the dashboard pages at desktop and phone width (headless Chromium)', (
   let teamId: number;
   let used: string;
   let revoked: string;
+  let leaked: string;
 
   beforeAll(async () => {
     const { url } = await DATABASES[0]!.create();
@@ -50,6 +51,16 @@ describe('the dashboard pages at desktop and phone width (headless Chromium)', (
     await clientService.createApp({ teamId, name: 'partner app', scopes: [], redirectUris: ['https://p.test/cb'] });
     revoked = (await clientService.createServiceAccount({ teamId, name: 'old' })).client.client_id;
     await clientService.revoke(revoked);
+    // A key a secret scanner found in public, in a team that only flags (issue 28 item 4): its badge and audit row.
+    const found = await clientService.createServiceAccount({ teamId, name: 'pushed-to-github' });
+    leaked = found.client.client_id;
+    await server.keyport.leakStore.setAction(teamId, 'flag');
+    await server.keyport
+      .leakReports(() => undefined)
+      .report([{ token: found.clientSecret!, url: 'https://github.com/acme/app/blob/main/.env', source: 'content' }], {
+        scanner: 'github',
+        ip: null,
+      });
     browser = await launchChromium();
   }, 120_000);
 
@@ -103,6 +114,7 @@ describe('the dashboard pages at desktop and phone width (headless Chromium)', (
         'new app': '/dashboard/keys/new?kind=app',
         key: `/dashboard/keys/${used}`,
         'revoked key': `/dashboard/keys/${revoked}`,
+        'leaked key': `/dashboard/keys/${leaked}`,
         rotate: `/dashboard/keys/${used}/rotate`,
         revoke: `/dashboard/keys/${used}/revoke`,
         members: '/dashboard/members',

@@ -5,6 +5,7 @@ import { DATABASES } from '../helpers/databases.js';
 import { basic, startServer, type TestServer } from '../helpers/server.js';
 import { ADMIN_ROUTES } from '../../src/admin/routes.js';
 import { KEYS_ROUTES } from '../../src/keys-api/routes.js';
+import { LEAK_ROUTES } from '../../src/keys-api/leak-routes.js';
 import type { RouteDeclaration } from '../../src/web/route.js';
 import { openApiPath } from '../../src/web/route-openapi.js';
 
@@ -97,11 +98,15 @@ describe.each(DATABASES)('the generated OpenAPI document on $name', (database) =
       .flatMap((layer) =>
         layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),
       )
-      .concat(Object.values(KEYS_ROUTES).map((r) => `${r.method.toUpperCase()} ${openApiPath(r.path)}`))
+      .concat(
+        [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)].map(
+          (r) => `${r.method.toUpperCase()} ${openApiPath(r.path)}`,
+        ),
+      )
       .sort();
     expect(served).toEqual(documented);
-    // Each /keys route is really there: without credentials it refuses (401), it does not 404.
-    for (const route of Object.values(KEYS_ROUTES)) {
+    // Each /keys route (and GitHub's) is really there: without credentials it refuses (401), it does not 404.
+    for (const route of [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)]) {
       const res = await fetch(`${server.url}${route.path}`, { method: route.method.toUpperCase() });
       expect(res.status, route.path).toBe(401);
       conforms(route, 401, await res.json());
@@ -182,6 +187,11 @@ describe.each(DATABASES)('the generated OpenAPI document on $name', (database) =
       headers: { authorization: basic(rs.id, rs.secret) },
     });
     expect(badVerify.status).toBe(400);
+    const leaked = await call(LEAK_ROUTES.operator, '/keys/leaked', { body: [{ token: 'nope_sk_prod_1234' }] });
+    expect(leaked.body).toEqual([
+      { token_hash: expect.any(String), token_type: 'keyport_api_key', label: 'false_positive' },
+    ]);
+    expect((await call(LEAK_ROUTES.operator, '/keys/leaked', { body: [] })).status).toBe(400);
 
     const jwtId = jwt.body.client_id as string;
     const second = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' });
@@ -201,7 +211,7 @@ describe.each(DATABASES)('the generated OpenAPI document on $name', (database) =
     expect((await call(A.getClient, `${base}/nope`)).status).toBe(404);
     expect((await call(A.listClients, base, { token: 'wrong' })).status).toBe(401);
 
-    const declared = [...Object.values(ADMIN_ROUTES), ...Object.values(KEYS_ROUTES)]
+    const declared = [...Object.values(ADMIN_ROUTES), ...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)]
       // The two event streams are not JSON; their tests are keys-events and audit-stream.
       .filter((r) => r !== ADMIN_ROUTES.openApi && r !== KEYS_ROUTES.events && r !== ADMIN_ROUTES.eventStream)
       .map((r) => `${r.method} ${r.path}`);

@@ -38,6 +38,7 @@ interface ClientRow {
   credits_refill_amount?: number | string | null;
   extra_public_keys?: string | null;
   meta?: string | null;
+  leaked_at?: number | string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -100,6 +101,7 @@ function toRecord(row: ClientRow): ClientRecord {
     previousKeyDigest: row.previous_key_digest ?? null,
     credits: creditsOf(row),
     meta: metaFromText(row.meta),
+    leakedAt: num(row.leaked_at),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
   };
@@ -195,6 +197,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       if (changes.previousKeyDigest !== undefined) columns.previous_key_digest = changes.previousKeyDigest;
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits, clock.now()));
       if (changes.meta !== undefined) columns.meta = metaToText(changes.meta);
+      if (changes.leakedAt !== undefined) columns.leaked_at = changes.leakedAt;
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;

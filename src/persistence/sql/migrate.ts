@@ -28,6 +28,9 @@ import * as keyReminders from '../../../migrations/20261202000007_key_reminders.
 import * as teamExternalId from '../../../migrations/20261202000010_team_external_id.js';
 import * as teamSync from '../../../migrations/20261202000011_team_sync.js';
 import * as clientMeta from '../../../migrations/20261202000020_client_meta.js';
+import * as teamLeakedKeyAction from '../../../migrations/20261203000700_team_leaked_key_action.js';
+import * as leakReports from '../../../migrations/20261203000701_leak_reports.js';
+import * as clientLeakedAt from '../../../migrations/20261203000702_client_leaked_at.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -61,6 +64,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000010_team_external_id', teamExternalId],
   ['20261202000011_team_sync', teamSync],
   ['20261202000020_client_meta', clientMeta],
+  ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
+  ['20261203000701_leak_reports', leakReports],
+  ['20261203000702_client_leaked_at', clientLeakedAt],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
