@@ -259,6 +259,7 @@ export async function createKeyport(
       sessions: dashboardSessions,
       passwords,
       csrfKey: keys.cookieKeys[0]!,
+      webhooks,
     });
     const app = createApp({
       config,
