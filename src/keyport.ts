@@ -56,6 +56,8 @@ import { createSqlReminderStore } from './persistence/sql/reminder-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyExpiringSubscriber } from './events/key-expiring.js';
 import { createKeyExpiringWebhookSubscriber } from './events/key-expiring-webhook.js';
+import { createLimitNotices, type LimitNotices } from './events/limit-notices.js';
+import { createSqlLimitNoticeStore } from './persistence/sql/limit-notice-store.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -72,6 +74,8 @@ export interface Keyport extends Services {
   readonly metrics: Metrics;
   /** The expiry reminders (30, 7, 1 days; grace ends): `run()` is one pass, as the timer makes. */
   readonly reminders: Pick<ReminderJob, 'run'>;
+  /** `key.rate_limited` and `credits.low`: `settle()` waits for the notices being written. */
+  readonly limitNotices: Pick<LimitNotices, 'settle'>;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
   draining: boolean;
   /** Set on SIGTERM: /readyz answers 503 so load balancers take this process out, while it still serves. */
@@ -113,7 +117,7 @@ export async function createKeyport(
     ? windowCountersWithFallback(redis.breaker, createRedisWindowCounters(redis.client), databaseCounters)
     : databaseCounters;
   const limits: OAuthLimits = {
-    plans: createPlanLimits(planCounters, config),
+    plans: createPlanLimits(planCounters, config, services.clock),
     failures: createAuthFailures(windowCounters, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({
@@ -183,6 +187,17 @@ export async function createKeyport(
     allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
     clock,
   });
+  // `key.rate_limited` and `credits.low` (issue 26 item 4), written beside /keys/verify's answer, never before it.
+  const limitNoticeStore = createSqlLimitNoticeStore(services.db, config.creditsLowThreshold);
+  const limitNotices = createLimitNotices({
+    unitOfWork: createKnexUnitOfWork(services.db),
+    store: limitNoticeStore,
+    webhooks: services.webhookStore,
+    clock,
+    creditsLowThreshold: config.creditsLowThreshold,
+    onError: (err) =>
+      logger.error({ err: { message: err.message } }, 'announcing a rate-limited key or low credits failed'),
+  });
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
@@ -226,6 +241,8 @@ export async function createKeyport(
       usage,
       keyUsage,
       findAccessToken: accessTokenFinder(accessTokens),
+      notices: limitNotices,
+      clock,
     });
     const shareRouter = createShareRouter({
       shares: services.shares,
@@ -319,6 +336,7 @@ export async function createKeyport(
     windowCounters,
     planCounters,
     keyUsageStore,
+    deleteEndedLimitWindows: (beforeS) => limitNoticeStore.deleteEndedWindows(beforeS),
     settleExpiredShares: () =>
       settleExpiredShares(
         services.shares,
@@ -360,6 +378,7 @@ export async function createKeyport(
   return {
     ...services,
     reminders: { run: () => reminders.run() },
+    limitNotices: { settle: () => limitNotices.settle() },
     get provider() {
       return current.provider;
     },
@@ -397,6 +416,7 @@ export async function createKeyport(
       jobs.stop();
       await webhookDelivery.stop();
       await reminders.stop();
+      await limitNotices.settle();
       keyEvents.close();
       auditStreams.close();
       await Promise.all([usage.close(), keyUsage.close()]);
