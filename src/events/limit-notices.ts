@@ -101,19 +101,31 @@ export function createLimitNotices({
       if (announced.size >= REMEMBERED) forget(Math.floor(clock.now() / 1000));
       announced.set(client.clientId, reset);
       track(
-        announce((tx) => store.claimRateLimited(client.clientId, reset, clock.now(), tx), 'key.rate_limited', client, {
-          limit,
-          window_ends_at: new Date(reset * 1000).toISOString(),
-        }, true),
+        announce(
+          (tx) => store.claimRateLimited(client.clientId, reset, clock.now(), tx),
+          'key.rate_limited',
+          client,
+          {
+            limit,
+            window_ends_at: new Date(reset * 1000).toISOString(),
+          },
+          true,
+        ),
       );
     },
     creditsSpent(client, remaining) {
       if (client.teamId === null || remaining >= creditsLowThreshold || toldAlready(client, clock.now())) return;
       track(
-        announce((tx) => store.claimCreditsLow(client.clientId, clock.now(), tx), 'credits.low', client, {
-          remaining,
-          threshold: creditsLowThreshold,
-        }, false),
+        announce(
+          (tx) => store.claimCreditsLow(client.clientId, clock.now(), tx),
+          'credits.low',
+          client,
+          {
+            remaining,
+            threshold: creditsLowThreshold,
+          },
+          false,
+        ),
       );
     },
     async settle() {

@@ -78,8 +78,7 @@ describe.each(DATABASES)('the dashboard webhook pages on $name', (database) => {
   async function untilDelivery(endpointId: string, test: (row: Row) => boolean): Promise<Row> {
     for (;;) {
       const row = (await server.keyport.db('webhook_deliveries').where({ endpoint_id: endpointId }).first()) as
-        | Row
-        | undefined;
+        Row | undefined;
       if (row && test(row)) return row;
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -216,9 +215,11 @@ describe.each(DATABASES)('the dashboard webhook pages on $name', (database) => {
     });
     expect(register.status).toBe(403);
     expect(
-      (await member.browser.request(`/dashboard/webhooks/${id}/deliveries/${String(delivery.id)}/retry`, {
-        form: { csrf },
-      })).status,
+      (
+        await member.browser.request(`/dashboard/webhooks/${id}/deliveries/${String(delivery.id)}/retry`, {
+          form: { csrf },
+        })
+      ).status,
     ).toBe(403);
     expect((await member.browser.request(`/dashboard/webhooks/${id}/remove`, { form: { csrf } })).status).toBe(403);
     expect(await endpointsOf(teamA)).toHaveLength(1);
