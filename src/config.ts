@@ -232,6 +232,11 @@ const fileSchema = z
       .max(7 * 86_400_000)
       .default(86_400_000),
     /**
+     * `credits.low`: a key's credits are low when a call leaves fewer than this many
+     * (told once per crossing: again only after they are set or refilled). 0: never.
+     */
+    credits_low_threshold: z.int().min(0).max(1_000_000_000).default(100),
+    /**
      * The SMTP relay for mail to team admins (expiry reminders): `smtp://host:port`
      * (STARTTLS when the relay offers it), `smtps://host:465`, with `user:pass@`
      * if it asks. Unset: no mail is sent (logged once at start); reminders are
@@ -375,6 +380,7 @@ const configSchema = fileSchema.transform((c) => ({
     retryBaseMs: c.webhook_retry_base_ms,
     retryForMs: c.webhook_retry_for_ms,
   },
+  creditsLowThreshold: c.credits_low_threshold,
   smtpUrl: c.smtp_url,
   mailFrom: c.mail_from ?? `keyport@${new URL(c.issuer ?? 'http://localhost').hostname}`,
   reminderCheckSeconds: c.reminder_check_seconds,

@@ -60,6 +60,8 @@ import { createLeakRouter } from './keys-api/leak-router.js';
 import { LEAK_ROUTES } from './keys-api/leak-routes.js';
 import { createGithubKeys } from './keys-api/github-keys.js';
 import { leakedKeyMailer } from './jobs/leaked-key-mail.js';
+import { createLimitNotices, type LimitNotices } from './events/limit-notices.js';
+import { createSqlLimitNoticeStore } from './persistence/sql/limit-notice-store.js';
 
 export interface Keyport extends Services {
   /** The provider now serving requests (replaced when the signing keys change). */
@@ -76,6 +78,8 @@ export interface Keyport extends Services {
   readonly metrics: Metrics;
   /** The expiry reminders (30, 7, 1 days; grace ends): `run()` is one pass, as the timer makes. */
   readonly reminders: Pick<ReminderJob, 'run'>;
+  /** `key.rate_limited` and `credits.low`: `settle()` waits for the notices being written. */
+  readonly limitNotices: Pick<LimitNotices, 'settle'>;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
   draining: boolean;
   /** Set on SIGTERM: /readyz answers 503 so load balancers take this process out, while it still serves. */
@@ -117,7 +121,7 @@ export async function createKeyport(
     ? windowCountersWithFallback(redis.breaker, createRedisWindowCounters(redis.client), databaseCounters)
     : databaseCounters;
   const limits: OAuthLimits = {
-    plans: createPlanLimits(planCounters, config),
+    plans: createPlanLimits(planCounters, config, services.clock),
     failures: createAuthFailures(windowCounters, config),
     // As many checks as libuv has threads to run them (bcrypt runs there).
     bcrypt: createBcryptGate({
@@ -186,6 +190,17 @@ export async function createKeyport(
     secrets: webhookSecrets,
     allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
     clock,
+  });
+  // `key.rate_limited` and `credits.low` (issue 26 item 4), written beside /keys/verify's answer, never before it.
+  const limitNoticeStore = createSqlLimitNoticeStore(services.db, config.creditsLowThreshold);
+  const limitNotices = createLimitNotices({
+    unitOfWork: createKnexUnitOfWork(services.db),
+    store: limitNoticeStore,
+    webhooks: services.webhookStore,
+    clock,
+    creditsLowThreshold: config.creditsLowThreshold,
+    onError: (err) =>
+      logger.error({ err: { message: err.message } }, 'announcing a rate-limited key or low credits failed'),
   });
 
   // One SMTP transport for keyport's mail: expiry reminders, disabled webhook endpoints, leaked keys.
@@ -258,6 +273,8 @@ export async function createKeyport(
       usage,
       keyUsage,
       findAccessToken: accessTokenFinder(accessTokens),
+      notices: limitNotices,
+      clock,
     });
     const shareRouter = createShareRouter({
       shares: services.shares,
@@ -291,6 +308,7 @@ export async function createKeyport(
       sessions: dashboardSessions,
       passwords,
       csrfKey: keys.cookieKeys[0]!,
+      webhooks,
     });
     const app = createApp({
       config,
@@ -351,6 +369,7 @@ export async function createKeyport(
     windowCounters,
     planCounters,
     keyUsageStore,
+    deleteEndedLimitWindows: (beforeS) => limitNoticeStore.deleteEndedWindows(beforeS),
     settleExpiredShares: () =>
       settleExpiredShares(
         services.shares,
@@ -390,6 +409,7 @@ export async function createKeyport(
   return {
     ...services,
     reminders: { run: () => reminders.run() },
+    limitNotices: { settle: () => limitNotices.settle() },
     get provider() {
       return current.provider;
     },
@@ -427,6 +447,7 @@ export async function createKeyport(
       jobs.stop();
       await webhookDelivery.stop();
       await reminders.stop();
+      await limitNotices.settle();
       keyEvents.close();
       auditStreams.close();
       await Promise.all([usage.close(), keyUsage.close()]);

@@ -289,7 +289,7 @@ export function createAdminRouter({
     }),
   );
 
-  if (webhooks) addWebhookRoutes(router, { requireCaller, requireJson, endpoints: webhooks });
+  if (webhooks) addWebhookRoutes(router, { requireCaller, requireJson, endpoints: webhooks, audit });
 
   if (auditStreams) addAuditStream(router, { operatorSteps: requireCaller('operator'), streams: auditStreams });
 

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { RouterContext, RouterMiddleware } from '@koa/router';
 import type { TeamAction } from '../access/authorize.js';
+import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { EndpointOwner, WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { WebhookDelivery, WebhookEndpoint } from '../events/webhooks.js';
 import { guarded } from '../web/route.js';
@@ -47,12 +48,26 @@ export function addWebhookRoutes(
     requireCaller,
     requireJson,
     endpoints,
+    audit,
   }: {
     requireCaller: (action: TeamAction | 'operator') => readonly Step[];
     requireJson: Step;
     endpoints: WebhookEndpoints;
+    audit: AuditStore;
   },
 ): void {
+  /** Each change is audited, in the team's log (the operator's product-wide endpoints: team null). */
+  const record = (ctx: Ctx, owner: EndpointOwner, action: AuditAction, details: Record<string, unknown>) =>
+    audit.record({
+      teamId: owner,
+      actorType: ctx.state.caller!.type,
+      actorId: ctx.state.caller!.id,
+      action,
+      clientId: null,
+      status: ctx.status,
+      ip: ctx.ip,
+      details,
+    });
   const at = (path: string) => path.slice('/api'.length);
   const mounts = [
     {
@@ -70,6 +85,11 @@ export function addWebhookRoutes(
       guarded(R.create, async (ctx: Ctx, { body }) => {
         const { endpoint, secret } = await endpoints.register(owner(ctx), body);
         ctx.set('Cache-Control', 'no-store');
+        await record(ctx, owner(ctx), 'webhook.create', {
+          endpoint_id: endpoint.id,
+          url: endpoint.url,
+          events: endpoint.events,
+        });
         return { ...endpointView(endpoint), secret };
       }),
     );
@@ -82,7 +102,9 @@ export function addWebhookRoutes(
       at(R.remove.path),
       ...steps,
       guarded(R.remove, async (ctx: Ctx, { params }) => {
-        await endpoints.remove(owner(ctx), String(params.id));
+        const endpoint = await endpoints.get(owner(ctx), String(params.id));
+        await endpoints.remove(owner(ctx), endpoint.id);
+        await record(ctx, owner(ctx), 'webhook.remove', { endpoint_id: endpoint.id, url: endpoint.url });
       }),
     );
     router.get(
@@ -95,9 +117,15 @@ export function addWebhookRoutes(
     router.post(
       at(R.retry.path),
       ...steps,
-      guarded(R.retry, async (ctx: Ctx, { params }) =>
-        deliveryView(await endpoints.retry(owner(ctx), String(params.id), String(params.delivery_id))),
-      ),
+      guarded(R.retry, async (ctx: Ctx, { params }) => {
+        const delivery = await endpoints.retry(owner(ctx), String(params.id), String(params.delivery_id));
+        await record(ctx, owner(ctx), 'webhook.retry', {
+          endpoint_id: delivery.endpointId,
+          delivery_id: delivery.id,
+          event_type: delivery.eventType,
+        });
+        return deliveryView(delivery);
+      }),
     );
   }
 }

@@ -19,6 +19,9 @@ export type AuditAction =
   | 'share.opened'
   | 'person.password.change'
   | 'person.signout.everywhere'
+  | 'webhook.create'
+  | 'webhook.remove'
+  | 'webhook.retry'
   | 'request.failed';
 
 export interface AuditEvent {

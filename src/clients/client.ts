@@ -50,6 +50,8 @@ export interface ClientRecord {
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
   readonly teamSuspended?: boolean;
+  /** When `credits.low` was announced since the credits were last set or refilled (null: not yet). */
+  readonly creditsLowAt?: number | null;
 }
 
 export interface Credits {

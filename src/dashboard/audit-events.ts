@@ -101,6 +101,12 @@ export function sentenceOf(
       return html`suspended the team for the product: its keys stopped`;
     case 'member.sync':
       return html`synced ${person()} from the product as ${details?.role === 'admin' ? 'an admin' : 'a member'}`;
+    case 'webhook.create':
+      return html`registered the webhook endpoint ${String(details?.url ?? '')}`;
+    case 'webhook.remove':
+      return html`removed the webhook endpoint ${String(details?.url ?? '')}`;
+    case 'webhook.retry':
+      return html`sent the webhook ${String(details?.event_type ?? '')} again (${String(details?.delivery_id ?? '')})`;
     default:
       return assertNever(action);
   }

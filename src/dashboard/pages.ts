@@ -48,7 +48,7 @@ export function layout(title: string, viewer: Viewer | undefined, body: SafeHtml
 <span class="brand">keyport</span>
 ${
   viewer
-    ? html`<nav aria-label="Dashboard">${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')} ${link('/dashboard/audit', 'Audit log')} ${link('/dashboard/account', 'Account')}</nav>
+    ? html`<nav aria-label="Dashboard">${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')} ${link('/dashboard/audit', 'Audit log')} ${viewer.admin ? html`${link('/dashboard/webhooks', 'Webhooks')} ` : ''}${link('/dashboard/account', 'Account')}</nav>
 <form method="post" action="/dashboard/signout" class="signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit" class="secondary">Sign out ${viewer.email}</button></form>`
     : ''
 }

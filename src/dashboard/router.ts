@@ -22,6 +22,8 @@ import { eventsTable, namesFor } from './audit-events.js';
 import { installKeyRoutes } from './key-routes.js';
 import { installTeamRoutes } from './team-routes.js';
 import { installAccountRoutes } from './account.js';
+import { installWebhookRoutes } from './webhook-routes.js';
+import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
@@ -35,6 +37,8 @@ export interface DashboardDeps {
   readonly passwords: PasswordSignIn;
   /** Key for CSRF tokens (the first cookie key). */
   readonly csrfKey: string;
+  /** The team's webhook endpoints (admins only); absent, the page is not offered. */
+  readonly webhooks?: WebhookEndpoints;
 }
 
 const COOKIE = 'kp_dashboard';
@@ -307,6 +311,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   });
 
   installTeamRoutes(router, kit, { teams, teamService, clientService, audit });
+  if (deps.webhooks) installWebhookRoutes(router, kit, { endpoints: deps.webhooks, audit });
   installAccountRoutes(router, kit, {
     sessions,
     passwords,

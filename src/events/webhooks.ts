@@ -9,6 +9,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.created',
   'key.rotated',
   'key.revoked',
+  'key.rate_limited',
+  'credits.low',
   'key.expiring',
   'key.leaked',
   'share_link.opened',

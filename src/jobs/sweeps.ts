@@ -3,7 +3,7 @@ import { deleteOldUsage } from '../clients/key-usage.js';
 import type { KeyUsageStore } from '../clients/key-usage-store.js';
 import type { PassedTimeStore } from '../events/passed-times.js';
 import { startExpiryPushes } from './expiry-pushes.js';
-import type { Clock } from '../clock.js';
+import { secondsOf, type Clock } from '../clock.js';
 import { deleteOldKeyEvents, type KeyEventStore } from '../events/key-events.js';
 import type { WindowCounterStore } from '../limits/counter-store.js';
 import type { PlanCounterStore } from '../limits/plan-counter-store.js';
@@ -22,6 +22,8 @@ export interface JobDeps {
   readonly keyEventStore: KeyEventStore;
   readonly passedTimes: PassedTimeStore;
   readonly clock: Clock;
+  /** Deletes the `key.rate_limited` records of windows that ended before `beforeS` (epoch seconds). */
+  readonly deleteEndedLimitWindows: (beforeS: number) => Promise<unknown>;
   /**
    * Revokes the keys of expired one-time links and audits it. Handed in by
    * composition: it lives with the share pages, a surface jobs may not import.
@@ -49,6 +51,7 @@ export function startJobs(deps: JobDeps): Jobs {
     deleteOldUsage(deps.keyUsageStore, clock).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(deps.keyEventStore, clock).catch(report('key change events older than an hour'));
     deps.settleExpiredShares().catch(report('expired one-time links'));
+    deps.deleteEndedLimitWindows(secondsOf(clock)).catch(report('rate-limit notices of ended windows'));
   }, config.expiredRowsSweepSeconds * 1000);
   // A sweep never keeps the process alive on its own.
   sweeper.unref();

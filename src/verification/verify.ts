@@ -25,6 +25,7 @@ import {
 } from './steps.js';
 import { usageOutcomeOf } from './usage-outcome.js';
 import { withBudgetShown } from './budget-shown.js';
+import type { LimitNotices } from '../events/limit-notices.js';
 
 export type { FindAccessToken } from './find.js';
 export type { VerifyRequest } from './steps.js';
@@ -98,6 +99,8 @@ export function createKeyVerifier(deps: {
   keyUsage: KeyUsage;
   findAccessToken: FindAccessToken;
   clock?: Clock;
+  /** `key.rate_limited` and `credits.low`: told of each refusal and spend, answered without waiting. */
+  notices?: LimitNotices;
 }): KeyVerifier {
   const { findAccessToken, clock = systemClock } = deps;
   const found: FindDeps = { config: deps.config, clients: deps.clients, byDigest: batchedByDigest(deps.clients) };
@@ -110,6 +113,9 @@ export function createKeyVerifier(deps: {
         key.kind === 'found'
           ? await withBudgetShown(spend, await run(VERIFY_STEPS, spend, startVerification(request, key, clock.now())))
           : key;
+      if (outcome.kind === 'rate_limited') deps.notices?.rateLimited(outcome.key.client, outcome.ratelimit);
+      else if (outcome.kind === 'valid' && outcome.credits !== undefined)
+        deps.notices?.creditsSpent(outcome.key.client, outcome.credits);
       const counted = usageOutcomeOf(outcome);
       if (counted !== undefined && outcome.kind !== 'not_found') {
         deps.keyUsage.record(outcome.key.client.clientId, counted, request.ip);

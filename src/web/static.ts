@@ -19,6 +19,8 @@ th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #dde1e6;white-
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;background:#e6f4ea;color:#0d5223;font-size:.85rem}
 .badge.revoked,.badge.expired,.badge.leaked{background:#fde8e7;color:#8c1d18}.badge.expires-soon,.badge.expiring{background:#fff4e5;color:#7a4100}
 .badge.never-used,.badge.unused-for-30-days{background:#eef0f3;color:#3b4350}
+.badge.failing,.badge.pending{background:#fff4e5;color:#7a4100}.badge.disabled,.badge.failed{background:#fde8e7;color:#8c1d18}
+td form button{margin:0;padding:.3rem .75rem}td.answer{white-space:normal;overflow-wrap:anywhere}dl.details dd{min-width:0;overflow-wrap:anywhere}
 /* "expires in N days" goes under the date, so the column stays as wide as a date. */
 td.expires .badge.expiring{display:block;width:max-content;margin-top:.15rem}
 .filters{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-end}.filters div{flex:1 1 10rem;max-width:20rem}

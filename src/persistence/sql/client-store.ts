@@ -36,6 +36,7 @@ interface ClientRow {
   credits_remaining?: number | string | null;
   credits_refill_interval?: string | null;
   credits_refill_amount?: number | string | null;
+  credits_low_at?: number | string | null;
   extra_public_keys?: string | null;
   meta?: string | null;
   leaked_at?: number | string | null;
@@ -104,6 +105,7 @@ function toRecord(row: ClientRow): ClientRecord {
     leakedAt: num(row.leaked_at),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
+    creditsLowAt: num(row.credits_low_at ?? null),
   };
 }
 
@@ -117,6 +119,8 @@ function creditColumns(credits: Credits | null, nowMs: number) {
     credits_refill_interval: credits?.refill?.interval ?? null,
     credits_refill_amount: credits?.refill?.amount ?? null,
     credits_period: credits?.refill ? periodStart(credits.refill.interval, nowMs) : null,
+    // Credits given anew: a fall below the threshold is told again.
+    credits_low_at: null,
   };
 }
 
@@ -265,7 +269,17 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         .whereRaw(`(${left}) >= ?`, [...leftBindings, cost])
         .update({
           credits_remaining: db.raw(`(${left}) - ?`, [...leftBindings, cost]),
-          ...(current === null ? {} : { credits_period: current }),
+          ...(current === null
+            ? {}
+            : {
+                // A refill gives the credits anew: a fall below the threshold is told again. Set
+                // before credits_period: MySQL reads a column assigned earlier in the SET as updated.
+                credits_low_at: db.raw(
+                  'CASE WHEN credits_period IS NULL OR credits_period < ? THEN NULL ELSE credits_low_at END',
+                  [current],
+                ),
+                credits_period: current,
+              }),
         });
       if (!updated) return undefined;
       const after = await db<ClientRow>('o_auth_clients').where({ client_id: clientId }).first('credits_remaining');

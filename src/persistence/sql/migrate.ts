@@ -22,6 +22,8 @@ import * as keyEvents from '../../../migrations/20261125000018_key_events.js';
 import * as shareLinkSuperseded from '../../../migrations/20261202000001_share_link_superseded.js';
 import * as payloadAccountId from '../../../migrations/20261202000002_payload_account_id.js';
 import * as webhooks from '../../../migrations/20261202000003_webhooks.js';
+import * as keyRateLimitNotices from '../../../migrations/20261203000100_key_rate_limit_notices.js';
+import * as clientCreditsLow from '../../../migrations/20261203000101_client_credits_low.js';
 import * as teamKeyWrites from '../../../migrations/20261202000005_team_key_writes.js';
 import * as passedTimePushes from '../../../migrations/20261202000006_passed_time_pushes.js';
 import * as keyReminders from '../../../migrations/20261202000007_key_reminders.js';
@@ -64,6 +66,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000010_team_external_id', teamExternalId],
   ['20261202000011_team_sync', teamSync],
   ['20261202000020_client_meta', clientMeta],
+  ['20261203000100_key_rate_limit_notices', keyRateLimitNotices],
+  ['20261203000101_client_credits_low', clientCreditsLow],
   ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
   ['20261203000701_leak_reports', leakReports],
   ['20261203000702_client_leaked_at', clientLeakedAt],
