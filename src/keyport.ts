@@ -197,6 +197,7 @@ export async function createKeyport(
       teams: services.teams,
       clients: services.clients,
       revokeKey: (clientId) => services.clientService.revoke(clientId),
+      roles: services.roles,
     });
     const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
@@ -217,6 +218,7 @@ export async function createKeyport(
       teamService: services.teamService,
       webhooks,
       teamSync: services.teamSync,
+      roles: services.roles,
       documentedRoutes: Object.values(KEYS_ROUTES),
     });
     const verifier = createKeyVerifier({
@@ -226,6 +228,7 @@ export async function createKeyport(
       usage,
       keyUsage,
       findAccessToken: accessTokenFinder(accessTokens),
+      roles: services.roles,
     });
     const shareRouter = createShareRouter({
       shares: services.shares,

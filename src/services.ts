@@ -28,6 +28,8 @@ import { createWebhookSubscriber } from './events/webhook-subscriber.js';
 import { createSqlWebhookStore } from './persistence/sql/webhook-store.js';
 import { createTeamSync, type TeamSync } from './teams/sync.js';
 import { createSqlTeamSyncStore } from './persistence/sql/team-sync-store.js';
+import { createRoleService, type RoleService, type TeamRoleStore } from './clients/roles.js';
+import { createSqlRoleStore } from './persistence/sql/role-store.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -53,6 +55,9 @@ export interface Services {
   readonly shares: ShareLinks;
   /** Webhook endpoints and the outbox, written by the webhook subscriber in each change's transaction. */
   readonly webhookStore: WebhookStore;
+  /** Permissions and roles (issue 28 item 2): the teams' own roles, and the service over them and the product's. */
+  readonly roleStore: TeamRoleStore;
+  readonly roles: RoleService;
   close(): Promise<void>;
 }
 
@@ -116,6 +121,8 @@ export async function openServices(
     clock,
     opened: { unitOfWork, events },
   });
+  const roleStore = createSqlRoleStore(db);
+  const roles = createRoleService({ config, store: roleStore, unitOfWork, events, clock: () => clock.now() });
   const clientService = createClientService({
     config,
     unitOfWork,
@@ -125,6 +132,7 @@ export async function openServices(
     teamService,
     shares,
     events,
+    roles,
   });
   return {
     db,
@@ -142,6 +150,8 @@ export async function openServices(
     clientService,
     shares,
     webhookStore,
+    roleStore,
+    roles,
     close: async () => {
       await Promise.all([db.destroy(), readDb?.destroy()]);
     },

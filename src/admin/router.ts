@@ -25,6 +25,8 @@ import type { TeamService } from '../teams/service.js';
 import { installTeamRoutes } from './team-router.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { addWebhookRoutes } from './webhook-router.js';
+import type { RoleService } from '../clients/roles.js';
+import { addRoleRoutes } from './role-router.js';
 import type { TeamSync } from '../teams/sync.js';
 import { installSyncRoutes } from './sync-router.js';
 
@@ -47,6 +49,8 @@ export interface AdminDeps {
   readonly documentedRoutes?: readonly RouteDeclaration[];
   /** Webhook endpoints of teams and the operator (docs/contract.md, Webhooks). */
   readonly webhooks?: WebhookEndpoints;
+  /** A team's roles (issue 28 item 2, role-router.ts). */
+  readonly roles?: RoleService;
 }
 
 type Ctx = RouterContext<AdminState>;
@@ -65,6 +69,7 @@ export function createAdminRouter({
   teamSync,
   documentedRoutes = [],
   webhooks,
+  roles,
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
@@ -172,6 +177,8 @@ export function createAdminRouter({
         isValid: changes.is_valid,
         credits,
         meta: changes.meta,
+        permissions: changes.permissions,
+        roles: changes.roles,
       });
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
@@ -287,6 +294,8 @@ export function createAdminRouter({
 
   if (webhooks) addWebhookRoutes(router, { requireCaller, requireJson, endpoints: webhooks });
 
+  if (roles) addRoleRoutes(router, { requireCaller, requireJson, roles, audit });
+
   if (auditStreams) addAuditStream(router, { operatorSteps: requireCaller('operator'), streams: auditStreams });
 
   return router;
@@ -311,6 +320,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         clientSecret: input.client_secret,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -326,6 +337,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         publicKeyKid: kid,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
     }
     case 'app':
@@ -335,6 +348,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         scopes: input.scopes,
         redirectUris: input.redirect_uris,
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
   }
 }

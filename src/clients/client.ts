@@ -44,6 +44,11 @@ export interface ClientRecord {
   readonly credits: Credits | null;
   /** The customer's own metadata (clients/meta.ts), null when none. */
   readonly meta: KeyMeta | null;
+  // Permissions and roles (issue 28 item 2):
+  /** The key's own permissions (`resource:action`, clients/permissions.ts), sorted; none: []. */
+  readonly permissions: readonly string[];
+  /** The ids of the roles the key holds: the product's (config) and its team's own (numbered). */
+  readonly roles: readonly string[];
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -92,6 +97,9 @@ export interface ClientView {
   readonly secret_hint: string | null;
   readonly credits: Credits | null;
   readonly meta: KeyMeta | null;
+  /** The key's own permissions and its roles' ids (issue 28 item 2). */
+  readonly permissions: readonly string[];
+  readonly roles: readonly string[];
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -117,5 +125,7 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     ...(client.publicKeys.length ? { public_key_kids: client.publicKeys.map((k) => k.kid) } : {}),
     credits: client.credits,
     meta: client.meta,
+    permissions: client.permissions,
+    roles: client.roles,
   };
 }

@@ -11,6 +11,7 @@ import {
   checkExpiry,
   checkPlanAccess,
   checkRevoked,
+  checkPermissions,
   checkScopes,
   countLeasedCalls,
   grantLease,
@@ -25,6 +26,7 @@ import {
 } from './steps.js';
 import { usageOutcomeOf } from './usage-outcome.js';
 import { withBudgetShown } from './budget-shown.js';
+import type { RoleService } from '../clients/roles.js';
 
 export type { FindAccessToken } from './find.js';
 export type { VerifyRequest } from './steps.js';
@@ -51,6 +53,7 @@ const VERIFY_STEPS: readonly Step<SpendDeps>[] = [
   checkExpiry,
   checkPlanAccess,
   checkScopes,
+  checkPermissions,
   spendBudget,
   spendCredits,
   grantLease,
@@ -97,10 +100,17 @@ export function createKeyVerifier(deps: {
   usage: UsageRecorder;
   keyUsage: KeyUsage;
   findAccessToken: FindAccessToken;
+  /** The key's roles, read at each verification (issue 28 item 2); absent: its own permissions only. */
+  roles?: Pick<RoleService, 'effectivePermissions'>;
   clock?: Clock;
 }): KeyVerifier {
   const { findAccessToken, clock = systemClock } = deps;
-  const found: FindDeps = { config: deps.config, clients: deps.clients, byDigest: batchedByDigest(deps.clients) };
+  const found: FindDeps = {
+    config: deps.config,
+    clients: deps.clients,
+    byDigest: batchedByDigest(deps.clients),
+    permissionsOf: deps.roles?.effectivePermissions,
+  };
   const spend: SpendDeps = deps;
 
   return {
@@ -121,9 +131,19 @@ export function createKeyVerifier(deps: {
 }
 
 /** The inspector for RFC 7662 introspection of raw keys: the find and check steps of the same pipeline. */
-export function createKeyInspector(deps: { config: Config; clients: ClientStore; clock?: Clock }): KeyInspector {
+export function createKeyInspector(deps: {
+  config: Config;
+  clients: ClientStore;
+  roles?: Pick<RoleService, 'effectivePermissions'>;
+  clock?: Clock;
+}): KeyInspector {
   const { config, clients, clock = systemClock } = deps;
-  const found: FindDeps = { config, clients, byDigest: batchedByDigest(clients) };
+  const found: FindDeps = {
+    config,
+    clients,
+    byDigest: batchedByDigest(clients),
+    permissionsOf: deps.roles?.effectivePermissions,
+  };
   return {
     async inspect(value) {
       const key = await findKeyOnly(found, value);

@@ -3,6 +3,7 @@ import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import type { ClientRecord, Credits } from '../../clients/client.js';
 import { kindOfRow } from '../../clients/kinds.js';
 import { metaFromText, metaToText } from '../../clients/meta.js';
+import { listFromText, listToText } from '../../clients/permissions.js';
 import { thumbprint, type PublicKey } from '../../clients/public-keys.js';
 import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
@@ -38,6 +39,8 @@ interface ClientRow {
   credits_refill_amount?: number | string | null;
   extra_public_keys?: string | null;
   meta?: string | null;
+  permissions?: string | null;
+  roles?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -100,6 +103,8 @@ function toRecord(row: ClientRow): ClientRecord {
     previousKeyDigest: row.previous_key_digest ?? null,
     credits: creditsOf(row),
     meta: metaFromText(row.meta),
+    permissions: listFromText(row.permissions),
+    roles: listFromText(row.roles),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
   };
@@ -166,6 +171,8 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         key_digest_binding: c.keyDigest && c.secretHash ? digestBinding(c.secretHash) : null,
         ...creditColumns(c.credits ?? null, clock.now()),
         meta: metaToText(c.meta ?? null),
+        permissions: listToText(c.permissions ?? []),
+        roles: listToText(c.roles ?? []),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -195,6 +202,8 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       if (changes.previousKeyDigest !== undefined) columns.previous_key_digest = changes.previousKeyDigest;
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits, clock.now()));
       if (changes.meta !== undefined) columns.meta = metaToText(changes.meta);
+      if (changes.permissions !== undefined) columns.permissions = listToText(changes.permissions);
+      if (changes.roles !== undefined) columns.roles = listToText(changes.roles);
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;

@@ -28,6 +28,9 @@ import * as keyReminders from '../../../migrations/20261202000007_key_reminders.
 import * as teamExternalId from '../../../migrations/20261202000010_team_external_id.js';
 import * as teamSync from '../../../migrations/20261202000011_team_sync.js';
 import * as clientMeta from '../../../migrations/20261202000020_client_meta.js';
+import * as clientPermissions from '../../../migrations/20261203000600_client_permissions.js';
+import * as clientRoles from '../../../migrations/20261203000601_client_roles.js';
+import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -61,6 +64,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000010_team_external_id', teamExternalId],
   ['20261202000011_team_sync', teamSync],
   ['20261202000020_client_meta', clientMeta],
+  ['20261203000600_client_permissions', clientPermissions],
+  ['20261203000601_client_roles', clientRoles],
+  ['20261203000602_team_roles', teamRoles],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
