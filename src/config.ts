@@ -23,7 +23,9 @@ export const READ_ONLY_ROLE = { name: 'Read only', permissions: ['*:read'] } as 
 const productRoleSchema = z
   .object({
     name: z.string().min(1).max(100),
-    permissions: z.array(z.string().regex(PERMISSION_PATTERN, 'must be resource:action (either part may be *)')).max(50),
+    permissions: z
+      .array(z.string().regex(PERMISSION_PATTERN, 'must be resource:action (either part may be *)'))
+      .max(50),
   })
   .strict();
 

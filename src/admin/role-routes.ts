@@ -12,7 +12,9 @@ export const roleAnswer = z.object({
   id: z.string().meta({ description: "the product's role id (a word) or the team's own (a number)" }),
   name: z.string(),
   permissions: z.array(z.string()).meta({ description: 'resource:action, wildcards as given' }),
-  built_in: z.boolean().meta({ description: "the product's (its configuration): the same in every team, not editable" }),
+  built_in: z
+    .boolean()
+    .meta({ description: "the product's (its configuration): the same in every team, not editable" }),
 });
 
 export const ROLE_ROUTES = {

@@ -16,13 +16,10 @@ const clientSecret = z.string().max(LIMITS.chosenSecretLength.max).meta({
 });
 
 // --- Permissions and roles (issue 28 item 2) ---
-const permissionList = z
-  .array(z.string().min(1).max(101))
-  .max(LIMITS.permissionsCount)
-  .meta({
-    description:
-      'permissions as resource:action (projects:read); wildcards: projects:* (every action), *:read (every resource)',
-  });
+const permissionList = z.array(z.string().min(1).max(101)).max(LIMITS.permissionsCount).meta({
+  description:
+    'permissions as resource:action (projects:read); wildcards: projects:* (every action), *:read (every resource)',
+});
 const roleIds = z
   .array(z.union([z.string().min(1).max(64), z.int().transform(String)]))
   .max(LIMITS.rolesCount)

@@ -14,9 +14,7 @@ import { CLIENT_LIMITS } from './limits.js';
 export function grants(held: readonly string[], needed: string): boolean {
   const i = needed.indexOf(':');
   const [resource, action] = [needed.slice(0, i), needed.slice(i + 1)];
-  return held.some(
-    (h) => h === needed || h === `${resource}:*` || h === `*:${action}` || h === '*:*',
-  );
+  return held.some((h) => h === needed || h === `${resource}:*` || h === `*:${action}` || h === '*:*');
 }
 
 /** The permissions of `needed` that `held` does not grant. */
@@ -32,10 +30,7 @@ const resourcesOf = (catalogue: Readonly<Record<string, string>>) =>
  * a catalogue, in it (a wildcard over a resource it names; `*:action` and
  * `*:*` always). An empty catalogue allows any well-formed permission.
  */
-export function permissionProblem(
-  permission: string,
-  catalogue: Readonly<Record<string, string>>,
-): string | undefined {
+export function permissionProblem(permission: string, catalogue: Readonly<Record<string, string>>): string | undefined {
   if (!PERMISSION_PATTERN.test(permission)) return `"${permission.slice(0, 100)}" is not resource:action`;
   const known = Object.keys(catalogue);
   if (known.length === 0 || Object.hasOwn(catalogue, permission)) return undefined;

@@ -154,7 +154,8 @@ export function createRoleService({
 
     async checkRoles(teamId, roles, field = 'roles') {
       if (roles === undefined) return [];
-      if (roles.length > CLIENT_LIMITS.rolesCount) throw new InvalidRequest(field, `at most ${CLIENT_LIMITS.rolesCount}`);
+      if (roles.length > CLIENT_LIMITS.rolesCount)
+        throw new InvalidRequest(field, `at most ${CLIENT_LIMITS.rolesCount}`);
       const ids = [...new Set(roles.map(String))];
       for (const [i, id] of ids.entries()) {
         if (productById.has(id)) continue;

@@ -79,10 +79,14 @@ describe.each(DATABASES)('permissions and roles on $name', (database) => {
     rs = { id: r.client.client_id, secret: r.clientSecret! };
     proxy = createServer((req, res) => {
       if (req.url === '/keys/verify') verifications += 1;
-      const upstream = httpRequest(`${server.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = httpRequest(
+        `${server.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -135,7 +139,10 @@ describe.each(DATABASES)('permissions and roles on $name', (database) => {
     expect(role.status).toBe(201);
     expect(role.body).toMatchObject({ type: 'workspace_role', name: 'Reporter', permissions: ['test_runs:write'] });
     expect(role.body.id).toMatch(/^\d+$/);
-    const stored = await server.keyport.db('team_roles').where({ id: Number(role.body.id) }).first();
+    const stored = await server.keyport
+      .db('team_roles')
+      .where({ id: Number(role.body.id) })
+      .first();
     expect(stored.team_id).toBe(teamA);
 
     const key = await newKey(teamA, { roles: [role.body.id], permissions: ['projects:read'] });
@@ -172,7 +179,9 @@ describe.each(DATABASES)('permissions and roles on $name', (database) => {
     const wild = await newKey(teamA, { permissions: ['projects:*'] });
     expect((await verify(wild.client_secret, { permissions: ['projects:delete'] })).code).toBe('VALID');
     expect((await verify(wild.client_secret, { permissions: ['projects:read'] })).code).toBe('VALID');
-    expect((await verify(wild.client_secret, { permissions: ['test_runs:read'] })).code).toBe('INSUFFICIENT_PERMISSIONS');
+    expect((await verify(wild.client_secret, { permissions: ['test_runs:read'] })).code).toBe(
+      'INSUFFICIENT_PERMISSIONS',
+    );
 
     const qa = await newKey(teamA, { roles: ['qa_lead'] });
     expect((await verify(qa.client_secret, { permissions: ['test_runs:write'] })).code).toBe('VALID');
@@ -278,7 +287,10 @@ describe.each(DATABASES)('permissions and roles on $name', (database) => {
     expect(patchKey.status).toBe(400);
     expect((await api('PATCH', `/teams/${teamB}/roles/${secret.body.id}`, { name: 'mine' })).status).toBe(404);
     expect((await api('DELETE', `/teams/${teamB}/roles/${secret.body.id}`)).status).toBe(404);
-    const still = await server.keyport.db('team_roles').where({ id: Number(secret.body.id) }).first();
+    const still = await server.keyport
+      .db('team_roles')
+      .where({ id: Number(secret.body.id) })
+      .first();
     expect(still.name).toBe('A only');
   });
 

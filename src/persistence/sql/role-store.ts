@@ -33,7 +33,12 @@ export function createSqlRoleStore(db: Db): TeamRoleStore {
     },
 
     async insert(teamId, role, createdAt) {
-      const row = { team_id: teamId, name: role.name, permissions: listToText(role.permissions), created_at: createdAt };
+      const row = {
+        team_id: teamId,
+        name: role.name,
+        permissions: listToText(role.permissions),
+        created_at: createdAt,
+      };
       const id = await insertId(db, db('team_roles').insert(row));
       return toRole({ ...row, id });
     },
@@ -52,7 +57,10 @@ export function createSqlRoleStore(db: Db): TeamRoleStore {
 
     async clientsHolding(teamId, roleId, tx) {
       // A team holds few keys (its plan's max_keys, and the revoked ones): read its rows that name any role.
-      const rows = (await sqlOf(db, tx)('o_auth_clients')
+      const rows = (await sqlOf(
+        db,
+        tx,
+      )('o_auth_clients')
         .where({ team_id: teamId })
         .whereNotNull('roles')
         .select('client_id', 'roles')) as Array<{ client_id: string; roles: string | null }>;
@@ -62,7 +70,12 @@ export function createSqlRoleStore(db: Db): TeamRoleStore {
     },
 
     async setClientRoles(clientId, roles, tx) {
-      await sqlOf(db, tx)('o_auth_clients').where({ client_id: clientId }).update({ roles: listToText(roles) });
+      await sqlOf(
+        db,
+        tx,
+      )('o_auth_clients')
+        .where({ client_id: clientId })
+        .update({ roles: listToText(roles) });
     },
   };
 }
