@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+import { ROLE_ROUTES } from '../../src/admin/role-routes.js';
+import { KEYS_ROUTES } from '../../src/keys-api/routes.js';
 
 const OPERATOR = randomBytes(24).toString('hex');
 
@@ -323,5 +325,19 @@ describe.each(DATABASES)('permissions and roles on $name', (database) => {
     expect(patched.body.roles).toEqual(['qa_lead']);
     await until(() => heard.includes(key.client_id), 'the guard hears the change');
     expect((await post()).status).toBe(200);
+  });
+
+  it('the OpenAPI document has the role routes, and the answers match their declared schemas', async () => {
+    const doc = await (await fetch(`${server.url}/api/openapi.json`)).json();
+    expect(Object.keys(doc.paths['/api/teams/{team}/roles'])).toEqual(expect.arrayContaining(['get', 'post']));
+    expect(Object.keys(doc.paths['/api/teams/{team}/roles/{role}'])).toEqual(
+      expect.arrayContaining(['patch', 'delete']),
+    );
+    expect(JSON.stringify(doc.paths['/keys/verify'])).toContain('INSUFFICIENT_PERMISSIONS');
+    const list = await api('GET', `/teams/${teamA}/roles`);
+    expect(ROLE_ROUTES.list.response!.parse(list.body)).toEqual(list.body);
+    const key = await newKey(teamA, { roles: ['read_only'] });
+    const refused = await verify(key.client_secret, { permissions: ['projects:write'] });
+    expect(KEYS_ROUTES.verify.response!.parse(refused)).toEqual(refused);
   });
 });
