@@ -9,6 +9,26 @@ import { ownEntries } from './names.js';
  * docs/contract.md override the file. Validation runs at start and names each bad key.
  */
 
+/**
+ * A permission (issue 28 item 2): `resource:action`, lower-case words, either
+ * part `*` for every one (`projects:*`, `*:read`).
+ */
+export const PERMISSION_PATTERN = /^(?:[a-z][a-z0-9_-]{0,49}|\*):(?:[a-z][a-z0-9_-]{0,49}|\*)$/;
+/** A product role's id: starts with a letter (the teams' own roles have numeric ids, so the two never meet). */
+const ROLE_ID_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/** The read-only preset every product has (issue 28 item 2), unless `roles` defines `read_only` itself. */
+export const READ_ONLY_ROLE = { name: 'Read only', permissions: ['*:read'] } as const;
+
+const productRoleSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    permissions: z
+      .array(z.string().regex(PERMISSION_PATTERN, 'must be resource:action (either part may be *)'))
+      .max(50),
+  })
+  .strict();
+
 /** Requests a client may make per window (minute, hour, day by default). */
 const limitsSchema = z.tuple([z.int().min(1), z.int().min(1), z.int().min(1)]);
 
@@ -107,6 +127,26 @@ const fileSchema = z
       .string()
       .regex(/^[a-z][a-z0-9]{0,15}$/, 'must be 1 to 16 lower-case letters and digits, starting with a letter')
       .default('keyport'),
+    /**
+     * The permission catalogue (issue 28 item 2): `resource:action` → what it
+     * allows, checked by /keys/verify and the guard beside scopes. Keys and
+     * roles may only be given these, or wildcards over them (`projects:*`,
+     * `*:read`); empty: any well-formed `resource:action`.
+     */
+    permissions: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_-]{0,49}:[a-z][a-z0-9_-]{0,49}$/, 'must be resource:action, with no *'),
+        z.string(),
+      )
+      .default({}),
+    /**
+     * The product's roles, offered to every team: id → {name, permissions}.
+     * Ids start with a letter (teams' own roles are numbered). `read_only`
+     * (every `*:read`) exists unless defined here.
+     */
+    roles: z
+      .record(z.string().regex(ROLE_ID_PATTERN, 'role ids are lower-case, start with a letter'), productRoleSchema)
+      .default({}),
     /** Scopes a new client gets when none are asked for. */
     default_scopes: z.array(z.string()).default(['api:read']),
     /**
@@ -320,6 +360,24 @@ const fileSchema = z
         message: 'handoff_keys and handoff_issuer go together',
       });
     }
+    const known = Object.keys(value.permissions);
+    const resources = new Set(known.map((p) => p.slice(0, p.indexOf(':'))));
+    for (const [id, role] of Object.entries(value.roles)) {
+      for (const [i, permission] of role.permissions.entries()) {
+        const [resource, action] = permission.split(':');
+        const listed =
+          known.length === 0 ||
+          Object.hasOwn(value.permissions, permission) ||
+          resource === '*' ||
+          (action === '*' && resources.has(resource!));
+        if (!listed)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['roles', id, 'permissions', i],
+            message: `"${permission}" is not in the permission catalogue (permissions)`,
+          });
+      }
+    }
     for (const scope of value.default_scopes) {
       if (!Object.hasOwn(value.scopes, scope)) {
         ctx.addIssue({ code: 'custom', path: ['default_scopes'], message: `"${scope}" is not in the scope catalogue` });
@@ -351,6 +409,10 @@ const configSchema = fileSchema.transform((c) => ({
   keyPrefix: c.key_prefix,
   scopes: ownEntries(c.scopes),
   defaultScopes: c.default_scopes,
+  /** The permission catalogue; empty: any well-formed `resource:action` (clients/permissions.ts). */
+  permissions: ownEntries(c.permissions),
+  /** The product's roles, with the read-only preset. */
+  productRoles: ownEntries({ read_only: READ_ONLY_ROLE, ...c.roles }),
   plans: ownEntries(c.plans),
   accessTokenTtlSeconds: c.access_token_ttl_seconds,
   oobCodeTtlSeconds: c.oob_code_ttl_seconds,

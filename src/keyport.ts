@@ -243,6 +243,7 @@ export async function createKeyport(
       teams: services.teams,
       clients: services.clients,
       revokeKey: (clientId) => services.clientService.revoke(clientId),
+      roles: services.roles,
     });
     const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
@@ -265,6 +266,7 @@ export async function createKeyport(
       teamSync: services.teamSync,
       documentedRoutes: [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)],
       leakStore: services.leakStore,
+      roles: services.roles,
     });
     const verifier = createKeyVerifier({
       config,
@@ -275,6 +277,7 @@ export async function createKeyport(
       findAccessToken: accessTokenFinder(accessTokens),
       notices: limitNotices,
       clock,
+      roles: services.roles,
     });
     const shareRouter = createShareRouter({
       shares: services.shares,

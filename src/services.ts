@@ -31,6 +31,8 @@ import { createSqlTeamSyncStore } from './persistence/sql/team-sync-store.js';
 import type { LeakStore } from './clients/leak-store.js';
 import { createSqlLeakStore } from './persistence/sql/leak-store.js';
 import { createLeakReports, type LeakedKeyNotice, type LeakReports } from './clients/leaks.js';
+import { createRoleService, type RoleService, type TeamRoleStore } from './clients/roles.js';
+import { createSqlRoleStore } from './persistence/sql/role-store.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -60,6 +62,9 @@ export interface Services {
   readonly leakStore: LeakStore;
   /** Leaked-key reports acted on in one transaction each; `onLeaked` is told after each commits (the mail). */
   leakReports(onLeaked: (notices: readonly LeakedKeyNotice[]) => void): LeakReports;
+  /** Permissions and roles (issue 28 item 2): the teams' own roles, and the service over them and the product's. */
+  readonly roleStore: TeamRoleStore;
+  readonly roles: RoleService;
   close(): Promise<void>;
 }
 
@@ -123,6 +128,8 @@ export async function openServices(
     clock,
     opened: { unitOfWork, events },
   });
+  const roleStore = createSqlRoleStore(db);
+  const roles = createRoleService({ config, store: roleStore, unitOfWork, events, clock: () => clock.now() });
   const clientService = createClientService({
     config,
     unitOfWork,
@@ -132,6 +139,7 @@ export async function openServices(
     teamService,
     shares,
     events,
+    roles,
   });
   const leakStore = createSqlLeakStore(db);
   return {
@@ -153,6 +161,8 @@ export async function openServices(
     clientService,
     shares,
     webhookStore,
+    roleStore,
+    roles,
     close: async () => {
       await Promise.all([db.destroy(), readDb?.destroy()]);
     },

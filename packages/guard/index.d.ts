@@ -8,6 +8,8 @@ export interface KeyportIdentity {
   readonly scopes: readonly string[];
   /** The key's own metadata as set in keyport (a frozen JSON object), null when it has none. */
   readonly meta: Readonly<Record<string, unknown>> | null;
+  /** What the key may do now (`resource:action`, wildcards as held): its own permissions and its roles'. */
+  readonly permissions: readonly string[];
 }
 
 export interface GuardOptions {
@@ -36,6 +38,11 @@ export interface GuardOptions {
 export interface RouteOptions {
   /** Scopes this route needs; a key without them gets 403 insufficient_permissions. */
   readonly scopes?: readonly string[];
+  /**
+   * Permissions (`resource:action`) this route needs, each granted by the key's own or its roles'
+   * (`projects:*` grants every projects action); a key without them gets 403 insufficient_permissions.
+   */
+  readonly permissions?: readonly string[];
 }
 
 export interface Verdict {
@@ -63,9 +70,13 @@ export interface KeyportGuard {
   check(
     request: { rawHeaders?: readonly string[]; url?: string; ip?: string },
     scopes?: readonly string[],
+    permissions?: readonly string[],
   ): Promise<Verdict>;
   /** Verifies one key (or access token) directly. */
-  verify(key: string, options?: { scopes?: readonly string[]; cost?: number; ip?: string }): Promise<Verdict>;
+  verify(
+    key: string,
+    options?: { scopes?: readonly string[]; permissions?: readonly string[]; cost?: number; ip?: string },
+  ): Promise<Verdict>;
   express(
     options?: RouteOptions,
   ): (req: IncomingMessage & { keyport?: KeyportIdentity }, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -76,5 +87,7 @@ export interface KeyportGuard {
 export function keyportGuard(options: GuardOptions): KeyportGuard;
 /** Whether a key could be keyport's, checked without a round trip (format and checksum). */
 export function isPlausibleKey(key: unknown): boolean;
+/** Whether `held` permissions grant every one of `needed` (wildcards `projects:*`, `*:read`), as keyport checks them. */
+export function grantsAll(held: readonly string[], needed: readonly string[]): boolean;
 /** The first characters of a key: all that may be logged of it. */
 export function fingerprint(key: unknown): string;

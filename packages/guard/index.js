@@ -14,6 +14,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { crc32 } from 'node:zlib';
 import { createLeaseCache } from './leases.js';
 import { createUsageReporter } from './reports.js';
+import { grantsAll } from './permissions.js';
+
+export { grantsAll };
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 /** A key of keyport's current format: `<prefix>_sk_<env>_<24 random><6 checksum>`. */
@@ -163,18 +166,18 @@ export function keyportGuard({
   const pending = new Map();
 
   /** Whether keyport allows this call of `key`: the HTTP answer the API should give, and who the caller is when allowed. */
-  async function verify(key, { scopes = [], cost = 1, ip } = {}) {
-    if (!leases) return ask(key, { scopes, cost, ip });
+  async function verify(key, { scopes = [], permissions = [], cost = 1, ip } = {}) {
+    if (!leases) return ask(key, { scopes, permissions, cost, ip });
     const digest = createHash('sha256').update(key).digest('base64url');
-    const local = leases.take(digest, cost, scopes);
+    const local = leases.take(digest, cost, scopes, false, permissions);
     if (local) return local;
     const waiting = pending.get(digest);
     if (waiting) {
       await waiting;
-      const granted = leases.take(digest, cost, scopes, true);
+      const granted = leases.take(digest, cost, scopes, true, permissions);
       if (granted) return granted;
     }
-    const asked = ask(key, { scopes, cost, ip }, digest);
+    const asked = ask(key, { scopes, permissions, cost, ip }, digest);
     if (!waiting) {
       pending.set(digest, asked);
       const done = () => pending.get(digest) === asked && pending.delete(digest);
@@ -184,13 +187,14 @@ export function keyportGuard({
   }
 
   /** One round trip to keyport's POST /keys/verify. */
-  async function ask(key, { scopes, cost, ip }, digest) {
+  async function ask(key, { scopes, permissions = [], cost, ip }, digest) {
     const { lease, leasedCalls, mark } = digest ? leases.request(digest) : { lease: 0, leasedCalls: 0 };
     let answer;
     try {
       const body = JSON.stringify({
         key,
         scopes,
+        ...(permissions.length ? { permissions } : {}),
         cost,
         ...(ip ? { ip } : {}),
         ...(lease ? { lease } : {}),
@@ -218,6 +222,8 @@ export function keyportGuard({
           scopes: Object.freeze([...answer.scopes]),
           // The key's own metadata; one frozen copy, shared by every call its lease serves.
           meta: deepFreeze(answer.meta === undefined ? null : structuredClone(answer.meta)),
+          // What the key may do now (its own permissions and its roles'), as keyport answered.
+          permissions: Object.freeze([...(answer.permissions ?? [])]),
         });
         if (digest) leases.store(digest, mark, answer, identity);
         return { status: 200, headers, identity };
@@ -241,6 +247,15 @@ export function keyportGuard({
           status: 403,
           headers,
           body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` },
+        };
+      case 'INSUFFICIENT_PERMISSIONS':
+        return {
+          status: 403,
+          headers,
+          body: {
+            error: 'insufficient_permissions',
+            message: `this call needs the permissions: ${permissions.join(' ')}`,
+          },
         };
       case 'NO_API_ACCESS':
         return {
@@ -268,13 +283,18 @@ export function keyportGuard({
    * `rawHeaders` (Node's name/value list) to `url` (its path and query) from
    * `ip`, on a route needing `scopes`.
    */
-  async function check({ rawHeaders = [], url = '/', ip } = {}, scopes = []) {
+  async function check({ rawHeaders = [], url = '/', ip } = {}, scopes = [], permissions = []) {
     const found = keyOf(rawHeaders, url);
     if (found.refused) return { headers: {}, ...found.refused };
-    const verdict = await verify(found.key, { scopes, ip });
-    // A route that names no scope still needs an API scope: a credential with OpenID Connect
-    // scopes only (a person's sign-in, for userinfo) is no way into the API.
-    if (verdict.identity && scopes.length === 0 && !verdict.identity.scopes.some((s) => !OIDC_SCOPES.has(s))) {
+    const verdict = await verify(found.key, { scopes, permissions, ip });
+    // A route that names no scope (nor permission) still needs an API scope: a credential with
+    // OpenID Connect scopes only (a person's sign-in, for userinfo) is no way into the API.
+    if (
+      verdict.identity &&
+      scopes.length === 0 &&
+      permissions.length === 0 &&
+      !verdict.identity.scopes.some((s) => !OIDC_SCOPES.has(s))
+    ) {
       return {
         status: 403,
         headers: verdict.headers,
@@ -285,8 +305,8 @@ export function keyportGuard({
   }
 
   /** The verdict on a Node request (the middleware's view of a call). */
-  const decide = (req, scopes) =>
-    check({ rawHeaders: req.rawHeaders ?? [], url: req.url, ip: req.socket?.remoteAddress }, scopes);
+  const decide = (req, scopes, permissions) =>
+    check({ rawHeaders: req.rawHeaders ?? [], url: req.url, ip: req.socket?.remoteAddress }, scopes, permissions);
 
   return {
     verify,
@@ -304,10 +324,10 @@ export function keyportGuard({
       leases?.close();
       await reports?.close();
     },
-    /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes, meta}. */
-    express({ scopes = [] } = {}) {
+    /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes, meta, permissions}. */
+    express({ scopes = [], permissions = [] } = {}) {
       return (req, res, next) => {
-        decide(req, scopes).then(
+        decide(req, scopes, permissions).then(
           (verdict) => {
             for (const [name, value] of Object.entries(verdict.headers ?? {})) res.setHeader(name, value);
             if (verdict.identity) {
@@ -324,10 +344,10 @@ export function keyportGuard({
         );
       };
     },
-    /** Koa middleware: `ctx.state.keyport` is {team_id, client_id, environment, scopes, meta}. */
-    koa({ scopes = [] } = {}) {
+    /** Koa middleware: `ctx.state.keyport` is {team_id, client_id, environment, scopes, meta, permissions}. */
+    koa({ scopes = [], permissions = [] } = {}) {
       return async (ctx, next) => {
-        const verdict = await decide(ctx.req, scopes);
+        const verdict = await decide(ctx.req, scopes, permissions);
         ctx.set(verdict.headers ?? {});
         if (verdict.identity) {
           ctx.state.keyport = verdict.identity;

@@ -3,6 +3,7 @@
 // (GET /keys/events) says nothing changed. See README.md, "Leases".
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { grantsAll } from './permissions.js';
 
 /** How long after keyport's last beat the cache is trusted: a change is felt within this. */
 const TRUST_MS = 1000;
@@ -122,7 +123,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
 
   return {
     /** Counts a call of this key (unless `again`); the answer is a verdict when its lease allows it here. */
-    take(digest, cost, scopes, again = false) {
+    take(digest, cost, scopes, again = false, permissions = []) {
       start();
       const now = Date.now();
       const s = Math.floor(now / 1000);
@@ -148,7 +149,9 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         !trusted() ||
         entry.until <= now ||
         entry.calls < cost ||
-        !scopes.every((x) => entry.identity.scopes.includes(x))
+        !scopes.every((x) => entry.identity.scopes.includes(x)) ||
+        // A permission the lease's key lacks goes to keyport, which answers INSUFFICIENT_PERMISSIONS.
+        !grantsAll(entry.identity.permissions, permissions)
       )
         return undefined;
       entry.calls -= cost;

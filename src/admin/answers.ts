@@ -50,6 +50,11 @@ export const clientAnswer = z.object({
     .record(z.string(), z.unknown())
     .nullable()
     .meta({ description: "the key's own metadata, as set at create or by PATCH" }),
+  // Permissions and roles (issue 28 item 2)
+  permissions: z
+    .array(z.string())
+    .meta({ description: "the key's own permissions (its roles' are added at /keys/verify)" }),
+  roles: z.array(z.string()).meta({ description: 'the ids of the roles the key holds' }),
   share: shareView.optional().meta({ description: 'the newest one-time link of its secret, if any' }),
 });
 

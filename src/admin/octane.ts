@@ -17,5 +17,7 @@ export function octaneKeyOf(body: NewClientBody, now = Date.now()) {
     expiresInDays = Math.ceil((Date.parse(key!.expiration) - now) / 86_400_000);
     if (expiresInDays < 1) throw new InvalidRequest('data.0.expiration', 'must be at least a day ahead');
   }
-  return { name: key!.name, clientSecret: key!.client_secret, expiresInDays };
+  // The key's workspace roles are its roles (issue 28 item 2), each id one of GET /api/teams/:team/roles.
+  const roles = key!.workspace_roles?.data.map((r) => r.id);
+  return { name: key!.name, clientSecret: key!.client_secret, expiresInDays, ...(roles ? { roles } : {}) };
 }

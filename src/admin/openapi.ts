@@ -4,6 +4,7 @@ import { ADMIN_ROUTES } from './routes.js';
 import { TEAM_ROUTES } from './team-routes.js';
 import { WEBHOOK_ROUTES } from './webhook-routes.js';
 import { SYNC_ROUTES } from './sync-routes.js';
+import { ROLE_ROUTES } from './role-routes.js';
 
 /**
  * The OpenAPI 3.1 document served at GET /api/openapi.json, generated from
@@ -16,6 +17,7 @@ export function adminOpenApi(otherRoutes: readonly RouteDeclaration[] = []) {
     ...Object.values(TEAM_ROUTES),
     ...WEBHOOK_ROUTES,
     ...Object.values(SYNC_ROUTES),
+    ...Object.values(ROLE_ROUTES),
     ...otherRoutes,
   ]);
 }

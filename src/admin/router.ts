@@ -25,6 +25,8 @@ import type { TeamService } from '../teams/service.js';
 import { installTeamRoutes } from './team-router.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { addWebhookRoutes } from './webhook-router.js';
+import type { RoleService } from '../clients/roles.js';
+import { addRoleRoutes } from './role-router.js';
 import type { TeamSync } from '../teams/sync.js';
 import { installSyncRoutes } from './sync-router.js';
 import type { LeakStore } from '../clients/leak-store.js';
@@ -50,6 +52,8 @@ export interface AdminDeps {
   readonly webhooks?: WebhookEndpoints;
   /** Teams' choice for leaked keys (PUT /api/teams/:team/leaked-keys). */
   readonly leakStore?: Pick<LeakStore, 'setAction'>;
+  /** A team's roles (issue 28 item 2, role-router.ts). */
+  readonly roles?: RoleService;
 }
 
 type Ctx = RouterContext<AdminState>;
@@ -69,6 +73,7 @@ export function createAdminRouter({
   documentedRoutes = [],
   webhooks,
   leakStore,
+  roles,
 }: AdminDeps): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api' });
 
@@ -176,6 +181,8 @@ export function createAdminRouter({
         isValid: changes.is_valid,
         credits,
         meta: changes.meta,
+        permissions: changes.permissions,
+        roles: changes.roles,
       });
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
@@ -291,6 +298,8 @@ export function createAdminRouter({
 
   if (webhooks) addWebhookRoutes(router, { requireCaller, requireJson, endpoints: webhooks, audit });
 
+  if (roles) addRoleRoutes(router, { requireCaller, requireJson, roles, audit });
+
   if (auditStreams) addAuditStream(router, { operatorSteps: requireCaller('operator'), streams: auditStreams });
 
   return router;
@@ -315,6 +324,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         clientSecret: input.client_secret,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -330,6 +341,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         publicKeyKid: kid,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
     }
     case 'app':
@@ -339,6 +352,8 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         scopes: input.scopes,
         redirectUris: input.redirect_uris,
         meta: input.meta,
+        permissions: input.permissions,
+        roles: input.roles,
       });
   }
 }

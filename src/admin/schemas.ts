@@ -15,15 +15,47 @@ const clientSecret = z.string().max(LIMITS.chosenSecretLength.max).meta({
     'three of: upper, lower, digit, other. A chosen secret is not an API key: it works only at /token (client credentials)',
 });
 
+// --- Permissions and roles (issue 28 item 2) ---
+const permissionList = z.array(z.string().min(1).max(101)).max(LIMITS.permissionsCount).meta({
+  description:
+    'permissions as resource:action (projects:read); wildcards: projects:* (every action), *:read (every resource)',
+});
+const roleIds = z
+  .array(z.union([z.string().min(1).max(64), z.int().transform(String)]))
+  .max(LIMITS.rolesCount)
+  .meta({ description: "role ids: the product's (GET /api/teams/:team/roles) or the team's own" });
+/** What a key may do beside its scopes: its own permissions and its roles (replaced whole by PATCH). */
+const keyRights = { permissions: permissionList.optional(), roles: roleIds.optional() };
+/** ALM Octane's roles of a key: `{"data": [{"type": "workspace_role", "id": "1028"}]}`. */
+const workspaceRoles = z.strictObject({
+  data: z
+    .array(
+      z.strictObject({
+        type: z.literal('workspace_role'),
+        id: z.union([z.string().min(1).max(64), z.int().transform(String)]),
+      }),
+    )
+    .max(LIMITS.rolesCount),
+});
+/** A team's own role, POST /api/teams/:team/roles; PATCH takes either field. */
+export const newRoleSchema = z.strictObject({
+  name: z.string().min(1).max(LIMITS.roleNameLength),
+  permissions: permissionList.default([]),
+});
+export const roleChangesSchema = z.strictObject({
+  name: z.string().min(1).max(LIMITS.roleNameLength).optional(),
+  permissions: permissionList.optional(),
+});
+// --- end permissions and roles ---
+
 /** ALM Octane's create body (its document 003): one key per request here, so a refusal creates nothing. */
 const octaneKey = z.strictObject({
   client_secret: clientSecret.optional(),
   name,
   expiration: z.iso.datetime({ offset: true }).optional().meta({ description: "Octane's expiry date" }),
-  workspace_roles: z
-    .unknown()
+  workspace_roles: workspaceRoles
     .optional()
-    .meta({ description: "accepted and not used: keyport grants scopes, not Octane's workspace roles" }),
+    .meta({ description: "the key's roles, as ALM Octane names them: each id a role of GET /api/teams/:team/roles" }),
 });
 /** Usage credits of a key used directly (docs/contract.md); null removes them (unlimited). */
 const credits = z
@@ -58,6 +90,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     client_secret: clientSecret.optional(),
     credits: credits.optional(),
     meta: meta.optional(),
+    ...keyRights,
     share: share.optional(),
     data: z
       .array(octaneKey)
@@ -75,6 +108,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     public_key: publicKey,
     credits: credits.optional(),
     meta: meta.optional(),
+    ...keyRights,
   }),
   z.strictObject({
     kind: z.literal('app'),
@@ -82,6 +116,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     scopes: scopes.optional(),
     redirect_uris: z.array(z.string().max(LIMITS.redirectUriLength)).min(1).max(LIMITS.redirectUrisCount).optional(),
     meta: meta.optional(),
+    ...keyRights,
     share: share.optional(),
   }),
 ]);
@@ -94,6 +129,7 @@ export const clientChangesSchema = z.strictObject({
   is_valid: z.literal(false, { error: 'only false is accepted: regenerate the secret to revive a key' }).optional(),
   credits: credits.optional(),
   meta: meta.optional(),
+  ...keyRights,
 });
 
 /** PUT /api/teams/:team/clients/:client_id, ALM Octane's: false revokes, true regenerates (same client_id). */

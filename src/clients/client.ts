@@ -46,6 +46,11 @@ export interface ClientRecord {
   readonly meta: KeyMeta | null;
   /** When a secret scanner reported the current secret as public (issue 28 item 4); null or absent: never. */
   readonly leakedAt?: number | null;
+  // Permissions and roles (issue 28 item 2):
+  /** The key's own permissions (`resource:action`, clients/permissions.ts), sorted; none: []. */
+  readonly permissions: readonly string[];
+  /** The ids of the roles the key holds: the product's (config) and its team's own (numbered). */
+  readonly roles: readonly string[];
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -98,6 +103,9 @@ export interface ClientView {
   readonly meta: KeyMeta | null;
   /** Only when a secret scanner reported the current secret as public: revoked, or (a team that flags) still working. */
   readonly leaked_at?: string;
+  /** The key's own permissions and its roles' ids (issue 28 item 2). */
+  readonly permissions: readonly string[];
+  readonly roles: readonly string[];
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -124,5 +132,7 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     credits: client.credits,
     meta: client.meta,
     ...(client.leakedAt ? { leaked_at: iso(client.leakedAt)! } : {}),
+    permissions: client.permissions,
+    roles: client.roles,
   };
 }

@@ -28,4 +28,8 @@ export const CLIENT_LIMITS = {
   /** A key's `meta` object: its JSON text in bytes (UTF-8), and how deeply it may nest (the object itself is level 1). */
   metaBytes: 1024,
   metaDepth: 3,
+  /** Permissions one key or one role may hold (issue 28 item 2), roles one key may hold, a role's name. */
+  permissionsCount: 50,
+  rolesCount: 20,
+  roleNameLength: 100,
 } as const;

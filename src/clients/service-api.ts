@@ -25,6 +25,9 @@ export interface NewServiceAccount {
   readonly credits?: Credits | null;
   /** The customer's own metadata, checked by clients/meta.ts (null or absent: none). */
   readonly meta?: KeyMeta | null;
+  /** Issue 28 item 2: the key's own permissions (`resource:action`) and its roles' ids. */
+  readonly permissions?: readonly string[];
+  readonly roles?: readonly string[];
 }
 
 export interface NewApp {
@@ -33,6 +36,8 @@ export interface NewApp {
   readonly redirectUris?: readonly string[];
   readonly scopes?: readonly string[];
   readonly meta?: KeyMeta | null;
+  readonly permissions?: readonly string[];
+  readonly roles?: readonly string[];
 }
 
 export interface ClientService {
@@ -72,6 +77,8 @@ export interface ClientService {
       isValid?: false;
       credits?: Credits | null;
       meta?: KeyMeta | null;
+      permissions?: readonly string[];
+      roles?: readonly string[];
     },
   ): Promise<ClientView>;
   /**

@@ -13,6 +13,8 @@ import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './pub
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
 import { checkMeta } from './meta.js';
+import { checkPermissions } from './permissions.js';
+import type { RoleService } from './roles.js';
 import type { ClientService, CreatedClient } from './service-api.js';
 import {
   checkChosenSecret,
@@ -38,6 +40,8 @@ export interface ClientServiceDeps {
   readonly teamService: TeamService;
   /** Each change is published in the transaction that makes it (key_events, and the CLI's audit rows). */
   readonly events: DomainEvents;
+  /** The roles a key may be given (issue 28 item 2). */
+  readonly roles: RoleService;
 }
 
 export function createClientService({
@@ -49,6 +53,7 @@ export function createClientService({
   teamService,
   shares,
   events,
+  roles: roleService,
 }: ClientServiceDeps): ClientService {
   const nowSeconds = () => secondsOf(clock);
   const publish = (tx: Tx, event: ClientEvent) => events.publish(event, tx);
@@ -161,6 +166,8 @@ export function createClientService({
       const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret, { apiKey: true });
       const credits = checkCredits(input.credits);
       const meta = checkMeta(input.meta);
+      const permissions = checkPermissions(input.permissions, config.permissions);
+      const roles = await roleService.checkRoles(team.id, input.roles);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
@@ -180,6 +187,8 @@ export function createClientService({
             publicKeyKid: publicKeyKid ?? null,
             credits,
             meta,
+            permissions,
+            roles,
             ...fields,
           },
           trx,
@@ -197,6 +206,8 @@ export function createClientService({
       const name = checkName(input.name, '');
       const scopes = checkScopes(input.scopes);
       const meta = checkMeta(input.meta);
+      const permissions = checkPermissions(input.permissions, config.permissions);
+      const roles = await roleService.checkRoles(team.id, input.roles);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
       await withFreeKeySlot(team, async (trx) => {
@@ -213,6 +224,8 @@ export function createClientService({
             createdAt: now,
             expiresAt: null,
             meta,
+            permissions,
+            roles,
             ...fields,
           },
           trx,
@@ -354,12 +367,21 @@ export function createClientService({
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
         ...(changes.credits !== undefined ? { credits: checkCredits(changes.credits) } : {}),
         ...(changes.meta !== undefined ? { meta: checkMeta(changes.meta) } : {}),
+        ...(changes.permissions !== undefined
+          ? { permissions: checkPermissions(changes.permissions, config.permissions) }
+          : {}),
+        ...(changes.roles !== undefined && client.teamId !== null
+          ? { roles: await roleService.checkRoles(client.teamId, changes.roles) }
+          : {}),
       };
       const types = [
         ...(columns.name !== undefined ? (['client.renamed'] as const) : []),
         ...(columns.scopes !== undefined ? (['client.scopes-changed'] as const) : []),
         ...(columns.credits !== undefined ? (['client.credits-changed'] as const) : []),
         ...(columns.meta !== undefined ? (['client.meta-changed'] as const) : []),
+        ...(columns.permissions !== undefined || columns.roles !== undefined
+          ? (['client.permissions-changed'] as const)
+          : []),
       ];
       if (types.length) await change(client, columns, types);
       if (changes.isValid === false) await revokeClient(client);

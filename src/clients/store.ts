@@ -16,6 +16,9 @@ export interface NewClient {
   readonly keyDigest?: string | null;
   readonly credits?: Credits | null;
   readonly meta?: KeyMeta | null;
+  /** Issue 28 item 2: the key's own permissions and its roles' ids. */
+  readonly permissions?: readonly string[];
+  readonly roles?: readonly string[];
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -41,6 +44,8 @@ export type ClientChanges = Partial<{
   credits: Credits | null;
   meta: KeyMeta | null;
   leakedAt: number | null;
+  permissions: readonly string[];
+  roles: readonly string[];
 }>;
 
 export interface ClientStore {

@@ -73,6 +73,12 @@ export function sentenceOf(
       return html`added a public key to ${key}`;
     case 'client.key.remove':
       return html`removed a public key from ${key}`;
+    case 'role.create':
+      return html`made the role ${String(details?.role_id ?? '')}`;
+    case 'role.update':
+      return html`changed the role ${String(details?.role_id ?? '')}; every key holding it changed with it`;
+    case 'role.remove':
+      return html`deleted the role ${String(details?.role_id ?? '')}; the keys holding it lost it`;
     case 'share.opened':
       return html`opened the one-time link of ${key}`;
     case 'person.password.change':

@@ -24,6 +24,16 @@ export const verifyRequest = z.strictObject({
         .transform((s) => s.split(' ').filter(Boolean)),
     ])
     .default([]),
+  permissions: z
+    .union([
+      z.array(z.string().min(1).max(101)).max(50),
+      z
+        .string()
+        .max(5100)
+        .transform((s) => s.split(' ').filter(Boolean)),
+    ])
+    .default([])
+    .meta({ description: 'permissions (resource:action) the call needs, every one granted by the key or its roles' }),
   ip: z
     .string()
     .max(64)
@@ -63,6 +73,9 @@ const details = {
   team_id: z.int().nullable(),
   environment: z.string(),
   scopes: z.array(z.string()),
+  permissions: z
+    .array(z.string())
+    .meta({ description: "what the key may do now: its own permissions and its roles', wildcards as held" }),
   name: z.string().nullable(),
   expires_at: z.iso.datetime().nullable(),
   ratelimit: z.object({ limit: z.int(), remaining: z.int(), reset: z.int() }).nullable(),
@@ -91,6 +104,7 @@ export const verifyAnswer = z.discriminatedUnion('code', [
       'RATE_LIMITED',
       'USAGE_EXCEEDED',
       'INSUFFICIENT_SCOPE',
+      'INSUFFICIENT_PERMISSIONS',
       'NO_API_ACCESS',
     ]),
     ...details,

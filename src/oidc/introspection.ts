@@ -1,6 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
 import type { ClientStore } from '../clients/store.js';
+import type { RoleService } from '../clients/roles.js';
 import { currentScope } from '../clients/scopes.js';
 import { keyportMetadata } from '../clients/metadata.js';
 import { createKeyInspector } from '../verification/verify.js';
@@ -22,8 +23,12 @@ import { countOnSuccess } from './overrides/install-usage-on-success.js';
  * tokens (RFC 7662 §4, mayIntrospectOrRevoke), any other client is told
  * `{active:false}`, the answer for a key it may not see as for one that does not exist.
  */
-export function introspectApiKeys(clients: ClientStore, config: Config) {
-  const keys = createKeyInspector({ config, clients });
+export function introspectApiKeys(
+  clients: ClientStore,
+  config: Config,
+  roles?: Pick<RoleService, 'effectivePermissions'>,
+) {
+  const keys = createKeyInspector({ config, clients, roles });
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     await next();
     const body = ctx.body as { active?: boolean } | undefined;
@@ -39,7 +44,7 @@ export function introspectApiKeys(clients: ClientStore, config: Config) {
       return;
     const outcome = await keys.inspect(token);
     if (outcome.kind !== 'valid') return;
-    const { client, scopes } = outcome.key;
+    const { client, scopes, permissions } = outcome.key;
     if (keyportMetadata(caller).kind !== 'resource_server' && caller.clientId !== client.clientId) return;
     countOnSuccess(ctx, client.clientId);
     ctx.body = {
@@ -52,6 +57,8 @@ export function introspectApiKeys(clients: ClientStore, config: Config) {
       ...(client.userId !== null ? { sub: String(client.userId) } : {}),
       ...(client.expiresAt !== null ? { exp: client.expiresAt } : {}),
       ...(client.meta !== null ? { meta: client.meta } : {}),
+      // What the key may do now: its own permissions and its roles' (issue 28 item 2).
+      permissions,
       iss: config.issuer,
     };
   };

@@ -44,9 +44,12 @@ export interface ProviderDeps {
   readonly clients: ClientStore;
   /** Revokes a key (the client service's revoke): RFC 7009 revocation of a caller's own raw key. */
   readonly revokeKey: (clientId: string) => Promise<unknown>;
+  /** A key's roles, for the permissions introspection lists (issue 28 item 2). */
+  readonly roles?: Pick<RoleService, 'effectivePermissions'>;
 }
 
 import { API_RESOURCE, USERINFO_SCOPES } from './api-resource.js';
+import type { RoleService } from '../clients/roles.js';
 
 export { API_RESOURCE };
 
@@ -71,6 +74,7 @@ export function createProvider({
   teams,
   clients,
   revokeKey,
+  roles,
 }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient, undefined, readDb),
@@ -191,7 +195,7 @@ export function createProvider({
   installAuthorizationRequestLimit(provider, { ipv6Prefix: config.ipv6ThrottlePrefix });
   installBasicAsSent(provider);
   installPageHeaders(provider);
-  installIntrospectionAdditions(provider, { clients, config });
+  installIntrospectionAdditions(provider, { clients, config, roles });
   installNoFormPost(provider);
   installTokenErrorWording(provider);
   installApiKeyRevocation(provider, { clients, config, revokeKey });

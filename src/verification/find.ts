@@ -24,7 +24,12 @@ export interface FindDeps {
   readonly clients: ClientStore;
   /** The store's findByKeyDigest, batched: concurrent verifications share one query. */
   readonly byDigest: (digest: string) => Promise<ClientRecord | undefined>;
+  /** What a key may do now: its permissions and its roles' (clients/roles.ts); none given: its own only. */
+  readonly permissionsOf?: (client: ClientRecord) => readonly string[] | Promise<readonly string[]>;
 }
+
+const permissionsOf = (deps: FindDeps, client: ClientRecord) =>
+  deps.permissionsOf ? deps.permissionsOf(client) : client.permissions;
 
 const BAD_CHECKSUM: NotFound = Object.freeze({ kind: 'not_found', reason: 'bad_checksum' });
 const UNKNOWN: NotFound = Object.freeze({ kind: 'not_found', reason: 'unknown' });
@@ -51,6 +56,7 @@ export async function findApiKey(deps: FindDeps, key: string): Promise<FoundKey 
     kind: 'found',
     client,
     scopes: client.scopes ?? deps.config.defaultScopes,
+    permissions: await permissionsOf(deps, client),
     isKey: true,
     validUntilMs: ends.length ? Math.min(...ends) : null,
   };
@@ -73,6 +79,7 @@ export async function findAccessToken(
     kind: 'found',
     client: owner,
     scopes: currentScope(token.scope, held).split(' ').filter(Boolean),
+    permissions: await permissionsOf(deps, owner),
     isKey: false,
     validUntilMs: owner.expiresAt === null ? null : owner.expiresAt * 1000,
   };

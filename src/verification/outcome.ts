@@ -25,6 +25,13 @@ export type VerifyOutcome =
       readonly ratelimit: RateLimitState | null;
     }
   | {
+      /** A permission the call needs (`resource:action`) is granted by none of the key's (issue 28 item 2). */
+      readonly kind: 'insufficient_permissions';
+      readonly key: FoundKey;
+      readonly missing: readonly string[];
+      readonly ratelimit: RateLimitState | null;
+    }
+  | {
       readonly kind: 'rate_limited';
       readonly key: FoundKey;
       readonly ratelimit: RateLimitState;
@@ -62,6 +69,8 @@ export interface FoundKey {
   readonly kind: 'found';
   readonly client: ClientRecord;
   readonly scopes: readonly string[];
+  /** What the key may do now (issue 28 item 2): its own permissions and its roles', sorted. */
+  readonly permissions: readonly string[];
   /** An API key, not an OAuth access token: only keys get leases (a token's revocation is not pushed to guards). */
   readonly isKey: boolean;
   /**

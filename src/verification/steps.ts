@@ -1,4 +1,5 @@
 import { hasApiAccess } from '../clients/client.js';
+import { missingPermissions } from '../clients/permissions.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import type { ClientStore } from '../clients/store.js';
 import type { UsageRecorder } from '../clients/usage.js';
@@ -26,6 +27,8 @@ export interface VerifyRequest {
   readonly key: string;
   readonly cost: number;
   readonly scopes: readonly string[];
+  /** Permissions (`resource:action`) the call needs (issue 28 item 2); none: no check. */
+  readonly permissions?: readonly string[];
   /** The API caller's address, as the resource server saw it. */
   readonly ip?: string;
   /** Calls the guard would like to allow on its own (a lease); 0 for none. */
@@ -106,6 +109,14 @@ export function checkScopes(_deps: CheckDeps, { key, request }: Verification): S
   if (request.scopes.length === 0) return undefined;
   const missing = request.scopes.filter((s) => !key.scopes.includes(s));
   return missing.length === 0 ? undefined : { kind: 'insufficient_scope', key, missing, ratelimit: null };
+}
+
+/** Permissions: every permission the call needs is granted by the key's own or its roles' (wildcards count). */
+export function checkPermissions(_deps: CheckDeps, { key, request }: Verification): StepAnswer {
+  const needed = request.permissions ?? [];
+  if (needed.length === 0) return undefined;
+  const missing = missingPermissions(key.permissions, needed);
+  return missing.length === 0 ? undefined : { kind: 'insufficient_permissions', key, missing, ratelimit: null };
 }
 
 /** Budget: `cost` calls of the plan's per-minute/hour/day budget, the same counters as the token endpoint's. */

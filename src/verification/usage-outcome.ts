@@ -16,7 +16,9 @@ export function usageOutcomeOf(outcome: VerifyOutcome): UsageOutcome | undefined
     case 'expired':
     case 'no_api_access':
       return undefined;
+    // A call refused for a permission counts where one refused for a scope does: refused for its rights.
     case 'insufficient_scope':
+    case 'insufficient_permissions':
       return 'insufficient_scope';
     case 'rate_limited':
       return 'rate_limited';

@@ -11,6 +11,7 @@ import {
   checkExpiry,
   checkPlanAccess,
   checkRevoked,
+  checkPermissions,
   checkScopes,
   countLeasedCalls,
   grantLease,
@@ -26,6 +27,7 @@ import {
 import { usageOutcomeOf } from './usage-outcome.js';
 import { withBudgetShown } from './budget-shown.js';
 import type { LimitNotices } from '../events/limit-notices.js';
+import type { RoleService } from '../clients/roles.js';
 
 export type { FindAccessToken } from './find.js';
 export type { VerifyRequest } from './steps.js';
@@ -52,6 +54,7 @@ const VERIFY_STEPS: readonly Step<SpendDeps>[] = [
   checkExpiry,
   checkPlanAccess,
   checkScopes,
+  checkPermissions,
   spendBudget,
   spendCredits,
   grantLease,
@@ -98,12 +101,19 @@ export function createKeyVerifier(deps: {
   usage: UsageRecorder;
   keyUsage: KeyUsage;
   findAccessToken: FindAccessToken;
+  /** The key's roles, read at each verification (issue 28 item 2); absent: its own permissions only. */
+  roles?: Pick<RoleService, 'effectivePermissions'>;
   clock?: Clock;
   /** `key.rate_limited` and `credits.low`: told of each refusal and spend, answered without waiting. */
   notices?: LimitNotices;
 }): KeyVerifier {
   const { findAccessToken, clock = systemClock } = deps;
-  const found: FindDeps = { config: deps.config, clients: deps.clients, byDigest: batchedByDigest(deps.clients) };
+  const found: FindDeps = {
+    config: deps.config,
+    clients: deps.clients,
+    byDigest: batchedByDigest(deps.clients),
+    permissionsOf: deps.roles?.effectivePermissions,
+  };
   const spend: SpendDeps = deps;
 
   return {
@@ -127,9 +137,19 @@ export function createKeyVerifier(deps: {
 }
 
 /** The inspector for RFC 7662 introspection of raw keys: the find and check steps of the same pipeline. */
-export function createKeyInspector(deps: { config: Config; clients: ClientStore; clock?: Clock }): KeyInspector {
+export function createKeyInspector(deps: {
+  config: Config;
+  clients: ClientStore;
+  roles?: Pick<RoleService, 'effectivePermissions'>;
+  clock?: Clock;
+}): KeyInspector {
   const { config, clients, clock = systemClock } = deps;
-  const found: FindDeps = { config, clients, byDigest: batchedByDigest(clients) };
+  const found: FindDeps = {
+    config,
+    clients,
+    byDigest: batchedByDigest(clients),
+    permissionsOf: deps.roles?.effectivePermissions,
+  };
   return {
     async inspect(value) {
       const key = await findKeyOnly(found, value);

@@ -10,6 +10,7 @@ export type VerifyCode =
   | 'RATE_LIMITED'
   | 'USAGE_EXCEEDED'
   | 'INSUFFICIENT_SCOPE'
+  | 'INSUFFICIENT_PERMISSIONS'
   | 'NO_API_ACCESS';
 
 /** The `/keys/verify` body: `valid` only for VALID; the key's details once it is known to exist. */
@@ -22,6 +23,8 @@ export type VerifyAnswer =
       readonly team_id: number | null;
       readonly environment: string;
       readonly scopes: readonly string[];
+      /** What the key may do now: its own permissions and its roles' (issue 28 item 2). */
+      readonly permissions: readonly string[];
       readonly name: string | null;
       readonly expires_at: string | null;
       readonly ratelimit: RateLimitState | null;
@@ -53,6 +56,8 @@ export function verifyAnswer(outcome: VerifyOutcome): VerifyAnswer {
       return details(outcome.key, 'NO_API_ACCESS', outcome.ratelimit);
     case 'insufficient_scope':
       return details(outcome.key, 'INSUFFICIENT_SCOPE', outcome.ratelimit);
+    case 'insufficient_permissions':
+      return details(outcome.key, 'INSUFFICIENT_PERMISSIONS', outcome.ratelimit);
     case 'rate_limited':
       return details(outcome.key, 'RATE_LIMITED', outcome.ratelimit, undefined, outcome.retryAfter);
     case 'usage_exceeded':
@@ -65,7 +70,7 @@ export function verifyAnswer(outcome: VerifyOutcome): VerifyAnswer {
 }
 
 function details(
-  { client, scopes }: FoundKey,
+  { client, scopes, permissions }: FoundKey,
   code: Exclude<VerifyCode, 'NOT_FOUND'>,
   ratelimit: RateLimitState | null,
   credits?: number,
@@ -79,6 +84,7 @@ function details(
     team_id: client.teamId,
     environment: client.environment,
     scopes,
+    permissions,
     name: client.name,
     expires_at: client.expiresAt === null ? null : new Date(client.expiresAt * 1000).toISOString(),
     ratelimit,

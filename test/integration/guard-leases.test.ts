@@ -250,6 +250,7 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
         environment: 'prod',
         scopes: ['api:read', 'api:write'],
         meta: null,
+        permissions: [],
       });
       expect(Number(verdict.headers['X-RateLimit-Remaining'])).toBeGreaterThan(0);
       calls += 1;

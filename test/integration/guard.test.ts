@@ -121,6 +121,7 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
           environment: 'prod',
           scopes: ['api:read'],
           meta: null,
+          permissions: [],
         });
         expect(res.headers['x-ratelimit-limit']).toBe('1000');
         expect(Number(res.headers['x-ratelimit-remaining'])).toBeGreaterThan(0);

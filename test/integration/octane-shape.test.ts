@@ -47,13 +47,16 @@ describe.each(DATABASES)('ALM Octane’s REST shape on $name', (database) => {
   });
 
   it('create in Octane’s {"data": [...]} form answers {total_count, data: [{type, id, client_id, is_valid}], exceeds_total_count}', async () => {
+    // Octane's workspace role ids name roles (issue 28 item 2): the team's own, made first, here "DevOps Admin".
+    const role = await api('POST', '/roles', { name: 'DevOps Admin', permissions: ['pipelines:*'] });
+    expect(role.status).toBe(201);
     const res = await api('POST', '/clients?fields=client_id', {
       data: [
         {
           client_secret: '9011@83sd!f1042ds+f19fg86M',
           name: 'myKey03',
           expiration: new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
-          workspace_roles: { data: [{ type: 'workspace_role', id: '1028' }] },
+          workspace_roles: { data: [{ type: 'workspace_role', id: role.body.id }] },
         },
       ],
     });
@@ -62,6 +65,7 @@ describe.each(DATABASES)('ALM Octane’s REST shape on $name', (database) => {
     const [item] = res.body.data;
     expect(item).toMatchObject({ type: 'api_access', is_valid: true });
     expect(item.id).toBe(item.client_id);
+    expect(item.roles).toEqual([role.body.id]);
     // The chosen secret is for /token only, and the answer says so.
     expect(item.client_secret_note).toMatch(/not an API key.*\/token/);
     expect(await tokenStatus(item.client_id, '9011@83sd!f1042ds+f19fg86M')).toBe(200);

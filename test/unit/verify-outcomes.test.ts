@@ -14,7 +14,7 @@ const client = {
   expiresAt: 1_900_000_000,
   credits: { remaining: 5, refill: null },
 } as unknown as ClientRecord;
-const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], isKey: true, validUntilMs: null };
+const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], permissions: [], isKey: true, validUntilMs: null };
 const ratelimit = { limit: 10, remaining: 3, reset: 1_800_000_000 };
 
 /** One outcome of each kind; `satisfies` makes this table fail to compile when a kind is added and not listed. */
@@ -24,6 +24,7 @@ const EXAMPLES = {
   expired: { kind: 'expired', key },
   no_api_access: { kind: 'no_api_access', key, ratelimit },
   insufficient_scope: { kind: 'insufficient_scope', key, missing: ['api:write'], ratelimit },
+  insufficient_permissions: { kind: 'insufficient_permissions', key, missing: ['projects:write'], ratelimit },
   rate_limited: { kind: 'rate_limited', key, ratelimit, retryAfter: 12 },
   usage_exceeded: { kind: 'usage_exceeded', key, ratelimit },
   valid: { kind: 'valid', key, ratelimit, credits: 4, lease: { calls: 2, ttl_ms: 5000 } },
@@ -36,6 +37,7 @@ const EXPECTED: { [K in VerifyOutcomeKind]: { code: VerifyCode; usage: UsageOutc
   expired: { code: 'EXPIRED', usage: undefined },
   no_api_access: { code: 'NO_API_ACCESS', usage: undefined },
   insufficient_scope: { code: 'INSUFFICIENT_SCOPE', usage: 'insufficient_scope' },
+  insufficient_permissions: { code: 'INSUFFICIENT_PERMISSIONS', usage: 'insufficient_scope' },
   rate_limited: { code: 'RATE_LIMITED', usage: 'rate_limited' },
   usage_exceeded: { code: 'USAGE_EXCEEDED', usage: 'usage_exceeded' },
   valid: { code: 'VALID', usage: 'valid' },
@@ -62,6 +64,7 @@ describe('the verification outcomes and their two mappings', () => {
         'RATE_LIMITED',
         'USAGE_EXCEEDED',
         'INSUFFICIENT_SCOPE',
+        'INSUFFICIENT_PERMISSIONS',
         'NO_API_ACCESS',
       ].sort(),
     );
@@ -87,6 +90,7 @@ describe('the verification outcomes and their two mappings', () => {
       team_id: 7,
       environment: 'prod',
       scopes: ['api:read'],
+      permissions: [],
       name: 'CI',
       expires_at: new Date(1_900_000_000 * 1000).toISOString(),
       ratelimit,

@@ -1,6 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config.js';
 import type { ClientStore } from '../../clients/store.js';
+import type { RoleService } from '../../clients/roles.js';
 import { introspectApiKeys, introspectCurrentScope, introspectForApisOnly } from '../introspection.js';
 
 /*
@@ -15,9 +16,13 @@ import { introspectApiKeys, introspectCurrentScope, introspectForApisOnly } from
  */
 export function installIntrospectionAdditions(
   provider: Provider,
-  deps: { readonly clients: ClientStore; readonly config: Config },
+  deps: {
+    readonly clients: ClientStore;
+    readonly config: Config;
+    readonly roles?: Pick<RoleService, 'effectivePermissions'>;
+  },
 ): void {
   provider.use(introspectForApisOnly(deps.config));
   provider.use(introspectCurrentScope);
-  provider.use(introspectApiKeys(deps.clients, deps.config));
+  provider.use(introspectApiKeys(deps.clients, deps.config, deps.roles));
 }

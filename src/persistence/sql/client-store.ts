@@ -3,6 +3,7 @@ import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import type { ClientRecord, Credits } from '../../clients/client.js';
 import { kindOfRow } from '../../clients/kinds.js';
 import { metaFromText, metaToText } from '../../clients/meta.js';
+import { listFromText, listToText } from '../../clients/permissions.js';
 import { thumbprint, type PublicKey } from '../../clients/public-keys.js';
 import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
@@ -40,6 +41,8 @@ interface ClientRow {
   extra_public_keys?: string | null;
   meta?: string | null;
   leaked_at?: number | string | null;
+  permissions?: string | null;
+  roles?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -103,6 +106,8 @@ function toRecord(row: ClientRow): ClientRecord {
     credits: creditsOf(row),
     meta: metaFromText(row.meta),
     leakedAt: num(row.leaked_at),
+    permissions: listFromText(row.permissions),
+    roles: listFromText(row.roles),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
     creditsLowAt: num(row.credits_low_at ?? null),
@@ -172,6 +177,8 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         key_digest_binding: c.keyDigest && c.secretHash ? digestBinding(c.secretHash) : null,
         ...creditColumns(c.credits ?? null, clock.now()),
         meta: metaToText(c.meta ?? null),
+        permissions: listToText(c.permissions ?? []),
+        roles: listToText(c.roles ?? []),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -202,6 +209,8 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits, clock.now()));
       if (changes.meta !== undefined) columns.meta = metaToText(changes.meta);
       if (changes.leakedAt !== undefined) columns.leaked_at = changes.leakedAt;
+      if (changes.permissions !== undefined) columns.permissions = listToText(changes.permissions);
+      if (changes.roles !== undefined) columns.roles = listToText(changes.roles);
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;

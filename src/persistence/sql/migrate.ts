@@ -33,6 +33,9 @@ import * as clientMeta from '../../../migrations/20261202000020_client_meta.js';
 import * as teamLeakedKeyAction from '../../../migrations/20261203000700_team_leaked_key_action.js';
 import * as leakReports from '../../../migrations/20261203000701_leak_reports.js';
 import * as clientLeakedAt from '../../../migrations/20261203000702_client_leaked_at.js';
+import * as clientPermissions from '../../../migrations/20261203000600_client_permissions.js';
+import * as clientRoles from '../../../migrations/20261203000601_client_roles.js';
+import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -71,6 +74,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
   ['20261203000701_leak_reports', leakReports],
   ['20261203000702_client_leaked_at', clientLeakedAt],
+  ['20261203000600_client_permissions', clientPermissions],
+  ['20261203000601_client_roles', clientRoles],
+  ['20261203000602_team_roles', teamRoles],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
