@@ -166,12 +166,12 @@ export function keyportGuard({
   async function verify(key, { scopes = [], cost = 1, ip } = {}) {
     if (!leases) return ask(key, { scopes, cost, ip });
     const digest = createHash('sha256').update(key).digest('base64url');
-    const local = leases.take(digest, cost, scopes);
+    const local = leases.take(digest, cost, scopes, false, ip);
     if (local) return local;
     const waiting = pending.get(digest);
     if (waiting) {
       await waiting;
-      const granted = leases.take(digest, cost, scopes, true);
+      const granted = leases.take(digest, cost, scopes, true, ip);
       if (granted) return granted;
     }
     const asked = ask(key, { scopes, cost, ip }, digest);
@@ -219,7 +219,8 @@ export function keyportGuard({
           // The key's own metadata; one frozen copy, shared by every call its lease serves.
           meta: deepFreeze(answer.meta === undefined ? null : structuredClone(answer.meta)),
         });
-        if (digest) leases.store(digest, mark, answer, identity);
+        // A key with an address allowlist: its lease serves only the address keyport checked.
+        if (digest) leases.store(digest, mark, answer, identity, answer.allowed_ips?.length ? ip : undefined);
         return { status: 200, headers, identity };
       }
       case 'RATE_LIMITED': {
@@ -241,6 +242,15 @@ export function keyportGuard({
           status: 403,
           headers,
           body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` },
+        };
+      case 'FORBIDDEN_IP':
+        return {
+          status: 403,
+          headers,
+          body: {
+            error: 'insufficient_permissions',
+            message: answer.message ?? `the address ${ip ?? '(unknown)'} is not allowed to use this key`,
+          },
         };
       case 'NO_API_ACCESS':
         return {

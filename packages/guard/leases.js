@@ -121,8 +121,11 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
   }
 
   return {
-    /** Counts a call of this key (unless `again`); the answer is a verdict when its lease allows it here. */
-    take(digest, cost, scopes, again = false) {
+    /**
+     * Counts a call of this key (unless `again`); the answer is a verdict when its lease allows it here.
+     * A lease bound to an address (the key has an allowlist) serves calls from that address only.
+     */
+    take(digest, cost, scopes, again = false, ip = undefined) {
       start();
       const now = Date.now();
       const s = Math.floor(now / 1000);
@@ -148,6 +151,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         !trusted() ||
         entry.until <= now ||
         entry.calls < cost ||
+        (entry.ip !== undefined && entry.ip !== ip) ||
         !scopes.every((x) => entry.identity.scopes.includes(x))
       )
         return undefined;
@@ -181,7 +185,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       return { lease, leasedCalls, mark: generation };
     },
     /** Keeps a lease, unless a change arrived while it was being granted. */
-    store(digest, mark, answer, identity) {
+    store(digest, mark, answer, identity, ip = undefined) {
       if (!answer.lease || mark !== generation || !trusted()) return;
       // Calls the replaced lease served while this one was being granted are still to be reported.
       keep(digest, entries.get(digest)?.used ?? 0);
@@ -197,6 +201,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         used: 0,
         until: Date.now() + answer.lease.ttl_ms,
         ratelimit: answer.ratelimit,
+        ip,
       });
     },
     /** The calls served from leases and not reported yet, by key digest; they count as reported from now on. */

@@ -89,6 +89,7 @@ export function createCallerAuth({
       case 'rate_limited':
       case 'usage_exceeded':
       case 'insufficient_scope':
+      case 'forbidden_ip':
         return undefined;
       case 'valid': {
         const { clientId, teamId } = outcome.key.client;

@@ -50,6 +50,9 @@ export const clientAnswer = z.object({
     .record(z.string(), z.unknown())
     .nullable()
     .meta({ description: "the key's own metadata, as set at create or by PATCH" }),
+  allowed_ips: z
+    .array(z.string())
+    .meta({ description: 'where the key may be used from, in canonical form; []: anywhere' }),
   share: shareView.optional().meta({ description: 'the newest one-time link of its secret, if any' }),
 });
 

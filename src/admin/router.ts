@@ -176,6 +176,7 @@ export function createAdminRouter({
         isValid: changes.is_valid,
         credits,
         meta: changes.meta,
+        allowedIps: changes.allowed_ips,
       });
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
@@ -315,6 +316,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         clientSecret: input.client_secret,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        allowedIps: input.allowed_ips ?? undefined,
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -330,6 +332,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         publicKeyKid: kid,
         credits: creditsOf(input.credits),
         meta: input.meta,
+        allowedIps: input.allowed_ips ?? undefined,
       });
     }
     case 'app':
@@ -339,6 +342,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         scopes: input.scopes,
         redirectUris: input.redirect_uris,
         meta: input.meta,
+        allowedIps: input.allowed_ips ?? undefined,
       });
   }
 }

@@ -1,3 +1,4 @@
+import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
@@ -46,6 +47,8 @@ export interface ClientRecord {
   readonly meta: KeyMeta | null;
   /** When a secret scanner reported the current secret as public (issue 28 item 4); null or absent: never. */
   readonly leakedAt?: number | null;
+  /** Where the key may be used from (clients/allowed-ips.ts); empty: anywhere. */
+  readonly allowedIps: AllowedIps;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -98,6 +101,7 @@ export interface ClientView {
   readonly meta: KeyMeta | null;
   /** Only when a secret scanner reported the current secret as public: revoked, or (a team that flags) still working. */
   readonly leaked_at?: string;
+  readonly allowed_ips: AllowedIps;
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -124,5 +128,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     credits: client.credits,
     meta: client.meta,
     ...(client.leakedAt ? { leaked_at: iso(client.leakedAt)! } : {}),
+    allowed_ips: client.allowedIps,
   };
 }

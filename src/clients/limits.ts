@@ -28,4 +28,6 @@ export const CLIENT_LIMITS = {
   /** A key's `meta` object: its JSON text in bytes (UTF-8), and how deeply it may nest (the object itself is level 1). */
   metaBytes: 1024,
   metaDepth: 3,
+  /** A key's `allowed_ips`: addresses and CIDR ranges. */
+  allowedIpsCount: 50,
 } as const;

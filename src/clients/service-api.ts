@@ -1,5 +1,6 @@
 import type { ShareOptions } from '../shares/share-links.js';
 import type { ClientRecord, ClientView, Credits } from './client.js';
+import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
@@ -25,6 +26,8 @@ export interface NewServiceAccount {
   readonly credits?: Credits | null;
   /** The customer's own metadata, checked by clients/meta.ts (null or absent: none). */
   readonly meta?: KeyMeta | null;
+  /** Addresses and CIDR ranges it may be used from, checked by clients/allowed-ips.ts (empty or absent: anywhere). */
+  readonly allowedIps?: readonly string[];
 }
 
 export interface NewApp {
@@ -33,6 +36,7 @@ export interface NewApp {
   readonly redirectUris?: readonly string[];
   readonly scopes?: readonly string[];
   readonly meta?: KeyMeta | null;
+  readonly allowedIps?: readonly string[];
 }
 
 export interface ClientService {
@@ -72,6 +76,7 @@ export interface ClientService {
       isValid?: false;
       credits?: Credits | null;
       meta?: KeyMeta | null;
+      allowedIps?: readonly string[] | null;
     },
   ): Promise<ClientView>;
   /**

@@ -13,6 +13,7 @@ import { checkKid, MAX_PUBLIC_KEYS, normalizePublicKey, thumbprint } from './pub
 import { generateClientId, generateClientSecret, hashSecret, keyDigest, secretHint } from './secrets.js';
 import type { ClientStore } from './store.js';
 import { checkMeta } from './meta.js';
+import { checkAllowedIps } from './allowed-ips.js';
 import type { ClientService, CreatedClient } from './service-api.js';
 import {
   checkChosenSecret,
@@ -161,6 +162,7 @@ export function createClientService({
       const { secret, fields } = await credentials(environment, publicKeyPem, input.clientSecret, { apiKey: true });
       const credits = checkCredits(input.credits);
       const meta = checkMeta(input.meta);
+      const allowedIps = checkAllowedIps(input.allowedIps);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
@@ -180,6 +182,7 @@ export function createClientService({
             publicKeyKid: publicKeyKid ?? null,
             credits,
             meta,
+            allowedIps,
             ...fields,
           },
           trx,
@@ -197,6 +200,7 @@ export function createClientService({
       const name = checkName(input.name, '');
       const scopes = checkScopes(input.scopes);
       const meta = checkMeta(input.meta);
+      const allowedIps = checkAllowedIps(input.allowedIps);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
       await withFreeKeySlot(team, async (trx) => {
@@ -213,6 +217,7 @@ export function createClientService({
             createdAt: now,
             expiresAt: null,
             meta,
+            allowedIps,
             ...fields,
           },
           trx,
@@ -354,12 +359,14 @@ export function createClientService({
         ...(changes.scopes !== undefined ? { scopes: checkScopes(changes.scopes) } : {}),
         ...(changes.credits !== undefined ? { credits: checkCredits(changes.credits) } : {}),
         ...(changes.meta !== undefined ? { meta: checkMeta(changes.meta) } : {}),
+        ...(changes.allowedIps !== undefined ? { allowedIps: checkAllowedIps(changes.allowedIps) } : {}),
       };
       const types = [
         ...(columns.name !== undefined ? (['client.renamed'] as const) : []),
         ...(columns.scopes !== undefined ? (['client.scopes-changed'] as const) : []),
         ...(columns.credits !== undefined ? (['client.credits-changed'] as const) : []),
         ...(columns.meta !== undefined ? (['client.meta-changed'] as const) : []),
+        ...(columns.allowedIps !== undefined ? (['client.allowed-ips-changed'] as const) : []),
       ];
       if (types.length) await change(client, columns, types);
       if (changes.isValid === false) await revokeClient(client);

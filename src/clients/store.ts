@@ -1,5 +1,6 @@
 import type { Tx } from '../unit-of-work.js';
 import type { ClientKind, ClientRecord, Credits, Environment } from './client.js';
+import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
@@ -16,6 +17,7 @@ export interface NewClient {
   readonly keyDigest?: string | null;
   readonly credits?: Credits | null;
   readonly meta?: KeyMeta | null;
+  readonly allowedIps?: AllowedIps;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -41,6 +43,7 @@ export type ClientChanges = Partial<{
   credits: Credits | null;
   meta: KeyMeta | null;
   leakedAt: number | null;
+  allowedIps: AllowedIps;
 }>;
 
 export interface ClientStore {

@@ -13,6 +13,8 @@ export type ClientEvent =
   | { readonly type: 'client.credits-changed'; readonly clientId: string; readonly teamId: number | null }
   /** The key's metadata changed; the event never holds the metadata itself. */
   | { readonly type: 'client.meta-changed'; readonly clientId: string; readonly teamId: number | null }
+  /** The key's address allowlist changed (guards drop their leases of it). */
+  | { readonly type: 'client.allowed-ips-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
   /**

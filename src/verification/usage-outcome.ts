@@ -16,6 +16,8 @@ export function usageOutcomeOf(outcome: VerifyOutcome): UsageOutcome | undefined
     case 'expired':
     case 'no_api_access':
       return undefined;
+    case 'forbidden_ip':
+      return 'forbidden_ip';
     case 'insufficient_scope':
       return 'insufficient_scope';
     case 'rate_limited':

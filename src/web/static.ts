@@ -33,7 +33,7 @@ a.button.secondary{background:#fff;color:#2458c6}.danger,a.button.danger{backgro
 dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.details dd{margin:0}
 .chart svg{width:100%;height:10rem;background:#fafbfc;border:1px solid #dde1e6}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
-.swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}
+.swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}.swatch.forbidden_ip{background:#5d4037}
 nav.pages{margin:1rem 0}
 table.cards td.name,table.events td.what{white-space:normal;overflow-wrap:anywhere;min-width:8rem}
 nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid #dde1e6;margin:1rem 0}

@@ -13,6 +13,7 @@ const client = {
   name: 'CI',
   expiresAt: 1_900_000_000,
   credits: { remaining: 5, refill: null },
+  allowedIps: [],
 } as unknown as ClientRecord;
 const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], isKey: true, validUntilMs: null };
 const ratelimit = { limit: 10, remaining: 3, reset: 1_800_000_000 };
@@ -24,6 +25,7 @@ const EXAMPLES = {
   expired: { kind: 'expired', key },
   no_api_access: { kind: 'no_api_access', key, ratelimit },
   insufficient_scope: { kind: 'insufficient_scope', key, missing: ['api:write'], ratelimit },
+  forbidden_ip: { kind: 'forbidden_ip', key, address: '198.51.100.7' },
   rate_limited: { kind: 'rate_limited', key, ratelimit, retryAfter: 12 },
   usage_exceeded: { kind: 'usage_exceeded', key, ratelimit },
   valid: { kind: 'valid', key, ratelimit, credits: 4, lease: { calls: 2, ttl_ms: 5000 } },
@@ -36,6 +38,7 @@ const EXPECTED: { [K in VerifyOutcomeKind]: { code: VerifyCode; usage: UsageOutc
   expired: { code: 'EXPIRED', usage: undefined },
   no_api_access: { code: 'NO_API_ACCESS', usage: undefined },
   insufficient_scope: { code: 'INSUFFICIENT_SCOPE', usage: 'insufficient_scope' },
+  forbidden_ip: { code: 'FORBIDDEN_IP', usage: 'forbidden_ip' },
   rate_limited: { code: 'RATE_LIMITED', usage: 'rate_limited' },
   usage_exceeded: { code: 'USAGE_EXCEEDED', usage: 'usage_exceeded' },
   valid: { code: 'VALID', usage: 'valid' },
@@ -63,6 +66,7 @@ describe('the verification outcomes and their two mappings', () => {
         'USAGE_EXCEEDED',
         'INSUFFICIENT_SCOPE',
         'NO_API_ACCESS',
+        'FORBIDDEN_IP',
       ].sort(),
     );
   });

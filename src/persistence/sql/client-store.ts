@@ -3,6 +3,7 @@ import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import type { ClientRecord, Credits } from '../../clients/client.js';
 import { kindOfRow } from '../../clients/kinds.js';
 import { metaFromText, metaToText } from '../../clients/meta.js';
+import { allowedIpsFromText, allowedIpsToText } from '../../clients/allowed-ips.js';
 import { thumbprint, type PublicKey } from '../../clients/public-keys.js';
 import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
@@ -40,6 +41,7 @@ interface ClientRow {
   extra_public_keys?: string | null;
   meta?: string | null;
   leaked_at?: number | string | null;
+  allowed_ips?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -103,6 +105,7 @@ function toRecord(row: ClientRow): ClientRecord {
     credits: creditsOf(row),
     meta: metaFromText(row.meta),
     leakedAt: num(row.leaked_at),
+    allowedIps: allowedIpsFromText(row.allowed_ips),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
     creditsLowAt: num(row.credits_low_at ?? null),
@@ -172,6 +175,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         key_digest_binding: c.keyDigest && c.secretHash ? digestBinding(c.secretHash) : null,
         ...creditColumns(c.credits ?? null, clock.now()),
         meta: metaToText(c.meta ?? null),
+        allowed_ips: allowedIpsToText(c.allowedIps ?? []),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -202,6 +206,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       if (changes.credits !== undefined) Object.assign(columns, creditColumns(changes.credits, clock.now()));
       if (changes.meta !== undefined) columns.meta = metaToText(changes.meta);
       if (changes.leakedAt !== undefined) columns.leaked_at = changes.leakedAt;
+      if (changes.allowedIps !== undefined) columns.allowed_ips = allowedIpsToText(changes.allowedIps);
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;
