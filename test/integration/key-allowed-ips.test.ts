@@ -306,6 +306,22 @@ describe.each(DATABASES)('address allowlists on keys, on $name', (database) => {
     });
   });
 
+  it('the admin API: a keys:manage key from an unlisted address is 403 insufficient_permissions', async () => {
+    const created = await create({ scopes: ['api:read', 'keys:manage'], allowed_ips: ['192.0.2.60'] });
+    const secret = created.body.client_secret;
+    const list = (from: string) =>
+      fetch(`${server.url}/api/teams/${teamId}/clients?limit=1`, {
+        headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': from },
+      });
+    expect((await list('192.0.2.60')).status).toBe(200);
+    const refused = await list('192.0.2.61');
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({
+      error: 'insufficient_permissions',
+      message: 'the address 192.0.2.61 is not allowed to use this key',
+    });
+  });
+
   it('over 50 entries: 400 invalid_request naming allowed_ips; nothing stored', async () => {
     const before = Number((await server.keyport.db('o_auth_clients').count({ n: '*' }))[0]!.n);
     const many = Array.from({ length: 51 }, (_, i) => `192.0.2.${i}`);

@@ -113,7 +113,7 @@ describe('the verification outcomes and their two mappings', () => {
   });
 
   it('an unknown kind is a thrown error, never a silent answer', () => {
-    const bogus = { kind: 'forbidden_ip', key } as unknown as VerifyOutcome;
+    const bogus = { kind: 'no_such_outcome', key } as unknown as VerifyOutcome;
     expect(() => verifyAnswer(bogus)).toThrow(/unexpected/);
     expect(() => usageOutcomeOf(bogus)).toThrow(/unexpected/);
   });
