@@ -7,7 +7,7 @@ h1{font-size:1.4rem;margin-top:0}h2{font-size:1.15rem}label{display:block;margin
 input{width:100%;padding:.6rem;font-size:1rem;border:1px solid #b8bec7;border-radius:6px}
 button{padding:.6rem 1rem;font-size:1rem;border-radius:6px;border:1px solid #2458c6;background:#2f6fed;color:#fff;cursor:pointer;margin-top:1rem}
 button.secondary{background:#fff;color:#2458c6}.error{color:#b3261e;font-weight:600}
-ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}
+ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}dl.details dd{overflow-wrap:anywhere;min-width:0}
 .row{display:flex;gap:.5rem;flex-wrap:wrap}
 a{color:#1d4fb8}:focus-visible{outline:3px solid #1d4fb8;outline-offset:2px}
 body.dashboard main.wide{max-width:80rem;margin:1rem auto}
