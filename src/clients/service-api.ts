@@ -1,6 +1,5 @@
 import type { ShareOptions } from '../shares/share-links.js';
 import type { ClientRecord, ClientView, Credits } from './client.js';
-import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 
 /** A client as created: the view, plus the secret this one time (none for private_key_jwt). */
