@@ -121,6 +121,12 @@ export async function createKeyport(
   const windowCounters = redis
     ? windowCountersWithFallback(redis.breaker, createRedisWindowCounters(redis.client), databaseCounters)
     : databaseCounters;
+  const keyUsageStore = createSqlKeyUsage(services.db);
+  const keyUsage = createKeyUsage(keyUsageStore, {
+    flushEveryMs: config.usageFlushSeconds * 1000,
+    onError: (err) =>
+      logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
+  });
   const limits: OAuthLimits = {
     plans: createPlanLimits(planCounters, config, services.clock),
     failures: createAuthFailures(windowCounters, config),
@@ -136,13 +142,8 @@ export async function createKeyport(
           () => current.keys.cookieKeys[0]!,
         )
       : undefined,
+    keyUsage,
   };
-  const keyUsageStore = createSqlKeyUsage(services.db);
-  const keyUsage = createKeyUsage(keyUsageStore, {
-    flushEveryMs: config.usageFlushSeconds * 1000,
-    onError: (err) =>
-      logger.error({ err: { message: err.message } }, 'writing API key usage failed; retrying with the next flush'),
-  });
   const metrics = createMetrics({
     db: services.db,
     bcrypt: limits.bcrypt,

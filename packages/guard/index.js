@@ -170,12 +170,12 @@ export function keyportGuard({
   async function verify(key, { scopes = [], permissions = [], cost = 1, ip } = {}) {
     if (!leases) return ask(key, { scopes, permissions, cost, ip });
     const digest = createHash('sha256').update(key).digest('base64url');
-    const local = leases.take(digest, cost, scopes, false, permissions);
+    const local = leases.take(digest, cost, scopes, false, permissions, ip);
     if (local) return local;
     const waiting = pending.get(digest);
     if (waiting) {
       await waiting;
-      const granted = leases.take(digest, cost, scopes, true, permissions);
+      const granted = leases.take(digest, cost, scopes, true, permissions, ip);
       if (granted) return granted;
     }
     const asked = ask(key, { scopes, permissions, cost, ip }, digest);
@@ -220,7 +220,8 @@ export function keyportGuard({
         // What the key may do now (its own permissions and its roles'), as keyport answered.
         permissions: Object.freeze([...(answer.permissions ?? [])]),
       });
-      if (digest) leases.store(digest, mark, answer, identity);
+      // A key with an address allowlist: its lease serves only the address keyport checked.
+      if (digest) leases.store(digest, mark, answer, identity, answer.allowed_ips?.length ? ip : undefined);
     }
     const headers = {};
     if (answer.ratelimit) {
@@ -254,6 +255,15 @@ export function keyportGuard({
           status: 403,
           headers,
           body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` },
+        };
+      case 'FORBIDDEN_IP':
+        return {
+          status: 403,
+          headers,
+          body: {
+            error: 'insufficient_permissions',
+            message: answer.message ?? `the address ${ip ?? '(unknown)'} is not allowed to use this key`,
+          },
         };
       case 'INSUFFICIENT_PERMISSIONS':
         return {

@@ -139,8 +139,11 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
   }
 
   return {
-    /** Counts a call of this credential (unless `again`); the answer is a verdict when its client's leases allow it here. */
-    take(digest, cost, scopes, again = false, permissions = []) {
+    /**
+     * Counts a call of this credential (unless `again`); the answer is a verdict when its client's leases allow it here.
+     * A lease bound to an address (the key has an allowlist) serves calls from that address only.
+     */
+    take(digest, cost, scopes, again = false, permissions = [], ip = undefined) {
       start();
       const now = Date.now();
       const s = Math.floor(now / 1000);
@@ -165,6 +168,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         !entry ||
         !trusted() ||
         entry.until <= now ||
+        (entry.ip !== undefined && entry.ip !== ip) ||
         !scopes.every((x) => entry.identity.scopes.includes(x)) ||
         // A permission the lease's key lacks goes to keyport, which answers INSUFFICIENT_PERMISSIONS.
         !grantsAll(entry.identity.permissions, permissions)
@@ -212,13 +216,13 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       return { lease, leasedCalls, mark: generation };
     },
     /** Keeps a lease with its credential's identity, unless a change arrived while it was being granted. */
-    store(digest, mark, answer, identity) {
+    store(digest, mark, answer, identity, ip = undefined) {
       if (!answer.lease || mark !== generation || !trusted()) return;
       const now = Date.now();
       const until = now + answer.lease.ttl_ms;
       entries.delete(digest);
       if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
-      entries.set(digest, { identity, until });
+      entries.set(digest, { identity, until, ip });
       let budget = budgets.get(identity.client_id);
       if (!budget) {
         if (budgets.size >= MAX_ENTRIES) {

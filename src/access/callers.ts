@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { addressRefusal, allowsAddress } from '../clients/allowed-ips.js';
 import { InsufficientPermissions, InvalidToken, assertNever } from '../errors.js';
 import type { KeyportClientMetadata } from '../clients/metadata.js';
 import { currentScope } from '../clients/scopes.js';
@@ -29,7 +30,8 @@ export interface BearerCaller {
 
 export interface CallerAuth {
   /** Resolves the Bearer token of a request, or throws `invalid_token`. */
-  authenticate(authorization: string | undefined): Promise<BearerCaller>;
+  /** `address`: the caller's, as `trusted_proxies` yields it; an API key with an allowlist is used only from an address it names. */
+  authenticate(authorization: string | undefined, address?: string): Promise<BearerCaller>;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -76,7 +78,7 @@ export function createCallerAuth({
    * An API key as the caller, under its token's rules: its team only, its scopes now, its
    * team's plan access, and (in the caller steps) its plan budget; audited as the key.
    */
-  async function fromApiKey(value: string): Promise<BearerCaller | undefined> {
+  async function fromApiKey(value: string, address: string | undefined): Promise<BearerCaller | undefined> {
     const outcome = await keys.inspect(value);
     switch (outcome.kind) {
       case 'not_found':
@@ -94,9 +96,11 @@ export function createCallerAuth({
       case 'usage_exceeded':
       case 'insufficient_scope':
       case 'insufficient_permissions':
+      case 'forbidden_ip':
         return undefined;
       case 'valid': {
-        const { clientId, teamId } = outcome.key.client;
+        const { clientId, teamId, allowedIps } = outcome.key.client;
+        if (!allowsAddress(allowedIps, address)) throw new InsufficientPermissions(addressRefusal(address));
         const client = await clients.find(clientId);
         if (!client || teamId === null) return undefined;
         return {
@@ -110,13 +114,13 @@ export function createCallerAuth({
   }
 
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, address) {
       const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(authorization ?? '');
       if (!match) throw new InvalidToken('an Authorization: Bearer token is required');
       const value = match[1]!;
       // Constant time: compare digests, so neither content nor length leaks.
       if (operatorDigest && timingSafeEqual(digest(value), operatorDigest)) return { principal: { kind: 'operator' } };
-      const caller = (await fromAccessToken(value)) ?? (await fromApiKey(value));
+      const caller = (await fromAccessToken(value)) ?? (await fromApiKey(value, address));
       if (!caller) throw new InvalidToken('the token is neither a live access token nor an API key of this server');
       return caller;
     },

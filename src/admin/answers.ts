@@ -55,6 +55,9 @@ export const clientAnswer = z.object({
     .array(z.string())
     .meta({ description: "the key's own permissions (its roles' are added at /keys/verify)" }),
   roles: z.array(z.string()).meta({ description: 'the ids of the roles the key holds' }),
+  allowed_ips: z
+    .array(z.string())
+    .meta({ description: 'where the key may be used from, in canonical form; []: anywhere' }),
   share: shareView.optional().meta({ description: 'the newest one-time link of its secret, if any' }),
 });
 

@@ -34,7 +34,7 @@ export function createCallerSteps({
       throw new RateLimitExceeded(wait);
     }
     try {
-      const caller = await callers.authenticate(ctx.get('authorization') || undefined);
+      const caller = await callers.authenticate(ctx.get('authorization') || undefined, ctx.ip);
       ctx.state.principal = caller.principal;
       ctx.state.caller = actorOf(caller.principal);
       ctx.state.client = caller.client;

@@ -183,6 +183,7 @@ export function createAdminRouter({
         meta: changes.meta,
         permissions: changes.permissions,
         roles: changes.roles,
+        allowedIps: changes.allowed_ips,
       });
       await record(ctx, changes.is_valid === false ? 'client.revoke' : 'client.update', client.clientId, {
         fields: Object.keys(changes),
@@ -326,6 +327,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         meta: input.meta,
         permissions: input.permissions,
         roles: input.roles,
+        allowedIps: input.allowed_ips ?? undefined,
       });
     case 'service_account_jwt': {
       const pem = typeof input.public_key === 'string' ? input.public_key : pemFromJwk(input.public_key);
@@ -343,6 +345,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         meta: input.meta,
         permissions: input.permissions,
         roles: input.roles,
+        allowedIps: input.allowed_ips ?? undefined,
       });
     }
     case 'app':
@@ -354,6 +357,7 @@ function createClient(clients: ClientService, teamId: number, input: NewClientBo
         meta: input.meta,
         permissions: input.permissions,
         roles: input.roles,
+        allowedIps: input.allowed_ips ?? undefined,
       });
   }
 }

@@ -76,6 +76,15 @@ const meta = z
     description: `a JSON object of your own, returned with the key by every read, /keys/verify, introspection and the guard: at most ${LIMITS.metaBytes} bytes as JSON, nested at most ${LIMITS.metaDepth} levels; null: none`,
   });
 
+/** The key's address allowlist (docs/contract.md); each entry is parsed by clients/allowed-ips.ts. */
+const allowedIps = z
+  .array(z.string().max(100))
+  .max(LIMITS.allowedIpsCount)
+  .nullable()
+  .meta({
+    description: `IPv4/IPv6 addresses and CIDR ranges the key may be used from (at /token, /keys/verify and guards), at most ${LIMITS.allowedIpsCount}; [] or null: anywhere`,
+  });
+
 /** Hand the secret over as a one-time link (docs/contract.md): the answer has share_url, no client_secret. */
 const share = z.strictObject({ ttl_seconds: z.int().optional(), revoke_if_unopened: z.boolean().optional() });
 
@@ -91,6 +100,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     credits: credits.optional(),
     meta: meta.optional(),
     ...keyRights,
+    allowed_ips: allowedIps.optional(),
     share: share.optional(),
     data: z
       .array(octaneKey)
@@ -109,6 +119,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     credits: credits.optional(),
     meta: meta.optional(),
     ...keyRights,
+    allowed_ips: allowedIps.optional(),
   }),
   z.strictObject({
     kind: z.literal('app'),
@@ -117,6 +128,7 @@ export const newClientSchema = z.discriminatedUnion('kind', [
     redirect_uris: z.array(z.string().max(LIMITS.redirectUriLength)).min(1).max(LIMITS.redirectUrisCount).optional(),
     meta: meta.optional(),
     ...keyRights,
+    allowed_ips: allowedIps.optional(),
     share: share.optional(),
   }),
 ]);
@@ -130,6 +142,7 @@ export const clientChangesSchema = z.strictObject({
   credits: credits.optional(),
   meta: meta.optional(),
   ...keyRights,
+  allowed_ips: allowedIps.optional(),
 });
 
 /** PUT /api/teams/:team/clients/:client_id, ALM Octane's: false revokes, true regenerates (same client_id). */

@@ -28,6 +28,7 @@ export function auditActionOf(event: DomainEvent): AuditAction {
     case 'client.credits-changed':
     case 'client.meta-changed':
     case 'client.permissions-changed':
+    case 'client.allowed-ips-changed':
     case 'client.key-set':
       return 'client.update';
     case 'client.share-opened':

@@ -5,6 +5,7 @@ import { appAddCommand } from './commands/app-add.js';
 import { clientAddKeyCommand, clientRemoveKeyCommand } from './commands/client-add-key.js';
 import { clientListCommand } from './commands/client-list.js';
 import { clientRevokeCommand } from './commands/client-revoke.js';
+import { clientUpdateCommand } from './commands/client-update.js';
 import { clientSetKeyCommand } from './commands/client-set-key.js';
 import { configCommand } from './commands/config.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -52,6 +53,7 @@ for (const command of [
   clientAddKeyCommand(),
   clientRemoveKeyCommand(),
   clientRevokeCommand(),
+  clientUpdateCommand(),
   clientListCommand(),
   signingKeysCommand(),
   configCommand(),

@@ -1,3 +1,4 @@
+import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
@@ -51,6 +52,8 @@ export interface ClientRecord {
   readonly permissions: readonly string[];
   /** The ids of the roles the key holds: the product's (config) and its team's own (numbered). */
   readonly roles: readonly string[];
+  /** Where the key may be used from (clients/allowed-ips.ts); empty: anywhere. */
+  readonly allowedIps: AllowedIps;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */
@@ -106,6 +109,7 @@ export interface ClientView {
   /** The key's own permissions and its roles' ids (issue 28 item 2). */
   readonly permissions: readonly string[];
   readonly roles: readonly string[];
+  readonly allowed_ips: AllowedIps;
   /** A JWT service account's key ids (RFC 7517 `kid`), the primary key first. */
   readonly public_key_kids?: readonly string[];
 }
@@ -134,5 +138,6 @@ export function toClientView(client: ClientRecord, defaultScopes: readonly strin
     ...(client.leakedAt ? { leaked_at: iso(client.leakedAt)! } : {}),
     permissions: client.permissions,
     roles: client.roles,
+    allowed_ips: client.allowedIps,
   };
 }

@@ -1,6 +1,12 @@
 /** What a direct use of a key came to, as counted per hour (docs/contract.md usage). */
-export type UsageOutcome = 'valid' | 'rate_limited' | 'usage_exceeded' | 'insufficient_scope';
-export const OUTCOMES: readonly UsageOutcome[] = ['valid', 'rate_limited', 'usage_exceeded', 'insufficient_scope'];
+export type UsageOutcome = 'valid' | 'rate_limited' | 'usage_exceeded' | 'insufficient_scope' | 'forbidden_ip';
+export const OUTCOMES: readonly UsageOutcome[] = [
+  'valid',
+  'rate_limited',
+  'usage_exceeded',
+  'insufficient_scope',
+  'forbidden_ip',
+];
 
 export type OutcomeCounts = Record<UsageOutcome, number>;
 

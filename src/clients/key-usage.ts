@@ -35,7 +35,13 @@ export interface UsageReport {
 
 type Pending = { hour: HourCount & { counts: OutcomeCounts } } | { address: AddressSeen };
 
-const none = (): OutcomeCounts => ({ valid: 0, rate_limited: 0, usage_exceeded: 0, insufficient_scope: 0 });
+const none = (): OutcomeCounts => ({
+  valid: 0,
+  rate_limited: 0,
+  usage_exceeded: 0,
+  insufficient_scope: 0,
+  forbidden_ip: 0,
+});
 
 /**
  * Usage of keys used directly, for review after a leak: calls per hour by

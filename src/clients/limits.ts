@@ -32,4 +32,6 @@ export const CLIENT_LIMITS = {
   permissionsCount: 50,
   rolesCount: 20,
   roleNameLength: 100,
+  /** A key's `allowed_ips`: addresses and CIDR ranges. */
+  allowedIpsCount: 50,
 } as const;

@@ -10,6 +10,7 @@ export const KEYPORT_CLIENT_METADATA = [
   'previous_secret_hash',
   'has_key_digest',
   'key_digest',
+  'allowed_ips',
 ] as const;
 
 export interface KeyportClientMetadata {
@@ -28,6 +29,8 @@ export interface KeyportClientMetadata {
   readonly has_key_digest: boolean;
   /** The current secret's digest, while it is bound to the stored hash (generated keys only). */
   readonly key_digest?: string;
+  /** Where the key may be used from (clients/allowed-ips.ts); absent: anywhere. */
+  readonly allowed_ips?: readonly string[];
 }
 
 const metadataOf = new WeakMap<object, KeyportClientMetadata>();

@@ -28,6 +28,8 @@ export interface NewServiceAccount {
   /** Issue 28 item 2: the key's own permissions (`resource:action`) and its roles' ids. */
   readonly permissions?: readonly string[];
   readonly roles?: readonly string[];
+  /** Addresses and CIDR ranges it may be used from, checked by clients/allowed-ips.ts (empty or absent: anywhere). */
+  readonly allowedIps?: readonly string[];
 }
 
 export interface NewApp {
@@ -38,6 +40,7 @@ export interface NewApp {
   readonly meta?: KeyMeta | null;
   readonly permissions?: readonly string[];
   readonly roles?: readonly string[];
+  readonly allowedIps?: readonly string[];
 }
 
 export interface ClientService {
@@ -79,6 +82,7 @@ export interface ClientService {
       meta?: KeyMeta | null;
       permissions?: readonly string[];
       roles?: readonly string[];
+      allowedIps?: readonly string[] | null;
     },
   ): Promise<ClientView>;
   /**

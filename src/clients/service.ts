@@ -15,6 +15,7 @@ import type { ClientStore } from './store.js';
 import { checkMeta } from './meta.js';
 import { checkPermissions } from './permissions.js';
 import type { RoleService } from './roles.js';
+import { checkAllowedIps } from './allowed-ips.js';
 import type { ClientService, CreatedClient } from './service-api.js';
 import {
   checkChosenSecret,
@@ -168,6 +169,7 @@ export function createClientService({
       const meta = checkMeta(input.meta);
       const permissions = checkPermissions(input.permissions, config.permissions);
       const roles = await roleService.checkRoles(team.id, input.roles);
+      const allowedIps = checkAllowedIps(input.allowedIps);
       const clientId = generateClientId();
       // The service account is a user of its own in the team; the client acts as it.
       await withFreeKeySlot(team, async (trx) => {
@@ -189,6 +191,7 @@ export function createClientService({
             meta,
             permissions,
             roles,
+            allowedIps,
             ...fields,
           },
           trx,
@@ -208,6 +211,7 @@ export function createClientService({
       const meta = checkMeta(input.meta);
       const permissions = checkPermissions(input.permissions, config.permissions);
       const roles = await roleService.checkRoles(team.id, input.roles);
+      const allowedIps = checkAllowedIps(input.allowedIps);
       const { secret, fields } = await credentials('prod');
       const clientId = generateClientId();
       await withFreeKeySlot(team, async (trx) => {
@@ -226,6 +230,7 @@ export function createClientService({
             meta,
             permissions,
             roles,
+            allowedIps,
             ...fields,
           },
           trx,
@@ -373,6 +378,7 @@ export function createClientService({
         ...(changes.roles !== undefined && client.teamId !== null
           ? { roles: await roleService.checkRoles(client.teamId, changes.roles) }
           : {}),
+        ...(changes.allowedIps !== undefined ? { allowedIps: checkAllowedIps(changes.allowedIps) } : {}),
       };
       const types = [
         ...(columns.name !== undefined ? (['client.renamed'] as const) : []),
@@ -382,6 +388,7 @@ export function createClientService({
         ...(columns.permissions !== undefined || columns.roles !== undefined
           ? (['client.permissions-changed'] as const)
           : []),
+        ...(columns.allowedIps !== undefined ? (['client.allowed-ips-changed'] as const) : []),
       ];
       if (types.length) await change(client, columns, types);
       if (changes.isValid === false) await revokeClient(client);

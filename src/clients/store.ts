@@ -1,5 +1,6 @@
 import type { Tx } from '../unit-of-work.js';
 import type { ClientKind, ClientRecord, Credits, Environment } from './client.js';
+import type { AllowedIps } from './allowed-ips.js';
 import type { KeyMeta } from './meta.js';
 import type { PublicKey } from './public-keys.js';
 
@@ -19,6 +20,7 @@ export interface NewClient {
   /** Issue 28 item 2: the key's own permissions and its roles' ids. */
   readonly permissions?: readonly string[];
   readonly roles?: readonly string[];
+  readonly allowedIps?: AllowedIps;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];
@@ -46,6 +48,7 @@ export type ClientChanges = Partial<{
   leakedAt: number | null;
   permissions: readonly string[];
   roles: readonly string[];
+  allowedIps: AllowedIps;
 }>;
 
 export interface ClientStore {

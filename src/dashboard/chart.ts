@@ -5,6 +5,7 @@ const OUTCOMES = [
   ['rate_limited', 'rate limited', '#c77700'],
   ['usage_exceeded', 'usage exceeded', '#8e44ad'],
   ['insufficient_scope', 'insufficient scope', '#b3261e'],
+  ['forbidden_ip', 'refused by address', '#5d4037'],
 ] as const;
 
 type Bucket = { t: string } & Record<(typeof OUTCOMES)[number][0], number>;

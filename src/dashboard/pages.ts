@@ -2,6 +2,7 @@ import type { ClientView } from '../clients/client.js';
 import { documentOf, html, type SafeHtml } from '../web/html.js';
 import type { UsageReport } from '../clients/key-usage.js';
 import { usageChart } from './chart.js';
+import { restrictionDetails, restrictionFields } from './key-restrictions.js';
 
 /** What every dashboard page knows about who is looking. */
 export interface Viewer {
@@ -144,6 +145,7 @@ export function keyPage(v: KeyPageView): SafeHtml {
 <dt>Expires</dt><dd>${date(k.expires_at)}</dd>
 <dt>Last used</dt><dd id="last-used">${date(k.last_used_at)}</dd>
 <dt>Calls</dt><dd>${k.usage_count}</dd>
+${restrictionDetails(k)}
 ${k.credits ? html`<dt>Credits left</dt><dd>${k.credits.remaining}${k.credits.refill ? html` (refilled to ${k.credits.refill.amount} each ${k.credits.refill.interval})` : ''}</dd>` : ''}
 </dl>
 <section aria-labelledby="chart-title"><h2 id="chart-title">Calls per hour, last 7 days</h2>${usageChart(v.usage.data)}</section>
@@ -160,6 +162,7 @@ ${
 <input type="hidden" name="csrf" value="${v.viewer.csrf}">
 <label for="edit-name">Name</label><input id="edit-name" name="name" value="${k.name ?? ''}" required maxlength="200">
 <fieldset><legend>Scopes</legend>${scopeBoxes}</fieldset>
+${restrictionFields(k)}
 <button type="submit" id="save">Save</button>
 </form></section>
 ${

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { restrictionChanges } from './key-restrictions.js';
 import Router from '@koa/router';
 import { noteRateLimit } from '../observability/rate-limit-reasons.js';
 import { parseBody } from '../web/body.js';
@@ -291,8 +292,16 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
 
   router.post('/keys/:id/edit', form as never, requireSession, checkCsrf, allow('keys:manage'), async (ctx) => {
     const client = await teamKey(ctx, 'keys:manage');
-    await clientService.update(client.clientId, { name: field(ctx, 'name'), scopes: fields(ctx, 'scopes') });
-    await record(ctx, 'client.update', client.clientId, { fields: ['name', 'scopes'], via: 'dashboard' });
+    await clientService.update(client.clientId, {
+      name: field(ctx, 'name'),
+      scopes: fields(ctx, 'scopes'),
+      // Allowlist and metadata (issue 28): their own block, dashboard/key-restrictions.ts.
+      ...restrictionChanges((name) => field(ctx, name)),
+    });
+    await record(ctx, 'client.update', client.clientId, {
+      fields: ['name', 'scopes', 'allowed_ips', 'meta'],
+      via: 'dashboard',
+    });
     ctx.status = 303;
     ctx.redirect(`/dashboard/keys/${client.clientId}`);
   });

@@ -15,6 +15,8 @@ export type ClientEvent =
   | { readonly type: 'client.meta-changed'; readonly clientId: string; readonly teamId: number | null }
   /** What the key may do changed: its own permissions, its roles, or a role it holds (issue 28 item 2). */
   | { readonly type: 'client.permissions-changed'; readonly clientId: string; readonly teamId: number | null }
+  /** The key's address allowlist changed (guards drop their leases of it). */
+  | { readonly type: 'client.allowed-ips-changed'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.revoked'; readonly clientId: string; readonly teamId: number | null }
   | { readonly type: 'client.key-set'; readonly clientId: string; readonly teamId: number | null }
   /**

@@ -22,6 +22,7 @@ export function webhookTypeOf(event: ClientEvent): WebhookEventType | undefined 
     case 'client.credits-changed':
     case 'client.meta-changed':
     case 'client.permissions-changed':
+    case 'client.allowed-ips-changed':
     case 'client.key-set':
     case 'client.key-added':
     case 'client.key-removed':

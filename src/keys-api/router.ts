@@ -154,7 +154,8 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
     countCaller,
     guarded(R.verify, async (ctx: Ctx, { body }) => {
       const { client_id: _id, client_secret: _secret, ...request } = body;
-      const result = verifyAnswer(await verifier.verify(request));
+      // No `ip`: the call is the resource server's own, from its address (as trusted_proxies yields it).
+      const result = verifyAnswer(await verifier.verify({ ...request, ip: request.ip ?? ctx.ip }));
       ctx.set('Cache-Control', 'no-store');
       if (result.code !== 'NOT_FOUND' && result.ratelimit) {
         ctx.set({

@@ -39,7 +39,10 @@ export const verifyRequest = z.strictObject({
     .max(64)
     .regex(/^[0-9A-Fa-f:.]+$/, 'must be an IP address')
     .optional()
-    .meta({ description: "the API caller's address, as the resource server saw it" }),
+    .meta({
+      description:
+        "the API caller's address, as the resource server saw it; absent: the resource server's own (checked against the key's allowed_ips)",
+    }),
   lease: z.coerce.number().int().min(0).max(MAX_LEASE).default(0),
   leased_calls: z.coerce.number().int().min(0).max(1_000_000).default(0),
   // The caller's own credentials, when not sent with Basic (checked before the body is, as at introspection).
@@ -102,6 +105,14 @@ const details = {
     .nullable()
     .optional()
     .meta({ description: "VALID only: the key's own metadata (null: none)" }),
+  allowed_ips: z.array(z.string()).optional().meta({
+    description:
+      "VALID only, when the key has an allowlist: its addresses and ranges (a guard's lease serves only the verified address)",
+  }),
+  message: z
+    .string()
+    .optional()
+    .meta({ description: 'FORBIDDEN_IP only: "the address … is not allowed to use this key"' }),
   lease: z
     .object({ calls: z.int(), ttl_ms: z.int() })
     .optional()
@@ -122,6 +133,7 @@ export const verifyAnswer = z.discriminatedUnion('code', [
       'INSUFFICIENT_SCOPE',
       'INSUFFICIENT_PERMISSIONS',
       'NO_API_ACCESS',
+      'FORBIDDEN_IP',
     ]),
     ...details,
   }),

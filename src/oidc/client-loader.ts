@@ -45,6 +45,7 @@ export function createClientLoader(config: Config, clients: ClientStore): Client
       ...(inGrace && client.secretHash ? { previous_secret_hash: client.previousSecretHash! } : {}),
       has_key_digest: client.keyDigest !== null,
       ...(client.keyDigest !== null ? { key_digest: client.keyDigest } : {}),
+      ...(client.allowedIps.length ? { allowed_ips: client.allowedIps } : {}),
     };
     return { ...metadata, ...extra } as unknown as AdapterPayload;
   };

@@ -7,6 +7,7 @@ import { ClientThrottled, secretMatches } from '../clients/authenticate.js';
 import type { SharedVerifications, VerifiedSecrets } from '../clients/verified-secrets.js';
 import { keyportMetadata } from '../clients/metadata.js';
 import type { LimitVerdict, PlanLimits } from '../limits/plan-limits.js';
+import type { KeyUsage } from '../clients/key-usage.js';
 
 /** 429 inside the OAuth surface; the body is rewritten to docs/contract.md's by `oauthGuard`. */
 export class RateLimitExceeded extends errors.OIDCProviderError {
@@ -34,6 +35,8 @@ export interface OAuthLimits {
   readonly bcrypt: BcryptGate;
   readonly verified: VerifiedSecrets;
   readonly shared?: SharedVerifications;
+  /** Where a refusal by address is counted (the key's usage, `forbidden_ip`). */
+  readonly keyUsage?: Pick<KeyUsage, 'record'>;
 }
 
 /**

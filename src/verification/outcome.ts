@@ -17,6 +17,8 @@ export type VerifyOutcome =
       /** The key's budget as it stands (nothing spent); null where no one looked (introspection). */
       readonly ratelimit: RateLimitState | null;
     }
+  /** The call came from an address the key's allowlist does not name; nothing spent. */
+  | { readonly kind: 'forbidden_ip'; readonly key: FoundKey; readonly address: string | undefined }
   | {
       readonly kind: 'insufficient_scope';
       readonly key: FoundKey;

@@ -1,3 +1,4 @@
+import { allowsAddress } from '../clients/allowed-ips.js';
 import { hasApiAccess } from '../clients/client.js';
 import { missingPermissions } from '../clients/permissions.js';
 import type { KeyUsage } from '../clients/key-usage.js';
@@ -30,6 +31,7 @@ export interface VerifyRequest {
   /** Permissions (`resource:action`) the call needs (issue 28 item 2); none: no check. */
   readonly permissions?: readonly string[];
   /** The API caller's address, as the resource server saw it. */
+  /** The API caller's address, as the resource server saw it (the resource server's own when it sent none). */
   readonly ip?: string;
   /** Calls the guard would like to allow on its own (a lease); 0 for none. */
   readonly lease?: number;
@@ -102,6 +104,13 @@ export function checkExpiry(_deps: CheckDeps, { key, now }: Verification): StepA
 /** Plan access: a team whose plan has no API access (or was removed) may not use its keys. */
 export function checkPlanAccess(deps: CheckDeps, { key }: Verification): StepAnswer {
   return hasApiAccess(key.client, deps.config.plans) ? undefined : { kind: 'no_api_access', key, ratelimit: null };
+}
+
+/** Address: a key with an allowlist is used only from an address it names (the request's `ip`). */
+export function checkAllowedIp(_deps: CheckDeps, { key, request }: Verification): StepAnswer {
+  return allowsAddress(key.client.allowedIps, request.ip)
+    ? undefined
+    : { kind: 'forbidden_ip', key, address: request.ip };
 }
 
 /** Scopes: every scope the call needs is one the key holds now. */

@@ -17,6 +17,8 @@ export function usageOutcomeOf(outcome: VerifyOutcome): UsageOutcome | undefined
     case 'no_api_access':
       return undefined;
     // A call refused for a permission counts where one refused for a scope does: refused for its rights.
+    case 'forbidden_ip':
+      return 'forbidden_ip';
     case 'insufficient_scope':
     case 'insufficient_permissions':
       return 'insufficient_scope';

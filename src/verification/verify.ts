@@ -8,6 +8,7 @@ import { createBatcher } from '../batch.js';
 import { findKeyOnly, findKeyOrToken, type FindAccessToken, type FindDeps } from './find.js';
 import type { VerifyOutcome } from './outcome.js';
 import {
+  checkAllowedIp,
   checkExpiry,
   checkPlanAccess,
   checkRevoked,
@@ -41,18 +42,15 @@ export type { VerifyOutcome } from './outcome.js';
  * spends its budget, then its credits, then perhaps a lease.
  *
  * A new check is one more entry here and one more outcome in outcome.ts
- * (whose mappings then fail to compile until they name it). An IP
- * allowlist, say, goes after plan access, before anything is spent:
- *
- *     checkPlanAccess,
- *     checkAllowedIp,   // (deps, v) => allows(v.key.client.allowedIps, v.request.ip) ? undefined : { kind: 'forbidden_ip', key: v.key }
- *     checkScopes,
+ * (whose mappings then fail to compile until they name it). The address
+ * allowlist goes after plan access, before anything is spent.
  */
 const VERIFY_STEPS: readonly Step<SpendDeps>[] = [
   countLeasedCalls,
   checkRevoked,
   checkExpiry,
   checkPlanAccess,
+  checkAllowedIp,
   checkScopes,
   checkPermissions,
   spendBudget,

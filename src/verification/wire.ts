@@ -1,3 +1,4 @@
+import { addressRefusal } from '../clients/allowed-ips.js';
 import { assertNever } from '../errors.js';
 import type { FoundKey, Lease, RateLimitState, VerifyOutcome } from './outcome.js';
 
@@ -11,6 +12,7 @@ export type VerifyCode =
   | 'USAGE_EXCEEDED'
   | 'INSUFFICIENT_SCOPE'
   | 'INSUFFICIENT_PERMISSIONS'
+  | 'FORBIDDEN_IP'
   | 'NO_API_ACCESS';
 
 /** The `/keys/verify` body: `valid` only for VALID; the key's details once it is known to exist. */
@@ -31,6 +33,10 @@ export type VerifyAnswer =
       readonly credits: { readonly remaining: number } | null;
       /** The key's own metadata (VALID only), null when it has none. */
       readonly meta?: Readonly<Record<string, unknown>> | null;
+      /** FORBIDDEN_IP only: which address was refused, in words. */
+      readonly message?: string;
+      /** The key's allowlist (VALID only, when it has one): a guard's lease serves calls from the verified address only. */
+      readonly allowed_ips?: readonly string[];
       /** Seconds until the exceeded window has room again (RATE_LIMITED only). */
       readonly retry_after?: number;
       /** Calls the guard may allow on its own, already spent of the budget, until `ttl_ms` (VALID only). */
@@ -54,6 +60,16 @@ export function verifyAnswer(outcome: VerifyOutcome): VerifyAnswer {
       return details(outcome.key, 'EXPIRED', null);
     case 'no_api_access':
       return details(outcome.key, 'NO_API_ACCESS', outcome.ratelimit);
+    case 'forbidden_ip':
+      return details(
+        outcome.key,
+        'FORBIDDEN_IP',
+        null,
+        undefined,
+        undefined,
+        undefined,
+        addressRefusal(outcome.address),
+      );
     case 'insufficient_scope':
       return details(outcome.key, 'INSUFFICIENT_SCOPE', outcome.ratelimit);
     case 'insufficient_permissions':
@@ -76,6 +92,7 @@ function details(
   credits?: number,
   retryAfter?: number,
   lease?: Lease,
+  message?: string,
 ): VerifyAnswer {
   return {
     valid: code === 'VALID',
@@ -92,7 +109,9 @@ function details(
     credits:
       credits !== undefined ? { remaining: credits } : client.credits ? { remaining: client.credits.remaining } : null,
     ...(retryAfter !== undefined ? { retry_after: retryAfter } : {}),
+    ...(message !== undefined ? { message } : {}),
     ...(code === 'VALID' ? { meta: client.meta } : {}),
+    ...(code === 'VALID' && client.allowedIps.length ? { allowed_ips: client.allowedIps } : {}),
     ...(lease ? { lease } : {}),
   };
 }

@@ -7,7 +7,7 @@ h1{font-size:1.4rem;margin-top:0}h2{font-size:1.15rem}label{display:block;margin
 input{width:100%;padding:.6rem;font-size:1rem;border:1px solid #b8bec7;border-radius:6px}
 button{padding:.6rem 1rem;font-size:1rem;border-radius:6px;border:1px solid #2458c6;background:#2f6fed;color:#fff;cursor:pointer;margin-top:1rem}
 button.secondary{background:#fff;color:#2458c6}.error{color:#b3261e;font-weight:600}
-ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}
+ul.scopes{padding-left:1.2rem}code.value{display:block;padding:.75rem;background:#f0f2f5;border-radius:6px;word-break:break-all;font-size:1.1rem}dl.details dd{overflow-wrap:anywhere;min-width:0}
 .row{display:flex;gap:.5rem;flex-wrap:wrap}
 a{color:#1d4fb8}:focus-visible{outline:3px solid #1d4fb8;outline-offset:2px}
 body.dashboard main.wide{max-width:80rem;margin:1rem auto}
@@ -33,7 +33,7 @@ a.button.secondary{background:#fff;color:#2458c6}.danger,a.button.danger{backgro
 dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.details dd{margin:0}
 .chart svg{width:100%;height:10rem;background:#fafbfc;border:1px solid #dde1e6}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
-.swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}
+.swatch.valid{background:#2f6fed}.swatch.rate_limited{background:#c77700}.swatch.usage_exceeded{background:#8e44ad}.swatch.insufficient_scope{background:#b3261e}.swatch.forbidden_ip{background:#5d4037}
 nav.pages{margin:1rem 0}
 table.cards td.name,table.events td.what{white-space:normal;overflow-wrap:anywhere;min-width:8rem}
 nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid #dde1e6;margin:1rem 0}

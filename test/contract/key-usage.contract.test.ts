@@ -8,7 +8,7 @@ import { anotherProcess, storeTargets, type OpenStore } from './targets.js';
 const TARGETS = storeTargets<KeyUsageStore>('key usage', { sql: (db) => createSqlKeyUsage(db) });
 const HOUR = 3600;
 const T0 = 1_900_000_800; // on the hour
-const none = { valid: 0, rate_limited: 0, usage_exceeded: 0, insufficient_scope: 0 };
+const none = { valid: 0, rate_limited: 0, usage_exceeded: 0, insufficient_scope: 0, forbidden_ip: 0 };
 
 describe.each(TARGETS)('key usage store contract on $name', (target) => {
   let open: OpenStore<KeyUsageStore>;

@@ -13,6 +13,7 @@ const client = {
   name: 'CI',
   expiresAt: 1_900_000_000,
   credits: { remaining: 5, refill: null },
+  allowedIps: [],
 } as unknown as ClientRecord;
 const key: FoundKey = { kind: 'found', client, scopes: ['api:read'], permissions: [], isKey: true, validUntilMs: null };
 const ratelimit = { limit: 10, remaining: 3, reset: 1_800_000_000 };
@@ -25,6 +26,7 @@ const EXAMPLES = {
   no_api_access: { kind: 'no_api_access', key, ratelimit },
   insufficient_scope: { kind: 'insufficient_scope', key, missing: ['api:write'], ratelimit },
   insufficient_permissions: { kind: 'insufficient_permissions', key, missing: ['projects:write'], ratelimit },
+  forbidden_ip: { kind: 'forbidden_ip', key, address: '198.51.100.7' },
   rate_limited: { kind: 'rate_limited', key, ratelimit, retryAfter: 12 },
   usage_exceeded: { kind: 'usage_exceeded', key, ratelimit },
   valid: { kind: 'valid', key, ratelimit, credits: 4, lease: { calls: 2, ttl_ms: 5000 } },
@@ -38,6 +40,7 @@ const EXPECTED: { [K in VerifyOutcomeKind]: { code: VerifyCode; usage: UsageOutc
   no_api_access: { code: 'NO_API_ACCESS', usage: undefined },
   insufficient_scope: { code: 'INSUFFICIENT_SCOPE', usage: 'insufficient_scope' },
   insufficient_permissions: { code: 'INSUFFICIENT_PERMISSIONS', usage: 'insufficient_scope' },
+  forbidden_ip: { code: 'FORBIDDEN_IP', usage: 'forbidden_ip' },
   rate_limited: { code: 'RATE_LIMITED', usage: 'rate_limited' },
   usage_exceeded: { code: 'USAGE_EXCEEDED', usage: 'usage_exceeded' },
   valid: { code: 'VALID', usage: 'valid' },
@@ -66,6 +69,7 @@ describe('the verification outcomes and their two mappings', () => {
         'INSUFFICIENT_SCOPE',
         'INSUFFICIENT_PERMISSIONS',
         'NO_API_ACCESS',
+        'FORBIDDEN_IP',
       ].sort(),
     );
   });
@@ -113,7 +117,7 @@ describe('the verification outcomes and their two mappings', () => {
   });
 
   it('an unknown kind is a thrown error, never a silent answer', () => {
-    const bogus = { kind: 'forbidden_ip', key } as unknown as VerifyOutcome;
+    const bogus = { kind: 'no_such_outcome', key } as unknown as VerifyOutcome;
     expect(() => verifyAnswer(bogus)).toThrow(/unexpected/);
     expect(() => usageOutcomeOf(bogus)).toThrow(/unexpected/);
   });

@@ -1,6 +1,7 @@
 import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { handedOver, shareOf } from './service-account-add.js';
+import { collectAddress, metaFlag } from './key-restrictions.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -11,15 +12,27 @@ export const appAddCommand = () =>
     .option('--redirect-uri <uri>', 'redirect URI, repeatable (default urn:ietf:wg:oauth:2.0:oob)', collect)
     .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
     .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
+    .option('--allow-ip <address>', 'address or CIDR range the app may get tokens from, repeatable', collectAddress)
+    .option('--meta <json>', "the app's metadata as a JSON object")
     .action(
       (
-        flags: CommonFlags & { team: number; name: string; redirectUri?: string[]; share?: boolean; shareTtl?: number },
+        flags: CommonFlags & {
+          team: number;
+          name: string;
+          redirectUri?: string[];
+          share?: boolean;
+          shareTtl?: number;
+          allowIp?: string[];
+          meta?: string;
+        },
       ) =>
         runCommand(flags, async ({ clientService }, config) => {
           const created = await clientService.createApp({
             teamId: flags.team,
             name: flags.name,
             redirectUris: flags.redirectUri,
+            allowedIps: flags.allowIp,
+            meta: metaFlag(flags.meta),
           });
           return handedOver(await clientService.handOver(created, shareOf(flags)), config);
         }),

@@ -3,6 +3,7 @@ import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { InvalidRequest } from '../../errors.js';
 import type { Config } from '../../config.js';
+import { collectAddress, metaFlag } from './key-restrictions.js';
 
 interface Flags extends CommonFlags {
   team: number;
@@ -14,6 +15,8 @@ interface Flags extends CommonFlags {
   requestedBy?: string;
   share?: boolean;
   shareTtl?: number;
+  allowIp?: string[];
+  meta?: string;
 }
 
 export const serviceAccountAddCommand = () =>
@@ -27,6 +30,8 @@ export const serviceAccountAddCommand = () =>
     .option('--requested-by <email>', 'the team admin who asked for the key')
     .option('--share', 'print a one-time link (share_url) to send the customer instead of the secret')
     .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
+    .option('--allow-ip <address>', 'address or CIDR range the key may be used from, repeatable', collectAddress)
+    .option('--meta <json>', "the key's metadata as a JSON object")
     .action((flags: Flags) =>
       runCommand(flags, async ({ clientService }, config) => {
         const created = await clientService.createServiceAccount({
@@ -37,6 +42,8 @@ export const serviceAccountAddCommand = () =>
           scopes: flags.scope?.split(/\s+/).filter(Boolean),
           publicKeyPem: flags.publicKey === undefined ? undefined : readKeyFile(flags.publicKey),
           requestedBy: flags.requestedBy,
+          allowedIps: flags.allowIp,
+          meta: metaFlag(flags.meta),
         });
         return handedOver(await clientService.handOver(created, shareOf(flags)), config);
       }),

@@ -4,6 +4,7 @@ import type { ClientRecord, Credits } from '../../clients/client.js';
 import { kindOfRow } from '../../clients/kinds.js';
 import { metaFromText, metaToText } from '../../clients/meta.js';
 import { listFromText, listToText } from '../../clients/permissions.js';
+import { allowedIpsFromText, allowedIpsToText } from '../../clients/allowed-ips.js';
 import { thumbprint, type PublicKey } from '../../clients/public-keys.js';
 import { digestBinding } from '../../clients/secrets.js';
 import type { ClientStore } from '../../clients/store.js';
@@ -43,6 +44,7 @@ interface ClientRow {
   leaked_at?: number | string | null;
   permissions?: string | null;
   roles?: string | null;
+  allowed_ips?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -108,6 +110,7 @@ function toRecord(row: ClientRow): ClientRecord {
     leakedAt: num(row.leaked_at),
     permissions: listFromText(row.permissions),
     roles: listFromText(row.roles),
+    allowedIps: allowedIpsFromText(row.allowed_ips),
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
     creditsLowAt: num(row.credits_low_at ?? null),
@@ -179,6 +182,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         meta: metaToText(c.meta ?? null),
         permissions: listToText(c.permissions ?? []),
         roles: listToText(c.roles ?? []),
+        allowed_ips: allowedIpsToText(c.allowedIps ?? []),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,
@@ -211,6 +215,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
       if (changes.leakedAt !== undefined) columns.leaked_at = changes.leakedAt;
       if (changes.permissions !== undefined) columns.permissions = listToText(changes.permissions);
       if (changes.roles !== undefined) columns.roles = listToText(changes.roles);
+      if (changes.allowedIps !== undefined) columns.allowed_ips = allowedIpsToText(changes.allowedIps);
       if (changes.publicKeys !== undefined) {
         const [primary, ...extra] = changes.publicKeys;
         columns.client_r_s_a_public_key = primary?.pem ?? null;

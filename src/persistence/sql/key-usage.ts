@@ -31,7 +31,7 @@ export function createSqlKeyUsage(db: Db): KeyUsageStore {
       await db.transaction(async (trx) => {
         for (const part of chunks(hours, PER_STATEMENT)) {
           await trx.raw(
-            `INSERT INTO ${HOURLY} (client_id, hour, ${OUTCOMES.join(', ')}) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ${addHours}`,
+            `INSERT INTO ${HOURLY} (client_id, hour, ${OUTCOMES.join(', ')}) VALUES ${part.map(() => `(?, ?, ${OUTCOMES.map(() => '?').join(', ')})`).join(', ')} ${addHours}`,
             part.flatMap(({ clientId, hour, counts }) => [clientId, hour, ...OUTCOMES.map((o) => counts[o])]),
           );
         }

@@ -36,6 +36,8 @@ import * as clientLeakedAt from '../../../migrations/20261203000702_client_leake
 import * as clientPermissions from '../../../migrations/20261203000600_client_permissions.js';
 import * as clientRoles from '../../../migrations/20261203000601_client_roles.js';
 import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
+import * as clientAllowedIps from '../../../migrations/20261203000500_client_allowed_ips.js';
+import * as keyUsageForbiddenIp from '../../../migrations/20261203000501_key_usage_forbidden_ip.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -71,6 +73,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000020_client_meta', clientMeta],
   ['20261203000100_key_rate_limit_notices', keyRateLimitNotices],
   ['20261203000101_client_credits_low', clientCreditsLow],
+  ['20261203000500_client_allowed_ips', clientAllowedIps],
+  ['20261203000501_key_usage_forbidden_ip', keyUsageForbiddenIp],
   ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
   ['20261203000701_leak_reports', leakReports],
   ['20261203000702_client_leaked_at', clientLeakedAt],
