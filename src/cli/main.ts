@@ -24,6 +24,7 @@ import { teamSyncCommand } from './commands/team-sync.js';
 import { teamSuspendCommand } from './commands/team-suspend.js';
 import { memberSyncCommand } from './commands/member-sync.js';
 import { memberRemoveCommand } from './commands/member-remove.js';
+import { staffAddCommand, staffDisableCommand, staffListCommand } from './commands/staff.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -53,6 +54,9 @@ for (const command of [
   clientRemoveKeyCommand(),
   clientRevokeCommand(),
   clientListCommand(),
+  staffAddCommand(),
+  staffDisableCommand(),
+  staffListCommand(),
   signingKeysCommand(),
   configCommand(),
 ]) {

@@ -36,6 +36,9 @@ import * as clientLeakedAt from '../../../migrations/20261203000702_client_leake
 import * as clientPermissions from '../../../migrations/20261203000600_client_permissions.js';
 import * as clientRoles from '../../../migrations/20261203000601_client_roles.js';
 import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
+import * as staffAccounts from '../../../migrations/20261203000800_staff_accounts.js';
+import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_recovery_codes.js';
+import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -77,6 +80,9 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000600_client_permissions', clientPermissions],
   ['20261203000601_client_roles', clientRoles],
   ['20261203000602_team_roles', teamRoles],
+  ['20261203000800_staff_accounts', staffAccounts],
+  ['20261203000801_staff_recovery_codes', staffRecoveryCodes],
+  ['20261203000802_staff_sessions', staffSessions],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
