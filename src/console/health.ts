@@ -49,7 +49,10 @@ export function installHealthRoute(router: Router<State>, kit: Kit, deps: Health
       html`<section class="metric" aria-labelledby="plans-title"><h2 id="plans-title">Teams per plan</h2>
 <div class="table-wrap"><table class="cards" id="teams-per-plan"><thead><tr><th scope="col">Plan</th><th scope="col">Teams</th></tr></thead><tbody>${[...perPlan].map(([plan, n]) => html`<tr><td class="name">${plan}</td><td data-label="Teams">${n}</td></tr>`)}</tbody></table></div></section>
 ${families.map(
-  ([name, f], i) => html`<section class="metric" aria-labelledby="m-${i}"><h2 id="m-${i}"><code>${name}</code></h2><p>${f.help}</p>
+  (
+    [name, f],
+    i,
+  ) => html`<section class="metric" aria-labelledby="m-${i}"><h2 id="m-${i}"><code>${name}</code></h2><p>${f.help}</p>
 <div class="table-wrap"><table class="cards"><thead><tr><th scope="col">Labels</th><th scope="col">Value</th></tr></thead><tbody>${f.samples.slice(0, 50).map((s) => html`<tr><td class="name"><code>${s.labels || '—'}</code></td><td data-label="Value">${s.value}</td></tr>`)}</tbody></table></div></section>`,
 )}`,
     );
