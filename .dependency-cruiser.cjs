@@ -2,17 +2,17 @@
  * keyport's layers (README, "Layout"), checked by `npm run lint` in CI. Arrows point down only:
  *
  *   composition   src/{keyport,app,main,services,workers}.ts     (only cli/ may import these)
- *   surfaces      oidc/ admin/ keys-api/ dashboard/ share-pages/ cli/   (never each other)
+ *   surfaces      oidc/ admin/ keys-api/ dashboard/ share-pages/ console/ cli/   (never each other)
  *   web/          HTML shell and helpers, CSRF, page headers, static files
  *   access/ verification/
  *   jobs/         background sweeps of a server process (started and stopped by composition)
- *   domain        clients/ teams/ limits/ shares/ events/ audit/ (no Koa, no oidc-provider)
+ *   domain        clients/ teams/ limits/ shares/ events/ audit/ staff/ (no Koa, no oidc-provider)
  *   observability/
  *   persistence/  SQL, dialects, Redis, the oidc adapter, key files: implements the domain's store interfaces
  *   base          config.ts errors.ts names.ts parent-watch.ts clock.ts unit-of-work.ts batch.ts
  */
-const SURFACES = '(oidc|admin|keys-api|dashboard|share-pages|cli)';
-const DOMAIN = '(clients|teams|limits|shares|events|audit)';
+const SURFACES = '(oidc|admin|keys-api|dashboard|share-pages|console|cli)';
+const DOMAIN = '(clients|teams|limits|shares|events|audit|staff)';
 const BELOW_SURFACES = `(web|access|verification|${DOMAIN.slice(1, -1)}|observability|persistence)`;
 const COMPOSITION = '^src/(keyport|app|main|services|workers)\\.ts$';
 const BASE = '^src/(config|errors|names|parent-watch|clock|unit-of-work|batch)\\.ts$';

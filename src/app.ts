@@ -29,6 +29,8 @@ export interface AppDeps {
   readonly leakRouter: SurfaceRouter;
   readonly shareRouter: SurfaceRouter;
   readonly dashboardRouter: SurfaceRouter;
+  /** The support console for keyport's own staff (console/router.ts). */
+  readonly consoleRouter?: SurfaceRouter;
   /** The product's hand-off and OpenID Connect sign-in, under /dashboard too (dashboard/external-sign-in.ts). */
   readonly externalSignInRouter?: SurfaceRouter;
   readonly interactionRouter: SurfaceRouter;
@@ -53,6 +55,7 @@ export function createApp({
   leakRouter,
   shareRouter,
   dashboardRouter,
+  consoleRouter,
   externalSignInRouter,
   interactionRouter,
   logger,
@@ -82,6 +85,7 @@ export function createApp({
       'secret-scanning': [leakRouter.routes()],
       s: [shareRouter.routes()],
       dashboard: [...(externalSignInRouter ? [externalSignInRouter.routes()] : []), dashboardRouter.routes()],
+      ...(consoleRouter ? { console: [consoleRouter.routes()] } : {}),
       static: [staticAssets],
       interaction: [interactionRouter.routes()],
     }),

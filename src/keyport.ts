@@ -22,6 +22,10 @@ import { createAuditStreams } from './audit/audit-stream.js';
 import { createShareRouter, settleExpiredShares } from './share-pages/router.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { createDashboardSessions } from './dashboard/sessions.js';
+import { createConsoleRouter } from './console/router.js';
+import { createStaffSessions } from './staff/sessions.js';
+import { createStaffSignIn } from './access/staff-sign-in.js';
+import { createTotpSealer } from './staff/totp.js';
 import { createExternalSignInRouter } from './dashboard/external-sign-in.js';
 import { createProductSignIn } from './dashboard/federation.js';
 import { createPlanLimits } from './limits/plan-limits.js';
@@ -155,6 +159,8 @@ export async function createKeyport(
   const { audit, clock } = services;
   const signIns = createSignInThrottle(windowCounters, limits.failures, config.ipv6ThrottlePrefix);
   const passwords = createPasswordSignIn({ teams: services.teams, signIns, bcryptGate: limits.bcrypt });
+  const staffSessions = createStaffSessions(services.staffStore, clock);
+  const staffSignIn = createStaffSignIn({ store: services.staffStore, signIns, bcryptGate: limits.bcrypt });
   const dashboardSessions = createDashboardSessions(createSqlSessionStore(services.db), clock, {
     maxSeconds: config.dashboardSessionMaxSeconds,
   });
@@ -316,6 +322,23 @@ export async function createKeyport(
       csrfKey: keys.cookieKeys[0]!,
       webhooks,
     });
+    const consoleRouter = createConsoleRouter({
+      config,
+      teams: services.teams,
+      externalTeams: services.externalTeams,
+      clients: services.clients,
+      teamService: services.teamService,
+      clientService: services.clientService,
+      audit,
+      webhookStore: services.webhookStore,
+      metrics,
+      staff: services.staff,
+      sessions: staffSessions,
+      signIn: staffSignIn,
+      // The TOTP secrets are sealed under the first cookie key: rotating the cookie keys means re-enrolling staff.
+      totp: createTotpSealer(keys.cookieKeys[0]!),
+      csrfKey: keys.cookieKeys[0]!,
+    });
     const app = createApp({
       config,
       db: services.db,
@@ -326,6 +349,7 @@ export async function createKeyport(
       leakRouter,
       shareRouter,
       dashboardRouter,
+      consoleRouter,
       externalSignInRouter,
       interactionRouter,
       logger,

@@ -33,6 +33,9 @@ import { createSqlLeakStore } from './persistence/sql/leak-store.js';
 import { createLeakReports, type LeakedKeyNotice, type LeakReports } from './clients/leaks.js';
 import { createRoleService, type RoleService, type TeamRoleStore } from './clients/roles.js';
 import { createSqlRoleStore } from './persistence/sql/role-store.js';
+import { createSqlStaffStore } from './persistence/sql/staff-store.js';
+import { createStaffService, type StaffService } from './staff/service.js';
+import type { StaffStore } from './staff/staff.js';
 
 /** The domain services, built once per database; the CLI uses these alone. */
 export interface Services {
@@ -65,6 +68,9 @@ export interface Services {
   /** Permissions and roles (issue 28 item 2): the teams' own roles, and the service over them and the product's. */
   readonly roleStore: TeamRoleStore;
   readonly roles: RoleService;
+  /** Support console staff accounts and their sessions (issue 29). */
+  readonly staffStore: StaffStore;
+  readonly staff: StaffService;
   close(): Promise<void>;
 }
 
@@ -142,6 +148,7 @@ export async function openServices(
     roles,
   });
   const leakStore = createSqlLeakStore(db);
+  const staffStore = createSqlStaffStore(db);
   return {
     db,
     readDb,
@@ -163,6 +170,8 @@ export async function openServices(
     webhookStore,
     roleStore,
     roles,
+    staffStore,
+    staff: createStaffService({ store: staffStore, clock }),
     close: async () => {
       await Promise.all([db.destroy(), readDb?.destroy()]);
     },

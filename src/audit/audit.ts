@@ -29,8 +29,8 @@ export type AuditAction =
 
 export interface AuditEvent {
   readonly teamId: number | null;
-  /** `scanner`: a secret scanner's signed report (actor id `github`). */
-  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous' | 'scanner';
+  /** `scanner`: a secret scanner's signed report (actor id `github`). `staff`: a support console account (actorId its id, details.staff_email and .reason). */
+  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous' | 'scanner' | 'staff';
   readonly actorId: string | null;
   readonly action: AuditAction;
   readonly clientId: string | null;

@@ -25,6 +25,7 @@ import { teamSyncCommand } from './commands/team-sync.js';
 import { teamSuspendCommand } from './commands/team-suspend.js';
 import { memberSyncCommand } from './commands/member-sync.js';
 import { memberRemoveCommand } from './commands/member-remove.js';
+import { staffAddCommand, staffDisableCommand, staffListCommand } from './commands/staff.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -55,6 +56,9 @@ for (const command of [
   clientRevokeCommand(),
   clientUpdateCommand(),
   clientListCommand(),
+  staffAddCommand(),
+  staffDisableCommand(),
+  staffListCommand(),
   signingKeysCommand(),
   configCommand(),
 ]) {

@@ -88,6 +88,8 @@ export interface ClientStore {
   adoptHandInserted(teamId: number, now: number): Promise<string[]>;
   /** The team's service-account keys, by the user each acts as. */
   serviceAccountKeys(teamId: number): Promise<Map<number, string>>;
+  /** Keys whose visible hint (the characters after `keyport_sk_ENV_`) is exactly `hint`: the support console's search. */
+  findBySecretHint(hint: string, limit: number): Promise<ClientRecord[]>;
   listByTeam(
     teamId: number,
     page: { limit: number; offset: number },

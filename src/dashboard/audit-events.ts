@@ -128,6 +128,8 @@ function whoOf(e: AuditEventView, names: Names): string {
       return 'the operator';
     case 'scanner':
       return e.actor.id === 'github' ? "GitHub's secret scanning" : 'a secret scanner';
+    case 'staff':
+      return `keyport support (${String(e.details?.staff_email ?? e.actor.id ?? '')})`;
     default:
       return 'someone';
   }

@@ -5,7 +5,7 @@ import { InvalidRequest, KeyportError } from '../errors.js';
 import type { TeamService } from '../teams/service.js';
 import { planLimitsFor } from '../teams/plans.js';
 import { inList, keysPage } from './key-list.js';
-import { createKeyFromForm } from './key-form.js';
+import { createKeyFromForm } from '../clients/key-input.js';
 import type { Ctx, Kit, State } from './kit.js';
 import { chooseKindPage, formKindOf, newKeyPage, titleOfKind, type FormKind } from './new-key-page.js';
 import { secretPanel } from './pages.js';

@@ -38,6 +38,7 @@ nav.pages{margin:1rem 0}
 table.cards td.name,table.events td.what{white-space:normal;overflow-wrap:anywhere;min-width:8rem}
 nav.tabs{display:flex;flex-wrap:wrap;gap:.25rem;border-bottom:1px solid #dde1e6;margin:1rem 0}
 nav.tabs a{padding:.4rem .75rem;border-radius:6px 6px 0 0;text-decoration:none}nav.tabs a[aria-current=page]{border:1px solid #dde1e6;border-bottom:2px solid #fff;margin-bottom:-1px;font-weight:700;color:#1b1f24}
+section.metric code{overflow-wrap:anywhere;word-break:break-all}
 ul.kinds{list-style:none;padding:0;display:grid;gap:.75rem;max-width:40rem}
 ul.kinds a{display:block;padding:1rem;border:1px solid #b8bec7;border-radius:8px;text-decoration:none;color:#1b1f24}ul.kinds a:hover{border-color:#2458c6}
 ul.kinds strong{display:block;color:#1d4fb8}ul.kinds span{display:block;color:#3b4350;font-size:.95rem}

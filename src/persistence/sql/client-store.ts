@@ -354,5 +354,11 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         .offset(offset);
       return { total: Number(count), clients: rows.map(toRecord) };
     },
+
+    async findBySecretHint(hint, limit) {
+      const rows = await withTeam().where('o_auth_clients.secret_hint', hint).limit(limit);
+      // Byte for byte: MySQL's default collation would match another case.
+      return rows.map(toRecord).filter((c) => c.secretHint === hint);
+    },
   };
 }

@@ -38,6 +38,9 @@ import * as clientRoles from '../../../migrations/20261203000601_client_roles.js
 import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
 import * as clientAllowedIps from '../../../migrations/20261203000500_client_allowed_ips.js';
 import * as keyUsageForbiddenIp from '../../../migrations/20261203000501_key_usage_forbidden_ip.js';
+import * as staffAccounts from '../../../migrations/20261203000800_staff_accounts.js';
+import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_recovery_codes.js';
+import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -75,12 +78,15 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000101_client_credits_low', clientCreditsLow],
   ['20261203000500_client_allowed_ips', clientAllowedIps],
   ['20261203000501_key_usage_forbidden_ip', keyUsageForbiddenIp],
-  ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
-  ['20261203000701_leak_reports', leakReports],
-  ['20261203000702_client_leaked_at', clientLeakedAt],
   ['20261203000600_client_permissions', clientPermissions],
   ['20261203000601_client_roles', clientRoles],
   ['20261203000602_team_roles', teamRoles],
+  ['20261203000700_team_leaked_key_action', teamLeakedKeyAction],
+  ['20261203000701_leak_reports', leakReports],
+  ['20261203000702_client_leaked_at', clientLeakedAt],
+  ['20261203000800_staff_accounts', staffAccounts],
+  ['20261203000801_staff_recovery_codes', staffRecoveryCodes],
+  ['20261203000802_staff_sessions', staffSessions],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -1,9 +1,9 @@
-import { kidOfJwk, pemFromJwk } from '../clients/public-keys.js';
-import type { ClientService, CreatedClient } from '../clients/service.js';
+import { kidOfJwk, pemFromJwk } from './public-keys.js';
+import type { ClientService, CreatedClient } from './service.js';
 import { InvalidRequest } from '../errors.js';
 
 /**
- * The dashboard's "Generate new key" form, read into the client service's
+ * A "new key" form (dashboard, console), read into the client service's
  * inputs: the service checks every rule, as for the CLI and the admin API.
  */
 export async function createKeyFromForm(
