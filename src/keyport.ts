@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
+import { installTokenRevocationChange } from './oidc/overrides/install-token-revocation-change.js';
 import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './persistence/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
@@ -245,6 +246,7 @@ export async function createKeyport(
       revokeKey: (clientId) => services.clientService.revoke(clientId),
       roles: services.roles,
     });
+    installTokenRevocationChange(provider, { keyEvents: services.keyEventStore, now: () => clock.now() });
     const accessTokens = providerAccessTokens(provider, config.scopes);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({
@@ -466,6 +468,8 @@ function accessTokenFinder(tokens: AccessTokenLookup): FindAccessToken {
   return async (value) => {
     if (value.length > 512) return undefined;
     const token = await tokens.find(value);
-    return token && { clientId: token.clientId, scope: token.scope, forApis: token.forApis };
+    return (
+      token && { clientId: token.clientId, scope: token.scope, forApis: token.forApis, expiresAt: token.expiresAt }
+    );
   };
 }

@@ -2,9 +2,10 @@
 // keyport issued. It reads `Authorization: Bearer <key>` or `x-api-key`,
 // verifies keys and access tokens through keyport's POST /keys/verify (one
 // round trip, which also spends one API call of the key's plan budget), and
-// answers refusals the way keyport's documentation says. A busy key is
-// verified once per lease: keyport hands the guard a share of the key's
-// budget, spent here call by call, and pushes every change to a key over
+// answers refusals the way keyport's documentation says. A busy key or token
+// is verified once per lease: keyport hands the guard a share of its client's
+// budget (one budget for the client's keys and tokens), spent here call by
+// call, and pushes every change to a key over
 // GET /keys/events, which drops what was cached. It never lets a request
 // through unverified: if keyport cannot be reached, the answer is 503.
 // No imports from keyport's server: this package stands alone.
@@ -207,27 +208,33 @@ export function keyportGuard({
       onError(err);
       return unavailable();
     }
+    let identity;
+    if (answer.code === 'VALID') {
+      identity = Object.freeze({
+        team_id: answer.team_id,
+        client_id: answer.client_id,
+        environment: answer.environment,
+        scopes: Object.freeze([...answer.scopes]),
+        // The key's own metadata; one frozen copy, shared by every call its lease serves.
+        meta: deepFreeze(answer.meta === undefined ? null : structuredClone(answer.meta)),
+        // What the key may do now (its own permissions and its roles'), as keyport answered.
+        permissions: Object.freeze([...(answer.permissions ?? [])]),
+      });
+      if (digest) leases.store(digest, mark, answer, identity);
+    }
     const headers = {};
     if (answer.ratelimit) {
-      headers['X-RateLimit-Limit'] = String(answer.ratelimit.limit);
-      headers['X-RateLimit-Remaining'] = String(answer.ratelimit.remaining);
-      headers['X-RateLimit-Reset'] = String(answer.ratelimit.reset);
+      // The client's budget as keyport has it, plus what this guard's leases of it still hold:
+      // the same count whether the call came with the client's key or its access token.
+      const shown =
+        leases && answer.code !== 'RATE_LIMITED' ? leases.shown(answer.client_id, answer.ratelimit) : answer.ratelimit;
+      headers['X-RateLimit-Limit'] = String(shown.limit);
+      headers['X-RateLimit-Remaining'] = String(shown.remaining);
+      headers['X-RateLimit-Reset'] = String(shown.reset);
     }
     switch (answer.code) {
-      case 'VALID': {
-        const identity = Object.freeze({
-          team_id: answer.team_id,
-          client_id: answer.client_id,
-          environment: answer.environment,
-          scopes: Object.freeze([...answer.scopes]),
-          // The key's own metadata; one frozen copy, shared by every call its lease serves.
-          meta: deepFreeze(answer.meta === undefined ? null : structuredClone(answer.meta)),
-          // What the key may do now (its own permissions and its roles'), as keyport answered.
-          permissions: Object.freeze([...(answer.permissions ?? [])]),
-        });
-        if (digest) leases.store(digest, mark, answer, identity);
+      case 'VALID':
         return { status: 200, headers, identity };
-      }
       case 'RATE_LIMITED': {
         const retryAfter = answer.retry_after ?? 1;
         return {

@@ -1,4 +1,4 @@
-// The leases of @keyport/guard: a share of a busy key's budget that keyport
+// The leases of @keyport/guard: a share of a busy client's budget that keyport
 // spends up front, allowed here call by call while keyport's event stream
 // (GET /keys/events) says nothing changed. See README.md, "Leases".
 import { request as httpRequest } from 'node:http';
@@ -13,15 +13,22 @@ const FADE_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
 /**
- * The verdicts a guard may reuse: per key (by its SHA-256, never the key),
- * who it is and the calls left of its lease. Trusted only while keyport's
- * event stream beats: every change keyport makes to a key is pushed before
- * the next beat, so a revoked key is refused here within TRUST_MS. A stream
- * that breaks or goes quiet empties the cache; until it beats again every
- * call is a round trip.
+ * The verdicts a guard may reuse: per credential (an API key or an OAuth
+ * access token, by its SHA-256, never the value) who it is; per client (the
+ * plan budget both kinds of credential spend) the calls left of its leases,
+ * so a client's key and token calls share one budget here as at keyport and
+ * X-RateLimit-Remaining reads the same for both. Trusted only while
+ * keyport's event stream beats: every change keyport makes to a client
+ * (its keys, its tokens' revocations) is pushed before the next beat, so a
+ * revoked key or token is refused here within TRUST_MS. A stream that breaks
+ * or goes quiet empties the cache; until it beats again every call is a
+ * round trip.
  */
 export function createLeaseCache({ issuer, authorization, maxLease, onChange, onError, onServed = () => undefined }) {
+  /** Per credential digest: {identity, until}, the end of the credential's last lease. */
   const entries = new Map();
+  /** Per client_id: {lots: [{calls, until}], ratelimit, used}, the leases its credentials were granted. */
+  const budgets = new Map();
   /** Calls per key in the current and the previous second, and a slowly fading count: what the next lease asks for. */
   let recent = new Map();
   let previous = new Map();
@@ -36,21 +43,31 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
 
   const trusted = () => Date.now() - lastBeat < TRUST_MS;
 
-  /** Calls served from leases dropped before they were reported: reported with the next report or verification. */
+  /** Calls served from leases whose budget was dropped before they were reported, by client_id. */
   const unreported = new Map();
 
-  /** Keeps the calls an entry served, unreported, when the entry goes. */
-  function keep(digest, calls) {
-    if (calls > 0 && (unreported.has(digest) || unreported.size < MAX_ENTRIES))
-      unreported.set(digest, (unreported.get(digest) ?? 0) + calls);
+  /** Keeps the calls a client's leases served, unreported, when its budget goes. */
+  function keep(clientId, calls) {
+    if (calls > 0 && (unreported.has(clientId) || unreported.size < MAX_ENTRIES))
+      unreported.set(clientId, (unreported.get(clientId) ?? 0) + calls);
+  }
+
+  /** The calls a client's unexpired leases still hold here (none while the stream is not trusted). */
+  function held(budget, now = Date.now()) {
+    if (!budget || !trusted()) return 0;
+    let calls = 0;
+    for (const lot of budget.lots) if (lot.until > now) calls += lot.calls;
+    return calls;
   }
 
   function forget(clientId) {
     generation += 1;
-    for (const [digest, entry] of entries) {
-      if (clientId !== undefined && entry.identity.client_id !== clientId) continue;
-      entries.delete(digest);
-      keep(digest, entry.used);
+    for (const [digest, entry] of entries)
+      if (clientId === undefined || entry.identity.client_id === clientId) entries.delete(digest);
+    for (const [id, budget] of budgets) {
+      if (clientId !== undefined && id !== clientId) continue;
+      budgets.delete(id);
+      keep(id, budget.used);
     }
     if (clientId !== undefined) onChange(clientId);
   }
@@ -122,7 +139,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
   }
 
   return {
-    /** Counts a call of this key (unless `again`); the answer is a verdict when its lease allows it here. */
+    /** Counts a call of this credential (unless `again`); the answer is a verdict when its client's leases allow it here. */
     take(digest, cost, scopes, again = false, permissions = []) {
       start();
       const now = Date.now();
@@ -148,32 +165,43 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         !entry ||
         !trusted() ||
         entry.until <= now ||
-        entry.calls < cost ||
         !scopes.every((x) => entry.identity.scopes.includes(x)) ||
         // A permission the lease's key lacks goes to keyport, which answers INSUFFICIENT_PERMISSIONS.
         !grantsAll(entry.identity.permissions, permissions)
       )
         return undefined;
-      entry.calls -= cost;
-      entry.used += cost;
+      const budget = budgets.get(entry.identity.client_id);
+      if (held(budget, now) < cost) return undefined;
+      // The lease that ends first is spent first: none of the client's budget is left to expire unspent.
+      budget.lots = budget.lots.filter((lot) => lot.until > now).sort((x, y) => x.until - y.until);
+      for (let owed = cost; owed > 0; ) {
+        const lot = budget.lots[0];
+        const spent = Math.min(owed, lot.calls);
+        lot.calls -= spent;
+        owed -= spent;
+        if (lot.calls === 0) budget.lots.shift();
+      }
+      budget.used += cost;
       onServed();
-      const { limit, remaining, reset } = entry.ratelimit;
+      const { limit, remaining, reset } = budget.ratelimit;
       return {
         status: 200,
         headers: {
           'X-RateLimit-Limit': String(limit),
-          'X-RateLimit-Remaining': String(remaining + entry.calls),
+          'X-RateLimit-Remaining': String(remaining + held(budget, now)),
           'X-RateLimit-Reset': String(reset),
         },
         identity: entry.identity,
       };
     },
-    /** What to ask keyport for with this key's next verification, and the mark to store its answer with. */
+    /** What to ask keyport for with this credential's next verification, and the mark to store its answer with. */
     request(digest) {
-      const entry = entries.get(digest);
-      const leasedCalls = (entry?.used ?? 0) + (unreported.get(digest) ?? 0);
-      if (entry) entry.used = 0;
-      unreported.delete(digest);
+      const clientId = entries.get(digest)?.identity.client_id;
+      const budget = clientId === undefined ? undefined : budgets.get(clientId);
+      // The calls the client's leases served here go with the verification (the same client's usage).
+      const leasedCalls = clientId === undefined ? 0 : (budget?.used ?? 0) + (unreported.get(clientId) ?? 0);
+      if (budget) budget.used = 0;
+      if (clientId !== undefined) unreported.delete(clientId);
       // About four times the key's calls of the last second or two (the lease
       // lives up to five seconds); none for a key used once in a while, whose
       // unspent lease would be budget lost when it expires.
@@ -183,38 +211,54 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       const lease = trusted() ? Math.min(maxLease, Math.floor(4 * Math.max(0, seen, perSecond - 1))) : 0;
       return { lease, leasedCalls, mark: generation };
     },
-    /** Keeps a lease, unless a change arrived while it was being granted. */
+    /** Keeps a lease with its credential's identity, unless a change arrived while it was being granted. */
     store(digest, mark, answer, identity) {
       if (!answer.lease || mark !== generation || !trusted()) return;
-      // Calls the replaced lease served while this one was being granted are still to be reported.
-      keep(digest, entries.get(digest)?.used ?? 0);
+      const now = Date.now();
+      const until = now + answer.lease.ttl_ms;
       entries.delete(digest);
-      if (entries.size >= MAX_ENTRIES) {
-        const [oldest, evicted] = entries.entries().next().value;
-        entries.delete(oldest);
-        keep(oldest, evicted.used);
+      if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
+      entries.set(digest, { identity, until });
+      let budget = budgets.get(identity.client_id);
+      if (!budget) {
+        if (budgets.size >= MAX_ENTRIES) {
+          const [oldest, evicted] = budgets.entries().next().value;
+          budgets.delete(oldest);
+          keep(oldest, evicted.used);
+        }
+        budget = { lots: [], ratelimit: answer.ratelimit, used: 0 };
+        budgets.set(identity.client_id, budget);
       }
-      entries.set(digest, {
-        identity,
-        calls: answer.lease.calls,
-        used: 0,
-        until: Date.now() + answer.lease.ttl_ms,
-        ratelimit: answer.ratelimit,
-      });
+      budget.lots = budget.lots.filter((lot) => lot.until > now);
+      budget.lots.push({ calls: answer.lease.calls, until });
     },
-    /** The calls served from leases and not reported yet, by key digest; they count as reported from now on. */
+    /**
+     * The budget keyport answered for a client (`ratelimit` of /keys/verify),
+     * as this guard shows it: what is left at keyport plus the calls this
+     * guard's leases of the client still hold (spent at keyport, not made).
+     * The latest answer of a window is kept for the calls leases serve.
+     */
+    shown(clientId, ratelimit) {
+      const budget = budgets.get(clientId);
+      if (!budget) return ratelimit;
+      const kept = budget.ratelimit;
+      // Answers may arrive out of order: within one window the budget only goes down.
+      if (ratelimit.reset !== kept.reset || ratelimit.remaining < kept.remaining) budget.ratelimit = ratelimit;
+      return { ...budget.ratelimit, remaining: budget.ratelimit.remaining + held(budget) };
+    },
+    /** The calls served from leases and not reported yet, by client_id; they count as reported from now on. */
     drain() {
       const due = new Map(unreported);
       unreported.clear();
-      for (const [digest, entry] of entries) {
-        if (entry.used) due.set(digest, (due.get(digest) ?? 0) + entry.used);
-        entry.used = 0;
+      for (const [clientId, budget] of budgets) {
+        if (budget.used) due.set(clientId, (due.get(clientId) ?? 0) + budget.used);
+        budget.used = 0;
       }
       return due;
     },
     /** Calls whose report failed: reported again with the next one. */
     giveBack(due) {
-      for (const [digest, calls] of due) keep(digest, calls);
+      for (const [clientId, calls] of due) keep(clientId, calls);
     },
     get live() {
       return trusted();
@@ -224,8 +268,9 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       closed = true;
       clearInterval(watchdog);
       connection?.destroy();
-      for (const [digest, entry] of entries) keep(digest, entry.used);
+      for (const [clientId, budget] of budgets) keep(clientId, budget.used);
       entries.clear();
+      budgets.clear();
     },
   };
 }

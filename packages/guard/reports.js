@@ -6,7 +6,7 @@
 /** How long a call served from a lease may wait to be reported. */
 const REPORT_MS = 2000;
 /** The most keys one report names (keyport's limit). */
-const KEYS_PER_REPORT = 1000;
+const KEYS_PER_REPORT = 1000; // clients per report
 
 /**
  * `post(body)` sends a JSON body to /keys/usage and resolves with
@@ -24,7 +24,8 @@ export function createUsageReporter({ leases, post, onError }) {
     const items = [...due];
     for (let i = 0; i < items.length; i += KEYS_PER_REPORT) {
       const part = items.slice(i, i + KEYS_PER_REPORT);
-      const body = JSON.stringify({ leased_calls: part.map(([key_digest, calls]) => ({ key_digest, calls })) });
+      // By client: a lease is of the client's budget, spent by its keys and its access tokens alike.
+      const body = JSON.stringify({ leased_calls: part.map(([client_id, calls]) => ({ client_id, calls })) });
       try {
         const res = await post(body);
         if (res.status === 400) onError(new Error(`keyport refused a usage report: ${res.text}`));

@@ -9,7 +9,11 @@ import type { Principal } from './principal.js';
 /** An access token this server issued, as the access module needs it (the composition wires oidc-provider in). */
 export interface AccessTokenLookup {
   /** The live token of this value; undefined when unknown, expired or revoked. */
-  find(value: string): Promise<{ clientId: string; scope?: string; accountId?: string; forApis: boolean } | undefined>;
+  find(
+    value: string,
+  ): Promise<
+    { clientId: string; scope?: string; accountId?: string; forApis: boolean; expiresAt?: number } | undefined
+  >;
 }
 
 /** A client as it stands now; undefined when unknown, revoked or expired. */

@@ -50,17 +50,33 @@ export const verifyRequest = z.strictObject({
 /** The most keys one usage report may name. */
 export const MAX_REPORTED_KEYS = 1000;
 
-/** The body of POST /keys/usage: calls a guard allowed from its leases, by the SHA-256 of each key. */
+const reportedCalls = z.int().min(1).max(1_000_000);
+
+/**
+ * The body of POST /keys/usage: calls a guard allowed from its leases, by the
+ * SHA-256 of each key, or by client (the calls of a client's leases, made
+ * with its keys or its access tokens).
+ */
 export const usageReport = z.strictObject({
   leased_calls: z
     .array(
-      z.strictObject({
-        key_digest: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{43}$/, 'must be the SHA-256 of the key, base64url without padding')
-          .meta({ description: 'the SHA-256 of the key, base64url' }),
-        calls: z.int().min(1).max(1_000_000),
-      }),
+      z.union([
+        z.strictObject({
+          key_digest: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{43}$/, 'must be the SHA-256 of the key, base64url without padding')
+            .meta({ description: 'the SHA-256 of the key, base64url' }),
+          calls: reportedCalls,
+        }),
+        z.strictObject({
+          client_id: z
+            .string()
+            .min(1)
+            .max(64)
+            .meta({ description: "the client whose lease served the calls (its keys' or its access tokens')" }),
+          calls: reportedCalls,
+        }),
+      ]),
     )
     .min(1)
     .max(MAX_REPORTED_KEYS),
@@ -130,7 +146,9 @@ export const KEYS_ROUTES = {
     security: 'basic',
     body: usageReport,
     status: 200,
-    response: z.object({ counted: z.int().meta({ description: 'calls counted (digests of no API key are ignored)' }) }),
+    response: z.object({
+      counted: z.int().meta({ description: 'calls counted (digests of no API key, and unknown clients, are ignored)' }),
+    }),
     errors: [400, 401, 429],
   }),
   events: declareRoute({

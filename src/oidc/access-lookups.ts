@@ -23,6 +23,8 @@ export function providerAccessTokens(
         // api-resource.ts: a token for userinfo only is no API credential.
         forApis: isForApis(token.aud, token.scope, catalogue),
         ...(accountId === undefined ? {} : { accountId }),
+        // Epoch seconds: a lease of the token's budget never outlives the token.
+        ...(typeof token.exp === 'number' ? { expiresAt: token.exp } : {}),
       };
     },
   };

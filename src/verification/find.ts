@@ -17,7 +17,7 @@ type NotFound = Extract<VerifyOutcome, { kind: 'not_found' }>;
 /** An OAuth access token the key may be instead: its client and scope, when it is valid. */
 export type FindAccessToken = (
   value: string,
-) => Promise<{ clientId: string; scope?: string; forApis: boolean } | undefined>;
+) => Promise<{ clientId: string; scope?: string; forApis: boolean; expiresAt?: number } | undefined>;
 
 export interface FindDeps {
   readonly config: Pick<Config, 'defaultScopes'>;
@@ -81,8 +81,15 @@ export async function findAccessToken(
     scopes: currentScope(token.scope, held).split(' ').filter(Boolean),
     permissions: await permissionsOf(deps, owner),
     isKey: false,
-    validUntilMs: owner.expiresAt === null ? null : owner.expiresAt * 1000,
+    // The token's own expiry or its client's, whichever comes first: a lease never outlives either.
+    validUntilMs: earliestMs(owner.expiresAt, token.expiresAt),
   };
+}
+
+/** The earlier of two epoch-second moments, in ms; null when neither is set. */
+function earliestMs(...seconds: ReadonlyArray<number | null | undefined>): number | null {
+  const set = seconds.filter((s): s is number => typeof s === 'number');
+  return set.length ? Math.min(...set) * 1000 : null;
 }
 
 /** `/keys/verify`: an API key, else an access token. */

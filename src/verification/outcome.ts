@@ -71,11 +71,12 @@ export interface FoundKey {
   readonly scopes: readonly string[];
   /** What the key may do now (issue 28 item 2): its own permissions and its roles', sorted. */
   readonly permissions: readonly string[];
-  /** An API key, not an OAuth access token: only keys get leases (a token's revocation is not pushed to guards). */
+  /** An API key, not an OAuth access token (both spend the client's budget and may get leases). */
   readonly isKey: boolean;
   /**
-   * When what was presented stops working (the key's expiry, or the end of the
-   * rotation's grace period for the previous secret), epoch ms; null: no end.
+   * When what was presented stops working (the key's expiry, the end of the
+   * rotation's grace period for the previous secret, or an access token's
+   * expiry), epoch ms; null: no end.
    * A lease never outlives it.
    */
   readonly validUntilMs: number | null;

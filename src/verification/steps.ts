@@ -145,15 +145,16 @@ async function spendSomeCredits(deps: SpendDeps, v: Verification): Promise<StepA
  * Lease: on request, a share of the budget spent now for the guard to
  * allow on its own: at most a quarter of what every window has left (so
  * near the limit every call comes back here and the count is exact), and
- * never past the shortest window's end. API keys only (an access token's
- * revocation is not pushed to guards); never for keys with credits
- * (unused calls would be credits lost). It never refuses the call.
+ * never past the shortest window's end. API keys and OAuth access tokens
+ * alike (a token spends its client's budget, and its revocation is pushed
+ * to guards as its client's change); never for keys with credits (unused
+ * calls would be credits lost). It never refuses the call.
  */
 export function grantLease(deps: SpendDeps, v: Verification): undefined | Promise<undefined> {
   const wanted = v.request.lease ?? 0;
-  if (wanted === 0 || !v.key.isKey || v.key.client.credits || !v.verdict || !v.limits) return undefined;
+  if (wanted === 0 || v.key.client.credits || !v.verdict || !v.limits) return undefined;
   const calls = Math.min(wanted, Math.floor(v.verdict.room / 4));
-  // Never past the key's expiry or its grace period's end: the guard would allow a key keyport no longer does.
+  // Never past the key's (or the token's) expiry or its grace period's end: the guard would allow a key keyport no longer does.
   const left = v.key.validUntilMs === null ? LEASE_MAX_MS : v.key.validUntilMs - v.now;
   return calls < 1 || left < MIN_LEASE_MS ? undefined : spendLease(deps, v, v.limits, calls, left);
 }
