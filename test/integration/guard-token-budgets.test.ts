@@ -85,8 +85,9 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
    * 39 are left for the API.
    */
   const keyAndToken = async () => {
-    const teamId = (await a.keyport.teamService.createTeam({ name: `Forty ${randomBytes(3).toString('hex')}`, plan: 'forty' }))
-      .id;
+    const teamId = (
+      await a.keyport.teamService.createTeam({ name: `Forty ${randomBytes(3).toString('hex')}`, plan: 'forty' })
+    ).id;
     const created = await a.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read'] });
     const id = created.client.client_id;
     const key = created.clientSecret!;
@@ -131,7 +132,7 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
     await drop?.();
   });
 
-  it('/keys/verify leases an access token too, spent of its client\'s budget (the same counters as its key)', async () => {
+  it("/keys/verify leases an access token too, spent of its client's budget (the same counters as its key)", async () => {
     const { key, token } = await keyAndToken();
     const byToken = await verify({ key: token, lease: 100 });
     // 40 an hour, 1 spent at /token: 1 for the call, then a quarter of the 38 left.
@@ -216,7 +217,11 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
     const created = await a.keyport.clientService.createServiceAccount({ teamId: pro, scopes: ['api:read'] });
     const id = created.client.client_id;
     const token = (
-      await postForm(`${a.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, created.clientSecret!) })
+      await postForm(
+        `${a.url}/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic(id, created.clientSecret!) },
+      )
     ).body.access_token as string;
     // Until a call is answered from the token's lease.
     let leased = false;
@@ -227,11 +232,20 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
     }
     expect(leased).toBe(true);
     const changes: string[] = [];
-    const heard = keyportGuard({ issuer: proxyA.url, clientId: rs.id, clientSecret: rs.secret, onChange: (c) => changes.push(c) });
+    const heard = keyportGuard({
+      issuer: proxyA.url,
+      clientId: rs.id,
+      clientSecret: rs.secret,
+      onChange: (c) => changes.push(c),
+    });
     guards.push(heard);
     await heard.verify(warmKey);
     await until(() => heard.live, 'the second guard hears keyport');
-    const revoked = await postForm(`${b.url}/token/revocation`, { token }, { authorization: basic(id, created.clientSecret!) });
+    const revoked = await postForm(
+      `${b.url}/token/revocation`,
+      { token },
+      { authorization: basic(id, created.clientSecret!) },
+    );
     expect(revoked.status).toBe(200);
     await until(() => changes.includes(id), 'the guards hear of the revocation');
     expect((await guard.verify(token)).status).toBe(401);

@@ -233,7 +233,7 @@ describe.each(DATABASES)('the /keys/verify pipeline, on $name', (database) => {
       expect(await storedCredits(key.id)).toBe(40);
     });
 
-    it('a lease is spent of the budget after the call, for API keys without credits only', async () => {
+    it('a lease is spent of the budget after the call, for API keys and access tokens without credits only', async () => {
       const key = await newKey();
       const leased = await verify({ key: key.secret, lease: 10 });
       expect(leased).toMatchObject({ code: 'VALID', lease: { calls: 10 }, ratelimit: { remaining: 989 } });
@@ -246,9 +246,10 @@ describe.each(DATABASES)('the /keys/verify pipeline, on $name', (database) => {
       expect(noLease).not.toHaveProperty('lease');
 
       const token = await accessToken(await newKey());
+      // An access token spends its client's budget and is leased like a key (issue 27 item 3).
       const tokenAnswer = await verify({ key: token, lease: 10 });
-      expect(tokenAnswer.code).toBe('VALID');
-      expect(tokenAnswer).not.toHaveProperty('lease');
+      expect(tokenAnswer).toMatchObject({ code: 'VALID', lease: { calls: 10 } });
+      expect(tokenAnswer.lease.ttl_ms).toBeLessThanOrEqual(5000);
 
       const refused = await verify({ key: key.secret, lease: 10, scopes: ['api:write'] });
       expect(refused).not.toHaveProperty('lease');

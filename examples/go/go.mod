@@ -1,0 +1,3 @@
+module keyport.example/hello
+
+go 1.19

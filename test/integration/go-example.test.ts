@@ -1,0 +1,146 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES } from '../helpers/databases.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Issue 27 item 4: a resource server outside Node, without a proxy. The Go example in
+ * examples/go, built with Debian's Go (.ci/run installs golang-go), calls POST /keys/verify on
+ * each call and maps the answer to the contract's, as the Python example does.
+ */
+describe('the Go example (examples/go)', () => {
+  let keyport: TestServer;
+  let drop: () => Promise<void>;
+  let hello: ChildProcess;
+  let built: string;
+  let api: string;
+  let teamId: number;
+
+  const keyOf = async (scopes: string[], teamOf = teamId) => {
+    const made = await keyport.keyport.clientService.createServiceAccount({ teamId: teamOf, name: 'go', scopes });
+    return { id: made.client.client_id, secret: made.clientSecret! };
+  };
+  const call = (path: string, headers: Record<string, string>, method = 'GET') =>
+    fetch(`${api}${path}`, { method, headers });
+
+  beforeAll(async () => {
+    const created = await DATABASES[0]!.create();
+    drop = created.drop;
+    keyport = await startServer(created.url, {
+      plans: {
+        pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
+        tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+      },
+    });
+    teamId = (await keyport.keyport.teamService.createTeam({ name: 'Go', plan: 'pro' })).id;
+    const rs = await keyport.keyport.clientService.createResourceServer({ name: 'hello-go' });
+    built = mkdtempSync(join(tmpdir(), 'keyport-go-'));
+    // The standard library only: no module is fetched (GOPROXY=off), the build cache is the test's own.
+    const goEnv = {
+      PATH: process.env.PATH,
+      HOME: built,
+      GOCACHE: join(built, 'cache'),
+      GOPROXY: 'off',
+      GOFLAGS: '-mod=mod',
+    };
+    execFileSync('go', ['build', '-o', join(built, 'hello-go'), '.'], {
+      cwd: 'examples/go',
+      env: goEnv,
+      stdio: 'inherit',
+    });
+    hello = spawn(join(built, 'hello-go'), [], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: '0',
+        KEYPORT_ISSUER: keyport.url,
+        KEYPORT_CLIENT_ID: rs.client.client_id,
+        KEYPORT_CLIENT_SECRET: rs.clientSecret!,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await createInterface({ input: hello.stdout! })[Symbol.asyncIterator]().next()).value.match(
+      /http:\/\/127\.0\.0\.1:\d+/,
+    );
+    api = line;
+  });
+  afterAll(async () => {
+    hello?.kill();
+    await keyport?.close();
+    await drop?.();
+    if (built) rmSync(built, { recursive: true, force: true });
+  });
+
+  it('a valid key (Bearer or x-api-key) reaches the API as its team, with X-RateLimit-*', async () => {
+    const key = await keyOf(['api:read', 'api:write']);
+    const bearer = await call('/projects', { authorization: `Bearer ${key.secret}` });
+    expect(bearer.status).toBe(200);
+    expect(await bearer.json()).toMatchObject({ team_id: teamId });
+    expect(bearer.headers.get('x-ratelimit-limit')).toBe('1000');
+    expect(Number(bearer.headers.get('x-ratelimit-remaining'))).toBe(999);
+    const header = await call('/runs', { 'x-api-key': key.secret }, 'POST');
+    expect(header.status).toBe(201);
+    expect(await header.json()).toEqual({ run: 42, by: key.id });
+  });
+
+  it("a client's OAuth access token works as its key does, on the same budget", async () => {
+    const key = await keyOf(['api:read', 'api:write']);
+    const issued = await fetch(`${keyport.url}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${key.id}:${key.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const byToken = await call('/runs', { authorization: `Bearer ${token}` }, 'POST');
+    expect(byToken.status).toBe(201);
+    expect(await byToken.json()).toEqual({ run: 42, by: key.id });
+    // 1,000 a minute: one spent at /token, one by the token's call, this is the third.
+    const byKey = await call('/projects', { 'x-api-key': key.secret });
+    expect(byKey.headers.get('x-ratelimit-remaining')).toBe('997');
+  });
+
+  it('unknown, missing and revoked keys get 401 with the contract body; a missing scope 403', async () => {
+    const body401 = { error: 'invalid_api_key', message: 'API key is invalid or expired' };
+    const unknown = await call('/projects', { authorization: 'Bearer keyport_sk_prod_nope' });
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toEqual(body401);
+    expect((await call('/projects', {})).status).toBe(401);
+    const key = await keyOf(['api:read']);
+    const writes = await call('/runs', { authorization: `Bearer ${key.secret}` }, 'POST');
+    expect(writes.status).toBe(403);
+    expect(await writes.json()).toMatchObject({ error: 'insufficient_permissions' });
+    await keyport.keyport.clientService.revoke(key.id);
+    const revoked = await call('/projects', { authorization: `Bearer ${key.secret}` });
+    expect(revoked.status).toBe(401);
+    expect(await revoked.json()).toEqual(body401);
+  });
+
+  it('a key over its plan budget gets 429 with Retry-After', async () => {
+    const tiny = (await keyport.keyport.teamService.createTeam({ name: 'Tiny', plan: 'tiny' })).id;
+    const key = await keyOf(['api:read'], tiny);
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 3; i += 1) {
+      last = await call('/projects', { authorization: `Bearer ${key.secret}` });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await last!.json()).toMatchObject({ error: 'rate_limit_exceeded' });
+    expect(last!.headers.get('x-ratelimit-remaining')).toBe('0');
+  });
+
+  it('keyport out of reach: 503, never through', async () => {
+    const key = await keyOf(['api:read']);
+    await keyport.close();
+    const res = await call('/projects', { authorization: `Bearer ${key.secret}` });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+  });
+});
