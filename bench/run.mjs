@@ -24,6 +24,7 @@ import { summarizeProfiles } from './profile-summary.mjs';
 import { aggregate, printTable, summarize } from './report.mjs';
 import { benchCli, benchStartup, printCli, printStartup } from './cli.mjs';
 import { createCostMeter, printCosts, totalCost } from './cost.mjs';
+import { startNginx } from './nginx.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -528,7 +529,7 @@ async function main() {
   const systems = [keyport, baseline];
   const all = scenarios(f);
   const chosen = flags.only
-    ? flags.only.split(',').filter((name) => !PROCESS_ONLY.includes(name) && name !== 'f')
+    ? flags.only.split(',').filter((name) => !PROCESS_ONLY.includes(name) && name !== 'f' && name !== 'g')
     : Object.keys(all);
 
   const results = [];
@@ -578,6 +579,40 @@ async function main() {
       cost: result.guarded.cost,
     });
     await Promise.all(pair.map((s) => s.child.stop()));
+  }
+
+  if (!flags.only || flags.only.split(',').includes('g')) {
+    // One hello API (bare) behind two nginx: one with the gateway check behind auth_request
+    // (docs/gateway.md's configuration), one with no check. The check is `keyport-guard serve`.
+    const hello = await startHello('hello-g', 4805, {});
+    const check = startProcess(
+      'gateway-check',
+      ['packages/guard/bin/keyport-guard.js', 'serve', '--issuer', keyport.url, '--listen', '127.0.0.1:4806'],
+      { KEYPORT_CLIENT_ID: f.rs.client_id, KEYPORT_CLIENT_SECRET: f.rs.client_secret },
+    );
+    await new Promise((resolve) => check.stdout.once('data', resolve));
+    const checked = await startNginx(work, { listen: 4807, api: 4805, check: 4806 });
+    const bare = await startNginx(work, { listen: 4808, api: 4805 });
+    const pair = [
+      { name: 'checked', url: checked.url, child: check },
+      { name: 'bare', url: bare.url },
+    ];
+    const title = `(g) hello behind nginx with the gateway check (auth_request, ${MANY_CLIENTS} distinct keys) vs the same nginx and hello with no check`;
+    log(title);
+    const spec = () => ({
+      path: '/hello',
+      method: 'GET',
+      requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
+    });
+    const result = await compare('g', pair, spec, { warmupSeconds: 3, measured: 'checked' });
+    results.push({
+      name: 'g',
+      title,
+      result: { keyport: result.checked, baseline: result.bare },
+      ratio: result.checked.rps / result.bare.rps,
+      cost: result.checked.cost,
+    });
+    await Promise.all([checked.child.stop(), bare.child.stop(), check.stop(), hello.child.stop()]);
   }
 
   let seeded;
