@@ -51,7 +51,13 @@ export async function startNginx(dir, ports) {
   const url = `http://127.0.0.1:${ports.listen}`;
   for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(readFileSync(join(prefix, 'logs/error.log'), 'utf8'));
-    if (await fetch(`${url}/`).then(() => true, () => false)) break;
+    if (
+      await fetch(`${url}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 25));
   }
   child.stop = () =>

@@ -584,15 +584,15 @@ async function main() {
   if (!flags.only || flags.only.split(',').includes('g')) {
     // One hello API (bare) behind two nginx: one with the gateway check behind auth_request
     // (docs/gateway.md's configuration), one with no check. The check is `keyport-guard serve`.
-    const hello = await startHello('hello-g', 4805, {});
+    const hello = await startHello('hello-g', 4811, {});
     const check = startProcess(
       'gateway-check',
-      ['packages/guard/bin/keyport-guard.js', 'serve', '--issuer', keyport.url, '--listen', '127.0.0.1:4806'],
+      ['packages/guard/bin/keyport-guard.js', 'serve', '--issuer', keyport.url, '--listen', '127.0.0.1:4812'],
       { KEYPORT_CLIENT_ID: f.rs.client_id, KEYPORT_CLIENT_SECRET: f.rs.client_secret },
     );
     await new Promise((resolve) => check.stdout.once('data', resolve));
-    const checked = await startNginx(work, { listen: 4807, api: 4805, check: 4806 });
-    const bare = await startNginx(work, { listen: 4808, api: 4805 });
+    const checked = await startNginx(work, { listen: 4813, api: 4811, check: 4812 });
+    const bare = await startNginx(work, { listen: 4814, api: 4811 });
     const pair = [
       { name: 'checked', url: checked.url, child: check },
       { name: 'bare', url: bare.url },

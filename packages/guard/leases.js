@@ -174,7 +174,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       if (held(budget, now) < cost) return undefined;
       // The lease that ends first is spent first: none of the client's budget is left to expire unspent.
       budget.lots = budget.lots.filter((lot) => lot.until > now).sort((x, y) => x.until - y.until);
-      for (let owed = cost; owed > 0; ) {
+      for (let owed = cost; owed > 0;) {
         const lot = budget.lots[0];
         const spent = Math.min(owed, lot.calls);
         lot.calls -= spent;

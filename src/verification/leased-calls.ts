@@ -9,8 +9,7 @@ import type { UsageRecorder } from '../clients/usage.js';
  * keys' and its access tokens' calls; a token has no digest keyport keeps).
  */
 export type LeasedCalls =
-  | { readonly key_digest: string; readonly calls: number }
-  | { readonly client_id: string; readonly calls: number };
+  { readonly key_digest: string; readonly calls: number } | { readonly client_id: string; readonly calls: number };
 
 export interface LeasedCallsRecorder {
   /**
