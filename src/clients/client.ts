@@ -51,6 +51,8 @@ export interface ClientRecord {
   readonly permissions: readonly string[];
   /** The ids of the roles the key holds: the product's (config) and its team's own (numbered). */
   readonly roles: readonly string[];
+  /** A resource server's access-token format: 'jwt' (RFC 9068), or null for opaque tokens. */
+  readonly accessTokenFormat: 'jwt' | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */

@@ -19,6 +19,7 @@ export interface NewClient {
   /** Issue 28 item 2: the key's own permissions and its roles' ids. */
   readonly permissions?: readonly string[];
   readonly roles?: readonly string[];
+  readonly accessTokenFormat?: 'jwt' | null;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];

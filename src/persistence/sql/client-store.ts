@@ -43,6 +43,7 @@ interface ClientRow {
   leaked_at?: number | string | null;
   permissions?: string | null;
   roles?: string | null;
+  access_token_format?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -108,6 +109,7 @@ function toRecord(row: ClientRow): ClientRecord {
     leakedAt: num(row.leaked_at),
     permissions: listFromText(row.permissions),
     roles: listFromText(row.roles),
+    accessTokenFormat: row.access_token_format === 'jwt' ? 'jwt' : null,
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
     creditsLowAt: num(row.credits_low_at ?? null),
@@ -179,6 +181,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         meta: metaToText(c.meta ?? null),
         permissions: listToText(c.permissions ?? []),
         roles: listToText(c.roles ?? []),
+        ...(c.accessTokenFormat ? { access_token_format: c.accessTokenFormat } : {}),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,

@@ -36,6 +36,8 @@ import * as clientLeakedAt from '../../../migrations/20261203000702_client_leake
 import * as clientPermissions from '../../../migrations/20261203000600_client_permissions.js';
 import * as clientRoles from '../../../migrations/20261203000601_client_roles.js';
 import * as teamRoles from '../../../migrations/20261203000602_team_roles.js';
+import * as resourceServerTokenFormat from '../../../migrations/20261203000300_resource_server_token_format.js';
+import * as revokedAccessTokens from '../../../migrations/20261203000301_revoked_access_tokens.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -77,6 +79,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000600_client_permissions', clientPermissions],
   ['20261203000601_client_roles', clientRoles],
   ['20261203000602_team_roles', teamRoles],
+  ['20261203000300_resource_server_token_format', resourceServerTokenFormat],
+  ['20261203000301_revoked_access_tokens', revokedAccessTokens],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
