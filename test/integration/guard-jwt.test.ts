@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import {
   createServer,
@@ -10,7 +12,6 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
-import { createGatewayHandler } from '../../packages/guard/gateway.js';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { authorizeThroughPages, Browser, codeOf, OOB, pkce } from '../helpers/auth-flow.js';
@@ -50,6 +51,7 @@ async function until(condition: () => boolean, what: string) {
   if (!condition()) throw new Error(`never happened: ${what}`);
 }
 
+const GUARD_BIN = join(import.meta.dirname, '../../packages/guard/bin/keyport-guard.js');
 const bearer = (token: string) => ({ rawHeaders: ['Authorization', `Bearer ${token}`], url: '/projects' });
 
 describe.each(DATABASES)('JWT access tokens checked at the guard, on $name', (database) => {
@@ -371,12 +373,23 @@ describe.each(DATABASES)('JWT access tokens checked at the guard, on $name', (da
     expect(await guard.check(bearer(personal))).toMatchObject({ status: 401, body: { error: 'invalid_api_key' } });
   });
 
-  it('the gateway check answers a JWT as the guard does: identity headers, or the contract refusal', async () => {
-    const guard = jwtGuard();
-    const gateway: Server = createServer(createGatewayHandler({ guard }));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  it('the gateway check (keyport-guard serve --jwt) answers a JWT as the guard does: identity headers, or the contract refusal', async () => {
+    const gateway = spawn(
+      process.execPath,
+      [GUARD_BIN, 'serve', '--issuer', server.url, '--listen', '127.0.0.1:0', '--jwt'],
+      {
+        env: { ...process.env, KEYPORT_CLIENT_ID: rs.id, KEYPORT_CLIENT_SECRET: rs.secret },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
-      const base = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
+      let out = '';
+      gateway.stdout!.setEncoding('utf8');
+      for await (const chunk of gateway.stdout!) {
+        out += chunk;
+        if (out.includes('\n')) break;
+      }
+      const base = /listening on (http:\/\/\S+)/.exec(out)![1]!;
       const key = await newKey();
       const token = await jwtOf(key);
       const allowed = await fetch(`${base}/projects`, { headers: { authorization: `Bearer ${token}` } });
@@ -392,9 +405,10 @@ describe.each(DATABASES)('JWT access tokens checked at the guard, on $name', (da
         headers: { authorization: `Bearer ${token}`, 'x-keyport-required-scopes': 'api:write' },
       });
       expect(scoped.status).toBe(403);
+      expect(scoped.headers.get('x-keyport-status')).toBe('403');
     } finally {
-      gateway.closeAllConnections();
-      await new Promise((resolve) => gateway.close(resolve));
+      gateway.kill('SIGTERM');
+      await once(gateway, 'exit');
     }
   });
 
