@@ -252,14 +252,12 @@ export async function createKeyport(
       clients: services.clients,
       revokeKey: (clientId) => services.clientService.revoke(clientId),
       roles: services.roles,
-    });
-    installTokenRevocationChange(provider, { keyEvents: services.keyEventStore, now: () => clock.now() });
-    const accessTokens = providerAccessTokens(provider, config.scopes);
       keyEvents: services.keyEventStore,
       jwtTokens,
       revokedTokens: services.revokedTokens,
       now: () => clock.now(),
     });
+    installTokenRevocationChange(provider, { keyEvents: services.keyEventStore, now: () => clock.now() });
     const accessTokens = providerAccessTokens(provider, config.scopes, jwtTokens);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({

@@ -12,9 +12,15 @@ const COMPACT_JWS = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The most characters a token may have (keyport's are about 1,000). */
 export const MAX_JWT_LENGTH = 4096;
 
-/** Whether `value` has the shape of a JWT (it may still be anything). */
+/**
+ * Whether `value` has the shape of a JWT (it may still be anything): cheap, as
+ * it runs on every call; its characters are checked with its signature.
+ */
 export function looksLikeJwt(value) {
-  return typeof value === 'string' && value.length <= MAX_JWT_LENGTH && COMPACT_JWS.test(value);
+  if (typeof value !== 'string' || value.length > MAX_JWT_LENGTH || !value.startsWith('eyJ')) return false;
+  const first = value.indexOf('.');
+  const second = first < 0 ? -1 : value.indexOf('.', first + 1);
+  return second > first + 1 && second < value.length - 1 && value.indexOf('.', second + 1) < 0;
 }
 
 /** How each algorithm keyport may sign with is checked. */
@@ -51,7 +57,7 @@ export function createJwtChecker({ issuer, audience, getJson, clockToleranceSeco
   let fetchedAt = 0;
   let fetching;
   let jwksUri;
-  /** token → its claims, for tokens whose signature was good (dropped when the key set changes). */
+  /** token → its answer, for good tokens (signature, issuer, audience; dropped when the key set changes). */
   let checked = new Map();
 
   async function fetchKeys() {
@@ -100,8 +106,17 @@ export function createJwtChecker({ issuer, audience, getJson, clockToleranceSeco
    * (keyport's keys could not be fetched).
    */
   async function check(token) {
-    let claims = checked.get(token);
-    if (!claims) {
+    // A token seen before: its signature, issuer and audience were checked then; only time moves.
+    const seen = checked.get(token);
+    if (seen) {
+      const now = Date.now() / 1000;
+      if (seen.until > now && seen.from <= now) return seen.answer;
+      checked.delete(token);
+      return { invalid: true };
+    }
+    let claims;
+    {
+      if (!COMPACT_JWS.test(token)) return { invalid: true };
       const [head, body, signature] = token.split('.');
       const header = decodeJson(head);
       const alg = header && Object.hasOwn(ALGORITHMS, header.alg) ? header.alg : undefined;
@@ -119,8 +134,6 @@ export function createJwtChecker({ issuer, audience, getJson, clockToleranceSeco
       );
       claims = good ? decodeJson(body) : undefined;
       if (!claims) return { invalid: true };
-      if (checked.size >= MAX_CHECKED) checked.delete(checked.keys().next().value);
-      checked.set(token, claims);
     }
     const now = Date.now() / 1000;
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -132,10 +145,16 @@ export function createJwtChecker({ issuer, audience, getJson, clockToleranceSeco
       (typeof claims.nbf === 'number' && claims.nbf - clockToleranceSeconds > now) ||
       typeof claims.client_id !== 'string'
     ) {
-      if (typeof claims.exp === 'number' && claims.exp + clockToleranceSeconds <= now) checked.delete(token);
       return { invalid: true };
     }
-    return { claims };
+    const answer = Object.freeze({ claims, scopes: String(claims.scope ?? '').split(' ') });
+    if (checked.size >= MAX_CHECKED) checked.delete(checked.keys().next().value);
+    checked.set(token, {
+      answer,
+      until: claims.exp + clockToleranceSeconds,
+      from: typeof claims.nbf === 'number' ? claims.nbf - clockToleranceSeconds : -Infinity,
+    });
+    return answer;
   }
 
   return { check };

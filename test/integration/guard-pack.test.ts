@@ -43,7 +43,17 @@ describe('@keyport/guard from a packed tarball', () => {
     );
     // The types ship with it, and nothing else does.
     expect(readdirSync(join(project, 'node_modules/@keyport/guard')).sort()).toEqual(
-      ['README.md', 'bin', 'gateway.js', 'index.d.ts', 'index.js', 'jwt.js', 'leases.js', 'package.json', 'reports.js'].sort(),
+      [
+        'README.md',
+        'bin',
+        'gateway.js',
+        'index.d.ts',
+        'index.js',
+        'jwt.js',
+        'leases.js',
+        'package.json',
+        'reports.js',
+      ].sort(),
     );
     // The gateway check (docs/gateway.md) is the package's bin: `npx --no-install keyport-guard` in the project.
     const help = execFileSync(join(project, 'node_modules/.bin/keyport-guard'), ['--help'], { encoding: 'utf8' });
