@@ -50,6 +50,7 @@ describe('@keyport/guard from a packed tarball', () => {
         'index.d.ts',
         'index.js',
         'jwt.js',
+        'permissions.js',
         'leases.js',
         'package.json',
         'reports.js',
