@@ -1,5 +1,6 @@
 // The API of scenario (f): a hello-world endpoint, behind @keyport/guard
-// (HELLO_GUARD=1) or bare, on HELLO_PORT.
+// (HELLO_GUARD=1; HELLO_JWT=1 also checks JWT access tokens, scenario (h)) or bare,
+// on HELLO_PORT.
 import { createServer } from 'node:http';
 import { keyportGuard } from '@keyport/guard';
 
@@ -9,6 +10,8 @@ const guard = guarded
       issuer: process.env.KEYPORT_ISSUER,
       clientId: process.env.KEYPORT_CLIENT_ID,
       clientSecret: process.env.KEYPORT_CLIENT_SECRET,
+      // (h): JWT access tokens checked here with keyport's keys.
+      jwt: process.env.HELLO_JWT === '1',
     }).express()
   : (_req, _res, next) => next();
 

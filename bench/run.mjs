@@ -529,7 +529,7 @@ async function main() {
   const systems = [keyport, baseline];
   const all = scenarios(f);
   const chosen = flags.only
-    ? flags.only.split(',').filter((name) => !PROCESS_ONLY.includes(name) && name !== 'f' && name !== 'g')
+    ? flags.only.split(',').filter((name) => !PROCESS_ONLY.includes(name) && !['f', 'g', 'h'].includes(name))
     : Object.keys(all);
 
   const results = [];
@@ -614,7 +614,49 @@ async function main() {
     });
     await Promise.all([checked.child.stop(), bare.child.stop(), check.stop(), hello.child.stop()]);
   }
-
+  if (!flags.only || flags.only.split(',').includes('h')) {
+    // (h): JWT access tokens (issue 27 item 2) of a resource server that chose them, checked at the
+    // guard with keyport's JWKS; 100 distinct tokens, each confirmed by keyport once.
+    const jwtRs = await keyport.cli('resourceserveradd', '-name', 'bench-jwt-api', '-jwt');
+    const tokens = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${keyport.url}/token`, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic(f.warm.client_id, f.warm.client_secret) },
+        body: `grant_type=client_credentials&scope=api:read&resource=${encodeURIComponent(jwtRs.resource)}`,
+      });
+      const { access_token: token } = await res.json();
+      if (!res.ok || token.split('.').length !== 3) throw new Error(`(h): no JWT access token (${res.status})`);
+      tokens.push(token);
+    }
+    const pair = [
+      await startHello('jwt', 4805, {
+        HELLO_GUARD: '1',
+        HELLO_JWT: '1',
+        KEYPORT_ISSUER: keyport.url,
+        KEYPORT_CLIENT_ID: jwtRs.client_id,
+        KEYPORT_CLIENT_SECRET: jwtRs.client_secret,
+      }),
+      await startHello('bare', 4806, {}),
+    ];
+    const title =
+      '(h) hello endpoint behind @keyport/guard with JWT access tokens (100 tokens) vs the same endpoint bare';
+    log(title);
+    const spec = () => ({
+      path: '/hello',
+      method: 'GET',
+      requests: () => cycling(tokens, (token) => ({ headers: { authorization: `Bearer ${token}` } })),
+    });
+    const result = await compare('h', pair, spec, { warmupSeconds: 3, measured: 'jwt' });
+    results.push({
+      name: 'h',
+      title,
+      result: { keyport: result.jwt, baseline: result.bare },
+      ratio: result.jwt.rps / result.bare.rps,
+      cost: result.jwt.cost,
+    });
+    await Promise.all(pair.map((s) => s.child.stop()));
+  }
   let seeded;
   if (flags.seed) {
     const seededKeyport = await startKeyport(

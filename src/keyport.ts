@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createClientLoader } from './oidc/client-loader.js';
 import { createProvider } from './oidc/provider.js';
 import { installTokenRevocationChange } from './oidc/overrides/install-token-revocation-change.js';
+import { createJwtAccessTokens } from './oidc/jwt-access-tokens.js';
 import { keysVersion, loadOrCreateKeys, readKeys, type KeyMaterial } from './persistence/signing-keys.js';
 import { openServices, type Services } from './services.js';
 import { createUsageRecorder, type UsageRecorder } from './clients/usage.js';
@@ -240,6 +241,12 @@ export async function createKeyport(
 
   // What depends on the signing keys: rebuilt, whole, when they change.
   const surface = (keys: KeyMaterial) => {
+    const jwtTokens = createJwtAccessTokens({
+      issuer: config.issuer,
+      jwks: keys.jwks,
+      revoked: services.revokedTokens,
+      clockToleranceSeconds: config.clockSkewSeconds,
+    });
     const provider = createProvider({
       config,
       db: services.db,
@@ -252,9 +259,13 @@ export async function createKeyport(
       clients: services.clients,
       revokeKey: (clientId) => services.clientService.revoke(clientId),
       roles: services.roles,
+      keyEvents: services.keyEventStore,
+      jwtTokens,
+      revokedTokens: services.revokedTokens,
+      now: () => clock.now(),
     });
     installTokenRevocationChange(provider, { keyEvents: services.keyEventStore, now: () => clock.now() });
-    const accessTokens = providerAccessTokens(provider, config.scopes);
+    const accessTokens = providerAccessTokens(provider, config.scopes, jwtTokens);
     const adminRouter = createAdminRouter({
       callers: createCallerAuth({
         adminToken: config.adminToken,
@@ -393,6 +404,7 @@ export async function createKeyport(
     config,
     clock,
     keyEventStore: services.keyEventStore,
+    revokedTokens: services.revokedTokens,
     passedTimes: services.passedTimes,
     db: services.db,
     logger,
@@ -491,7 +503,8 @@ export async function createKeyport(
 /** An OAuth access token (client credentials or an app's) given where a key may be, as verify needs it. */
 function accessTokenFinder(tokens: AccessTokenLookup): FindAccessToken {
   return async (value) => {
-    if (value.length > 512) return undefined;
+    // An opaque token is short; a JWT access token (RFC 9068) about 1,000 characters.
+    if (value.length > 4096) return undefined;
     const token = await tokens.find(value);
     return (
       token && { clientId: token.clientId, scope: token.scope, forApis: token.forApis, expiresAt: token.expiresAt }

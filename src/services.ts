@@ -16,6 +16,8 @@ import { createKeyChangeSubscriber } from './events/key-events.js';
 import type { AuditStore } from './audit/audit.js';
 import { createSqlAuditStore } from './persistence/sql/audit-store.js';
 import { createSqlKeyEventStore } from './persistence/sql/key-event-store.js';
+import { createSqlRevokedTokenStore } from './persistence/sql/revoked-token-store.js';
+import type { RevokedTokenStore } from './clients/revoked-tokens.js';
 import { createSqlShareLinkStore } from './persistence/sql/share-link-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyEventStore } from './events/key-events.js';
@@ -49,6 +51,8 @@ export interface Services {
   readonly audit: AuditStore;
   /** The guards' change feed, written by the key-change subscriber, read by the /keys/events hub. */
   readonly keyEventStore: KeyEventStore;
+  /** JWT access tokens revoked before their expiry (issue 27 item 2). */
+  readonly revokedTokens: RevokedTokenStore;
   /** Keys' expiries and grace-period ends, and which were pushed to the guards as changes. */
   readonly passedTimes: PassedTimeStore;
   readonly clients: ClientStore;
@@ -162,6 +166,7 @@ export async function openServices(
     readClients,
     audit,
     keyEventStore,
+    revokedTokens: createSqlRevokedTokenStore(db),
     passedTimes: createSqlPassedTimeStore(db),
     teamService,
     teamSync,

@@ -33,6 +33,17 @@ export interface GuardOptions {
   readonly maxLease?: number;
   /** Told the client_id of each key keyport says changed (revoked, rotated, new scopes or expiry). */
   readonly onChange?: (clientId: string) => void;
+  /**
+   * JWT access tokens (a resource server made with `keyport resourceserveradd
+   * -name N -jwt`): checked here with keyport's JWKS (signature, issuer,
+   * audience, expiry, scopes) and confirmed by keyport once per token while the
+   * event stream beats. `true`, or the audience (default
+   * `urn:keyport:rs:<clientId>`), the expected `iss` (default `issuer`) and a
+   * clock tolerance in seconds (default 0). Default false: a JWT is verified at
+   * keyport on each call, as an opaque token is.
+   */
+  readonly jwt?:
+    boolean | { readonly audience?: string; readonly issuer?: string; readonly clockToleranceSeconds?: number };
 }
 
 export interface RouteOptions {

@@ -18,6 +18,7 @@ import { createUsageReporter } from './reports.js';
 import { grantsAll } from './permissions.js';
 
 export { grantsAll };
+import { createJwtChecker, looksLikeJwt } from './jwt.js';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 /** A key of keyport's current format: `<prefix>_sk_<env>_<24 random><6 checksum>`. */
@@ -43,6 +44,8 @@ function checksumOf(body) {
  * mistyped or made-up key costs no round trip). Older keys have no checksum.
  */
 export function isPlausibleKey(key) {
+  // A JWT access token is longer than any key (checked with keyport's keys, or at keyport).
+  if (looksLikeJwt(key)) return true;
   if (typeof key !== 'string' || !PRINTABLE.test(key)) return false;
   if (KEY_FORMAT.test(key)) return checksumOf(key.slice(0, -6)) === key.slice(-6);
   return true;
@@ -92,9 +95,10 @@ function keyOf(rawHeaders, url) {
     const value = String(rawHeaders[i + 1] ?? '');
     if (name === 'x-api-key') carried.push(value.trim());
     else if (name === 'authorization') {
-      const match = /^Bearer +(.*)$/i.exec(value.trim());
-      if (!match) return { refused: INVALID };
-      carried.push(match[1].trim());
+      // Without a regular expression over the value: a JWT access token is about 1,000 characters.
+      const trimmed = value.trim();
+      if (trimmed.length < 8 || trimmed.slice(0, 7).toLowerCase() !== 'bearer ') return { refused: INVALID };
+      carried.push(trimmed.slice(7).trim());
     }
   }
   if (carried.length === 0) return { refused: INVALID };
@@ -109,7 +113,11 @@ function keyOf(rawHeaders, url) {
  * credentials (`keyport resourceserveradd`). Options: `timeoutMs` (2000) for
  * each verification; `onError(err)` to log why keyport could not be reached;
  * `cache` (true) to use leases for busy keys, `maxLease` (100) the most calls
- * one lease may hold; `onChange(clientId)` told of each change keyport pushes.
+ * one lease may hold; `onChange(clientId)` told of each change keyport pushes;
+ * `jwt` (false) to check JWT access tokens here with keyport's keys (true, or
+ * `{audience, issuer, clockToleranceSeconds}`: the resource indicator its
+ * tokens carry, by default `urn:keyport:rs:<clientId>`, and their `iss`, by
+ * default `issuer`).
  */
 export function keyportGuard({
   issuer,
@@ -120,13 +128,22 @@ export function keyportGuard({
   cache = true,
   maxLease = 100,
   onChange = () => undefined,
+  jwt = false,
 }) {
   if (!issuer || !clientId || !clientSecret)
     throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
   const endpoint = new URL('/keys/verify', issuer).href;
   const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
   const leases = cache
-    ? createLeaseCache({ issuer, authorization, maxLease, onChange, onError, onServed: () => reports.schedule() })
+    ? createLeaseCache({
+        issuer,
+        authorization,
+        maxLease,
+        onChange,
+        onError,
+        onServed: () => reports.schedule(),
+        onForget: (changed) => forgetTokens(changed),
+      })
     : undefined;
   const reports = leases
     ? createUsageReporter({ leases, post: (body) => post(body, new URL('/keys/usage', issuer).href), onError })
@@ -161,6 +178,89 @@ export function keyportGuard({
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  /** GETs a JSON document (keyport's discovery document and JWKS), within timeoutMs. */
+  function getJson(url) {
+    return new Promise((resolve, reject) => {
+      const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(
+        url,
+        { agent, headers: { accept: 'application/json' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`keyport answered ${res.statusCode} to ${url}`));
+            else {
+              try {
+                resolve(JSON.parse(text));
+              } catch (err) {
+                reject(err);
+              }
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(new Error(`keyport did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      req.on('close', () => clearTimeout(timer));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  const jwtOptions = jwt === true ? {} : jwt || undefined;
+  const jwts = jwtOptions
+    ? createJwtChecker({
+        issuer: jwtOptions.issuer ?? issuer,
+        audience: jwtOptions.audience ?? `urn:keyport:rs:${clientId}`,
+        clockToleranceSeconds: jwtOptions.clockToleranceSeconds ?? 0,
+        getJson,
+        onError,
+      })
+    : undefined;
+  /**
+   * JWT access tokens keyport confirmed (its client, person and the token
+   * itself still valid): their verdicts, reused while the event stream beats
+   * and until a change to their client arrives. A token's first call, and
+   * every call while the stream is down, is a round trip.
+   */
+  const confirmed = new Map();
+  let tokenGeneration = 0;
+  function forgetTokens(changed) {
+    tokenGeneration += 1;
+    if (changed === undefined) confirmed.clear();
+    else for (const [token, verdict] of confirmed) if (verdict.identity.client_id === changed) confirmed.delete(token);
+  }
+
+  /** A JWT access token: checked here with keyport's keys, then confirmed by keyport once while the stream beats. */
+  async function verifyJwt(token, { scopes, permissions = [], ip }) {
+    const local = await jwts.check(token);
+    if (local.unavailable) return unavailable();
+    if (local.invalid) return { ...INVALID, headers: {} };
+    // A route needing permissions asks keyport (or a lease), which judges them.
+    let verdict = leases?.live && permissions.length === 0 ? confirmed.get(token) : undefined;
+    if (!verdict) {
+      const mark = tokenGeneration;
+      verdict = await verify(token, { scopes, permissions, ip });
+      if (verdict.status !== 200) return verdict;
+      if (leases?.live && mark === tokenGeneration) {
+        if (confirmed.size >= 10_000) confirmed.delete(confirmed.keys().next().value);
+        confirmed.set(token, verdict);
+      }
+    }
+    const granted = local.scopes;
+    if (!scopes.every((s) => granted.includes(s) && verdict.identity.scopes.includes(s)))
+      return {
+        status: 403,
+        headers: verdict.headers,
+        body: { error: 'insufficient_permissions', message: `this call needs the scopes: ${scopes.join(' ')}` },
+      };
+    return verdict;
   }
 
   /** Verifications on their way, per key: concurrent calls of one key wait for its lease rather than each asking. */
@@ -303,7 +403,10 @@ export function keyportGuard({
   async function check({ rawHeaders = [], url = '/', ip } = {}, scopes = [], permissions = []) {
     const found = keyOf(rawHeaders, url);
     if (found.refused) return { headers: {}, ...found.refused };
-    const verdict = await verify(found.key, { scopes, permissions, ip });
+    const verdict =
+      jwts && looksLikeJwt(found.key)
+        ? await verifyJwt(found.key, { scopes, permissions, ip })
+        : await verify(found.key, { scopes, permissions, ip });
     // A route that names no scope (nor permission) still needs an API scope: a credential with
     // OpenID Connect scopes only (a person's sign-in, for userinfo) is no way into the API.
     if (

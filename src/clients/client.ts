@@ -54,6 +54,8 @@ export interface ClientRecord {
   readonly roles: readonly string[];
   /** Where the key may be used from (clients/allowed-ips.ts); empty: anywhere. */
   readonly allowedIps: AllowedIps;
+  /** A resource server's access-token format: 'jwt' (RFC 9068), or null for opaque tokens. */
+  readonly accessTokenFormat: 'jwt' | null;
   /** The plan of the owning team, read with the row (undefined: no team). */
   readonly teamPlan: string | undefined;
   /** The owning team is suspended by the product's sync (issue 26 item 3): no API access meanwhile. */

@@ -46,7 +46,8 @@ export interface NewApp {
 export interface ClientService {
   createServiceAccount(input: NewServiceAccount): Promise<CreatedClient>;
   createApp(input: NewApp): Promise<CreatedClient>;
-  createResourceServer(input: { name: string }): Promise<CreatedClient>;
+  /** A resource server; `accessTokenFormat: 'jwt'` gives it JWT access tokens for its own resource indicator. */
+  createResourceServer(input: { name: string; accessTokenFormat?: 'jwt' | null }): Promise<CreatedClient>;
   /** Turns a secret-based client into a private_key_jwt one; the secret stops working at once. */
   setPublicKey(clientId: string, pem: string): Promise<ClientView>;
   /** Another public key for a JWT service account (at most MAX_PUBLIC_KEYS); returns its kid. */

@@ -257,6 +257,7 @@ export function createClientService({
             scopes: [],
             createdAt: nowSeconds(),
             expiresAt: null,
+            ...(input.accessTokenFormat === 'jwt' ? { accessTokenFormat: 'jwt' as const } : {}),
             ...fields,
           },
           trx,

@@ -21,6 +21,7 @@ export interface NewClient {
   readonly permissions?: readonly string[];
   readonly roles?: readonly string[];
   readonly allowedIps?: AllowedIps;
+  readonly accessTokenFormat?: 'jwt' | null;
   readonly redirectUris: readonly string[];
   readonly environment: Environment;
   readonly scopes: readonly string[];

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { RevokedTokenStore } from '../clients/revoked-tokens.js';
 import { deleteOldUsage } from '../clients/key-usage.js';
 import type { KeyUsageStore } from '../clients/key-usage-store.js';
 import type { PassedTimeStore } from '../events/passed-times.js';
@@ -20,6 +21,8 @@ export interface JobDeps {
   readonly planCounters: PlanCounterStore;
   readonly keyUsageStore: KeyUsageStore;
   readonly keyEventStore: KeyEventStore;
+  /** Revoked JWT access tokens, kept until they would have expired. */
+  readonly revokedTokens?: RevokedTokenStore;
   readonly passedTimes: PassedTimeStore;
   readonly clock: Clock;
   /** Deletes the `key.rate_limited` records of windows that ended before `beforeS` (epoch seconds). */
@@ -50,6 +53,9 @@ export function startJobs(deps: JobDeps): Jobs {
     deleteIdleCounters(deps.planCounters, config, clock).catch(report('idle plan counters'));
     deleteOldUsage(deps.keyUsageStore, clock).catch(report('API key usage older than 90 days'));
     deleteOldKeyEvents(deps.keyEventStore, clock).catch(report('key change events older than an hour'));
+    deps.revokedTokens
+      ?.deleteExpired(Math.floor(clock.now() / 1000) - config.clockSkewSeconds)
+      .catch(report('revocations of expired JWT access tokens'));
     deps.settleExpiredShares().catch(report('expired one-time links'));
     deps.deleteEndedLimitWindows(secondsOf(clock)).catch(report('rate-limit notices of ended windows'));
   }, config.expiredRowsSweepSeconds * 1000);

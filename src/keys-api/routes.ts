@@ -4,11 +4,11 @@ import { declareRoute, type RouteDeclaration } from '../web/route.js';
 /** The most calls one lease may hold. */
 export const MAX_LEASE = 1000;
 
-/** A key as it may arrive: printable ASCII, at most 512 characters (keyport's are under 60). */
+/** A key as it may arrive: printable ASCII, at most 4096 characters (keyport's keys are under 60, JWT access tokens about 1,000). */
 const key = z
   .string()
   .min(1)
-  .max(512)
+  .max(4096)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII with no spaces');
 
 /** The body of POST /keys/verify (docs/contract.md); JSON or a form, so numbers may come as text. */

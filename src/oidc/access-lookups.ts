@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { AccessTokenLookup, ClientMetadataLookup } from '../access/callers.js';
 import { keyportMetadata } from '../clients/metadata.js';
 import { isForApis } from './api-resource.js';
+import type { JwtAccessTokens } from './jwt-access-tokens.js';
 
 /**
  * oidc-provider's tokens and clients behind the access module's lookups, so
@@ -11,9 +12,21 @@ import { isForApis } from './api-resource.js';
 export function providerAccessTokens(
   provider: Provider,
   catalogue: Readonly<Record<string, string>>,
+  jwtTokens?: JwtAccessTokens,
 ): AccessTokenLookup {
   return {
     async find(value) {
+      const jwt = await jwtTokens?.find(value);
+      if (jwt) {
+        // An app's token stands for a person's approval: gone with the person (removed, password reset).
+        if (jwt.grantId !== undefined && !(await provider.Grant.find(jwt.grantId))) return undefined;
+        return {
+          clientId: jwt.clientId,
+          scope: jwt.scope,
+          forApis: isForApis(jwt.aud, jwt.scope, catalogue),
+          ...(jwt.grantId !== undefined && jwt.sub !== undefined ? { accountId: jwt.sub } : {}),
+        };
+      }
       const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
       if (!token?.isValid || !token.clientId) return undefined;
       const accountId = 'accountId' in token ? token.accountId : undefined;

@@ -12,6 +12,7 @@ export const USERINFO_SCOPES = ['openid', 'profile', 'email'] as const;
 export function isForApis(audience: unknown, scope: string | undefined, catalogue: Readonly<Record<string, string>>) {
   const audiences = Array.isArray(audience) ? audience : [audience];
   return (
-    audiences.includes(API_RESOURCE) || (scope ?? '').split(' ').some((s) => s !== '' && Object.hasOwn(catalogue, s))
+    audiences.some((a) => a === API_RESOURCE || (typeof a === 'string' && a.startsWith('urn:keyport:rs:'))) ||
+    (scope ?? '').split(' ').some((s) => s !== '' && Object.hasOwn(catalogue, s))
   );
 }

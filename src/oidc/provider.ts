@@ -30,6 +30,11 @@ import { installUnavailableAnswers } from './overrides/install-unavailable-answe
 import { installTokenErrorWording } from './overrides/install-token-error-wording.js';
 import { installApiKeyRevocation } from './overrides/install-api-key-revocation.js';
 import { installUserinfoForApiTokens } from './overrides/install-userinfo-for-api-tokens.js';
+import { installTokenRevocationPushes } from './overrides/install-token-revocation-pushes.js';
+import { resourceServerOf } from '../clients/resource-indicators.js';
+import type { KeyEventStore } from '../events/key-events.js';
+import type { JwtAccessTokens } from './jwt-access-tokens.js';
+import type { RevokedTokenStore } from '../clients/revoked-tokens.js';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -46,6 +51,13 @@ export interface ProviderDeps {
   readonly revokeKey: (clientId: string) => Promise<unknown>;
   /** A key's roles, for the permissions introspection lists (issue 28 item 2). */
   readonly roles?: Pick<RoleService, 'effectivePermissions'>;
+  /** The guards' change feed: a revoked token is a change to its client. */
+  readonly keyEvents: KeyEventStore;
+  /** JWT access tokens signed with `keys`, and their revocations. */
+  readonly jwtTokens: JwtAccessTokens;
+  readonly revokedTokens: RevokedTokenStore;
+  /** Milliseconds now (the composition's clock). */
+  readonly now?: () => number;
 }
 
 import { API_RESOURCE, USERINFO_SCOPES } from './api-resource.js';
@@ -75,6 +87,10 @@ export function createProvider({
   clients,
   revokeKey,
   roles,
+  keyEvents,
+  jwtTokens,
+  revokedTokens,
+  now = Date.now,
 }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory(db, loadClient, undefined, readDb),
@@ -132,12 +148,36 @@ export function createProvider({
           return oidcOnly ? undefined : API_RESOURCE;
         },
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== API_RESOURCE) throw new errors.InvalidTarget(`the only resource is ${API_RESOURCE}`);
+        getResourceServerInfo: async (_ctx, indicator) => {
           // The API's token also carries the granted sign-in scopes, so the one token an app
           // gets reads userinfo too (overrides/install-userinfo-for-api-tokens.ts).
           const scope = [...Object.keys(config.scopes), ...USERINFO_SCOPES].join(' ');
-          return { scope, accessTokenFormat: 'opaque', audience: API_RESOURCE };
+          if (indicator === API_RESOURCE) return { scope, accessTokenFormat: 'opaque', audience: API_RESOURCE };
+          // A resource server that chose JWT access tokens (resourceserveradd -jwt) is its own resource:
+          // RFC 9068 tokens signed with keyport's keys, with its indicator as `aud`, checked at its guards.
+          const serverId = resourceServerOf(indicator);
+          const server = serverId === undefined ? undefined : await clients.findById(serverId);
+          if (server?.kind !== 'resource_server' || server.accessTokenFormat !== 'jwt' || server.revokedAt !== null)
+            throw new errors.InvalidTarget(
+              `the resource is ${API_RESOURCE}, or urn:keyport:rs:<client_id> of a resource server with JWT access tokens`,
+            );
+          return {
+            scope,
+            audience: indicator,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: config.accessTokenTtlSeconds,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    formats: {
+      customizers: {
+        // An app's JWT access token names the grant (the person's approval) it came from, so
+        // /keys/verify refuses it once the person is removed or the approval is gone.
+        jwt: async (_ctx, token, jwt) => {
+          const grantId = (token as { grantId?: string }).grantId;
+          if (grantId && (token as { accountId?: string }).accountId !== undefined) jwt.payload.grant_id = grantId;
         },
       },
     },
@@ -200,6 +240,7 @@ export function createProvider({
   installTokenErrorWording(provider);
   installApiKeyRevocation(provider, { clients, config, revokeKey });
   installUserinfoForApiTokens(provider);
+  installTokenRevocationPushes(provider, { keyEvents, jwtTokens, revokedTokens, now });
   return provider;
 }
 

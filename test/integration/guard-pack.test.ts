@@ -50,6 +50,8 @@ describe('@keyport/guard from a packed tarball', () => {
         'gateway.js',
         'index.d.ts',
         'index.js',
+        'jwt.js',
+        'permissions.js',
         'leases.js',
         'package.json',
         'reports.js',

@@ -131,6 +131,28 @@ describe.each(DATABASES)('changes keyport makes to oidc-provider, on $name', (da
     expect(res.body).toMatchObject({ active: true, token_type: 'api_key', client_id: sa.clientId });
   });
 
+  it('install-token-revocation-pushes: a JWT access token revoked by its client answers 200 and is refused at /keys/verify', async () => {
+    const rs = await server.keyport.clientService.createResourceServer({ name: 'jwt-api', accessTokenFormat: 'jwt' });
+    const issued = await token(
+      { authorization: basic(sa.clientId, sa.clientSecret) },
+      { resource: `urn:keyport:rs:${rs.client.client_id}` },
+    );
+    expect(issued.status).toBe(200);
+    const jwt = String(issued.body.access_token);
+    const revoked = await postForm(
+      `${server.url}/token/revocation`,
+      { token: jwt },
+      { authorization: basic(sa.clientId, sa.clientSecret) },
+    );
+    expect(revoked.status).toBe(200);
+    const verified = await fetch(`${server.url}/keys/verify`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.client.client_id, rs.clientSecret!), 'content-type': 'application/json' },
+      body: JSON.stringify({ key: jwt }),
+    });
+    expect(await verified.json()).toMatchObject({ valid: false, code: 'NOT_FOUND' });
+  });
+
   it('install-token-error-wording: RFC 6749 §5.2: no client credentials answers 401 invalid_client', async () => {
     const before = await failures('missing_credentials');
     const res = await token({});

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// keyport-guard serve --issuer URL --listen HOST:PORT [--routes FILE]
+// keyport-guard serve --issuer URL --listen HOST:PORT [--routes FILE] [--jwt]
 // The gateway check: answers nginx auth_request, Envoy ext_authz (HTTP) and
 // Traefik ForwardAuth sub-requests with @keyport/guard's decision. The
 // resource server's credentials come from KEYPORT_CLIENT_ID and
@@ -11,7 +11,7 @@ import { keyportGuard } from '../index.js';
 import { createGatewayHandler, parseRoutes } from '../gateway.js';
 
 const USAGE =
-  'usage: KEYPORT_CLIENT_ID=… KEYPORT_CLIENT_SECRET=… keyport-guard serve --issuer URL --listen HOST:PORT [--routes FILE] [--timeout-ms N]';
+  'usage: KEYPORT_CLIENT_ID=… KEYPORT_CLIENT_SECRET=… keyport-guard serve --issuer URL --listen HOST:PORT [--routes FILE] [--timeout-ms N] [--jwt]';
 
 function fail(message) {
   process.stderr.write(`keyport-guard: ${message}\n${USAGE}\n`);
@@ -27,6 +27,8 @@ try {
       listen: { type: 'string', default: '127.0.0.1:9000' },
       routes: { type: 'string' },
       'timeout-ms': { type: 'string', default: '2000' },
+      // JWT access tokens for this resource server (resourceserveradd --jwt), checked here with keyport's keys.
+      jwt: { type: 'boolean', default: false },
       help: { type: 'boolean' },
     },
   });
@@ -64,6 +66,7 @@ const guard = keyportGuard({
   clientId,
   clientSecret,
   timeoutMs,
+  jwt: values.jwt,
   // Never a key in a log line: only why keyport could not be reached.
   onError: (err) => process.stderr.write(`keyport-guard: ${err?.message ?? err}\n`),
 });

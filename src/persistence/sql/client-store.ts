@@ -45,6 +45,7 @@ interface ClientRow {
   permissions?: string | null;
   roles?: string | null;
   allowed_ips?: string | null;
+  access_token_format?: string | null;
   team_plan?: string | null;
   team_suspended_at?: number | string | null;
 }
@@ -111,6 +112,7 @@ function toRecord(row: ClientRow): ClientRecord {
     permissions: listFromText(row.permissions),
     roles: listFromText(row.roles),
     allowedIps: allowedIpsFromText(row.allowed_ips),
+    accessTokenFormat: row.access_token_format === 'jwt' ? 'jwt' : null,
     teamPlan: row.team_plan ?? undefined,
     teamSuspended: row.team_suspended_at != null,
     creditsLowAt: num(row.credits_low_at ?? null),
@@ -183,6 +185,7 @@ export function createSqlClientStore(db: Db, clock: Clock = systemClock): Client
         permissions: listToText(c.permissions ?? []),
         roles: listToText(c.roles ?? []),
         allowed_ips: allowedIpsToText(c.allowedIps ?? []),
+        ...(c.accessTokenFormat ? { access_token_format: c.accessTokenFormat } : {}),
         // One URI per line; a row pasted by hand with a single URI reads the same.
         redirect_uri: c.redirectUris.length ? c.redirectUris.join('\n') : null,
         team_id: c.teamId,

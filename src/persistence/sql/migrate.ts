@@ -41,6 +41,8 @@ import * as keyUsageForbiddenIp from '../../../migrations/20261203000501_key_usa
 import * as staffAccounts from '../../../migrations/20261203000800_staff_accounts.js';
 import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_recovery_codes.js';
 import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
+import * as resourceServerTokenFormat from '../../../migrations/20261203000300_resource_server_token_format.js';
+import * as revokedAccessTokens from '../../../migrations/20261203000301_revoked_access_tokens.js';
 
 /**
  * Migrations are imported, not read from a folder, so the same list runs from
@@ -76,6 +78,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261202000020_client_meta', clientMeta],
   ['20261203000100_key_rate_limit_notices', keyRateLimitNotices],
   ['20261203000101_client_credits_low', clientCreditsLow],
+  ['20261203000300_resource_server_token_format', resourceServerTokenFormat],
+  ['20261203000301_revoked_access_tokens', revokedAccessTokens],
   ['20261203000500_client_allowed_ips', clientAllowedIps],
   ['20261203000501_key_usage_forbidden_ip', keyUsageForbiddenIp],
   ['20261203000600_client_permissions', clientPermissions],
