@@ -25,6 +25,10 @@ export const REFUSALS: Record<
     401,
     'Your account is not linked to any team in keyport. Ask an admin of your team in the product to give you access.',
   ],
+  team_suspended: [
+    403,
+    'Your team is suspended in keyport: its keys do not work and nobody can sign in to it. Ask your product’s support to restore it.',
+  ],
   bad_role: [400, 'The product gave a role keyport does not know (admin or member).'],
   bad_email: [400, 'The product gave no valid email address for you.'],
   oidc_flow: [

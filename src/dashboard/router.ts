@@ -25,6 +25,7 @@ import { installTeamRoutes } from './team-routes.js';
 import { installAccountRoutes } from './account.js';
 import { installWebhookRoutes } from './webhook-routes.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
+import { refusalPage } from './refusals.js';
 import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
@@ -112,6 +113,12 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       return ctx.redirect('/dashboard/signin');
     }
     const team = await teamService.getTeam(session.teamId);
+    // Suspension deletes the team's sessions (teams/sync.ts); one opened in the same moment ends here.
+    if (team.suspendedAt != null) {
+      await sessions.end(ctx.cookies.get(COOKIE));
+      ctx.cookies.set(COOKIE, '', { ...cookieOptions, maxAge: 0 });
+      return refusalPage(ctx, 'team_suspended');
+    }
     const principal = {
       kind: 'person',
       userId: session.userId,
@@ -238,8 +245,13 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       email: field(ctx, 'email'),
       password: field(ctx, 'password'),
       address: ctx.ip,
-      // A person signs in to the team they joined first.
-      admit: async (user) => (await teams.membershipsOf(user.id))[0],
+      // A person signs in to the team they joined first that is not suspended.
+      admit: async (user) => {
+        const memberships = await teams.membershipsOf(user.id);
+        for (const membership of memberships)
+          if ((await teams.findTeam(membership.teamId))?.suspendedAt == null) return membership;
+        return memberships.length ? ('suspended' as const) : undefined;
+      },
     });
     const again = (status: number, error: string) =>
       render(ctx, status, 'Sign in to your team', signInPage({ csrf: token, email: result.email, error }, choices));
@@ -255,6 +267,8 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       case 'wrong':
         return again(401, WRONG);
       case 'signed_in': {
+        // The right password, but every team of theirs is suspended: told so, and no session.
+        if (result.admitted === 'suspended') return refusalPage(ctx, 'team_suspended');
         const cookie = await sessions.create(result.user.id, result.admitted.teamId);
         ctx.cookies.set(COOKIE, cookie, cookieOptions);
         ctx.cookies.set(LOGIN_COOKIE, '', { ...cookieOptions, maxAge: 0 });

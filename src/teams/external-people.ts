@@ -4,13 +4,12 @@ import type { TeamStore } from './store.js';
 import { ROLES, type Role, type Team, type User } from './team.js';
 
 /**
- * Teams named by the product keyport serves (issue 26): the id a team has
- * there (`external_id`), and people admitted to a team by the product's word
+ * Teams named by the product keyport serves (issue 26): setting the id a team
+ * has there (`external_id`; TeamStore.findTeamByExternalId finds it), and people admitted to a team by the product's word
  * (a signed hand-off, or its OpenID Connect provider) rather than by a
  * keyport password.
  */
 export interface ExternalTeamStore {
-  findTeamByExternalId(externalId: string): Promise<Team | undefined>;
   /** Sets (or clears, with null) a team's external id; another team holding it is `conflict`. */
   setExternalId(teamId: number, externalId: string | null): Promise<void>;
   /** Makes the user a member of the team with this role: adds the membership or changes its role; the role before (null: none). */
@@ -24,7 +23,7 @@ export interface ExternalTeamStore {
 }
 
 /** Why the product's word does not admit a person; each is a page of its own. */
-export type Refusal = 'unknown_team' | 'bad_role' | 'bad_email' | 'not_a_person';
+export type Refusal = 'unknown_team' | 'team_suspended' | 'bad_role' | 'bad_email' | 'not_a_person';
 
 export type Admission =
   | {
@@ -64,8 +63,10 @@ export async function admitExternalPerson(
   if (!isRole(word.role)) return refused('bad_role');
   if (typeof word.email !== 'string' || !EMAIL.test(canonicalEmail(word.email))) return refused('bad_email');
   const email = canonicalEmail(word.email);
-  const team = await stores.externalTeams.findTeamByExternalId(word.teamExternalId);
+  const team = await stores.teams.findTeamByExternalId(word.teamExternalId);
   if (!team) return refused('unknown_team');
+  // The product deleted the team (sync DELETE): its people are told so, and get no session.
+  if (team.suspendedAt != null) return refused('team_suspended');
 
   let user = await stores.teams.findUserByEmail(email);
   let created = false;

@@ -12,6 +12,12 @@ export interface TeamStore {
   createTeam(name: string, plan: string): Promise<Team>;
   findTeam(id: number): Promise<Team | undefined>;
   /**
+   * The team the product calls `externalId` (issue 26), byte for byte whatever
+   * the database's collation, with its suspension: the one lookup behind the
+   * sync API, the hand-off, the product's sign-in and `teamadd -external-id`.
+   */
+  findTeamByExternalId(externalId: string): Promise<Team | undefined>;
+  /**
    * Creates the user and its membership in one transaction (`tx` joins an outer one);
    * an email already taken is `conflict`.
    */

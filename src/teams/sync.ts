@@ -65,7 +65,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
   }
 
   async function syncedTeam(externalId: string): Promise<Team> {
-    const team = await sync.findTeamByExternalId(externalId);
+    const team = await teams.findTeamByExternalId(externalId);
     if (!team) throw new NotFound(`no team has the external id "${externalId}"`);
     return team;
   }
@@ -98,7 +98,7 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
           'plan',
           `unknown plan "${plan}"; known plans: ${Object.keys(config.plans).join(', ')}`,
         );
-      const found = await sync.findTeamByExternalId(externalId);
+      const found = await teams.findTeamByExternalId(externalId);
       if (found && found.name === trimmed && found.plan === plan && found.suspendedAt == null)
         return { team: found, outcome: 'unchanged' };
       const team = await unitOfWork.run(async (tx) => {
@@ -126,6 +126,8 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
       const at = secondsOf(clock);
       await unitOfWork.run(async (tx) => {
         await sync.setSuspended(team.id, at, tx);
+        // The people's sessions and tokens end with it; keysChanged tells guards of every key of the team.
+        await sync.endTeamSessions(team.id, tx);
         await keysChanged(team.id, tx);
         await publish({ type: 'team.suspended', teamId: team.id, externalId }, tx);
       });

@@ -3,6 +3,7 @@ import { canonicalEmail } from '../../src/teams/email.js';
 import { manualClock } from '../../src/clock.js';
 import { Conflict } from '../../src/errors.js';
 import { createSqlTeamStore } from '../../src/persistence/sql/team-store.js';
+import { createSqlTeamSyncStore } from '../../src/persistence/sql/team-sync-store.js';
 import type { TeamStore } from '../../src/teams/store.js';
 import { storeTargets, type OpenStore } from './targets.js';
 import { createKnexUnitOfWork } from '../../src/persistence/sql/unit-of-work.js';
@@ -175,5 +176,21 @@ describe.each(UNIT_TARGETS)('team store contract on $name: units of work and the
     ).rejects.toThrow('what follows fails');
     expect(await teams.findUserByEmail('gone@rolled.test')).toBeUndefined();
     expect(await teams.listMembers(team.id)).toEqual([]);
+  });
+
+  it('a team is found by the product’s id byte for byte, with its suspension, from another process too', async () => {
+    const sync = createSqlTeamSyncStore(open.db!);
+    const uow = open.store.unitOfWork;
+    const team = await uow.run((tx) => sync.createSyncedTeam({ externalId: 'Org_Ext', name: 'Ext', plan: 'pro' }, tx));
+    expect(await open.another().teams.findTeamByExternalId('Org_Ext')).toMatchObject({
+      id: team.id,
+      externalId: 'Org_Ext',
+    });
+    expect((await open.store.teams.findTeamByExternalId('Org_Ext'))?.suspendedAt ?? null).toBeNull();
+    // Another case, or trailing space, is another id on every database.
+    expect(await open.store.teams.findTeamByExternalId('org_ext')).toBeUndefined();
+    expect(await open.store.teams.findTeamByExternalId('Org_Ext ')).toBeUndefined();
+    await uow.run((tx) => sync.setSuspended(team.id, T0, tx));
+    expect(await open.another().teams.findTeamByExternalId('Org_Ext')).toMatchObject({ id: team.id, suspendedAt: T0 });
   });
 });

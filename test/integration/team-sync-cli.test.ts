@@ -62,6 +62,13 @@ describe.each(DATABASES)('team and people sync commands on $name', (database) =>
     expect(await json('teamsuspend', '-external-id', 'org_cli')).toMatchObject({ suspended: true, outcome: 'updated' });
     expect((await token()).body).toMatchObject({ error: 'unauthorized_client' });
     expect(await json('teamsuspend', '-external-id', 'org_cli')).toMatchObject({ outcome: 'unchanged' });
+    // teamlist shows the product's id and the suspension, in JSON and in words.
+    expect((await json('teamlist')).data).toContainEqual(
+      expect.objectContaining({ team_id: teamId, external_id: 'org_cli', suspended: true }),
+    );
+    expect((await runCli(env, 'teamlist')).stdout).toMatch(
+      new RegExp(`${teamId}\\s+pro\\s+Cli Co 2\\s+org_cli\\s+suspended`),
+    );
     expect(await json('teamsync', '-external-id', 'org_cli', '-name', 'Cli Co 2', '-plan', 'pro')).toMatchObject({
       suspended: false,
       outcome: 'updated',

@@ -8,11 +8,11 @@ export const teamAddCommand = () =>
     .requiredOption('--plan <plan>', 'plan (see the configuration)')
     .option('--external-id <id>', "the team's id in your product (hand-off and sign-in with the product)")
     .action((flags: CommonFlags & { name: string; plan: string; externalId?: string }) =>
-      runCommand(flags, async ({ teamService, externalTeams }) => {
+      runCommand(flags, async ({ teamService, teams, externalTeams }) => {
         const ext = flags.externalId;
         if (ext !== undefined && (!ext || ext.length > 200))
           throw new InvalidRequest('external-id', 'must be 1 to 200 characters');
-        if (ext && (await externalTeams.findTeamByExternalId(ext)))
+        if (ext && (await teams.findTeamByExternalId(ext)))
           throw new Conflict(`another team has the external id ${ext}`);
         const team = await teamService.createTeam({ name: flags.name, plan: flags.plan });
         if (ext) await externalTeams.setExternalId(team.id, ext);

@@ -2,28 +2,13 @@ import { createHash } from 'node:crypto';
 import { secondsOf, systemClock, type Clock } from '../../clock.js';
 import { Conflict } from '../../errors.js';
 import type { ExternalTeamStore } from '../../teams/external-people.js';
-import type { Role, Team } from '../../teams/team.js';
+import type { Role } from '../../teams/team.js';
 import { dialectOf, type Db } from './knex.js';
-
-interface TeamRow {
-  id: number;
-  name: string;
-  plan: string;
-  created_at: number;
-  external_id: string | null;
-}
 
 /** ExternalTeamStore on teams.external_id, team_memberships and oidc_payloads (used token ids). */
 export function createSqlExternalTeamStore(db: Db, clock: Clock = systemClock): ExternalTeamStore {
   const duplicate = (err: unknown) => dialectOf(db).isDuplicateKey(err);
   return {
-    async findTeamByExternalId(externalId) {
-      const row = await db<TeamRow>('teams').where({ external_id: externalId }).first();
-      // Byte for byte, whatever the database's collation.
-      if (!row || row.external_id !== externalId) return undefined;
-      return { id: row.id, name: row.name, plan: row.plan, createdAt: Number(row.created_at) } satisfies Team;
-    },
-
     async setExternalId(teamId, externalId) {
       try {
         await db('teams').where({ id: teamId }).update({ external_id: externalId });

@@ -15,7 +15,15 @@ export function createSqlTeamAdminStore(db: Db): TeamAdminStore {
   return {
     async listTeams() {
       const rows = await db('teams').orderBy('id');
-      return rows.map((r): Team => ({ id: r.id, name: r.name, plan: r.plan, createdAt: Number(r.created_at) }));
+      // As team-store.ts toTeam: the product's id and the suspension only when set.
+      return rows.map((r): Team => ({
+        id: r.id,
+        name: r.name,
+        plan: r.plan,
+        createdAt: Number(r.created_at),
+        ...(r.external_id != null ? { externalId: r.external_id } : {}),
+        ...(r.suspended_at != null ? { suspendedAt: Number(r.suspended_at) } : {}),
+      }));
     },
 
     async setPlan(teamId, plan, tx) {

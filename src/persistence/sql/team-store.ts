@@ -69,6 +69,12 @@ export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStor
       return tx ? run(sqlOf(db, tx)) : db.transaction(run);
     },
 
+    async findTeamByExternalId(externalId) {
+      const row = await db<TeamRow>('teams').where({ external_id: externalId }).first();
+      // Byte for byte on every database (the column is binary-collated on MySQL; SQLite and PostgreSQL compare bytes).
+      return row && row.external_id === externalId ? toTeam(row) : undefined;
+    },
+
     async findTeam(id) {
       const row = await db<TeamRow>('teams').where({ id }).first();
       return row && toTeam(row);

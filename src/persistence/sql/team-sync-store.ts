@@ -3,7 +3,6 @@ import type { TeamSyncStore } from '../../teams/sync-store.js';
 import type { UserKind } from '../../teams/team.js';
 import { Conflict } from '../../errors.js';
 import { insertId, isDuplicateKeyError, type Db } from './knex.js';
-import { toTeam } from './team-store.js';
 import { sqlOf } from './unit-of-work.js';
 
 /** A write that lost a race for the same product id: `conflict` (the sync reads again and finds the winner's row). */
@@ -19,12 +18,6 @@ async function once<T>(write: Promise<T>, what: string): Promise<T> {
 /** TeamSyncStore on teams.external_id, teams.suspended_at and team_memberships.external_id. */
 export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): TeamSyncStore {
   return {
-    async findTeamByExternalId(externalId) {
-      const row = await db('teams').where({ external_id: externalId }).first();
-      // Byte for byte on every database (the column is binary-collated on MySQL).
-      return row && row.external_id === externalId ? toTeam(row) : undefined;
-    },
-
     async createSyncedTeam({ externalId, name, plan }, tx) {
       const t = sqlOf(db, tx);
       const createdAt = secondsOf(clock);
@@ -39,6 +32,19 @@ export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): Team
 
     async setSuspended(teamId, at, tx) {
       await sqlOf(db, tx)('teams').where({ id: teamId }).update({ suspended_at: at });
+    },
+
+    async endTeamSessions(teamId, tx) {
+      const t = sqlOf(db, tx);
+      await t('dashboard_sessions').where({ team_id: teamId }).delete();
+      const teamApps = t('o_auth_clients').where({ team_id: teamId }).select('client_id');
+      const held = await t('oidc_payloads').whereIn('client_id', teamApps.clone()).distinct('client_id');
+      await t('oidc_payloads').whereIn('client_id', teamApps).delete();
+      // Their sign-in sessions at keyport too, as when a person is removed (team-store.ts removeMember).
+      const people = await t('team_memberships').where({ team_id: teamId }).select('user_id');
+      const accounts = people.map((row: { user_id: number }) => String(row.user_id));
+      if (accounts.length) await t('oidc_payloads').where({ type: 'Session' }).whereIn('account_id', accounts).delete();
+      return held.map((row: { client_id: string }) => row.client_id);
     },
 
     async findSyncedMember(teamId, externalId) {
