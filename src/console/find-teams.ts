@@ -1,14 +1,12 @@
 import type { ClientService } from '../clients/service.js';
 import type { ClientStore } from '../clients/store.js';
 import { secretHint } from '../clients/secrets.js';
-import type { ExternalTeamStore } from '../teams/external-people.js';
 import type { TeamStore } from '../teams/store.js';
 import type { Team } from '../teams/team.js';
 import { canonicalEmail } from '../teams/email.js';
 
 export interface FindDeps {
   readonly teams: TeamStore;
-  readonly externalTeams: ExternalTeamStore;
   readonly clients: ClientStore;
   readonly clientService: ClientService;
 }
@@ -31,7 +29,7 @@ export async function findTeams(deps: FindDeps, typed: string): Promise<Found[]>
     if (team && !found.has(team.id)) found.set(team.id, { team, by });
   };
   if (/^\d{1,10}$/.test(q)) add(await deps.teams.findTeam(Number(q)), 'team id');
-  add(await deps.externalTeams.findTeamByExternalId(q), 'external id');
+  add(await deps.teams.findTeamByExternalId(q), 'external id');
   if (q.includes('@')) {
     const user = await deps.teams.findUserByEmail(canonicalEmail(q));
     for (const m of user ? await deps.teams.membershipsOf(user.id) : [])
