@@ -220,6 +220,10 @@ export function createConsoleRouter(deps: ConsoleDeps): Router<State> {
     allowQrImage(ctx);
   });
 
+  /** A TOTP code's step, accepted once: the same code again (a replay, or a second tab) is a wrong code. */
+  const acceptTotp = async (staffId: number, step: number | undefined) =>
+    step !== undefined && (await staff.useTotpStep(staffId, step));
+
   router.post('/second-factor', form, loadSession, checkCsrf, async (ctx) => {
     const { staff: account, staffSession: session } = ctx.state;
     if (session!.stage === 'signed_in') return ctx.redirect('/console/teams');
@@ -228,7 +232,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router<State> {
     const sealed = account!.totpSealed ?? session!.pendingTotp;
     if (!sealed) return ctx.redirect('/console/second-factor');
     const checked = await signIn.checkSecondFactor(account!, ctx.ip, async () =>
-      /^\d[\d ]*$/.test(code) ? totp.check(sealed, code) : !enrolling && staff.useRecoveryCode(account!.id, code),
+      /^\d[\d ]*$/.test(code)
+        ? acceptTotp(account!.id, totp.stepOf(sealed, code))
+        : !enrolling && staff.useRecoveryCode(account!.id, code),
     );
     if (typeof checked === 'object') {
       noteRateLimit(ctx.state, 'sign_in');

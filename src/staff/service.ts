@@ -22,6 +22,8 @@ export interface StaffService {
   /** New recovery codes (shown once), stored as digests beside the sealed TOTP secret. */
   enrol(staffId: number, totpSealed: string): Promise<string[]>;
   useRecoveryCode(staffId: number, code: string): Promise<boolean>;
+  /** Accepts a TOTP time step once: false when it (or a later one) was used already. */
+  useTotpStep(staffId: number, step: number): Promise<boolean>;
 }
 
 export function staffRoleOf(role: string): StaffRole {
@@ -65,5 +67,6 @@ export function createStaffService({ store, clock = systemClock }: { store: Staf
     },
 
     useRecoveryCode: (staffId, code) => store.useRecoveryCode(staffId, recoveryDigest(code), now()),
+    useTotpStep: (staffId, step) => store.useTotpStep(staffId, step),
   };
 }

@@ -33,6 +33,11 @@ export interface StaffStore {
   list(): Promise<StaffAccount[]>;
   /** Sets the sealed TOTP secret and replaces the recovery codes' digests. */
   enrol(id: number, totpSealed: string, recoveryDigests: readonly string[]): Promise<void>;
+  /**
+   * Records `step` as the account's last TOTP time step; false when that step or
+   * a later one was used already (a code is accepted once, RFC 6238 §5.2).
+   */
+  useTotpStep(id: number, step: number): Promise<boolean>;
   /** Marks the recovery code used; false when it is unknown or used already. */
   useRecoveryCode(id: number, digest: string, at: number): Promise<boolean>;
   disable(id: number, at: number): Promise<void>;

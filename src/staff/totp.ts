@@ -10,8 +10,12 @@ export interface TotpSealer {
   newSecret(): string;
   seal(secret: string): string;
   unseal(sealed: string): string | undefined;
-  /** Whether `code` is the secret's code now (±1 step for clock drift). */
-  check(sealed: string, code: string): boolean;
+  /**
+   * The time step (RFC 6238's T, 30 s) whose code `code` is, within ±1 step of
+   * now for clock drift; undefined when it is none of them. The caller accepts
+   * each step once (StaffService.useTotpStep).
+   */
+  stepOf(sealed: string, code: string): number | undefined;
   /** The otpauth:// URI an authenticator app reads from the QR code. */
   uri(email: string, secret: string): string;
 }
@@ -39,10 +43,13 @@ export function createTotpSealer(key: string): TotpSealer {
       return [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
     },
     unseal,
-    check(sealed, code) {
+    stepOf(sealed, code) {
       const secret = unseal(sealed);
       const digits = code.replace(/\s/g, '');
-      return !!secret && /^\d{6}$/.test(digits) && totp.check(digits, secret);
+      if (!secret || !/^\d{6}$/.test(digits)) return undefined;
+      const now = Date.now();
+      const delta = totp.clone({ epoch: now }).checkDelta(digits, secret);
+      return delta === null ? undefined : Math.floor(now / 30_000) + delta;
     },
     uri: (email, secret) => totp.keyuri(email, 'keyport console', secret),
   };

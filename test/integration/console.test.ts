@@ -21,8 +21,18 @@ describe.each(DATABASES)('support console on $name', (database) => {
     await server.keyport.staff.add({ email, role, password: PASSWORD });
   }
 
-  /** Signs in as a browser would: password, then the TOTP code (enrolling at the first sign-in). */
+  /**
+   * Signs in as a browser would: password, then the TOTP code (enrolling at the
+   * first sign-in). A code is accepted once, so a second sign-in within its
+   * 30 s would be refused: each account signs in once and its session is reused.
+   */
+  const signedIn = new Map<string, Awaited<ReturnType<typeof signInOnce>>>();
+  const usedCodes = new Map<string, string>();
   async function signIn(email: string) {
+    if (!signedIn.has(email)) signedIn.set(email, await signInOnce(email));
+    return signedIn.get(email)!;
+  }
+  async function signInOnce(email: string) {
     const browser = new Browser(server.url);
     const form = await browser.request('/console/signin');
     const res = await browser.request('/console/signin', {
@@ -38,6 +48,7 @@ describe.each(DATABASES)('support console on $name', (database) => {
       expect(prompt.headers.get('content-security-policy')).toContain('img-src data:');
     }
     const code = authenticator.generate(secrets.get(email)!);
+    usedCodes.set(email, code);
     const done = await browser.request('/console/second-factor', { form: { csrf: csrfOf(prompt.text), code } });
     expect(done.status).toBe(shown ? 200 : 303);
     const teams = await browser.request('/console/teams');
@@ -115,6 +126,24 @@ describe.each(DATABASES)('support console on $name', (database) => {
     const teams = await browser.request('/console/teams');
     expect(teams.status).toBe(303);
     expect(teams.headers.get('location')).toBe('/console/second-factor');
+  });
+
+  it('a TOTP code is accepted once: the same code again, in a second browser, is 401 and opens no session', async () => {
+    await addStaff('replay@keyport.test', 'support');
+    await signIn('replay@keyport.test');
+    const used = usedCodes.get('replay@keyport.test')!;
+    const before = await server.keyport.db('staff_accounts').where({ email: 'replay@keyport.test' }).first();
+    const browser = new Browser(server.url);
+    const form = await browser.request('/console/signin');
+    await browser.request('/console/signin', {
+      form: { csrf: csrfOf(form.text), email: 'replay@keyport.test', password: PASSWORD },
+    });
+    const prompt = await browser.request('/console/second-factor');
+    const res = await browser.request('/console/second-factor', { form: { csrf: csrfOf(prompt.text), code: used } });
+    expect(res.status).toBe(401);
+    expect((await browser.request('/console/teams')).status).toBe(303);
+    const after = await server.keyport.db('staff_accounts').where({ email: 'replay@keyport.test' }).first();
+    expect(Number(after.totp_last_step)).toBe(Number(before.totp_last_step));
   });
 
   it('a wrong password is 401 and no session is opened', async () => {

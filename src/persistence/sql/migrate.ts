@@ -41,6 +41,7 @@ import * as keyUsageForbiddenIp from '../../../migrations/20261203000501_key_usa
 import * as staffAccounts from '../../../migrations/20261203000800_staff_accounts.js';
 import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_recovery_codes.js';
 import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
+import * as staffTotpLastStep from '../../../migrations/20261203000803_staff_totp_last_step.js';
 import * as resourceServerTokenFormat from '../../../migrations/20261203000300_resource_server_token_format.js';
 import * as revokedAccessTokens from '../../../migrations/20261203000301_revoked_access_tokens.js';
 
@@ -91,6 +92,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000800_staff_accounts', staffAccounts],
   ['20261203000801_staff_recovery_codes', staffRecoveryCodes],
   ['20261203000802_staff_sessions', staffSessions],
+  ['20261203000803_staff_totp_last_step', staffTotpLastStep],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -51,6 +51,15 @@ export function createSqlStaffStore(db: Db): StaffStore {
       });
     },
 
+    async useTotpStep(id, step) {
+      // One conditional write: of two sign-ins racing with one code, one wins.
+      const changed = await db('staff_accounts')
+        .where({ id })
+        .andWhere((q) => q.whereNull('totp_last_step').orWhere('totp_last_step', '<', step))
+        .update({ totp_last_step: step });
+      return changed === 1;
+    },
+
     async useRecoveryCode(id, digest, at) {
       const changed = await db('staff_recovery_codes')
         .where({ staff_id: id, code_digest: digest })
