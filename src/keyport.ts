@@ -61,7 +61,10 @@ import { webhookDisabledMailer } from './jobs/webhook-disabled-mail.js';
 import { createSqlReminderStore } from './persistence/sql/reminder-store.js';
 import { createKnexUnitOfWork } from './persistence/sql/unit-of-work.js';
 import type { KeyExpiringSubscriber } from './events/key-expiring.js';
-import { createKeyExpiringWebhookSubscriber } from './events/key-expiring-webhook.js';
+import {
+  createKeyExpiringWebhookSubscriber,
+  createKeyExpiredWebhookSubscriber,
+} from './events/key-expiring-webhook.js';
 import { createLeakRouter } from './keys-api/leak-router.js';
 import { LEAK_ROUTES } from './keys-api/leak-routes.js';
 import { createGithubKeys } from './keys-api/github-keys.js';
@@ -406,6 +409,7 @@ export async function createKeyport(
     keyEventStore: services.keyEventStore,
     revokedTokens: services.revokedTokens,
     passedTimes: services.passedTimes,
+    onPassedTime: createKeyExpiredWebhookSubscriber(services.webhookStore, clock),
     db: services.db,
     logger,
     windowCounters,

@@ -1,3 +1,5 @@
+import type { Tx } from '../unit-of-work.js';
+
 /**
  * A moment in a key's life that changes it without anyone acting: its
  * `expires_at` passes (the key stops working), or the grace period of a
@@ -8,6 +10,8 @@ export type PassedTimeKind = 'expiry' | 'grace_end';
 
 export interface PassedTime {
   readonly clientId: string;
+  /** The key's team (null: a product-wide client). */
+  readonly teamId: number | null;
   readonly kind: PassedTimeKind;
   /** The moment, in seconds since the epoch, as stored. */
   readonly atS: number;
@@ -20,7 +24,8 @@ export interface PassedTimeStore {
   /**
    * Records `moment`'s change for the guards (a `key_events` row at
    * `nowMs`) unless it was pushed already: false when another process (or
-   * an earlier run) pushed it first.
+   * an earlier run) pushed it first. `alsoInTx` runs in the push's
+   * transaction (the `key.expired` webhook's outbox rows): both or neither.
    */
-  push(moment: PassedTime, nowMs: number): Promise<boolean>;
+  push(moment: PassedTime, nowMs: number, alsoInTx?: (tx: Tx) => Promise<void>): Promise<boolean>;
 }

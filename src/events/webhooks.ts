@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.rate_limited',
   'credits.low',
   'key.expiring',
+  'key.expired',
   'key.leaked',
   'share_link.opened',
 ] as const;

@@ -1,5 +1,9 @@
 import { secondsOf, type Clock } from '../clock.js';
 import type { PassedTime, PassedTimeStore } from '../events/passed-times.js';
+import type { Tx } from '../unit-of-work.js';
+
+/** Told of each moment pushed, inside the push's transaction (the `key.expired` webhook). */
+export type PassedTimeSubscriber = (moment: PassedTime, tx: Tx) => Promise<void>;
 
 /** How many moments one run pushes; the rest wait for the next run. */
 const BATCH = 500;
@@ -26,11 +30,12 @@ const START_LOOKBACK_S = 1800;
  */
 export async function pushPassedTimes(
   store: PassedTimeStore,
-  { fromS, clock }: { fromS: number; clock: Clock },
+  { fromS, clock, onPushed }: { fromS: number; clock: Clock; onPushed?: PassedTimeSubscriber },
 ): Promise<PassedTime[]> {
   const pushed: PassedTime[] = [];
   for (const moment of await store.due(fromS, secondsOf(clock), BATCH)) {
-    if (await store.push(moment, clock.now())) pushed.push(moment);
+    const also = onPushed ? (tx: Tx) => onPushed(moment, tx) : undefined;
+    if (await store.push(moment, clock.now(), also)) pushed.push(moment);
   }
   return pushed;
 }
@@ -41,7 +46,12 @@ export async function pushPassedTimes(
  */
 export function startExpiryPushes(
   store: PassedTimeStore,
-  { everyMs, clock, onError }: { everyMs: number; clock: Clock; onError: (err: Error) => void },
+  {
+    everyMs,
+    clock,
+    onError,
+    onPushed,
+  }: { everyMs: number; clock: Clock; onError: (err: Error) => void; onPushed?: PassedTimeSubscriber },
 ): { stop(): void } {
   let fromS = secondsOf(clock) - START_LOOKBACK_S;
   let running = false;
@@ -49,7 +59,7 @@ export function startExpiryPushes(
     if (running) return;
     running = true;
     const startedS = secondsOf(clock);
-    pushPassedTimes(store, { fromS, clock })
+    pushPassedTimes(store, { fromS, clock, ...(onPushed ? { onPushed } : {}) })
       .then((pushed) => {
         // A full batch leaves more behind: the next run starts from the same moment.
         if (pushed.length < BATCH) fromS = startedS - LOOKBACK_S;

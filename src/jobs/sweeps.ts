@@ -3,7 +3,7 @@ import type { RevokedTokenStore } from '../clients/revoked-tokens.js';
 import { deleteOldUsage } from '../clients/key-usage.js';
 import type { KeyUsageStore } from '../clients/key-usage-store.js';
 import type { PassedTimeStore } from '../events/passed-times.js';
-import { startExpiryPushes } from './expiry-pushes.js';
+import { startExpiryPushes, type PassedTimeSubscriber } from './expiry-pushes.js';
 import { secondsOf, type Clock } from '../clock.js';
 import { deleteOldKeyEvents, type KeyEventStore } from '../events/key-events.js';
 import type { WindowCounterStore } from '../limits/counter-store.js';
@@ -24,6 +24,8 @@ export interface JobDeps {
   /** Revoked JWT access tokens, kept until they would have expired. */
   readonly revokedTokens?: RevokedTokenStore;
   readonly passedTimes: PassedTimeStore;
+  /** Told of each passed moment in its push's transaction (the `key.expired` webhook). */
+  readonly onPassedTime?: PassedTimeSubscriber;
   readonly clock: Clock;
   /** Deletes the `key.rate_limited` records of windows that ended before `beforeS` (epoch seconds). */
   readonly deleteEndedLimitWindows: (beforeS: number) => Promise<unknown>;
@@ -66,6 +68,7 @@ export function startJobs(deps: JobDeps): Jobs {
     everyMs: config.expiryPushSeconds * 1000,
     clock,
     onError: (err) => logger.error({ err: { message: err.message } }, 'pushing expiries to guards failed'),
+    ...(deps.onPassedTime ? { onPushed: deps.onPassedTime } : {}),
   });
   return {
     stop: () => {

@@ -51,7 +51,7 @@ describe.each(DATABASES)('the key.expiring webhook on $name', (database) => {
     const res = await fetch(`${server.url}/api/teams/${team.id}/webhooks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ url, events: ['key.expiring'] }),
+      body: JSON.stringify({ url, events: ['key.expiring', 'key.expired'] }),
     });
     expect(res.status).toBe(201);
     const endpoint = (await res.json()) as { id: string; secret: string };
@@ -84,5 +84,46 @@ describe.each(DATABASES)('the key.expiring webhook on $name', (database) => {
       headers: { authorization: `Bearer ${OPERATOR}` },
     }).then((r) => r.json() as Promise<{ data: Array<{ event_type: string }> }>);
     expect(log.data.map((d) => d.event_type)).toEqual(['key.expiring']);
+  });
+
+  it('a key whose expires_at passes: one signed key.expired delivery naming the key, with no secret', async () => {
+    const team = await server.keyport.teamService.createTeam({ name: 'Expired', plan: 'pro' });
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/gone`;
+    const res = await fetch(`${server.url}/api/teams/${team.id}/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url, events: ['key.expired'] }),
+    });
+    expect(res.status).toBe(201);
+    const endpoint = (await res.json()) as { id: string; secret: string };
+    state.secret = endpoint.secret;
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId: team.id,
+      name: 'short-lived',
+      expiresInDays: 1,
+    });
+    const clientId = created.client.client_id;
+    received.length = 0;
+    // Its moment passes: the day is made to have gone by (keyport's clock stays at the receiver's
+    // time, which checks the signature's timestamp); the expiry-push job (every second) notices it.
+    const passedS = Math.floor(server.keyport.clock.now() / 1000) - 1;
+    await server.keyport.db('o_auth_clients').where({ client_id: clientId }).update({ expires_at: passedS });
+    while (!received.some((r) => r.body.type === 'key.expired'))
+      await new Promise<void>((resolve) => waiters.push(resolve));
+
+    const expired = received.filter((r) => r.body.type === 'key.expired');
+    expect(expired).toHaveLength(1);
+    expect(expired[0]!.body.data).toMatchObject({
+      team_id: team.id,
+      client_id: clientId,
+      name: 'short-lived',
+      environment: 'prod',
+      expired_at: new Date(passedS * 1000).toISOString(),
+    });
+    expect(expired[0]!.raw).not.toContain(created.clientSecret!);
+    const log = await fetch(`${server.url}/api/teams/${team.id}/webhooks/${endpoint.id}/deliveries`, {
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    }).then((r) => r.json() as Promise<{ data: Array<{ event_type: string }> }>);
+    expect(log.data.map((d) => d.event_type)).toEqual(['key.expired']);
   });
 });

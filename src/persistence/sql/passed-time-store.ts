@@ -1,4 +1,5 @@
 import type { PassedTime, PassedTimeKind, PassedTimeStore } from '../../events/passed-times.js';
+import type { Tx } from '../../unit-of-work.js';
 import { isDuplicateKeyError, type Db } from './knex.js';
 
 /** The o_auth_clients column holding each kind's moment. */
@@ -32,19 +33,32 @@ export function createSqlPassedTimeStore(db: Db): PassedTimeStore {
           )
           .orderBy(`c.${at}`)
           .limit(limit)
-          .select('c.client_id', `c.${at} as at`)) as Array<{ client_id: string; at: number | string }>;
-        for (const row of rows) found.push({ clientId: row.client_id, kind, atS: Number(row.at) });
+          .select('c.client_id', 'c.team_id', `c.${at} as at`)) as Array<{
+          client_id: string;
+          team_id: number | string | null;
+          at: number | string;
+        }>;
+        for (const row of rows)
+          found.push({
+            clientId: row.client_id,
+            teamId: row.team_id === null ? null : Number(row.team_id),
+            kind,
+            atS: Number(row.at),
+          });
       }
       return found.sort((x, y) => x.atS - y.atS).slice(0, limit);
     },
 
-    async push(moment, nowMs) {
+    async push(moment, nowMs, alsoInTx) {
       try {
-        await db('key_events').insert({
-          client_id: moment.clientId,
-          created_at_ms: nowMs,
-          moment_kind: moment.kind,
-          moment_at: moment.atS,
+        await db.transaction(async (trx) => {
+          await trx('key_events').insert({
+            client_id: moment.clientId,
+            created_at_ms: nowMs,
+            moment_kind: moment.kind,
+            moment_at: moment.atS,
+          });
+          if (alsoInTx) await alsoInTx(trx as unknown as Tx);
         });
         return true;
       } catch (err) {
