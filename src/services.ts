@@ -136,7 +136,7 @@ export async function openServices(
     store: createSqlShareLinkStore(db),
     issuer: config.issuer,
     clock,
-    opened: { unitOfWork, events },
+    events: { unitOfWork, events },
   });
   const roleStore = createSqlRoleStore(db);
   const roles = createRoleService({ config, store: roleStore, unitOfWork, events, clock: () => clock.now() });

@@ -20,6 +20,7 @@ export type AuditAction =
   | 'team.suspend'
   | 'member.sync'
   | 'share.opened'
+  | 'share.expired'
   | 'person.password.change'
   | 'person.signout.everywhere'
   | 'webhook.create'

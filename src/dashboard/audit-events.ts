@@ -81,6 +81,8 @@ export function sentenceOf(
       return html`deleted the role ${String(details?.role_id ?? '')}; the keys holding it lost it`;
     case 'share.opened':
       return html`opened the one-time link of ${key}`;
+    case 'share.expired':
+      return html`let the one-time link of ${key} expire unopened${details?.key_revoked ? '; the key was revoked' : ''}`;
     case 'person.password.change':
       return html`changed their password; their other sessions were signed out`;
     case 'person.signout.everywhere':
