@@ -278,6 +278,7 @@ export async function createKeyport(
         keys: createKeyInspector({ config, clients: services.readClients }),
         clients: providerClients(provider),
         teams: services.teams,
+        syncTokens: services.syncTokens,
       }),
       plans: limits.plans,
       clientService: services.clientService,

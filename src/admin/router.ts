@@ -119,7 +119,7 @@ export function createAdminRouter({
     guarded(R.openApi, () => document),
   );
 
-  installSyncRoutes(router, { operator: requireCaller('operator'), requireJson, teamSync, audit });
+  installSyncRoutes(router, { steps: requireCaller('sync'), requireJson, teamSync, audit });
   installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit, leakStore });
 
   router.post(

@@ -115,6 +115,10 @@ export function sentenceOf(
       return html`removed the webhook endpoint ${String(details?.url ?? '')}`;
     case 'webhook.retry':
       return html`sent the webhook ${String(details?.event_type ?? '')} again (${String(details?.delivery_id ?? '')})`;
+    case 'sync_token.create':
+      return html`made the product's sync token ${String(details?.name ?? '')}`;
+    case 'sync_token.revoke':
+      return html`revoked the product's sync token ${String(details?.name ?? '')}`;
     default:
       return assertNever(action);
   }
@@ -128,6 +132,8 @@ function whoOf(e: AuditEventView, names: Names): string {
       return `the key ${(e.actor.id && names.keys.get(e.actor.id)) ?? e.actor.id ?? ''}`.trim();
     case 'operator':
       return 'the operator';
+    case 'sync_token':
+      return `the product's sync (token ${e.actor.id ?? ''})`;
     case 'scanner':
       return e.actor.id === 'github' ? "GitHub's secret scanning" : 'a secret scanner';
     case 'staff':
