@@ -11,7 +11,7 @@ import { InvalidRequest, InvalidToken, NotFound } from '../errors.js';
 
 /** The prefix secret scanners match: `keyport_sync_` then 43 base64url characters (32 random bytes). */
 export const SYNC_TOKEN_PREFIX = 'keyport_sync_';
-const FORMAT = /^keyport_sync_[A-Za-z0-9_-]{43}$/;
+const FORMAT = new RegExp(`^${SYNC_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`);
 
 export interface SyncTokenRecord {
   readonly id: number;
@@ -117,11 +117,13 @@ export function createSyncTokens({
     },
 
     async authenticate(value) {
-      if (!value.startsWith(SYNC_TOKEN_PREFIX)) return undefined;
+      // The exact shape decides: anything else goes on to the access-token and API-key lookups
+      // (an API key is `<key_prefix>_sk_…`, and a key_prefix has no underscore: never this shape).
+      if (!FORMAT.test(value)) return undefined;
       const digest = digestOf(value);
       // Looked up by its hash (the token has 256 random bits: the lookup's timing tells nothing
       // useful), then compared in constant time, whatever the column's collation matched.
-      const found = FORMAT.test(value) ? await store.findByDigest(digest.toString('hex')) : undefined;
+      const found = await store.findByDigest(digest.toString('hex'));
       if (!found || !timingSafeEqual(Buffer.from(found.digest, 'hex'), digest))
         throw new InvalidToken('the sync token is unknown');
       if (found.revokedAt !== null) throw new InvalidToken('the sync token is revoked');
