@@ -290,6 +290,7 @@ export async function createKeyport(
       teamService: services.teamService,
       webhooks,
       teamSync: services.teamSync,
+      syncTokens: services.syncTokens,
       documentedRoutes: [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)],
       leakStore: services.leakStore,
       roles: services.roles,

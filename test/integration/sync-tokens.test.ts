@@ -91,6 +91,8 @@ describe.each(DATABASES)('sync tokens on $name', (database) => {
       ['GET', '/webhooks'],
       ['POST', '/webhooks', { url: 'https://example.com/hook', events: ['key.created'] }],
       ['GET', '/events/stream'],
+      ['GET', '/sync-tokens'],
+      ['POST', '/sync-tokens', { name: 'another' }],
     ];
     for (const [method, path, body] of refusals) {
       const res = await api(token, method, path, body);
@@ -102,6 +104,49 @@ describe.each(DATABASES)('sync tokens on $name', (database) => {
     }
     expect(await server.keyport.db('o_auth_clients').where({ team_id: teamId })).toHaveLength(0);
     expect(await server.keyport.db('webhook_endpoints')).toHaveLength(0);
+    expect(await server.keyport.db('sync_tokens').where({ name: 'another' })).toHaveLength(0);
+  });
+
+  it('the operator makes, lists and revokes sync tokens over the admin API: the token once, audited product-wide', async () => {
+    const made = await api(OPERATOR, 'POST', '/sync-tokens', { name: 'crm sync' });
+    expect(made.status).toBe(201);
+    expect(made.headers.get('cache-control')).toBe('no-store');
+    expect(made.body).toEqual({
+      token_id: expect.any(Number),
+      name: 'crm sync',
+      created_at: expect.any(String),
+      revoked_at: null,
+      token: expect.stringMatching(/^keyport_sync_[A-Za-z0-9_-]{43}$/),
+    });
+    const { token, token_id: id } = made.body as { token: string; token_id: number };
+    expect((await api(token, 'PUT', '/teams/by-external-id/org_api', { name: 'Api', plan: 'pro' })).status).toBe(201);
+
+    const listed = await api(OPERATOR, 'GET', '/sync-tokens');
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toContainEqual({
+      token_id: id,
+      name: 'crm sync',
+      created_at: made.body.created_at,
+      revoked_at: null,
+    });
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+
+    expect((await api(OPERATOR, 'DELETE', `/sync-tokens/${id}`)).status).toBe(204);
+    expect((await api(token, 'PUT', '/teams/by-external-id/org_api', { name: 'Api', plan: 'pro' })).status).toBe(401);
+    expect((await api(OPERATOR, 'DELETE', `/sync-tokens/${id}`)).status).toBe(204);
+    expect((await api(OPERATOR, 'DELETE', '/sync-tokens/999999')).body.error).toBe('not_found');
+    expect((await api(OPERATOR, 'DELETE', '/sync-tokens/abc')).status).toBe(400);
+    expect((await api(OPERATOR, 'POST', '/sync-tokens', { name: '' })).status).toBe(400);
+
+    const audited = await server.keyport
+      .db('audit_events')
+      .whereIn('action', ['sync_token.create', 'sync_token.revoke'])
+      .whereRaw('details like ?', ['%crm sync%'])
+      .orderBy('id');
+    expect(audited.map((r) => [r.action, r.team_id, r.actor_type, r.actor_id])).toEqual([
+      ['sync_token.create', null, 'operator', null],
+      ['sync_token.revoke', null, 'operator', null],
+    ]);
   });
 
   it('a revoked sync token answers 401 at once; an unknown one of the same shape too', async () => {
