@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, csrfOf } from '../helpers/auth-flow.js';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -176,5 +177,23 @@ describe.each(DATABASES)('sync tokens on $name', (database) => {
     expect(stored).not.toContain(token);
     expect(stored).not.toContain(token.slice('keyport_sync_'.length, 'keyport_sync_'.length + 12));
     expect(JSON.stringify(await server.keyport.syncTokens.list())).not.toContain(token);
+  });
+
+  it("the team's audit page names the sync token as who synced", async () => {
+    const { token, view } = await server.keyport.syncTokens.issue('words', BY_TEST);
+    const teamId = (await api(token, 'PUT', '/teams/by-external-id/org_words', { name: 'Words', plan: 'pro' })).body
+      .team_id as number;
+    await api(token, 'PUT', '/teams/by-external-id/org_words/members/u_w', { email: 'w@words.test', role: 'admin' });
+    const password = 'Sync-Token-Words-1';
+    await server.keyport.teamService.resetPassword({ teamId, person: { email: 'w@words.test' }, password });
+    const browser = new Browser(server.url);
+    const form = await browser.request('/dashboard/signin');
+    const signedIn = await browser.request('/dashboard/signin', {
+      form: { csrf: csrfOf(form.text), email: 'w@words.test', password },
+    });
+    expect(signedIn.status).toBe(303);
+    const page = (await browser.request('/dashboard/audit')).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(page).toContain(`the product&#39;s sync (token ${view.token_id})`);
+    expect(page).toContain('synced the team from the product (plan pro)');
   });
 });
