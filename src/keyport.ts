@@ -87,6 +87,8 @@ export interface Keyport extends Services {
   readonly metrics: Metrics;
   /** The expiry reminders (30, 7, 1 days; grace ends): `run()` is one pass, as the timer makes. */
   readonly reminders: Pick<ReminderJob, 'run'>;
+  /** One pass of the expired one-time links' settling, as the sweep makes: how many were due. */
+  readonly settleExpiredShares: () => Promise<number>;
   /** `key.rate_limited` and `credits.low`: `settle()` waits for the notices being written. */
   readonly limitNotices: Pick<LimitNotices, 'settle'>;
   /** Marks responses `Connection: close` from now on (graceful shutdown). */
@@ -276,6 +278,7 @@ export async function createKeyport(
         keys: createKeyInspector({ config, clients: services.readClients }),
         clients: providerClients(provider),
         teams: services.teams,
+        syncTokens: services.syncTokens,
       }),
       plans: limits.plans,
       clientService: services.clientService,
@@ -287,6 +290,7 @@ export async function createKeyport(
       teamService: services.teamService,
       webhooks,
       teamSync: services.teamSync,
+      syncTokens: services.syncTokens,
       documentedRoutes: [...Object.values(KEYS_ROUTES), ...Object.values(LEAK_ROUTES)],
       leakStore: services.leakStore,
       roles: services.roles,
@@ -403,6 +407,8 @@ export async function createKeyport(
   }, config.keysReloadSeconds * 1000);
   keyWatch.unref();
 
+  const settleShares = () =>
+    settleExpiredShares(services.shares, (link) => services.clientService.revokeUndelivered(link), audit, clock);
   const jobs = startJobs({
     config,
     clock,
@@ -416,13 +422,7 @@ export async function createKeyport(
     planCounters,
     keyUsageStore,
     deleteEndedLimitWindows: (beforeS) => limitNoticeStore.deleteEndedWindows(beforeS),
-    settleExpiredShares: () =>
-      settleExpiredShares(
-        services.shares,
-        (clientId, linkId) => services.clientService.revokeUndelivered(clientId, linkId),
-        audit,
-        clock,
-      ),
+    settleExpiredShares: settleShares,
   });
 
   const webhookDelivery = startWebhookDelivery({
@@ -455,6 +455,7 @@ export async function createKeyport(
   return {
     ...services,
     reminders: { run: () => reminders.run() },
+    settleExpiredShares: settleShares,
     limitNotices: { settle: () => limitNotices.settle() },
     get provider() {
       return current.provider;

@@ -36,6 +36,8 @@ import { createLeakReports, type LeakedKeyNotice, type LeakReports } from './cli
 import { createRoleService, type RoleService, type TeamRoleStore } from './clients/roles.js';
 import { createSqlRoleStore } from './persistence/sql/role-store.js';
 import { createSqlStaffStore } from './persistence/sql/staff-store.js';
+import { createSqlSyncTokenStore } from './persistence/sql/sync-token-store.js';
+import { createSyncTokens, type SyncTokens } from './access/sync-tokens.js';
 import { createStaffService, type StaffService } from './staff/service.js';
 import type { StaffStore } from './staff/staff.js';
 
@@ -75,6 +77,8 @@ export interface Services {
   /** Support console staff accounts and their sessions (issue 29). */
   readonly staffStore: StaffStore;
   readonly staff: StaffService;
+  /** The product's sync tokens (issue 26 item 3): made by the operator, good for the sync routes only. */
+  readonly syncTokens: SyncTokens;
   close(): Promise<void>;
 }
 
@@ -136,7 +140,7 @@ export async function openServices(
     store: createSqlShareLinkStore(db),
     issuer: config.issuer,
     clock,
-    opened: { unitOfWork, events },
+    events: { unitOfWork, events },
   });
   const roleStore = createSqlRoleStore(db);
   const roles = createRoleService({ config, store: roleStore, unitOfWork, events, clock: () => clock.now() });
@@ -177,6 +181,7 @@ export async function openServices(
     roles,
     staffStore,
     staff: createStaffService({ store: staffStore, clock }),
+    syncTokens: createSyncTokens({ store: createSqlSyncTokenStore(db), audit, clock }),
     close: async () => {
       await Promise.all([db.destroy(), readDb?.destroy()]);
     },

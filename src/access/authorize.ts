@@ -16,7 +16,7 @@ const ROLE_MAY: Readonly<Record<Role, readonly TeamAction[]>> = {
 };
 
 /** Why a principal may or may not act; one closed set, mapped to the wire once (`authorize`). */
-export type Decision = 'allowed' | 'other_team' | 'missing_scope' | 'not_admin' | 'role_forbids';
+export type Decision = 'allowed' | 'other_team' | 'missing_scope' | 'not_admin' | 'role_forbids' | 'sync_only';
 
 /**
  * The one team-authorization rule, for every surface. Another team is checked
@@ -30,6 +30,9 @@ export function decide(principal: Principal, teamId: number, action: TeamAction)
       return 'allowed';
     case 'resource_server':
       return 'other_team';
+    // Product-wide, so no team is hidden from it: it is told it may not (403), not that none exists.
+    case 'sync_token':
+      return 'sync_only';
     case 'person':
       if (principal.teamId !== teamId) return 'other_team';
       return ROLE_MAY[principal.role].includes(action) ? 'allowed' : 'role_forbids';
@@ -45,6 +48,9 @@ export function decide(principal: Principal, teamId: number, action: TeamAction)
     }
   }
 }
+
+/** The refusal of a sync token anywhere but the sync routes. */
+export const SYNC_ONLY = 'a sync token may call only the sync routes (/api/teams/by-external-id/…)';
 
 /** Whether the principal may; for pages that show or hide an action's button. */
 export const may = (principal: Principal, teamId: number, action: TeamAction): boolean =>
@@ -63,6 +69,8 @@ export function authorize(principal: Principal, teamId: number, action: TeamActi
     case 'not_admin':
     case 'role_forbids':
       throw new InsufficientPermissions('only team admins may manage keys');
+    case 'sync_only':
+      throw new InsufficientPermissions(SYNC_ONLY);
     default:
       assertNever(decision);
   }

@@ -6,6 +6,7 @@ import { currentScope } from '../clients/scopes.js';
 import type { TeamStore } from '../teams/store.js';
 import type { KeyInspector } from '../verification/verify.js';
 import type { Principal } from './principal.js';
+import type { SyncTokens } from './sync-tokens.js';
 
 /** An access token this server issued, as the access module needs it (the composition wires oidc-provider in). */
 export interface AccessTokenLookup {
@@ -42,6 +43,7 @@ export function createCallerAuth({
   keys,
   clients,
   teams,
+  syncTokens,
 }: {
   adminToken: string | undefined;
   tokens: AccessTokenLookup;
@@ -49,6 +51,8 @@ export function createCallerAuth({
   keys: KeyInspector;
   clients: ClientMetadataLookup;
   teams: Pick<TeamStore, 'findMembership'>;
+  /** The product's sync tokens (`keyport_sync_…`), read at each call: a revoked one is refused at once. */
+  syncTokens?: Pick<SyncTokens, 'authenticate'>;
 }): CallerAuth {
   const operatorDigest = adminToken ? digest(adminToken) : undefined;
 
@@ -120,6 +124,8 @@ export function createCallerAuth({
       const value = match[1]!;
       // Constant time: compare digests, so neither content nor length leaks.
       if (operatorDigest && timingSafeEqual(digest(value), operatorDigest)) return { principal: { kind: 'operator' } };
+      const syncToken = await syncTokens?.authenticate(value);
+      if (syncToken) return { principal: { kind: 'sync_token', tokenId: syncToken.id } };
       const caller = (await fromAccessToken(value)) ?? (await fromApiKey(value, address));
       if (!caller) throw new InvalidToken('the token is neither a live access token nor an API key of this server');
       return caller;

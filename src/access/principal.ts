@@ -23,18 +23,27 @@ export type Principal =
       readonly scopes: readonly string[];
       readonly person?: { readonly userId: number; readonly role: Role | null };
     }
+  /**
+   * The product's sync token (access/sync-tokens.ts): product-wide, but only for the sync
+   * routes (`…/by-external-id/…`); every team action is refused to it.
+   */
+  | { readonly kind: 'sync_token'; readonly tokenId: number }
   /** A resource server (introspection, /keys/verify): it belongs to no team and acts on none. */
   | { readonly kind: 'resource_server'; readonly clientId: string };
 
 /** Who the audit log names for a principal's action. */
 export type Actor =
   | { readonly type: 'operator'; readonly id: null }
+  /** `id`: the sync token's id (synctokenlist), never the token. */
+  | { readonly type: 'sync_token'; readonly id: string }
   | { readonly type: 'client' | 'person'; readonly id: string; readonly teamId: number };
 
 export function actorOf(principal: Exclude<Principal, { kind: 'resource_server' }>): Actor {
   switch (principal.kind) {
     case 'operator':
       return { type: 'operator', id: null };
+    case 'sync_token':
+      return { type: 'sync_token', id: String(principal.tokenId) };
     case 'person':
       return { type: 'person', id: String(principal.userId), teamId: principal.teamId };
     case 'client':

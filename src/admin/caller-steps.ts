@@ -1,6 +1,6 @@
 import type { RouterMiddleware } from '@koa/router';
 import { noteRateLimit } from '../observability/rate-limit-reasons.js';
-import { authorize, type TeamAction } from '../access/authorize.js';
+import { authorize, SYNC_ONLY, type TeamAction } from '../access/authorize.js';
 import type { CallerAuth } from '../access/callers.js';
 import { actorOf } from '../access/principal.js';
 import { InsufficientPermissions, InvalidToken, NotFound, RateLimitExceeded } from '../errors.js';
@@ -9,6 +9,9 @@ import type { PlanLimits } from '../limits/plan-limits.js';
 import type { AdminState } from './state.js';
 
 type Step = RouterMiddleware<AdminState>;
+
+/** What a route asks of its caller: a team action, the operator, or the sync (operator or sync token). */
+export type CallerRequirement = TeamAction | 'operator' | 'sync';
 
 /**
  * The admin API's caller check as named steps, in the order they run (as
@@ -24,7 +27,7 @@ export function createCallerSteps({
   callers: CallerAuth;
   plans: PlanLimits;
   failures: AuthFailures;
-}): (action: TeamAction | 'operator') => readonly Step[] {
+}): (action: CallerRequirement) => readonly Step[] {
   const authenticate: Step = async function authenticate(ctx, next) {
     // An address that presented too many unknown tokens is refused before any lookup.
     const wait = await failures.retryAfter({ address: ctx.ip });
@@ -74,22 +77,36 @@ export function createCallerSteps({
 
   /** Teams and people are the operator's (issue 24 item 8): a team's own callers are refused, whatever their scopes. */
   const requireOperator: Step = async function requireOperator(ctx, next) {
-    if (ctx.state.principal?.kind !== 'operator')
+    const kind = ctx.state.principal?.kind;
+    if (kind === 'sync_token') throw new InsufficientPermissions(SYNC_ONLY);
+    if (kind !== 'operator')
       throw new InsufficientPermissions('only the operator (KEYPORT_ADMIN_TOKEN) manages teams and people');
     await next();
   };
 
-  const stacks = new Map<TeamAction | 'operator', readonly Step[]>();
+  /** The sync routes: the operator, or a sync token of the product (issue 26 item 3). */
+  const requireSyncCaller: Step = async function requireSyncCaller(ctx, next) {
+    const kind = ctx.state.principal?.kind;
+    if (kind !== 'operator' && kind !== 'sync_token')
+      throw new InsufficientPermissions('only the operator or a sync token syncs teams and people');
+    await next();
+  };
+
+  const stepsFor = (action: CallerRequirement): readonly Step[] => {
+    switch (action) {
+      case 'operator':
+        return [authenticate, chargePlanBudget, requireOperator];
+      case 'sync':
+        return [authenticate, chargePlanBudget, requireSyncCaller];
+      default:
+        return [authenticate, chargePlanBudget, parseTeam, authorizeFor(action)];
+    }
+  };
+
+  const stacks = new Map<CallerRequirement, readonly Step[]>();
   return (action) => {
     let stack = stacks.get(action);
-    if (!stack)
-      stacks.set(
-        action,
-        (stack =
-          action === 'operator'
-            ? [authenticate, chargePlanBudget, requireOperator]
-            : [authenticate, chargePlanBudget, parseTeam, authorizeFor(action)]),
-      );
+    if (!stack) stacks.set(action, (stack = stepsFor(action)));
     return stack;
   };
 }

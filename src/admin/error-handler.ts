@@ -30,7 +30,10 @@ export function adminErrors(audit: AuditStore): Koa.Middleware<AdminState> {
       await audit
         .record({
           teamId:
-            Number.isSafeInteger(teamId) && (caller.type === 'operator' || caller.teamId === teamId) ? teamId : null,
+            Number.isSafeInteger(teamId) &&
+            (caller.type === 'operator' || ('teamId' in caller && caller.teamId === teamId))
+              ? teamId
+              : null,
           actorType: caller.type,
           actorId: caller.id,
           action: 'request.failed',

@@ -4,6 +4,7 @@ import { ADMIN_ROUTES } from './routes.js';
 import { TEAM_ROUTES } from './team-routes.js';
 import { WEBHOOK_ROUTES } from './webhook-routes.js';
 import { SYNC_ROUTES } from './sync-routes.js';
+import { SYNC_TOKEN_ROUTES } from './sync-token-routes.js';
 import { ROLE_ROUTES } from './role-routes.js';
 
 /**
@@ -17,6 +18,7 @@ export function adminOpenApi(otherRoutes: readonly RouteDeclaration[] = []) {
     ...Object.values(TEAM_ROUTES),
     ...WEBHOOK_ROUTES,
     ...Object.values(SYNC_ROUTES),
+    ...Object.values(SYNC_TOKEN_ROUTES),
     ...Object.values(ROLE_ROUTES),
     ...otherRoutes,
   ]);

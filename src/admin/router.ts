@@ -29,6 +29,8 @@ import type { RoleService } from '../clients/roles.js';
 import { addRoleRoutes } from './role-router.js';
 import type { TeamSync } from '../teams/sync.js';
 import { installSyncRoutes } from './sync-router.js';
+import { installSyncTokenRoutes } from './sync-token-router.js';
+import type { SyncTokens } from '../access/sync-tokens.js';
 import type { LeakStore } from '../clients/leak-store.js';
 
 export interface AdminDeps {
@@ -46,6 +48,8 @@ export interface AdminDeps {
   readonly teamService: TeamService;
   /** The product's sync routes (sync-router.ts). */
   readonly teamSync: TeamSync;
+  /** The operator's sync tokens (sync-token-router.ts); absent: the routes are not mounted. */
+  readonly syncTokens?: SyncTokens;
   /** Other surfaces' declared routes (/keys), documented in /api/openapi.json beside the admin API's. */
   readonly documentedRoutes?: readonly RouteDeclaration[];
   /** Webhook endpoints of teams and the operator (docs/contract.md, Webhooks). */
@@ -70,6 +74,7 @@ export function createAdminRouter({
   auditStreams,
   teamService,
   teamSync,
+  syncTokens,
   documentedRoutes = [],
   webhooks,
   leakStore,
@@ -119,7 +124,8 @@ export function createAdminRouter({
     guarded(R.openApi, () => document),
   );
 
-  installSyncRoutes(router, { operator: requireCaller('operator'), requireJson, teamSync, audit });
+  installSyncRoutes(router, { steps: requireCaller('sync'), requireJson, teamSync, audit });
+  if (syncTokens) installSyncTokenRoutes(router, { operator: requireCaller('operator'), requireJson, syncTokens });
   installTeamRoutes(router, { operator: requireCaller('operator'), requireJson, teamService, audit, leakStore });
 
   router.post(

@@ -9,16 +9,19 @@ import { SYNC_ROUTES as R } from './sync-routes.js';
 
 type Ctx = RouterContext<AdminState>;
 
-/** The product's sync routes (sync-routes.ts) on the admin router; each real change audited as the operator, a repeat not. */
+/**
+ * The product's sync routes (sync-routes.ts) on the admin router, for the operator or a sync
+ * token; each real change audited as the caller (actor `operator`, or `sync_token` and its id), a repeat not.
+ */
 export function installSyncRoutes(
   router: Router<AdminState>,
   {
-    operator,
+    steps,
     requireJson,
     teamSync,
     audit,
   }: {
-    operator: readonly RouterMiddleware<AdminState>[];
+    steps: readonly RouterMiddleware<AdminState>[];
     requireJson: RouterMiddleware<AdminState>;
     teamSync: TeamSync;
     audit: AuditStore;
@@ -28,8 +31,8 @@ export function installSyncRoutes(
   const record = (ctx: Ctx, teamId: number, action: AuditAction, details: Record<string, unknown>) =>
     audit.record({
       teamId,
-      actorType: 'operator',
-      actorId: null,
+      actorType: ctx.state.caller!.type,
+      actorId: ctx.state.caller!.id,
       action,
       clientId: null,
       status: ctx.status,
@@ -46,7 +49,7 @@ export function installSyncRoutes(
 
   router.put(
     at(R.putTeam),
-    ...operator,
+    ...steps,
     requireJson,
     guarded(R.putTeam, async (ctx: Ctx, { params, body }) => {
       const { team, outcome } = await teamSync.putTeam({ externalId: params.ext, name: body.name, plan: body.plan });
@@ -64,7 +67,7 @@ export function installSyncRoutes(
 
   router.delete(
     at(R.suspendTeam),
-    ...operator,
+    ...steps,
     guarded(R.suspendTeam, async (ctx: Ctx, { params }) => {
       const { team, outcome } = await teamSync.suspendTeam(params.ext);
       if (outcome !== 'unchanged') await record(ctx, team.id, 'team.suspend', { external_id: params.ext });
@@ -73,7 +76,7 @@ export function installSyncRoutes(
 
   router.put(
     at(R.putMember),
-    ...operator,
+    ...steps,
     requireJson,
     guarded(R.putMember, async (ctx: Ctx, { params, body }) => {
       const { member, outcome } = await teamSync.putMember({
@@ -97,7 +100,7 @@ export function installSyncRoutes(
 
   router.delete(
     at(R.removeMember),
-    ...operator,
+    ...steps,
     guarded(R.removeMember, async (ctx: Ctx, { params }) => {
       const { team, outcome, user } = await teamSync.removeMember({
         teamExternalId: params.ext,

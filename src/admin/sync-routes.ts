@@ -5,7 +5,8 @@ import { declareRoute, type RouteDeclaration } from '../web/route.js';
 /**
  * The product's sync of teams and people by its own ids (issue 26 item 3),
  * declared as TEAM_ROUTES are: validated, stripped, and in /api/openapi.json.
- * Only the operator token passes; a team's callers get 403. Each call is
+ * The operator token or a sync token (access/sync-tokens.ts) passes; a team's
+ * callers get 403. Each call is
  * idempotent: a repeat answers 200 with the same body and writes nothing.
  */
 const externalId = (what: string) =>
@@ -45,7 +46,7 @@ export const SYNC_ROUTES = {
     method: 'put',
     path: '/api/teams/by-external-id/:ext',
     summary:
-      "Create (201) or update (200) the team the product calls `ext` (operator); a plan change applies to its keys' limits at once, a suspended team resumes; a repeat changes nothing",
+      "Create (201) or update (200) the team the product calls `ext` (operator or sync token); a plan change applies to its keys' limits at once, a suspended team resumes; a repeat changes nothing",
     security: 'bearer',
     params: team,
     body: z.strictObject({ name: z.string().min(1).max(200), plan: z.string().min(1).max(32) }),
@@ -57,7 +58,7 @@ export const SYNC_ROUTES = {
     method: 'delete',
     path: '/api/teams/by-external-id/:ext',
     summary:
-      'Suspend the team (operator): its keys stop working at once (/token, /keys/verify, guards), its data is kept; a PUT resumes it',
+      'Suspend the team (operator or sync token): its keys stop working at once (/token, /keys/verify, guards), its data is kept; a PUT resumes it',
     security: 'bearer',
     params: team,
     status: 204,
@@ -67,7 +68,7 @@ export const SYNC_ROUTES = {
     method: 'put',
     path: '/api/teams/by-external-id/:ext/members/:ext_user',
     summary:
-      'Create (201) or update (200) the person the product calls `ext_user` in the team (operator); a person made here has no password; a repeat changes nothing',
+      'Create (201) or update (200) the person the product calls `ext_user` in the team (operator or sync token); a person made here has no password; a repeat changes nothing',
     security: 'bearer',
     params: member,
     body: z.strictObject({ email: z.string().min(3).max(254), role }),
@@ -79,7 +80,7 @@ export const SYNC_ROUTES = {
     method: 'delete',
     path: '/api/teams/by-external-id/:ext/members/:ext_user',
     summary:
-      'Remove the person from the team (operator): their tokens, grants and sessions with the team end at once; 204 again when already gone',
+      'Remove the person from the team (operator or sync token): their tokens, grants and sessions with the team end at once; 204 again when already gone',
     security: 'bearer',
     params: member,
     status: 204,

@@ -33,6 +33,8 @@ export function auditActionOf(event: DomainEvent): AuditAction {
       return 'client.update';
     case 'client.share-opened':
       return 'share.opened';
+    case 'client.share-expired':
+      return 'share.expired';
     case 'team.plan-changed':
       return 'team.plan.change';
     case 'member.role-changed':

@@ -20,17 +20,21 @@ export type AuditAction =
   | 'team.suspend'
   | 'member.sync'
   | 'share.opened'
+  | 'share.expired'
   | 'person.password.change'
   | 'person.signout.everywhere'
   | 'webhook.create'
   | 'webhook.remove'
   | 'webhook.retry'
+  | 'sync_token.create'
+  | 'sync_token.revoke'
   | 'request.failed';
 
 export interface AuditEvent {
   readonly teamId: number | null;
   /** `scanner`: a secret scanner's signed report (actor id `github`). `staff`: a support console account (actorId its id, details.staff_email and .reason). */
-  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous' | 'scanner' | 'staff';
+  /** `sync_token`: the product's sync token (actorId its id). */
+  readonly actorType: 'operator' | 'client' | 'person' | 'anonymous' | 'scanner' | 'staff' | 'sync_token';
   readonly actorId: string | null;
   readonly action: AuditAction;
   readonly clientId: string | null;

@@ -26,6 +26,7 @@ import { teamSuspendCommand } from './commands/team-suspend.js';
 import { memberSyncCommand } from './commands/member-sync.js';
 import { memberRemoveCommand } from './commands/member-remove.js';
 import { staffAddCommand, staffDisableCommand, staffListCommand } from './commands/staff.js';
+import { syncTokenAddCommand, syncTokenListCommand, syncTokenRevokeCommand } from './commands/sync-token.js';
 
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
@@ -47,6 +48,9 @@ for (const command of [
   teamSuspendCommand(),
   memberSyncCommand(),
   memberRemoveCommand(),
+  syncTokenAddCommand(),
+  syncTokenListCommand(),
+  syncTokenRevokeCommand(),
   serviceAccountAddCommand(),
   appAddCommand(),
   resourceServerAddCommand(),

@@ -1,4 +1,4 @@
-import type { ShareOptions } from '../shares/share-links.js';
+import type { ExpiredShare, ShareOptions } from '../shares/share-links.js';
 import type { ClientRecord, ClientView, Credits } from './client.js';
 import type { KeyMeta } from './meta.js';
 
@@ -57,11 +57,13 @@ export interface ClientService {
   /** Revokes: the client gets no tokens, and its tokens introspect as inactive. */
   revoke(clientId: string): Promise<ClientView>;
   /**
-   * Revokes a key whose current one-time link (`linkId`) expired unopened,
-   * settling the link in the same transaction; false, changing nothing, when
-   * the link was settled already (a rotation superseded it) or the key is revoked.
+   * Revokes a key whose current one-time link expired unopened, settling the
+   * link and publishing `client.share-expired` in the same transaction; false,
+   * changing nothing, when the link was settled already (a rotation superseded
+   * it, or another process's sweep won it); false, with the link settled and
+   * told as expired, when the key was revoked already.
    */
-  revokeUndelivered(clientId: string, linkId: string): Promise<boolean>;
+  revokeUndelivered(link: ExpiredShare): Promise<boolean>;
   get(clientId: string): Promise<ClientRecord>;
   /**
    * Hands a new secret over: with `share`, as a one-time link (`share_url`)

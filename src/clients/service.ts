@@ -25,7 +25,7 @@ import {
   checkRedirectUris,
   expiryFrom,
 } from './client-rules.js';
-import type { ShareLinks } from '../shares/share-links.js';
+import { shareExpired, type ShareLinks } from '../shares/share-links.js';
 import type { ClientEvent, DomainEvents } from '../events/domain-events.js';
 
 export type { ClientPage, ClientService, CreatedClient, NewApp, NewServiceAccount } from './service-api.js';
@@ -63,7 +63,9 @@ export function createClientService({
   async function change(
     client: ClientRecord,
     columns: Parameters<ClientStore['update']>[1],
-    types: ReadonlyArray<Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed' | 'client.leaked'>>,
+    types: ReadonlyArray<
+      Exclude<ClientEvent['type'], 'client.key-added' | 'client.key-removed' | 'client.leaked' | 'client.share-expired'>
+    >,
     tx?: Tx,
   ): Promise<void> {
     const work = async (t: Tx) => {
@@ -328,14 +330,20 @@ export function createClientService({
       return view(await mustFind(clientId));
     },
 
-    async revokeUndelivered(clientId, linkId) {
+    async revokeUndelivered(link) {
+      const { clientId } = link;
       const client = await clients.findById(clientId);
       return unitOfWork.run(async (trx) => {
-        // Settled in the revocation's transaction: a link a rotation superseded is settled already.
-        if (!(await shares.settle(linkId, nowSeconds(), trx))) return false;
-        if (!client || client.revokedAt !== null) return false;
+        // Settled in the revocation's transaction: a link a rotation superseded is settled already,
+        // and of two sweeps racing for it one wins: the loser publishes nothing.
+        if (!(await shares.settle(link.id, nowSeconds(), trx))) return false;
+        if (!client || client.revokedAt !== null) {
+          await publish(trx, shareExpired(link, false));
+          return false;
+        }
         await clients.revoke(clientId, nowSeconds(), trx);
         await publish(trx, { type: 'client.revoked', clientId, teamId: client.teamId });
+        await publish(trx, shareExpired(link, true));
         return true;
       });
     },

@@ -81,6 +81,8 @@ export function sentenceOf(
       return html`deleted the role ${String(details?.role_id ?? '')}; the keys holding it lost it`;
     case 'share.opened':
       return html`opened the one-time link of ${key}`;
+    case 'share.expired':
+      return html`let the one-time link of ${key} expire unopened${details?.key_revoked ? '; the key was revoked' : ''}`;
     case 'person.password.change':
       return html`changed their password; their other sessions were signed out`;
     case 'person.signout.everywhere':
@@ -113,6 +115,10 @@ export function sentenceOf(
       return html`removed the webhook endpoint ${String(details?.url ?? '')}`;
     case 'webhook.retry':
       return html`sent the webhook ${String(details?.event_type ?? '')} again (${String(details?.delivery_id ?? '')})`;
+    case 'sync_token.create':
+      return html`made the product's sync token ${String(details?.name ?? '')}`;
+    case 'sync_token.revoke':
+      return html`revoked the product's sync token ${String(details?.name ?? '')}`;
     default:
       return assertNever(action);
   }
@@ -126,6 +132,8 @@ function whoOf(e: AuditEventView, names: Names): string {
       return `the key ${(e.actor.id && names.keys.get(e.actor.id)) ?? e.actor.id ?? ''}`.trim();
     case 'operator':
       return 'the operator';
+    case 'sync_token':
+      return `the product's sync (token ${e.actor.id ?? ''})`;
     case 'scanner':
       return e.actor.id === 'github' ? "GitHub's secret scanning" : 'a secret scanner';
     case 'staff':

@@ -35,6 +35,19 @@ export type ClientEvent =
     }
   /** The key's one-time link was opened (its secret handed over); the key itself is unchanged. */
   | { readonly type: 'client.share-opened'; readonly clientId: string; readonly teamId: number | null }
+  /**
+   * The key's one-time link expired unopened and was settled (its ciphertext dropped), by the one
+   * sweep that won it; `keyRevoked` when the link asked for that (`revoke_if_unopened`) and it was done.
+   */
+  | {
+      readonly type: 'client.share-expired';
+      readonly clientId: string;
+      readonly teamId: number | null;
+      readonly linkId: string;
+      /** Seconds since the epoch, as stored. */
+      readonly expiresAt: number;
+      readonly keyRevoked: boolean;
+    }
   | {
       readonly type: 'client.key-added';
       readonly clientId: string;

@@ -32,11 +32,13 @@ export function createKeyChangeSubscriber(store: KeyEventStore, clock: Clock = s
   const written = new WeakMap<object, Set<string>>();
   return async (event, tx) => {
     // A team's or person's change records its own apps' changes (TeamService); a new client changes
-    // nothing cached, nor does an opened one-time link.
+    // nothing cached, nor does an opened or expired one-time link
+    // (a revocation for an expired link is its own `client.revoked`).
     if (
       !isClientEvent(event) ||
       event.type === 'client.created' ||
       event.type === 'client.share-opened' ||
+      event.type === 'client.share-expired' ||
       event.type === 'client.leaked'
     )
       return;

@@ -15,6 +15,8 @@ export function webhookTypeOf(event: ClientEvent): WebhookEventType | undefined 
       return 'key.revoked';
     case 'client.share-opened':
       return 'share_link.opened';
+    case 'client.share-expired':
+      return 'share_link.expired';
     case 'client.leaked':
       return 'key.leaked';
     case 'client.renamed':
@@ -59,6 +61,13 @@ export function createWebhookSubscriber(store: WebhookStore, clock: Clock = syst
         environment: client?.environment ?? null,
         ...(event.type === 'client.leaked'
           ? { action: event.action, scanner: event.scanner, url: event.url, source: event.source }
+          : {}),
+        ...(event.type === 'client.share-expired'
+          ? {
+              link_id: event.linkId,
+              expires_at: new Date(event.expiresAt * 1000).toISOString(),
+              key_revoked: event.keyRevoked,
+            }
           : {}),
       },
     });

@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'key.expired',
   'key.leaked',
   'share_link.opened',
+  'share_link.expired',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import { perAddressPerMinute } from '../limits/per-address.js';
 import type { AuditStore } from '../audit/audit.js';
 import { html, page } from '../web/html.js';
-import type { ShareLinks } from '../shares/share-links.js';
+import type { ExpiredShare, ShareLinks } from '../shares/share-links.js';
 import { secondsOf, type Clock } from '../clock.js';
 import type { ClientKind } from '../clients/client.js';
 
@@ -148,12 +148,14 @@ export function createShareRouter({
 /**
  * Settles links that expired: their ciphertext is dropped, and a key whose
  * current link expired unopened is revoked when that was asked for, with an
- * audit event saying why. A link a rotation superseded was settled then and
- * never comes here. Runs with the sweep of expired rows.
+ * audit event saying why. An unopened link is told as `client.share-expired`
+ * (the `share_link.expired` webhook) in the settle's transaction, by the one
+ * process whose conditional update settled it. A link a rotation superseded
+ * was settled then and never comes here. Runs with the sweep of expired rows.
  */
 export async function settleExpiredShares(
   shares: ShareLinks,
-  revokeUndelivered: (clientId: string, linkId: string) => Promise<boolean>,
+  revokeUndelivered: (link: ExpiredShare) => Promise<boolean>,
   audit: AuditStore,
   clock: Clock,
 ): Promise<number> {
@@ -161,10 +163,10 @@ export async function settleExpiredShares(
   const due = await shares.expiredUnsettled(now);
   for (const link of due) {
     if (!link.revokeIfUnopened) {
-      await shares.settle(link.id, now);
+      await shares.settleExpired(link, now);
       continue;
     }
-    if (!(await revokeUndelivered(link.clientId, link.id))) continue;
+    if (!(await revokeUndelivered(link))) continue;
     await audit.record({
       teamId: link.teamId,
       actorType: 'operator',

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { secondsOf, systemClock, type Clock } from '../clock.js';
 import { InvalidRequest } from '../errors.js';
 import type { Tx, UnitOfWork } from '../unit-of-work.js';
-import type { DomainEvents } from '../events/domain-events.js';
+import type { ClientEvent, DomainEvents } from '../events/domain-events.js';
 import type { ShareLinkRecord, ShareLinkStore } from './share-link-store.js';
 
 /** docs/contract.md: a link lives 24 hours unless asked otherwise, at most 7 days. */
@@ -26,6 +26,19 @@ export interface ShareView {
   readonly revoke_if_unopened: boolean;
 }
 
+/** A link whose expiry passed and that no sweep settled yet. */
+export interface ExpiredShare {
+  readonly id: string;
+  readonly clientId: string;
+  readonly teamId: number | null;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+  /** Never opened: its secret was never handed over (`share_link.expired` is told of these only). */
+  readonly unopened: boolean;
+  /** Unopened, and the key is to be revoked for it. */
+  readonly revokeIfUnopened: boolean;
+}
+
 export interface ShareLinks {
   /** Encrypts `secret` under a fresh key that only the returned URL's fragment holds. */
   create(
@@ -42,12 +55,15 @@ export interface ShareLinks {
   ): Promise<{ ciphertext: string; clientId: string; teamId: number | null } | undefined>;
   /** The newest link of each client, for lists (CLI clientlist, admin API). */
   latest(clientIds: readonly string[]): Promise<Map<string, ShareView>>;
-  /** Links that expired unopened and are not settled yet: the sweep revokes keys where asked. */
-  expiredUnsettled(
-    now: number,
-  ): Promise<Array<{ id: string; clientId: string; teamId: number | null; revokeIfUnopened: boolean }>>;
+  /** Links that expired and are not settled yet: the sweep revokes keys where asked. */
+  expiredUnsettled(now: number): Promise<ExpiredShare[]>;
   /** False when the link was settled already: superseded by a rotation, or by another process's sweep. */
   settle(id: string, now: number, tx?: Tx): Promise<boolean>;
+  /**
+   * Settles an expired link that revokes nothing; an unopened one publishes `client.share-expired`
+   * in the settle's transaction, so only the sweep that wins the conditional update tells it.
+   */
+  settleExpired(link: ExpiredShare, now: number): Promise<boolean>;
   /** A new secret replaced the one the client's open links hold: they reveal nothing and revoke nothing. */
   supersede(clientId: string, tx: Tx): Promise<void>;
 }
@@ -56,6 +72,16 @@ const ID = /^[A-Za-z0-9_-]{22}$/;
 const iso = (s: number) => new Date(s * 1000).toISOString();
 /** How many expired links one sweep settles. */
 const SETTLE_BATCH = 500;
+
+/** The event an unopened link's expiry is told as; `keyRevoked` when its key was revoked for it. */
+export const shareExpired = (link: ExpiredShare, keyRevoked: boolean): ClientEvent => ({
+  type: 'client.share-expired',
+  clientId: link.clientId,
+  teamId: link.teamId,
+  linkId: link.id,
+  expiresAt: link.expiresAt,
+  keyRevoked,
+});
 
 function stateOf(link: Omit<ShareLinkRecord, 'ciphertext'>, now: number): ShareState {
   if (link.openedAt !== null) return 'opened';
@@ -94,13 +120,16 @@ export function createShareLinks({
   store,
   issuer,
   clock = systemClock,
-  opened,
+  events,
 }: {
   store: ShareLinkStore;
   issuer: string;
   clock?: Clock;
-  /** Where an opening is published (`client.share-opened`), in the claim's transaction: the webhook outbox. */
-  opened?: { unitOfWork: UnitOfWork; events: DomainEvents };
+  /**
+   * Where an opening (`client.share-opened`, in the claim's transaction) and an expiry
+   * (`client.share-expired`, in the settle's) are published: the webhook outbox.
+   */
+  events?: { unitOfWork: UnitOfWork; events: DomainEvents };
 }): ShareLinks {
   const now = () => secondsOf(clock);
   const pendingClientId = async (id: string): Promise<string | undefined> => {
@@ -143,11 +172,11 @@ export function createShareLinks({
 
     async reveal(id, address) {
       if (!ID.test(id)) return undefined;
-      const link = opened
-        ? await opened.unitOfWork.run(async (tx) => {
+      const link = events
+        ? await events.unitOfWork.run(async (tx) => {
             const claimed = await store.claim(id, now(), address, tx);
             if (claimed?.ciphertext)
-              await opened.events.publish(
+              await events.events.publish(
                 { type: 'client.share-opened', clientId: claimed.clientId, teamId: claimed.teamId },
                 tx,
               );
@@ -170,12 +199,23 @@ export function createShareLinks({
         id: link.id,
         clientId: link.clientId,
         teamId: link.teamId,
+        expiresAt: link.expiresAt,
+        unopened: link.openedAt === null,
         revokeIfUnopened: link.revokeIfUnopened && link.openedAt === null,
       }));
     },
 
     // Nothing that could decrypt was ever here; the ciphertext goes too.
     settle: (id, at, tx) => store.settle(id, at, tx),
+
+    async settleExpired(link, at) {
+      if (!events || !link.unopened) return store.settle(link.id, at);
+      return events.unitOfWork.run(async (tx) => {
+        if (!(await store.settle(link.id, at, tx))) return false;
+        await events.events.publish(shareExpired(link, false), tx);
+        return true;
+      });
+    },
 
     supersede: (clientId, tx) => store.supersede(clientId, now(), tx),
   };

@@ -82,8 +82,22 @@ describe.each(TARGETS)('share links contract on $name', (target) => {
     const due = await ours(expiry + 1);
     expect(due).toEqual(
       expect.arrayContaining([
-        { id: idOf(opened.url), clientId: 'sl-exp-1', teamId: 3, revokeIfUnopened: false },
-        { id: idOf(unopened.url), clientId: 'sl-exp-2', teamId: 3, revokeIfUnopened: true },
+        {
+          id: idOf(opened.url),
+          clientId: 'sl-exp-1',
+          teamId: 3,
+          expiresAt: Date.parse(opened.view.expires_at) / 1000,
+          unopened: false,
+          revokeIfUnopened: false,
+        },
+        {
+          id: idOf(unopened.url),
+          clientId: 'sl-exp-2',
+          teamId: 3,
+          expiresAt: expiry,
+          unopened: true,
+          revokeIfUnopened: true,
+        },
       ]),
     );
     expect(due).toHaveLength(2);

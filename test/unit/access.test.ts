@@ -64,6 +64,7 @@ const CASES: ReadonlyArray<{ name: string; principal: Principal; own: (action: T
     own: () => 'missing_scope',
   },
   { name: 'a resource server', principal: { kind: 'resource_server', clientId: 'rs' }, own: () => 'other_team' },
+  { name: "the product's sync token", principal: { kind: 'sync_token', tokenId: 1 }, own: () => 'sync_only' },
 ];
 
 describe('authorize: every principal × action', () => {
@@ -76,6 +77,8 @@ describe('authorize: every principal × action', () => {
     it.each(TEAM_ACTIONS)("%s in another team: not_found, unless it is the operator's", (action) => {
       const decision = decide(principal, OTHER, action);
       if (principal.kind === 'operator') expect(decision).toBe('allowed');
+      // Product-wide: every team is refused to it alike (403), none hidden.
+      else if (principal.kind === 'sync_token') expect(decision).toBe('sync_only');
       else expect(decision).toBe('other_team');
     });
   });
@@ -93,10 +96,14 @@ describe('authorize: every principal × action', () => {
     const plain: Principal = { kind: 'client', clientId: 'c', teamId: TEAM, scopes: [] };
     expect(() => authorize(plain, TEAM, 'keys:read')).toThrow(/lacks the keys:manage scope/);
     expect(() => authorize(plain, OTHER, 'keys:read')).toThrow(NotFound);
+    const sync: Principal = { kind: 'sync_token', tokenId: 1 };
+    expect(() => authorize(sync, TEAM, 'keys:read')).toThrow(InsufficientPermissions);
+    expect(() => authorize(sync, OTHER, 'keys:read')).toThrow(/a sync token may call only the sync routes/);
   });
 
   it('the audit log names the person an app acts for, else the client', () => {
     expect(actorOf({ kind: 'operator' })).toEqual({ type: 'operator', id: null });
+    expect(actorOf({ kind: 'sync_token', tokenId: 3 })).toEqual({ type: 'sync_token', id: '3' });
     expect(actorOf({ kind: 'person', userId: 4, teamId: TEAM, role: 'member' })).toEqual({
       type: 'person',
       id: '4',

@@ -42,6 +42,7 @@ import * as staffAccounts from '../../../migrations/20261203000800_staff_account
 import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_recovery_codes.js';
 import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
 import * as staffTotpLastStep from '../../../migrations/20261203000803_staff_totp_last_step.js';
+import * as syncTokens from '../../../migrations/20261203000900_sync_tokens.js';
 import * as resourceServerTokenFormat from '../../../migrations/20261203000300_resource_server_token_format.js';
 import * as revokedAccessTokens from '../../../migrations/20261203000301_revoked_access_tokens.js';
 
@@ -93,6 +94,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000801_staff_recovery_codes', staffRecoveryCodes],
   ['20261203000802_staff_sessions', staffSessions],
   ['20261203000803_staff_totp_last_step', staffTotpLastStep],
+  ['20261203000900_sync_tokens', syncTokens],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
