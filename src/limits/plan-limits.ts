@@ -25,6 +25,18 @@ export interface PlanLimits {
   peek(clientId: string, limits: readonly [number, number, number]): Promise<LimitVerdict>;
   /** The limits of a client: its plan's (dev keys: the plan's dev_rate_limits); resource servers have their own. */
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
+  /**
+   * Whose counters a client's requests go to: its own (`clientId`), or its
+   * team's (`team:<id>`) when its plan says `limit_per: team`.
+   */
+  counterOf(client: BudgetHolder): string;
+}
+
+export interface BudgetHolder {
+  readonly clientId: string;
+  readonly teamId?: number | null;
+  readonly plan?: string;
+  readonly kind: string;
 }
 
 /**
@@ -87,6 +99,11 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
       if (kind === 'resource_server') return config.resourceServerRateLimits;
       // No plan at all (a row without a team): the smallest budget. A named plan: the same rule as the dashboard's.
       return plan !== undefined ? planLimitsFor(planNamed(config.plans, plan), environment) : ([1, 1, 1] as const);
+    },
+
+    counterOf({ clientId, teamId, plan, kind }) {
+      if (kind === 'resource_server' || plan === undefined || teamId === null || teamId === undefined) return clientId;
+      return planNamed(config.plans, plan).limit_per === 'team' ? `team:${teamId}` : clientId;
     },
   };
 }
