@@ -1,17 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 
-const settings = {
+const REDIS = process.env.TEST_REDIS_URL;
+const TARGETS = DATABASES.flatMap((database) => [
+  { database, redis: undefined as string | undefined },
+  ...(REDIS ? [{ database, redis: REDIS }] : []),
+]);
+
+const settings = (redis: string | undefined) => ({
   admin_token: 'x'.repeat(40),
+  redis_url: redis,
+  redis_key_prefix: `keyport-test-${randomBytes(4).toString('hex')}:`,
   plans: {
     shared: { api_access: true, max_keys: 50, rate_limits: [3, 100, 1000], limit_per: 'team' },
     each: { api_access: true, max_keys: 50, rate_limits: [3, 100, 1000] },
   },
-};
+});
 
 /** issue 28 item 5: a plan whose budget is its team's, shared by the team's keys (docs/CONTRACT.md, Rate limits). */
-describe.each(DATABASES)('limits shared by a team on $name', (database) => {
+describe.each(TARGETS)('limits shared by a team on $database.name, Redis: $redis', ({ database, redis }) => {
   let server: TestServer;
   let second: TestServer;
   let drop: () => Promise<void>;
@@ -40,8 +49,12 @@ describe.each(DATABASES)('limits shared by a team on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
-    second = await startServer(created.url, { ...settings, keys_dir: server.config.keysDir });
+    server = await startServer(created.url, settings(redis));
+    second = await startServer(created.url, {
+      ...settings(redis),
+      redis_key_prefix: server.config.redisKeyPrefix,
+      keys_dir: server.config.keysDir,
+    });
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
   });
