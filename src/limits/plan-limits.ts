@@ -27,7 +27,8 @@ export interface PlanLimits {
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
   /**
    * Whose counters a client's requests go to: its own (`clientId`), or its
-   * team's (`team:<id>`) when its plan says `limit_per: team`.
+   * team's when its plan says `limit_per: team` (`team:<id>`; its dev keys
+   * share `team:<id>:dev`, as their limits are the plan's dev_rate_limits).
    */
   counterOf(client: BudgetHolder): string;
 }
@@ -36,6 +37,7 @@ export interface BudgetHolder {
   readonly clientId: string;
   readonly teamId?: number | null;
   readonly plan?: string;
+  readonly environment: string;
   readonly kind: string;
 }
 
@@ -101,9 +103,10 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
       return plan !== undefined ? planLimitsFor(planNamed(config.plans, plan), environment) : ([1, 1, 1] as const);
     },
 
-    counterOf({ clientId, teamId, plan, kind }) {
+    counterOf({ clientId, teamId, plan, environment, kind }) {
       if (kind === 'resource_server' || plan === undefined || teamId === null || teamId === undefined) return clientId;
-      return planNamed(config.plans, plan).limit_per === 'team' ? `team:${teamId}` : clientId;
+      if (planNamed(config.plans, plan).limit_per !== 'team') return clientId;
+      return environment === 'dev' ? `team:${teamId}:dev` : `team:${teamId}`;
     },
   };
 }

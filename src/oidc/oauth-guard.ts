@@ -55,6 +55,7 @@ export async function chargeAuthenticatedClient(
     clientId: client.clientId,
     teamId: meta.team_id,
     plan: meta.plan,
+    environment: meta.environment,
     kind: meta.kind,
   });
   applyVerdict(ctx, await limits.plans.consume(counter, limits.plans.limitsFor(meta)));

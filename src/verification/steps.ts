@@ -186,12 +186,13 @@ async function spendLease(
 /** The counters a key's calls go to: its own, or its team's (plan `limit_per: team`). */
 export function counterOf(
   deps: SpendDeps,
-  client: { clientId: string; teamId: number | null; teamPlan?: string; kind: string },
+  client: { clientId: string; teamId: number | null; teamPlan?: string; environment: string; kind: string },
 ): string {
   return deps.plans.counterOf({
     clientId: client.clientId,
     teamId: client.teamId,
     plan: client.teamPlan,
+    environment: client.environment,
     kind: client.kind,
   });
 }

@@ -26,8 +26,12 @@ describe.each(TARGETS)('limits shared by a team on $database.name, Redis: $redis
   let drop: () => Promise<void>;
   let rs: { id: string; secret: string };
 
-  const newKey = async (teamId: number) => {
-    const created = await server.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read'] });
+  const newKey = async (teamId: number, environment = 'prod') => {
+    const created = await server.keyport.clientService.createServiceAccount({
+      teamId,
+      environment,
+      scopes: ['api:read'],
+    });
     return { id: created.client.client_id, secret: created.clientSecret! };
   };
   const newTeam = async (plan: string) => (await server.keyport.teamService.createTeam({ name: plan, plan })).id;
@@ -100,6 +104,17 @@ describe.each(TARGETS)('limits shared by a team on $database.name, Redis: $redis
     expect((await verify(a)).body.code).toBe('VALID');
     expect((await verify(b)).body.code).toBe('RATE_LIMITED');
     expect((await token(a)).status).toBe(429);
+  });
+
+  it('a team plan: its dev keys share the dev budget (a tenth), counted apart from its prod keys', async () => {
+    const team = await newTeam('shared');
+    const [prod, devA, devB] = [await newKey(team), await newKey(team, 'dev'), await newKey(team, 'dev')];
+    const first = await token(devA);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('1');
+    expect((await token(devB)).status).toBe(429);
+    for (let i = 0; i < 3; i++) expect((await token(prod)).status).toBe(200);
+    expect((await token(prod)).status).toBe(429);
   });
 
   it('the default plan: each key has its own 3', async () => {
