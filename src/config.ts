@@ -42,6 +42,8 @@ const planSchema = z
     rate_limits: limitsSchema.default([30, 500, 5000]),
     /** The same for `dev` keys; unset: a tenth of rate_limits (at least 1 each). */
     dev_rate_limits: limitsSchema.optional(),
+    /** Whose budget rate_limits are: each key's (unset: 'key') or the team's, shared by all its keys. */
+    limit_per: z.enum(['key', 'team']).optional(),
   })
   .strict();
 

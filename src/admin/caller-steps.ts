@@ -52,7 +52,14 @@ export function createCallerSteps({
     const { client } = ctx.state;
     // Per client, per plan, before any other work (docs/contract.md, Rate limits); the operator has no plan.
     if (client) {
-      const verdict = await plans.consume(client.clientId, plans.limitsFor(client));
+      const holder = {
+        clientId: client.clientId,
+        teamId: client.team_id,
+        plan: client.plan,
+        environment: client.environment,
+        kind: client.kind,
+      };
+      const verdict = await plans.consume(plans.counterOf(holder), plans.limitsFor(client));
       ctx.set(verdict.headers);
       if (!verdict.allowed) {
         ctx.set('Retry-After', String(verdict.retryAfter));

@@ -25,6 +25,20 @@ export interface PlanLimits {
   peek(clientId: string, limits: readonly [number, number, number]): Promise<LimitVerdict>;
   /** The limits of a client: its plan's (dev keys: the plan's dev_rate_limits); resource servers have their own. */
   limitsFor(client: { plan?: string; environment: string; kind: string }): readonly [number, number, number];
+  /**
+   * Whose counters a client's requests go to: its own (`clientId`), or its
+   * team's when its plan says `limit_per: team` (`team:<id>`; its dev keys
+   * share `team:<id>:dev`, as their limits are the plan's dev_rate_limits).
+   */
+  counterOf(client: BudgetHolder): string;
+}
+
+export interface BudgetHolder {
+  readonly clientId: string;
+  readonly teamId?: number | null;
+  readonly plan?: string;
+  readonly environment: string;
+  readonly kind: string;
 }
 
 /**
@@ -87,6 +101,12 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
       if (kind === 'resource_server') return config.resourceServerRateLimits;
       // No plan at all (a row without a team): the smallest budget. A named plan: the same rule as the dashboard's.
       return plan !== undefined ? planLimitsFor(planNamed(config.plans, plan), environment) : ([1, 1, 1] as const);
+    },
+
+    counterOf({ clientId, teamId, plan, environment, kind }) {
+      if (kind === 'resource_server' || plan === undefined || teamId === null || teamId === undefined) return clientId;
+      if (planNamed(config.plans, plan).limit_per !== 'team') return clientId;
+      return environment === 'dev' ? `team:${teamId}:dev` : `team:${teamId}`;
     },
   };
 }

@@ -51,7 +51,14 @@ export async function chargeAuthenticatedClient(
   const ctx = Provider.ctx as KoaContextWithOIDC | undefined;
   if (!ctx || !BUDGETED_ROUTES.has(String(ctx.oidc?.route))) return;
   const meta = keyportMetadata(client);
-  applyVerdict(ctx, await limits.plans.consume(client.clientId, limits.plans.limitsFor(meta)));
+  const counter = limits.plans.counterOf({
+    clientId: client.clientId,
+    teamId: meta.team_id,
+    plan: meta.plan,
+    environment: meta.environment,
+    kind: meta.kind,
+  });
+  applyVerdict(ctx, await limits.plans.consume(counter, limits.plans.limitsFor(meta)));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { VerifyOutcome } from './outcome.js';
-import { rateLimitOf, type SpendDeps } from './steps.js';
+import { counterOf, rateLimitOf, type SpendDeps } from './steps.js';
 
 /**
  * A call refused for a missing scope or a plan without API access spends
@@ -11,5 +11,5 @@ export async function withBudgetShown(deps: SpendDeps, outcome: VerifyOutcome): 
   if (outcome.kind !== 'insufficient_scope' && outcome.kind !== 'no_api_access') return outcome;
   const { client } = outcome.key;
   const limits = deps.plans.limitsFor({ plan: client.teamPlan, environment: client.environment, kind: client.kind });
-  return { ...outcome, ratelimit: rateLimitOf(await deps.plans.peek(client.clientId, limits)) };
+  return { ...outcome, ratelimit: rateLimitOf(await deps.plans.peek(counterOf(deps, client), limits)) };
 }

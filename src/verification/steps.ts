@@ -132,7 +132,7 @@ export function checkPermissions(_deps: CheckDeps, { key, request }: Verificatio
 export async function spendBudget(deps: SpendDeps, v: Verification): Promise<StepAnswer> {
   const { client } = v.key;
   v.limits = deps.plans.limitsFor({ plan: client.teamPlan, environment: client.environment, kind: client.kind });
-  const verdict = await deps.plans.consume(client.clientId, v.limits, v.request.cost);
+  const verdict = await deps.plans.consume(counterOf(deps, client), v.limits, v.request.cost);
   v.verdict = verdict;
   v.ratelimit = rateLimitOf(verdict);
   return verdict.allowed
@@ -175,11 +175,26 @@ async function spendLease(
   calls: number,
   leftMs: number,
 ): Promise<undefined> {
-  const verdict = await deps.plans.consume(v.key.client.clientId, limits, calls);
+  // A team's budget: the lease is spent from the team's window, so the team's guards together stay within it.
+  const verdict = await deps.plans.consume(counterOf(deps, v.key.client), limits, calls);
   if (!verdict.allowed) return undefined;
   v.lease = { calls, ttl_ms: Math.min(LEASE_MAX_MS, verdict.windowEndsInMs, leftMs) };
   v.ratelimit = rateLimitOf(verdict);
   return undefined;
+}
+
+/** The counters a key's calls go to: its own, or its team's (plan `limit_per: team`). */
+export function counterOf(
+  deps: SpendDeps,
+  client: { clientId: string; teamId: number | null; teamPlan?: string; environment: string; kind: string },
+): string {
+  return deps.plans.counterOf({
+    clientId: client.clientId,
+    teamId: client.teamId,
+    plan: client.teamPlan,
+    environment: client.environment,
+    kind: client.kind,
+  });
 }
 
 export function rateLimitOf(verdict: LimitVerdict): RateLimitState {

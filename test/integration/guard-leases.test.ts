@@ -26,6 +26,8 @@ const settings = (redis: string | undefined) => ({
     pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
     // The hour is the tight window, so no test crosses its end.
     hourly: { api_access: true, max_keys: 100, rate_limits: [100_000, 40, 1_000_000] },
+    // The same budget, shared by the team's keys (issue 28 item 5).
+    team_hourly: { api_access: true, max_keys: 100, rate_limits: [100_000, 40, 1_000_000], limit_per: 'team' },
   },
 });
 
@@ -286,6 +288,32 @@ describe.each(TARGETS)('guard leases and pushed changes, on $database.name, Redi
     expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
     const spent = await verify({ key: key.secret });
     expect(spent.body).toMatchObject({ code: 'RATE_LIMITED', ratelimit: { limit: 40, remaining: 0 } });
+  });
+
+  it('a team budget is never exceeded: two keys of one team at two guards on two processes share 40 an hour', async () => {
+    const team = (await a.keyport.teamService.createTeam({ name: 'Team budget', plan: 'team_hourly' })).id;
+    const [first, second] = [await newKey({}, team), await newKey({}, team)];
+    const one = guardOn(proxyA, { maxLease: 10 });
+    const two = guardOn(proxyB, { maxLease: 10 });
+    const statuses = (await Promise.all([one.verify(first.secret), two.verify(second.secret)])).map((v) => v.status);
+    await until(() => one.live && two.live, 'both event streams beat');
+    for (let wave = 0; wave < 12; wave++) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? one.verify(first.secret) : two.verify(second.secret))),
+      );
+      statuses.push(...answers.map((v) => v.status));
+    }
+    const allowed = statuses.filter((s) => s === 200).length;
+    expect(allowed).toBeLessThanOrEqual(40);
+    expect(allowed).toBeGreaterThanOrEqual(40 - 2 * 10);
+    expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
+    // Both keys report the team's window.
+    for (const key of [first, second]) {
+      expect((await verify({ key: key.secret })).body).toMatchObject({
+        code: 'RATE_LIMITED',
+        ratelimit: { limit: 40, remaining: 0 },
+      });
+    }
   });
 
   it('a revocation made through the other process is pushed: both guards refuse the key at their next call', async () => {
