@@ -5,6 +5,8 @@ export interface GatewayRoute {
   readonly method: string;
   readonly path: string;
   readonly scopes: readonly string[];
+  /** Permissions (`resource:action`) the matching calls need, besides the scopes. */
+  readonly permissions: readonly string[];
 }
 
 /** A `--routes` table, checked: throws a TypeError naming the entry that is wrong. */

@@ -11,6 +11,8 @@ function identityHeaders(identity) {
     'X-Keyport-Client-Id': identity.client_id,
     'X-Keyport-Environment': identity.environment,
     'X-Keyport-Scopes': identity.scopes.join(' '),
+    // What the key may do now (its own permissions and its roles'), space-separated.
+    'X-Keyport-Permissions': (identity.permissions ?? []).join(' '),
   };
 }
 
@@ -20,7 +22,7 @@ function asciiJson(body) {
 }
 
 /**
- * A `--routes` table: `[{method?, path, scopes}]`. Throws a TypeError naming
+ * A `--routes` table: `[{method?, path, scopes?, permissions?}]`. Throws a TypeError naming
  * the entry that is wrong.
  */
 export function parseRoutes(table) {
@@ -28,16 +30,24 @@ export function parseRoutes(table) {
   return table.map((route, i) => {
     const where = `routes[${i}]`;
     if (!route || typeof route !== 'object') throw new TypeError(`${where}: expected {method, path, scopes}`);
-    const { method = '*', path, scopes } = route;
+    const { method = '*', path, scopes = [], permissions = [] } = route;
     if (typeof method !== 'string' || !/^(\*|[A-Za-z]+)$/.test(method))
       throw new TypeError(`${where}.method: expected an HTTP method or "*"`);
     if (typeof path !== 'string' || !path.startsWith('/'))
       throw new TypeError(`${where}.path: expected a path starting with /`);
     if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && /^[\x21-\x7e]+$/.test(s)))
       throw new TypeError(`${where}.scopes: expected an array of scope names`);
-    return { method: method.toUpperCase(), path, scopes: [...scopes] };
+    if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string' && PERMISSION.test(p)))
+      throw new TypeError(`${where}.permissions: expected an array of resource:action`);
+    return { method: method.toUpperCase(), path, scopes: [...scopes], permissions: [...permissions] };
   });
 }
+
+/** A permission a route may require: `resource:action`, as keyport's catalogue has them. */
+const PERMISSION = /^[a-z][a-z0-9_-]{0,49}:[a-z][a-z0-9_-]{0,49}$/;
+
+/** A header's list (space- or comma-separated) as a set. */
+const listOf = (value) => new Set((value ?? '').split(/[\s,]+/).filter(Boolean));
 
 /** Whether `prefix` is a prefix of the path `path` at a segment boundary (`/runs` matches `/runs/7`, not `/runsx`). */
 function under(path, prefix) {
@@ -73,13 +83,16 @@ export function createGatewayHandler({ guard, routes = [] }) {
     const url = header(req, 'x-forwarded-uri') ?? header(req, 'x-original-uri') ?? req.url ?? '/';
     const method = (header(req, 'x-forwarded-method') ?? header(req, 'x-original-method') ?? req.method).toUpperCase();
     const path = new URL(url, 'http://gateway.invalid').pathname;
-    const needed = new Set((header(req, 'x-keyport-required-scopes') ?? '').split(/[\s,]+/).filter(Boolean));
+    const needed = listOf(header(req, 'x-keyport-required-scopes'));
+    const neededPermissions = listOf(header(req, 'x-keyport-required-permissions'));
     for (const route of routes)
-      if ((route.method === '*' || route.method === method) && under(path, route.path))
+      if ((route.method === '*' || route.method === method) && under(path, route.path)) {
         for (const scope of route.scopes) needed.add(scope);
+        for (const permission of route.permissions) neededPermissions.add(permission);
+      }
     const nginx = header(req, 'x-keyport-proxy')?.toLowerCase() === 'nginx';
 
-    guard.check({ rawHeaders: req.rawHeaders, url, ip: callerAddress(req) }, [...needed]).then(
+    guard.check({ rawHeaders: req.rawHeaders, url, ip: callerAddress(req) }, [...needed], [...neededPermissions]).then(
       (verdict) => {
         for (const [name, value] of Object.entries(verdict.headers ?? {})) res.setHeader(name, value);
         res.setHeader('Cache-Control', 'no-store');

@@ -17,8 +17,13 @@ export const clientListCommand = () =>
         // Text: one line per key, the columns an operator scans for unused keys.
         const lines = page.data.map(
           (c) =>
-            `${c.client_id}  ${c.kind}  ${c.environment}  ${c.is_valid ? 'valid' : 'invalid'}  last_used_at=${c.last_used_at ?? 'never'}  usage_count=${c.usage_count}  ${c.name ?? ''}`,
+            `${c.client_id}  ${c.kind}  ${c.environment}  ${c.is_valid ? 'valid' : 'invalid'}  last_used_at=${c.last_used_at ?? 'never'}  usage_count=${c.usage_count}${grantsText(c)}  ${c.name ?? ''}`,
         );
         return { total_count: page.total_count, clients: lines.length ? `\n${lines.join('\n')}` : '(none)' };
       }),
     );
+
+/** A key's roles and own permissions, when it has any, as ` roles=a,b permissions=x:y`. */
+const grantsText = (c: { roles: readonly string[]; permissions: readonly string[] }) =>
+  (c.roles.length ? `  roles=${c.roles.join(',')}` : '') +
+  (c.permissions.length ? `  permissions=${c.permissions.join(',')}` : '');

@@ -3,7 +3,7 @@ import { positiveInt, runCommand, type CommonFlags } from '../run.js';
 import { keyportCommand } from './common.js';
 import { InvalidRequest } from '../../errors.js';
 import type { Config } from '../../config.js';
-import { collectAddress, metaFlag } from './key-restrictions.js';
+import { collectAddress, metaFlag, roleIdsOf } from './key-restrictions.js';
 
 interface Flags extends CommonFlags {
   team: number;
@@ -17,6 +17,8 @@ interface Flags extends CommonFlags {
   shareTtl?: number;
   allowIp?: string[];
   meta?: string;
+  role?: string[];
+  permission?: string[];
 }
 
 export const serviceAccountAddCommand = () =>
@@ -32,8 +34,10 @@ export const serviceAccountAddCommand = () =>
     .option('--share-ttl <hours>', 'how long the link works (default 24, at most 168)', positiveInt('share-ttl'))
     .option('--allow-ip <address>', 'address or CIDR range the key may be used from, repeatable', collectAddress)
     .option('--meta <json>', "the key's metadata as a JSON object")
+    .option('--role <role>', 'a role the key holds (its id or name), repeatable', collectAddress)
+    .option('--permission <resource:action>', 'a permission the key holds, repeatable', collectAddress)
     .action((flags: Flags) =>
-      runCommand(flags, async ({ clientService }, config) => {
+      runCommand(flags, async ({ clientService, roles }, config) => {
         const created = await clientService.createServiceAccount({
           teamId: flags.team,
           name: flags.name,
@@ -44,6 +48,8 @@ export const serviceAccountAddCommand = () =>
           requestedBy: flags.requestedBy,
           allowedIps: flags.allowIp,
           meta: metaFlag(flags.meta),
+          permissions: flags.permission,
+          roles: await roleIdsOf(roles, flags.team, flags.role),
         });
         return handedOver(await clientService.handOver(created, shareOf(flags)), config);
       }),
