@@ -210,6 +210,26 @@ describe.each(DATABASES)('support console on $name', (database) => {
     expect(await count(teamId)).toBe(before);
   });
 
+  it('a P-384 key, garbage and a pasted private key are 400, create nothing, and the private key is not echoed', async () => {
+    const { browser, csrf } = await signIn('support@keyport.test');
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' });
+    const privatePem = String(
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    const privateBody = privatePem.split('\n')[1]!;
+    const before = await count(teamId);
+    for (const publicKey of [String(p384), 'not a key at all', privatePem]) {
+      const res = await browser.request(`/console/teams/${teamId}/keys`, {
+        form: keyForm(csrf, { kind: 'service_account_jwt', public_key: publicKey }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('public_key');
+      expect(res.text).not.toContain('PRIVATE KEY');
+      expect(res.text).not.toContain(privateBody);
+    }
+    expect(await count(teamId)).toBe(before);
+  });
+
   it('an OAuth app with the oob redirect gets a one-time link', async () => {
     const { browser, csrf } = await signIn('support@keyport.test');
     const res = await browser.request(`/console/teams/${teamId}/keys`, {
