@@ -289,6 +289,27 @@ describe.each(DATABASES)('support console on $name', (database) => {
     expect((await server.keyport.teamService.getTeam(freeTeam)).plan).toBe('pro');
   });
 
+  it('resend a share link: a new one-time link, no secret on the page, audited with its reason', async () => {
+    const key = await server.keyport.clientService.createServiceAccount({ teamId, name: 'to resend' });
+    const id = key.client.client_id;
+    const { browser, csrf } = await signIn('support@keyport.test');
+    const res = await browser.request(`/console/keys/${id}/rotate`, {
+      form: { csrf, grace: '0', resend: '1', link_ttl: '3600', reason: 'ticket 99: link expired' },
+    });
+    expect(res.status).toBe(200);
+    expect(/id="share-url">([^<]+)</.exec(res.text)![1]!).toContain('/s/');
+    const row = await server.keyport.db('o_auth_clients').where({ client_id: id }).first();
+    expect(res.text).not.toContain(key.clientSecret!);
+    expect(res.text).not.toContain(`_sk_prod_${row.secret_hint}`);
+    const event = await server.keyport
+      .db('audit_events')
+      .where({ client_id: id, action: 'client.secret.regenerate' })
+      .first();
+    expect(event.actor_type).toBe('staff');
+    const details = typeof event.details === 'string' ? JSON.parse(event.details) : event.details;
+    expect(details).toMatchObject({ reason: 'ticket 99: link expired', resend: true, grace_period_seconds: 0 });
+  });
+
   it('revoke with a reason; the team page shows support made it', async () => {
     const key = await server.keyport.clientService.createServiceAccount({ teamId, name: 'to revoke' });
     const id = key.client.client_id;
