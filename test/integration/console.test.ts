@@ -210,6 +210,26 @@ describe.each(DATABASES)('support console on $name', (database) => {
     expect(await count(teamId)).toBe(before);
   });
 
+  it('a P-384 key, garbage and a pasted private key are 400, create nothing, and the private key is not echoed', async () => {
+    const { browser, csrf } = await signIn('support@keyport.test');
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' });
+    const privatePem = String(
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    const privateBody = privatePem.split('\n')[1]!;
+    const before = await count(teamId);
+    for (const publicKey of [String(p384), 'not a key at all', privatePem]) {
+      const res = await browser.request(`/console/teams/${teamId}/keys`, {
+        form: keyForm(csrf, { kind: 'service_account_jwt', public_key: publicKey }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('public_key');
+      expect(res.text).not.toContain('PRIVATE KEY');
+      expect(res.text).not.toContain(privateBody);
+    }
+    expect(await count(teamId)).toBe(before);
+  });
+
   it('an OAuth app with the oob redirect gets a one-time link', async () => {
     const { browser, csrf } = await signIn('support@keyport.test');
     const res = await browser.request(`/console/teams/${teamId}/keys`, {
@@ -267,6 +287,27 @@ describe.each(DATABASES)('support console on $name', (database) => {
     });
     expect(done.status).toBe(303);
     expect((await server.keyport.teamService.getTeam(freeTeam)).plan).toBe('pro');
+  });
+
+  it('resend a share link: a new one-time link, no secret on the page, audited with its reason', async () => {
+    const key = await server.keyport.clientService.createServiceAccount({ teamId, name: 'to resend' });
+    const id = key.client.client_id;
+    const { browser, csrf } = await signIn('support@keyport.test');
+    const res = await browser.request(`/console/keys/${id}/rotate`, {
+      form: { csrf, grace: '0', resend: '1', link_ttl: '3600', reason: 'ticket 99: link expired' },
+    });
+    expect(res.status).toBe(200);
+    expect(/id="share-url">([^<]+)</.exec(res.text)![1]!).toContain('/s/');
+    const row = await server.keyport.db('o_auth_clients').where({ client_id: id }).first();
+    expect(res.text).not.toContain(key.clientSecret!);
+    expect(res.text).not.toContain(`_sk_prod_${row.secret_hint}`);
+    const event = await server.keyport
+      .db('audit_events')
+      .where({ client_id: id, action: 'client.secret.regenerate' })
+      .first();
+    expect(event.actor_type).toBe('staff');
+    const details = typeof event.details === 'string' ? JSON.parse(event.details) : event.details;
+    expect(details).toMatchObject({ reason: 'ticket 99: link expired', resend: true, grace_period_seconds: 0 });
   });
 
   it('revoke with a reason; the team page shows support made it', async () => {
