@@ -24,15 +24,7 @@ const MAX_ENTRIES = 10_000;
  * or goes quiet empties the cache; until it beats again every call is a
  * round trip.
  */
-export function createLeaseCache({
-  issuer,
-  authorization,
-  maxLease,
-  onChange,
-  onError,
-  onServed = () => undefined,
-  onForget = () => undefined,
-}) {
+export function createLeaseCache({ issuer, authorization, maxLease, onChange, onError, onServed = () => undefined }) {
   /** Per credential digest: {identity, until}, the end of the credential's last lease. */
   const entries = new Map();
   /** Per client_id: {lots: [{calls, until}], ratelimit, used}, the leases its credentials were granted. */
@@ -77,8 +69,6 @@ export function createLeaseCache({
       budgets.delete(id);
       keep(id, budget.used);
     }
-    // What else the guard keeps about the client (its JWT access tokens) goes too, before anyone is told.
-    onForget(clientId);
     if (clientId !== undefined) onChange(clientId);
   }
 

@@ -66,6 +66,8 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
   let b: TestServer;
   let drop: () => Promise<void>;
   let rs: { id: string; secret: string };
+  /** A resource server that chose JWT access tokens (issue 27 item 2). */
+  let jwtRs: { id: string; secret: string; resource: string };
   let proxyA: Awaited<ReturnType<typeof countingProxy>>;
   let proxyB: Awaited<ReturnType<typeof countingProxy>>;
   let warmKey: string;
@@ -84,7 +86,7 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
    * token. The token request spends one call of the 40 (the token endpoint counts the same budget):
    * 39 are left for the API.
    */
-  const keyAndToken = async () => {
+  const keyAndToken = async (form: Record<string, string> = {}) => {
     const teamId = (
       await a.keyport.teamService.createTeam({ name: `Forty ${randomBytes(3).toString('hex')}`, plan: 'forty' })
     ).id;
@@ -93,7 +95,7 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
     const key = created.clientSecret!;
     const issued = await postForm(
       `${a.url}/token`,
-      { grant_type: 'client_credentials' },
+      { grant_type: 'client_credentials', ...form },
       { authorization: basic(id, key) },
     );
     expect(issued.status).toBe(200);
@@ -115,6 +117,8 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
     b = await startServer(created.url, { ...settings, keys_dir: a.config.keysDir });
     const r = await a.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
+    const j = await a.keyport.clientService.createResourceServer({ name: 'jwt-api', accessTokenFormat: 'jwt' });
+    jwtRs = { id: j.client.client_id, secret: j.clientSecret!, resource: `urn:keyport:rs:${j.client.client_id}` };
     const proTeam = (await a.keyport.teamService.createTeam({ name: 'Warm', plan: 'pro' })).id;
     warmKey = (await a.keyport.clientService.createServiceAccount({ teamId: proTeam, scopes: ['api:read'] }))
       .clientSecret!;
@@ -177,6 +181,41 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
       valid: number | string;
     }>;
     expect(Number(row!.valid)).toBe(39);
+  });
+
+  it('a JWT access token checked at the guard spends the same budget: key and JWT alternating see 38 … 0, then 429; leases, not a round trip per call', async () => {
+    const guard = keyportGuard({
+      issuer: proxyA.url,
+      clientId: jwtRs.id,
+      clientSecret: jwtRs.secret,
+      // keyport's own URL is the tokens' `iss`; the guard talks to it through the counting proxy.
+      jwt: { issuer: a.url },
+    });
+    guards.push(guard);
+    await guard.verify(warmKey);
+    await until(() => guard.live, 'the event stream beats');
+    const { id, key, token } = await keyAndToken({ resource: jwtRs.resource, scope: 'api:read' });
+    expect(token.split('.')).toHaveLength(3);
+    const bearer = (credential: string) => ({ rawHeaders: ['Authorization', `Bearer ${credential}`] });
+    const before = proxyA.verified.length;
+    const remaining: number[] = [];
+    for (let i = 0; i < 39; i++) {
+      const verdict = await guard.check(bearer(i % 2 ? token : key), ['api:read']);
+      expect(verdict.status, `call ${i + 1}`).toBe(200);
+      expect(verdict.identity).toMatchObject({ client_id: id });
+      expect(verdict.headers['X-RateLimit-Limit']).toBe('40');
+      remaining.push(Number(verdict.headers['X-RateLimit-Remaining']));
+    }
+    expect(remaining).toEqual(Array.from({ length: 39 }, (_, i) => 38 - i));
+    for (const credential of [token, key, token]) {
+      const refused = await guard.check(bearer(credential));
+      expect(refused.status).toBe(429);
+      expect(refused.headers).toMatchObject({ 'X-RateLimit-Limit': '40', 'X-RateLimit-Remaining': '0' });
+      expect(Number(refused.headers['Retry-After'])).toBeGreaterThan(0);
+      expect(refused.body).toMatchObject({ error: 'rate_limit_exceeded' });
+    }
+    const asked = proxyA.verified.slice(before);
+    expect(asked.filter((k) => k === token).length).toBeLessThan(20);
   });
 
   it('two guards on two keyport processes: key and token calls alternating across them get exactly the 39 calls left of the hour', async () => {
