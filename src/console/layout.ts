@@ -1,7 +1,7 @@
 import { documentOf, html, type SafeHtml } from '../web/html.js';
 import type { StaffAccount } from '../staff/staff.js';
 
-/** Every console page: keyport's stylesheet, the console's nav, no script. */
+/** Every console page: keyport's stylesheet, the console's nav, keyport's own script (a chosen key file fills its textarea; pasting works without it). */
 export function consoleLayout(title: string, body: SafeHtml, who?: { staff: StaffAccount; csrf: string }): string {
   const header = html`<header class="top">
 <span class="brand">keyport support console</span>
@@ -12,7 +12,7 @@ ${
     : ''
 }
 </header>`;
-  return documentOf(title, body, { bodyClass: 'dashboard', header, mainClass: 'wide' });
+  return documentOf(title, body, { bodyClass: 'dashboard', header, mainClass: 'wide', script: '/static/dashboard.js' });
 }
 
 export const message = (text: string, back = false): SafeHtml =>

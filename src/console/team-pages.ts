@@ -137,6 +137,7 @@ function newKeyForm(v: TeamPageView, admins: TeamPageView['members']): SafeHtml 
 <datalist id="team-admins">${admins.map((m) => html`<option value="${m.user.email}"></option>`)}</datalist>
 <label for="public-key">Public key (JWT only): PEM or JWK, RSA ≥ 2048 bits or EC P-256</label>
 <textarea id="public-key" name="public_key" rows="5"></textarea>
+<label for="public-key-file">…or choose the customer's public key file</label><input id="public-key-file" type="file" accept=".pem,.json,.jwk,.pub,text/plain" data-fills="public-key">
 <label for="redirect-uris">Redirect URIs (app only), one a line, or urn:ietf:wg:oauth:2.0:oob</label>
 <textarea id="redirect-uris" name="redirect_uris" rows="3"></textarea>
 <label for="link-ttl">The link lives</label><select id="link-ttl" name="link_ttl">${LIFETIMES}</select>

@@ -1,4 +1,6 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { importPKCS8, SignJWT } from 'jose';
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -32,6 +34,7 @@ describe('support console in a real browser (headless Chromium)', () => {
     teamId = (await server.keyport.teamService.createTeam({ name: 'Customer Co', plan: 'pro' })).id;
     await server.keyport.teamService.addPerson({ teamId, email: ADMIN, password: PASSWORD, role: 'admin' });
     await server.keyport.staff.add({ email: 'walker@keyport.test', role: 'support', password: PASSWORD });
+    await server.keyport.staff.add({ email: 'keysmith@keyport.test', role: 'support', password: PASSWORD });
     browser = await launchChromium();
   }, 120_000);
 
@@ -132,6 +135,93 @@ describe('support console in a real browser (headless Chromium)', () => {
     await dashboard.goto(`${server.url}/dashboard/audit`);
     expect(await dashboard.textContent('main')).toContain('keyport support (walker@keyport.test)');
     expect(violations).toEqual({});
+    await context.close();
+  }, 120_000);
+
+  it("creates a JWT service account from the customer's uploaded key file and an oob app; the customer uses each, staff never see a secret", async () => {
+    // keyport's own CSP in force (no bypass): the file input is filled by keyport's script, not inline code.
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console/signin`);
+    await page.fill('#email', 'keysmith@keyport.test');
+    await page.fill('#password', PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#totp-secret');
+    const totp = (await page.textContent('#totp-secret'))!.trim();
+    await page.fill('#code', authenticator.generate(totp));
+    await page.keyboard.press('Enter');
+    await page.click('#continue');
+    const staffPages: string[] = [];
+
+    // (a) A JWT service account: the customer's public key chosen as a file.
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicPem = String(pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    await page.goto(`${server.url}/console/teams/${teamId}`);
+    await page.selectOption('#kind', 'service_account_jwt');
+    await page.setInputFiles('#public-key-file', {
+      name: 'customer.pem',
+      mimeType: 'application/x-pem-file',
+      buffer: Buffer.from(publicPem),
+    });
+    await page.waitForFunction(() => (document.querySelector('#public-key') as HTMLTextAreaElement).value.length > 0);
+    expect(await page.inputValue('#public-key')).toBe(publicPem);
+    await page.fill('#key-name', 'signer from support');
+    await page.fill('#requested-by', ADMIN);
+    await page.fill('#key-reason', 'ticket 100: JWT key');
+    await page.click('#create-key');
+    await page.waitForSelector('#new-client-id');
+    const jwtClient = (await page.textContent('#new-client-id'))!.trim();
+    expect(await page.locator('#share-url').count()).toBe(0);
+    staffPages.push(await page.content());
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ iss: jwtClient, sub: jwtClient, aud: server.url, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(await importPKCS8(String(pair.privateKey.export({ type: 'pkcs8', format: 'pem' })), 'ES256'));
+    const signed = await postForm(`${server.url}/token`, {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    });
+    expect(signed.status).toBe(200);
+
+    // (b) An OAuth app with the oob redirect: its secret goes out as a one-time link.
+    await page.click('#back-to-team');
+    await page.selectOption('#kind', 'app');
+    await page.fill('#key-name', 'desktop app from support');
+    await page.fill('#requested-by', ADMIN);
+    await page.fill('#redirect-uris', 'urn:ietf:wg:oauth:2.0:oob');
+    await page.fill('#key-reason', 'ticket 101: desktop app');
+    await page.click('#create-key');
+    await page.waitForSelector('#share-url');
+    const link = (await page.textContent('#share-url'))!.trim();
+    const appClient = (await page.textContent('#new-client-id'))!.trim();
+    staffPages.push(await page.content());
+    const customer = await (await browser.newContext()).newPage();
+    await customer.goto(link);
+    await customer.click('#reveal');
+    await customer.waitForSelector('#secret', { state: 'visible' });
+    const appSecret = (await customer.textContent('#secret'))!.trim();
+    // The app's secret authenticates it (RFC 7009: a revocation of an unknown token by a known client is 200).
+    const authenticated = await postForm(
+      `${server.url}/token/revocation`,
+      { token: 'not-a-token' },
+      { authorization: basic(appClient, appSecret) },
+    );
+    expect(authenticated.status).toBe(200);
+    await customer.goto('about:blank');
+    await customer.goto(link);
+    expect(await customer.textContent('#gone')).toContain('already used or has expired');
+
+    // Nothing staff saw holds the secret: the result pages, the team page, the audit lines.
+    await page.goto(`${server.url}/console/teams/${teamId}`);
+    staffPages.push(await page.content());
+    for (const seen of staffPages) expect(seen).not.toContain(appSecret);
+    const events = (await page.textContent('#events'))!;
+    expect(events).toContain('keyport support (keysmith@keyport.test)');
+    expect(events).toContain('ticket 100: JWT key');
+    expect(events).toContain('ticket 101: desktop app');
     await context.close();
   }, 120_000);
 });
