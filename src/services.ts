@@ -37,7 +37,7 @@ import { createRoleService, type RoleService, type TeamRoleStore } from './clien
 import { createSqlRoleStore } from './persistence/sql/role-store.js';
 import { createSqlStaffStore } from './persistence/sql/staff-store.js';
 import { createSqlSyncTokenStore } from './persistence/sql/sync-token-store.js';
-import { createSyncTokens, type SyncTokens } from './access/sync-tokens.js';
+import { createSyncTokens, type SyncTokens } from './teams/sync-tokens.js';
 import { createStaffService, type StaffService } from './staff/service.js';
 import type { StaffStore } from './staff/staff.js';
 

@@ -6,7 +6,7 @@ import { currentScope } from '../clients/scopes.js';
 import type { TeamStore } from '../teams/store.js';
 import type { KeyInspector } from '../verification/verify.js';
 import type { Principal } from './principal.js';
-import type { SyncTokens } from './sync-tokens.js';
+import type { SyncTokens } from '../teams/sync-tokens.js';
 
 /** An access token this server issued, as the access module needs it (the composition wires oidc-provider in). */
 export interface AccessTokenLookup {

@@ -24,7 +24,7 @@ export type Principal =
       readonly person?: { readonly userId: number; readonly role: Role | null };
     }
   /**
-   * The product's sync token (access/sync-tokens.ts): product-wide, but only for the sync
+   * The product's sync token (teams/sync-tokens.ts): product-wide, but only for the sync
    * routes (`…/by-external-id/…`); every team action is refused to it.
    */
   | { readonly kind: 'sync_token'; readonly tokenId: number }

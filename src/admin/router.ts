@@ -30,7 +30,7 @@ import { addRoleRoutes } from './role-router.js';
 import type { TeamSync } from '../teams/sync.js';
 import { installSyncRoutes } from './sync-router.js';
 import { installSyncTokenRoutes } from './sync-token-router.js';
-import type { SyncTokens } from '../access/sync-tokens.js';
+import type { SyncTokens } from '../teams/sync-tokens.js';
 import type { LeakStore } from '../clients/leak-store.js';
 
 export interface AdminDeps {

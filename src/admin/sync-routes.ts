@@ -5,7 +5,7 @@ import { declareRoute, type RouteDeclaration } from '../web/route.js';
 /**
  * The product's sync of teams and people by its own ids (issue 26 item 3),
  * declared as TEAM_ROUTES are: validated, stripped, and in /api/openapi.json.
- * The operator token or a sync token (access/sync-tokens.ts) passes; a team's
+ * The operator token or a sync token (teams/sync-tokens.ts) passes; a team's
  * callers get 403. Each call is
  * idempotent: a repeat answers 200 with the same body and writes nothing.
  */

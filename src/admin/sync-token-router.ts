@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { RouterContext, RouterMiddleware } from '@koa/router';
-import type { SyncTokens } from '../access/sync-tokens.js';
+import type { SyncTokens } from '../teams/sync-tokens.js';
 import { guarded } from '../web/route.js';
 import type { AdminState } from './state.js';
 import { SYNC_TOKEN_ROUTES as R } from './sync-token-routes.js';

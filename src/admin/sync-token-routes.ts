@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { declareRoute, type RouteDeclaration } from '../web/route.js';
 
 /**
- * The operator's sync tokens (issue 26 item 3; access/sync-tokens.ts), as the CLI's
+ * The operator's sync tokens (issue 26 item 3; teams/sync-tokens.ts), as the CLI's
  * synctokenadd, synctokenlist and synctokenrevoke. Operator only: a sync token is
  * refused here (403) like everywhere but the sync routes.
  */

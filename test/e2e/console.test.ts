@@ -163,7 +163,7 @@ describe('support console in a real browser (headless Chromium)', () => {
       mimeType: 'application/x-pem-file',
       buffer: Buffer.from(publicPem),
     });
-    await page.waitForFunction(() => (document.querySelector('#public-key') as HTMLTextAreaElement).value.length > 0);
+    await page.waitForFunction('document.querySelector("#public-key").value.length > 0');
     expect(await page.inputValue('#public-key')).toBe(publicPem);
     await page.fill('#key-name', 'signer from support');
     await page.fill('#requested-by', ADMIN);

@@ -1,4 +1,4 @@
-import type { SyncTokenRecord, SyncTokenStore } from '../../access/sync-tokens.js';
+import type { SyncTokenRecord, SyncTokenStore } from '../../teams/sync-tokens.js';
 import { insertId, type Db } from './knex.js';
 
 type Row = Record<string, unknown>;
