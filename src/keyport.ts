@@ -339,6 +339,7 @@ export async function createKeyport(
       passwords,
       csrfKey: keys.cookieKeys[0]!,
       webhooks,
+      roles: services.roles,
     });
     const consoleRouter = createConsoleRouter({
       config,

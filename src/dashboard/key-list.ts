@@ -38,6 +38,8 @@ export interface KeysPageView {
     limits: readonly number[];
     devLimits: readonly number[];
     apiAccess: boolean;
+    /** `team`: the limits are one window shared by all of the team's keys (plans.NAME.limit_per). */
+    limitPer: 'key' | 'team';
   };
 }
 
@@ -53,7 +55,7 @@ export function keysPage(v: KeysPageView): SafeHtml {
     html`<a href="/dashboard/keys${value ? `?status=${value}` : ''}"${filters.status === value ? html` aria-current="page"` : ''}>${label} (${v.counts[value] ?? 0})</a>`;
   return html`<section class="plan" aria-labelledby="plan-title">
 <h2 id="plan-title">Plan: ${v.plan.name}</h2>
-<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. Each key may make ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day. Development keys may make ${v.plan.devLimits[0]} calls a minute, ${v.plan.devLimits[1]} an hour and ${v.plan.devLimits[2]} a day.` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
+<p>${v.plan.apiAccess ? html`<strong id="keys-used">${v.plan.used} of ${v.plan.max}</strong> keys in use. <span id="plan-limits">${v.plan.limitPer === 'team' ? 'All of your keys together may make' : 'Each key may make'} ${v.plan.limits[0]} calls a minute, ${v.plan.limits[1]} an hour and ${v.plan.limits[2]} a day. ${v.plan.limitPer === 'team' ? 'Development keys together may make' : 'Development keys may make'} ${v.plan.devLimits[0]} calls a minute, ${v.plan.devLimits[1]} an hour and ${v.plan.devLimits[2]} a day.</span>` : html`<strong>Your plan does not include API access.</strong> Upgrade it to create API keys.`}</p>
 </section>
 ${v.viewer.admin && v.plan.apiAccess ? html`<p><a class="button" href="/dashboard/keys/new" id="new-key">Generate new key</a></p>` : ''}
 <nav class="tabs" aria-label="Key lists">${TABS.map(tab)}</nav>

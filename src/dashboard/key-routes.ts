@@ -64,6 +64,7 @@ export function installKeyRoutes(
           limits: plan.rate_limits,
           devLimits: planLimitsFor(plan, 'dev'),
           apiAccess: plan.api_access,
+          limitPer: plan.limit_per ?? 'key',
         },
       }),
       '/dashboard/keys',

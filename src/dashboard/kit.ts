@@ -31,7 +31,7 @@ export interface Kit {
   render(ctx: Ctx, status: number, title: string, body: SafeHtml, current?: string): void;
   /** The key in the path, if the person may act on it; another team's is 404, as in the admin API. */
   teamKey(ctx: Ctx, action: TeamAction): Promise<ClientRecord>;
-  record(ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>): Promise<void>;
+  record(ctx: Ctx, action: AuditAction, clientId: string | null, details?: Record<string, unknown>): Promise<void>;
   field(ctx: Ctx, name: string): string;
   fields(ctx: Ctx, name: string): string[];
   decorate(key: ClientView): ClientView & { status: KeyStatus; hint: string };

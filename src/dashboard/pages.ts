@@ -3,6 +3,8 @@ import { documentOf, html, type SafeHtml } from '../web/html.js';
 import type { UsageReport } from '../clients/key-usage.js';
 import { usageChart } from './chart.js';
 import { restrictionDetails, restrictionFields } from './key-restrictions.js';
+import { permissionDetails, permissionFields } from './key-permissions.js';
+import type { Role } from '../clients/roles.js';
 
 /** What every dashboard page knows about who is looking. */
 export interface Viewer {
@@ -49,7 +51,7 @@ export function layout(title: string, viewer: Viewer | undefined, body: SafeHtml
 <span class="brand">keyport</span>
 ${
   viewer
-    ? html`<nav aria-label="Dashboard">${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')} ${link('/dashboard/audit', 'Audit log')} ${viewer.admin ? html`${link('/dashboard/webhooks', 'Webhooks')} ` : ''}${link('/dashboard/account', 'Account')}</nav>
+    ? html`<nav aria-label="Dashboard">${link('/dashboard/keys', 'API keys')} ${link('/dashboard/members', 'Members')} ${link('/dashboard/roles', 'Roles')} ${link('/dashboard/audit', 'Audit log')} ${viewer.admin ? html`${link('/dashboard/webhooks', 'Webhooks')} ` : ''}${link('/dashboard/account', 'Account')}</nav>
 <form method="post" action="/dashboard/signout" class="signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit" class="secondary">Sign out ${viewer.email}</button></form>`
     : ''
 }
@@ -122,6 +124,8 @@ export interface KeyPageView {
   readonly viewer: Viewer;
   readonly key: ClientView & { status: KeyStatus; hint: string };
   readonly scopes: Readonly<Record<string, string>>;
+  /** The roles the key may hold: the product's and its team's own. */
+  readonly roles: readonly Role[];
   readonly usage: UsageReport;
   /** The key's events, already in words (audit-events.ts). */
   readonly events: SafeHtml;
@@ -145,6 +149,7 @@ export function keyPage(v: KeyPageView): SafeHtml {
 <dt>Expires</dt><dd>${date(k.expires_at)}</dd>
 <dt>Last used</dt><dd id="last-used">${date(k.last_used_at)}</dd>
 <dt>Calls</dt><dd>${k.usage_count}</dd>
+${permissionDetails(k, v.roles)}
 ${restrictionDetails(k)}
 ${k.credits ? html`<dt>Credits left</dt><dd>${k.credits.remaining}${k.credits.refill ? html` (refilled to ${k.credits.refill.amount} each ${k.credits.refill.interval})` : ''}</dd>` : ''}
 </dl>
@@ -162,6 +167,7 @@ ${
 <input type="hidden" name="csrf" value="${v.viewer.csrf}">
 <label for="edit-name">Name</label><input id="edit-name" name="name" value="${k.name ?? ''}" required maxlength="200">
 <fieldset><legend>Scopes</legend>${scopeBoxes}</fieldset>
+${permissionFields(k, v.roles)}
 ${restrictionFields(k)}
 <button type="submit" id="save">Save</button>
 </form></section>

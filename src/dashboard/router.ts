@@ -26,6 +26,9 @@ import { installAccountRoutes } from './account.js';
 import { installWebhookRoutes } from './webhook-routes.js';
 import type { WebhookEndpoints } from '../events/webhook-endpoints.js';
 import { refusalPage } from './refusals.js';
+import type { RoleService } from '../clients/roles.js';
+import { installRoleRoutes } from './role-routes.js';
+import { permissionChanges } from './key-permissions.js';
 import type { Ctx, Kit, State } from './kit.js';
 
 export interface DashboardDeps {
@@ -41,6 +44,8 @@ export interface DashboardDeps {
   readonly csrfKey: string;
   /** The team's webhook endpoints (admins only); absent, the page is not offered. */
   readonly webhooks?: WebhookEndpoints;
+  /** The roles a key may hold: the product's and the team's own (issue 28 item 2). */
+  readonly roles: RoleService;
 }
 
 const COOKIE = 'kp_dashboard';
@@ -55,7 +60,7 @@ const WRONG = 'Wrong email or password.';
  * the buttons and the actions at once; who may do what is access/authorize.ts.
  */
 export function createDashboardRouter(deps: DashboardDeps): Router<State> {
-  const { config, teams, teamService, clientService, audit, keyUsage, sessions, passwords, csrfKey } = deps;
+  const { config, teams, teamService, clientService, audit, keyUsage, sessions, passwords, csrfKey, roles } = deps;
   const router = new Router<State>({ prefix: '/dashboard' });
   const secure = config.issuer.startsWith('https:');
   const cookieOptions = {
@@ -190,7 +195,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
     return client;
   }
 
-  const record = (ctx: Ctx, action: AuditAction, clientId: string, details?: Record<string, unknown>) =>
+  const record = (ctx: Ctx, action: AuditAction, clientId: string | null, details?: Record<string, unknown>) =>
     audit.record({
       teamId: ctx.state.session!.teamId,
       actorType: actorOf(ctx.state.principal!).type,
@@ -300,7 +305,14 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       ctx,
       200,
       key.name ?? key.client_id,
-      keyPage({ viewer: ctx.state.viewer!, key, scopes: config.scopes, usage, events: eventsTable(events, names) }),
+      keyPage({
+        viewer: ctx.state.viewer!,
+        key,
+        scopes: config.scopes,
+        roles: await roles.list(client.teamId!),
+        usage,
+        events: eventsTable(events, names),
+      }),
     );
   });
 
@@ -311,9 +323,14 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
       scopes: fields(ctx, 'scopes'),
       // Allowlist and metadata (issue 28): their own block, dashboard/key-restrictions.ts.
       ...restrictionChanges((name) => field(ctx, name)),
+      // Roles and its own permissions (issue 28 item 2): dashboard/key-permissions.ts.
+      ...permissionChanges(
+        (name) => field(ctx, name),
+        (name) => fields(ctx, name),
+      ),
     });
     await record(ctx, 'client.update', client.clientId, {
-      fields: ['name', 'scopes', 'allowed_ips', 'meta'],
+      fields: ['name', 'scopes', 'allowed_ips', 'meta', 'roles', 'permissions'],
       via: 'dashboard',
     });
     ctx.status = 303;
@@ -334,6 +351,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   });
 
   installTeamRoutes(router, kit, { teams, teamService, clientService, audit });
+  installRoleRoutes(router, kit, { roles });
   if (deps.webhooks) installWebhookRoutes(router, kit, { endpoints: deps.webhooks, audit });
   installAccountRoutes(router, kit, {
     sessions,

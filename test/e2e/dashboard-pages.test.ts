@@ -118,6 +118,7 @@ describe('the dashboard pages at desktop and phone width (headless Chromium)', (
         rotate: `/dashboard/keys/${used}/rotate`,
         revoke: `/dashboard/keys/${used}/revoke`,
         members: '/dashboard/members',
+        roles: '/dashboard/roles',
         audit: '/dashboard/audit',
       };
       const violations: Record<string, string[]> = {};

@@ -11,7 +11,7 @@ export class Browser {
     private readonly headers: Record<string, string> = {},
   ) {}
 
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
+  async request(url: string, init: { method?: string; form?: Record<string, string> | Array<[string, string]> } = {}) {
     const res = await fetch(new URL(url, this.base), {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       redirect: 'manual',
@@ -31,7 +31,7 @@ export class Browser {
   }
 
   /** Requests `url` and follows redirects on this server, returning the last answer. */
-  async follow(url: string, init: { method?: string; form?: Record<string, string> } = {}) {
+  async follow(url: string, init: { method?: string; form?: Record<string, string> | Array<[string, string]> } = {}) {
     let res = await this.request(url, init);
     for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
       const location = res.headers.get('location')!;
