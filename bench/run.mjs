@@ -14,7 +14,7 @@
 import autocannon from 'autocannon';
 import { spawn, execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -193,7 +193,11 @@ async function startBaseline(port, clients, jwks) {
 }
 
 async function startHello(name, port, env) {
-  const child = startProcess(name, ['bench/hello.mjs'], { HELLO_PORT: String(port), ...env });
+  // With --cpu-prof, the API's own process is profiled too (where the guard's time goes, in (f) and (h)).
+  const args = flags['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profiles', 'hello', name)}`, 'bench/hello.mjs']
+    : ['bench/hello.mjs'];
+  const child = startProcess(name, args, { HELLO_PORT: String(port), ...env });
   await new Promise((resolve) => child.stdout.once('data', resolve));
   return { name, url: `http://localhost:${port}`, child };
 }
@@ -769,6 +773,13 @@ async function main() {
     mkdirSync('bench/results/profiles', { recursive: true });
     for (const file of readdirSync(join(work, 'profiles', 'keyport')))
       writeFileSync(`bench/results/profiles/${file}`, readFileSync(join(work, 'profiles', 'keyport', file)));
+    const apis = join(work, 'profiles', 'hello');
+    for (const name of existsSync(apis) ? readdirSync(apis) : []) {
+      const api = summarizeProfiles(join(apis, name));
+      console.log(`\nwhere the API "${name}" spent its CPU time (self time, whole run):\n${api.text}`);
+      for (const file of readdirSync(join(apis, name)))
+        writeFileSync(`bench/results/profiles/${name}-${file}`, readFileSync(join(apis, name, file)));
+    }
   }
 
   const cli = !flags.only || flags.only.split(',').includes('cli') ? benchCli() : undefined;

@@ -50,6 +50,9 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
   // Concurrent verifications by the same resource servers share one read of their rows.
   const callerById = createBatcher((ids: readonly string[]) => clients.findManyById(ids));
   const parse = parseBody({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb', encoding: 'utf-8' });
+  // A usage report names up to MAX_REPORTED_KEYS clients (about 100 bytes each at their longest):
+  // 16 kB held 160 of them, so a guard with more busy clients had every report refused (413).
+  const parseReport = parseBody({ enableTypes: ['json'], jsonLimit: '128kb', encoding: 'utf-8' });
 
   function refuse(ctx: Ctx, status: number, error: string, message: string) {
     ctx.status = status;
@@ -178,7 +181,7 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
   router.post(
     R.usage.path,
     answerRefusals,
-    parse as never,
+    parseReport as never,
     requireResourceServer,
     countCaller,
     guarded(R.usage, async (ctx: Ctx, { body }) => {

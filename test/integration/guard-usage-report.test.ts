@@ -195,6 +195,27 @@ describe.each(DATABASES)('guard usage reports on $name', (database) => {
     expect(await counted(key.id)).toEqual({ usage_count: 3, hourly: 3 });
   });
 
+  it('POST /keys/usage takes the 1,000 items it allows, at their longest (a guard with 1,000 busy clients)', async () => {
+    const key = await newKey();
+    // 999 clients keyport does not know, at the longest client_id allowed, and one it knows.
+    const items = [
+      ...Array.from({ length: 999 }, (_, i) => ({
+        client_id: `${'x'.repeat(58)}${String(i).padStart(6, '0')}`,
+        calls: 999_999,
+      })),
+      { client_id: key.id, calls: 4 },
+    ];
+    const res = await fetch(`${keyport.url}/keys/usage`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+      body: JSON.stringify({ leased_calls: items }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ counted: 4 });
+    await Promise.all([keyport.keyport.usage.flush(), keyport.keyport.keyUsage.flush()]);
+    expect(await counted(key.id)).toEqual({ usage_count: 4, hourly: 4 });
+  });
+
   it('close() right after the calls reports what the guard allowed: the counts equal the calls', async () => {
     const { guard, call } = await koaBehindGuard();
     const key = await newKey();
