@@ -79,8 +79,9 @@ function refusal(status, error, message, extra = {}) {
  * `headers` are Node's lower-cased headers; `rawHeaders` the name/value list.
  */
 function keyOf(rawHeaders, url) {
-  const query = new URL(url ?? '/', 'http://guard.invalid').searchParams;
-  if (KEY_PARAMETERS.some((name) => query.has(name))) {
+  // Most calls have no query: parsing a URL for each would be the guard's dearest step.
+  const query = url?.includes('?') ? new URL(url, 'http://guard.invalid').searchParams : undefined;
+  if (query && KEY_PARAMETERS.some((name) => query.has(name))) {
     return {
       refused: refusal(
         400,
@@ -104,8 +105,9 @@ function keyOf(rawHeaders, url) {
   if (carried.length === 0) return { refused: INVALID };
   if (carried.length > 1)
     return { refused: refusal(400, 'invalid_request', 'send one API key, in one Authorization or x-api-key header') };
-  const [key] = carried;
-  return isPlausibleKey(key) ? { key } : { refused: INVALID };
+  // Whether it could be a key of keyport's is asked by verify() before any round trip (a key
+  // holding a lease was plausible when keyport granted it: the checksum is not redone per call).
+  return { key: carried[0] };
 }
 
 /**
@@ -251,8 +253,10 @@ export function keyportGuard({
 
   /** Whether keyport allows this call of `key`: the HTTP answer the API should give, and who the caller is when allowed. */
   async function verify(key, { scopes = [], permissions = [], cost = 1, ip } = {}) {
-    if (!leases) return ask(key, { scopes, permissions, cost, ip });
+    if (!leases) return isPlausibleKey(key) ? ask(key, { scopes, permissions, cost, ip }) : { ...INVALID, headers: {} };
     const digest = createHash('sha256').update(key).digest('base64url');
+    // A mistyped or made-up key costs no round trip, and is not counted among the keys' rates.
+    if (!leases.holds(digest) && !isPlausibleKey(key)) return { ...INVALID, headers: {} };
     const local = leases.take(digest, cost, scopes, false, permissions, ip);
     if (local) return local;
     const waiting = pending.get(digest);

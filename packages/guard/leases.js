@@ -29,11 +29,12 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
   const entries = new Map();
   /** Per client_id: {lots: [{calls, until}], ratelimit, used}, the leases its credentials were granted. */
   const budgets = new Map();
-  /** Calls per key in the current and the previous second, and a slowly fading count: what the next lease asks for. */
-  let recent = new Map();
-  let previous = new Map();
-  let second = 0;
-  const fading = new Map();
+  /**
+   * Per credential digest, what the next lease asks for: its calls in the current second (`cur`,
+   * of second `sec`) and the one before (`prev`), and a slowly fading count (`n`, as of `at`).
+   * One entry per credential, so a call costs one lookup here.
+   */
+  const rates = new Map();
   let generation = 0;
   let lastBeat = 0;
   let connection;
@@ -58,6 +59,25 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     let calls = 0;
     for (const lot of budget.lots) if (lot.until > now) calls += lot.calls;
     return calls;
+  }
+
+  /** Counts `cost` calls of a credential in its rate. */
+  function countCall(digest, cost, now) {
+    const s = Math.floor(now / 1000);
+    let rate = rates.get(digest);
+    if (!rate) {
+      if (rates.size >= MAX_ENTRIES) rates.delete(rates.keys().next().value);
+      rate = { sec: s, cur: 0, prev: 0, n: 0, at: now };
+      rates.set(digest, rate);
+    }
+    if (rate.sec !== s) {
+      rate.prev = rate.sec === s - 1 ? rate.cur : 0;
+      rate.cur = 0;
+      rate.sec = s;
+    }
+    rate.cur += cost;
+    rate.n = rate.n * Math.exp((rate.at - now) / FADE_MS) + cost;
+    rate.at = now;
   }
 
   function forget(clientId) {
@@ -146,23 +166,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     take(digest, cost, scopes, again = false, permissions = [], ip = undefined) {
       start();
       const now = Date.now();
-      const s = Math.floor(now / 1000);
-      if (s !== second) {
-        previous = s === second + 1 ? recent : new Map();
-        second = s;
-        recent = new Map();
-      }
-      if (!again) {
-        recent.set(digest, (recent.get(digest) ?? 0) + cost);
-        const f = fading.get(digest);
-        if (f) {
-          f.n = f.n * Math.exp((f.at - now) / FADE_MS) + cost;
-          f.at = now;
-        } else {
-          if (fading.size >= MAX_ENTRIES) fading.delete(fading.keys().next().value);
-          fading.set(digest, { n: cost, at: now });
-        }
-      }
+      if (!again) countCall(digest, cost, now);
       const entry = entries.get(digest);
       if (
         !entry ||
@@ -175,15 +179,22 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       )
         return undefined;
       const budget = budgets.get(entry.identity.client_id);
-      if (held(budget, now) < cost) return undefined;
+      if (!budget) return undefined;
+      // The lots are kept in the order they end (store()): the expired ones are first.
+      const { lots } = budget;
+      let expired = 0;
+      while (expired < lots.length && lots[expired].until <= now) expired += 1;
+      if (expired) lots.splice(0, expired);
+      let left = 0;
+      for (const lot of lots) left += lot.calls;
+      if (left < cost) return undefined;
       // The lease that ends first is spent first: none of the client's budget is left to expire unspent.
-      budget.lots = budget.lots.filter((lot) => lot.until > now).sort((x, y) => x.until - y.until);
       for (let owed = cost; owed > 0;) {
-        const lot = budget.lots[0];
+        const lot = lots[0];
         const spent = Math.min(owed, lot.calls);
         lot.calls -= spent;
         owed -= spent;
-        if (lot.calls === 0) budget.lots.shift();
+        if (lot.calls === 0) lots.shift();
       }
       budget.used += cost;
       onServed();
@@ -192,11 +203,15 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         status: 200,
         headers: {
           'X-RateLimit-Limit': String(limit),
-          'X-RateLimit-Remaining': String(remaining + held(budget, now)),
+          'X-RateLimit-Remaining': String(remaining + left - cost),
           'X-RateLimit-Reset': String(reset),
         },
         identity: entry.identity,
       };
+    },
+    /** Whether this credential holds a lease here (keyport found it valid when it granted it). */
+    holds(digest) {
+      return entries.has(digest);
     },
     /** What to ask keyport for with this credential's next verification, and the mark to store its answer with. */
     request(digest) {
@@ -210,8 +225,12 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       // lives up to five seconds); none for a key used once in a while, whose
       // unspent lease would be budget lost when it expires.
       // The fading count remembers a busy key through a pause of a few seconds.
-      const seen = (previous.get(digest) ?? 0) + (recent.get(digest) ?? 0) - 1;
-      const perSecond = ((fading.get(digest)?.n ?? 0) * 1000) / FADE_MS;
+      const rate = rates.get(digest);
+      const s = Math.floor(Date.now() / 1000);
+      const cur = rate?.sec === s ? rate.cur : 0;
+      const prev = rate?.sec === s ? rate.prev : rate?.sec === s - 1 ? rate.cur : 0;
+      const seen = prev + cur - 1;
+      const perSecond = ((rate?.n ?? 0) * 1000) / FADE_MS;
       const lease = trusted() ? Math.min(maxLease, Math.floor(4 * Math.max(0, seen, perSecond - 1))) : 0;
       return { lease, leasedCalls, mark: generation };
     },
@@ -233,8 +252,10 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         budget = { lots: [], ratelimit: answer.ratelimit, used: 0 };
         budgets.set(identity.client_id, budget);
       }
+      // In the order they end, so take() spends the first to end and drops the expired from the front.
       budget.lots = budget.lots.filter((lot) => lot.until > now);
       budget.lots.push({ calls: answer.lease.calls, until });
+      budget.lots.sort((x, y) => x.until - y.until);
     },
     /**
      * The budget keyport answered for a client (`ratelimit` of /keys/verify),
