@@ -24,7 +24,8 @@ export interface TeamStore {
   createMember(teamId: number, user: NewUser, role: Role, tx?: Tx): Promise<User>;
   findUserByEmail(email: string): Promise<User | undefined>;
   findUser(id: number): Promise<User | undefined>;
-  findMembership(teamId: number, userId: number): Promise<Membership | undefined>;
+  /** In `tx` when given (SQLite has one connection: a read outside a running transaction waits for it). */
+  findMembership(teamId: number, userId: number, tx?: Tx): Promise<Membership | undefined>;
   /** The teams a user belongs to, oldest membership first. */
   membershipsOf(userId: number): Promise<Membership[]>;
   /**

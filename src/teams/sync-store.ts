@@ -18,7 +18,7 @@ export interface TeamSyncStore {
   /** The person the team's product calls `externalId`, with their role. */
   findSyncedMember(teamId: number, externalId: string): Promise<{ user: User; role: Role } | undefined>;
   /** The product's id of the person's membership of the team (null: none yet). */
-  externalIdOf(teamId: number, userId: number): Promise<string | null | undefined>;
+  externalIdOf(teamId: number, userId: number, tx?: Tx): Promise<string | null | undefined>;
   /** Makes an existing user a member of the team, named by the product's id. */
   addMembership(teamId: number, userId: number, role: Role, externalId: string, tx: Tx): Promise<void>;
   setMemberExternalId(teamId: number, userId: number, externalId: string, tx: Tx): Promise<void>;

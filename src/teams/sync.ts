@@ -171,12 +171,13 @@ export function createTeamSync(deps: TeamSyncDeps): TeamSync {
           if (existing.user.email !== normalized) await sync.setEmail(existing.user.id, normalized, tx);
           if (existing.role !== wanted) await teams.setRole(team.id, existing.user.id, wanted, tx);
         } else if (byEmail) {
-          const membership = await sync.externalIdOf(team.id, byEmail.id);
+          // Inside the transaction, every read goes through `tx` (SQLite's one connection is the transaction's).
+          const membership = await sync.externalIdOf(team.id, byEmail.id, tx);
           if (membership === undefined) {
             await sync.addMembership(team.id, byEmail.id, wanted, externalId, tx);
             outcome = 'created';
           } else {
-            const current = await teams.findMembership(team.id, byEmail.id);
+            const current = await teams.findMembership(team.id, byEmail.id, tx);
             if (current?.role === 'admin' && wanted !== 'admin') await teamService.keepAnAdmin(team.id, byEmail.id, tx);
             await sync.setMemberExternalId(team.id, byEmail.id, externalId, tx);
             await teams.setRole(team.id, byEmail.id, wanted, tx);

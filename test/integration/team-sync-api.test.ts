@@ -228,6 +228,51 @@ describe.each(DATABASES)('team and people sync on $name', (database) => {
     expect(last.body.error).toBe('last_admin');
   });
 
+  it('a person keyport already has under that email is adopted: one in the team keeps their user and gets the product id; one of another team joins this one', async () => {
+    const { team_id: teamId } = (
+      await api('PUT', '/teams/by-external-id/org_adopt', { body: { name: 'Adopt', plan: 'pro' } })
+    ).body;
+    const { teamService } = server.keyport;
+    const ada = await teamService.addPerson({
+      teamId,
+      email: 'ada@adopt.test',
+      password: 'Adopt-Pass-1',
+      role: 'member',
+    });
+    const otherTeam = (await teamService.createTeam({ name: 'Elsewhere', plan: 'pro' })).id;
+    const grace = await teamService.addPerson({
+      teamId: otherTeam,
+      email: 'grace@adopt.test',
+      password: 'Adopt-Pass-2',
+      role: 'member',
+    });
+
+    // Already in the team (useradd, a hand-off or a product sign-in made them): the same user, now with the product's id.
+    const adopted = await api('PUT', '/teams/by-external-id/org_adopt/members/usr_ada', {
+      body: { email: 'ada@adopt.test', role: 'admin' },
+    });
+    expect(adopted.status).toBe(200);
+    expect(adopted.body).toMatchObject({ team_id: teamId, user_id: ada.id, external_id: 'usr_ada', role: 'admin' });
+    const row = await server.keyport.db('team_memberships').where({ team_id: teamId, user_id: ada.id }).first();
+    expect(row).toMatchObject({ role: 'admin', external_id: 'usr_ada' });
+    // The same call again changes nothing.
+    expect(
+      (
+        await api('PUT', '/teams/by-external-id/org_adopt/members/usr_ada', {
+          body: { email: 'ada@adopt.test', role: 'admin' },
+        })
+      ).status,
+    ).toBe(200);
+
+    // A person of another team: joins this one as the same user.
+    const joined = await api('PUT', '/teams/by-external-id/org_adopt/members/usr_grace', {
+      body: { email: 'grace@adopt.test', role: 'member' },
+    });
+    expect(joined.status).toBe(201);
+    expect(joined.body).toMatchObject({ user_id: grace.id, external_id: 'usr_grace' });
+    expect(await server.keyport.db('users').where({ email: 'grace@adopt.test' })).toHaveLength(1);
+  });
+
   it('DELETE /api/teams/by-external-id/:ext suspends the team: its keys stop at once, data kept; PUT resumes it', async () => {
     const { team_id: teamId } = (
       await api('PUT', '/teams/by-external-id/org_gone', { body: { name: 'Gone', plan: 'pro' } })

@@ -135,8 +135,8 @@ export function createSqlTeamStore(db: Db, clock: Clock = systemClock): TeamStor
       return rows.map((row) => ({ user: toUser(row), role: row.role }));
     },
 
-    async findMembership(teamId, userId) {
-      const row = await db('team_memberships').where({ team_id: teamId, user_id: userId }).first();
+    async findMembership(teamId, userId, tx) {
+      const row = await sqlOf(db, tx)('team_memberships').where({ team_id: teamId, user_id: userId }).first();
       return row && { teamId: row.team_id, userId: row.user_id, role: row.role };
     },
   };
