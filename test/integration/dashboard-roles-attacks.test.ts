@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { Browser, csrfOf } from '../helpers/auth-flow.js';
 
 const PASSWORD = 'Dashboard-Roles-Attack-1';
+const OPERATOR = randomBytes(24).toString('hex');
 
 /**
  * The dashboard's roles and key permissions, attacked (docs/contract.md, "Permissions and
@@ -60,6 +62,7 @@ describe.each(DATABASES)('attacks on the dashboard roles on $name', (database) =
     const created = await database.create();
     drop = created.drop;
     server = await startServer(created.url, {
+      admin_token: OPERATOR,
       plans: { pro: { api_access: true, max_keys: 100 } },
       permissions: {
         'projects:read': 'Read projects',
@@ -372,6 +375,37 @@ describe.each(DATABASES)('attacks on the dashboard roles on $name', (database) =
     expect(stored.roles).toEqual(['read_only']);
     expect(stored.permissions).toEqual(['projects:write']);
     expect(stored.revokedAt).not.toBeNull();
+  });
+
+  it('the admin API answers a role id past the INT column (2^31) as one that does not exist, never a 5xx', async () => {
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${OPERATOR}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    };
+    const key = await newKey(teamId, { permissions: ['projects:read'] });
+    const before = await snapshot([key]);
+    for (const id of ['2147483648', '9999999999']) {
+      expect((await api('PATCH', `/teams/${teamId}/roles/${id}`, { name: 'X' })).status).toBe(404);
+      expect((await api('DELETE', `/teams/${teamId}/roles/${id}`)).status).toBe(404);
+      const patched = await api('PATCH', `/teams/${teamId}/clients/${key}`, { roles: [id] });
+      expect(patched.status).toBe(400);
+      expect(JSON.stringify(patched.body)).toContain('roles.0');
+      const made = await api('POST', `/teams/${teamId}/clients`, { name: 'k', scopes: ['api:read'], roles: [id] });
+      expect(made.status).toBe(400);
+    }
+    const after = await snapshot([key]);
+    expect(after.roles).toEqual(before.roles);
+    expect(after.keys).toEqual(before.keys);
+    // The admin API records each refusal as request.failed; nothing else happened.
+    expect(new Set(after.audit.slice(before.audit.length).map((a) => a.action))).toEqual(new Set(['request.failed']));
   });
 
   it('each accepted change is audited exactly once, with the answer it got', async () => {
