@@ -324,6 +324,15 @@ describe.each(DATABASES)('attacks on the dashboard roles on $name', (database) =
     expect(await snapshot()).toEqual(before);
   });
 
+  it('the role name inputs allow what the service takes (100 characters), not more', async () => {
+    const admin = await signIn('admin@attack.test');
+    await server.keyport.roles.create(teamId, { name: 'Sized', permissions: [] });
+    const page = (await admin.browser.request('/dashboard/roles')).text;
+    const inputs = page.match(/<input id="(?:new-role|role-\d+)-name"[^>]*>/g) ?? [];
+    expect(inputs.length).toBeGreaterThan(1);
+    for (const input of inputs) expect(input).toContain('maxlength="100"');
+  });
+
   it('what people type is escaped on the roles page, the key page and the audit page', async () => {
     const admin = await signIn('admin@attack.test');
     const evil = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
