@@ -43,8 +43,12 @@ export interface TeamRoleStore {
   setClientRoles(clientId: string, roles: readonly string[], tx: Tx): Promise<void>;
 }
 
+/** The largest id team_roles.id (an INT) holds: PostgreSQL refuses a larger number in a query on it (a 500). */
+const MAX_ROLE_ID = 2_147_483_647;
+
 /** A team role's id as the wire has it: its number, as text; anything else names no team role. */
-const teamRoleNumber = (id: string) => (/^[1-9]\d{0,9}$/.test(id) ? Number(id) : undefined);
+const teamRoleNumber = (id: string) =>
+  /^[1-9]\d{0,9}$/.test(id) && Number(id) <= MAX_ROLE_ID ? Number(id) : undefined;
 
 export interface RoleService {
   /** The roles a team may give: the product's first (by id), then its own (oldest first). */
@@ -156,16 +160,17 @@ export function createRoleService({
       if (roles === undefined) return [];
       if (roles.length > CLIENT_LIMITS.rolesCount)
         throw new InvalidRequest(field, `at most ${CLIENT_LIMITS.rolesCount}`);
-      const ids = [...new Set(roles.map(String))];
-      for (const [i, id] of ids.entries()) {
-        if (productById.has(id)) continue;
+      const given = roles.map(String);
+      // Each id checked once, at its first place in what was sent: a refusal names that place (repeats counted).
+      for (const [i, id] of given.entries()) {
+        if (given.indexOf(id) !== i || productById.has(id)) continue;
         const n = teamRoleNumber(id);
         const role = n === undefined ? undefined : await findTeamRole(n);
         // Another team's role answers as one that does not exist.
         if (!role || role.teamId !== teamId)
           throw new InvalidRequest(`${field}.${i}`, `no role "${id.slice(0, 64)}" in this team`);
       }
-      return ids;
+      return [...new Set(given)];
     },
 
     effectivePermissions(client) {

@@ -1,4 +1,5 @@
 import type { Role } from '../clients/roles.js';
+import { CLIENT_LIMITS } from '../clients/limits.js';
 import { html, type SafeHtml } from '../web/html.js';
 
 /*
@@ -29,7 +30,7 @@ export function rolesPage(v: RolesPageView): SafeHtml {
 ${failed ? html`<p class="error" role="alert" id="role-${r.id}-error">${failed.error}</p>` : ''}
 <form method="post" action="/dashboard/roles/${r.id}" class="narrow">
 <input type="hidden" name="csrf" value="${v.csrf}">
-<label for="role-${r.id}-name">Name</label><input id="role-${r.id}-name" name="name" required maxlength="200" value="${failed?.name ?? r.name}">
+<label for="role-${r.id}-name">Name</label><input id="role-${r.id}-name" name="name" required maxlength="${CLIENT_LIMITS.roleNameLength}" value="${failed?.name ?? r.name}">
 <label for="role-${r.id}-permissions">Permissions</label>
 <textarea id="role-${r.id}-permissions" name="permissions" rows="3" aria-describedby="role-permissions-hint">${failed?.permissions ?? permissionText(r)}</textarea>
 <button type="submit" id="save-role-${r.id}">Save ${r.name}</button>
@@ -52,7 +53,7 @@ ${own.length ? html`<section aria-labelledby="own-roles-title"><h2 id="own-roles
 ${failedNew ? html`<p class="error" role="alert" id="new-role-error">${failedNew.error}</p>` : ''}
 <form method="post" action="/dashboard/roles" class="narrow">
 <input type="hidden" name="csrf" value="${v.csrf}">
-<label for="new-role-name">Name</label><input id="new-role-name" name="name" required maxlength="200" value="${failedNew?.name ?? ''}">
+<label for="new-role-name">Name</label><input id="new-role-name" name="name" required maxlength="${CLIENT_LIMITS.roleNameLength}" value="${failedNew?.name ?? ''}">
 <label for="new-role-permissions">Permissions</label>
 <textarea id="new-role-permissions" name="permissions" rows="3" aria-describedby="role-permissions-hint">${failedNew?.permissions ?? ''}</textarea>
 <button type="submit" id="create-role">Create role</button>

@@ -56,6 +56,8 @@ export function installRoleRoutes(router: Router<State>, kit: Kit, deps: { roles
         name: field(ctx, 'name'),
         permissions: listOf(field(ctx, 'permissions')),
       });
+      // The row says what was answered (303), as every other dashboard change's does.
+      ctx.status = 303;
       await kit.record(ctx, 'role.create', null, {
         role_id: role.id,
         permissions: role.permissions,
@@ -70,6 +72,8 @@ export function installRoleRoutes(router: Router<State>, kit: Kit, deps: { roles
         name: field(ctx, 'name'),
         permissions: listOf(field(ctx, 'permissions')),
       });
+      // The row says what was answered (303), as every other dashboard change's does.
+      ctx.status = 303;
       await kit.record(ctx, 'role.update', null, {
         role_id: role.id,
         fields: ['name', 'permissions'],
@@ -80,8 +84,8 @@ export function installRoleRoutes(router: Router<State>, kit: Kit, deps: { roles
 
   router.post('/roles/:role/delete', form, requireSession, checkCsrf, allow('keys:manage'), async (ctx) => {
     await roles.remove(teamOf(ctx), String(ctx.params.role));
-    await kit.record(ctx, 'role.remove', null, { role_id: String(ctx.params.role), via: 'dashboard' });
     ctx.status = 303;
+    await kit.record(ctx, 'role.remove', null, { role_id: String(ctx.params.role), via: 'dashboard' });
     ctx.redirect('/dashboard/roles');
   });
 }
