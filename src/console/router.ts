@@ -1,3 +1,4 @@
+import { formField, formFields } from '../web/form-fields.js';
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -60,14 +61,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router<State> {
   const form = parseBody({ enableTypes: ['form'], formLimit: '64kb' }) as never;
   const csrf = createCsrf(csrfKey);
   const body = (ctx: Ctx) => (ctx.request as unknown as { body?: Record<string, unknown> }).body;
-  const field = (ctx: Ctx, name: string): string => {
-    const value = body(ctx)?.[name];
-    return typeof value === 'string' ? value : Array.isArray(value) ? String(value[0] ?? '') : '';
-  };
-  const fields = (ctx: Ctx, name: string): string[] => {
-    const value = body(ctx)?.[name];
-    return Array.isArray(value) ? value.map(String) : typeof value === 'string' && value ? [value] : [];
-  };
+  // Read as the dashboard reads its forms (web/form-fields.ts: 21 repeated values are still a list).
+  const field = (ctx: Ctx, name: string): string => formField(body(ctx), name);
+  const fields = (ctx: Ctx, name: string): string[] => formFields(body(ctx), name);
 
   function render(ctx: Ctx, status: number, title: string, content: SafeHtml) {
     ctx.status = status;

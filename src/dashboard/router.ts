@@ -8,7 +8,8 @@ import type { AuditAction, AuditStore } from '../audit/audit.js';
 import type { Config } from '../config.js';
 import type { ClientView } from '../clients/client.js';
 import type { ClientService } from '../clients/service.js';
-import { InvalidRequest, KeyportError, NotFound } from '../errors.js';
+import { KeyportError, NotFound } from '../errors.js';
+import { formField, formFields } from '../web/form-fields.js';
 import { PAGE_HEADERS } from '../web/html.js';
 import type { KeyUsage } from '../clients/key-usage.js';
 import { createCsrf } from '../web/csrf.js';
@@ -74,31 +75,9 @@ export function createDashboardRouter(deps: DashboardDeps): Router<State> {
   const form = parseBody({ enableTypes: ['form'], formLimit: '64kb' });
   const choices = { product: config.dashboardOidc?.name, passwords: config.dashboardPasswordSignIn };
   const csrf = createCsrf(csrfKey);
-  /**
-   * A field's values as sent. qs (the form parser's) makes a name repeated more than 20 times
-   * (`roles=1&roles=2&…`, 21 boxes checked) an object keyed "0", "1", …, not an array: read as
-   * no value at all, 21 roles would have cleared a key's roles instead of being refused.
-   */
-  const valuesOf = (ctx: Ctx, name: string): unknown[] | undefined => {
-    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
-    if (Array.isArray(value)) return value;
-    if (value && typeof value === 'object') {
-      if (Object.keys(value).every((k) => /^\d+$/.test(k))) return Object.values(value);
-      throw new InvalidRequest(name, 'must be a list of values');
-    }
-    return undefined;
-  };
-  const field = (ctx: Ctx, name: string): string => {
-    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
-    if (typeof value === 'string') return value;
-    const values = valuesOf(ctx, name);
-    return values ? String(values[0] ?? '') : '';
-  };
-  const fields = (ctx: Ctx, name: string): string[] => {
-    const value = (ctx.request as unknown as { body?: Record<string, unknown> }).body?.[name];
-    if (typeof value === 'string') return value ? [value] : [];
-    return (valuesOf(ctx, name) ?? []).map(String);
-  };
+  const bodyOf = (ctx: Ctx) => (ctx.request as unknown as { body?: Record<string, unknown> }).body;
+  const field = (ctx: Ctx, name: string): string => formField(bodyOf(ctx), name);
+  const fields = (ctx: Ctx, name: string): string[] => formFields(bodyOf(ctx), name);
 
   function render(ctx: Ctx, status: number, title: string, body: Parameters<typeof layout>[2], current = '') {
     ctx.status = status;
