@@ -95,8 +95,20 @@ export function sentenceOf(
         : html`set the team's leaked keys to be revoked at once`;
     case 'team.plan.change':
       return html`changed the team's plan to ${String(details?.plan ?? '')}${details?.previous ? ` (it was ${String(details.previous)})` : ''}`;
-    case 'member.role.change':
-      return html`made ${person()} ${details?.role === 'admin' ? 'an admin' : 'a member'}`;
+    case 'member.role.change': {
+      // The operator's and the team's changes write `role`; the product's sign-in and hand-off `from` and `to`.
+      const role = details?.role ?? details?.to;
+      const as = role === 'admin' ? 'an admin' : 'a member';
+      const via =
+        details?.by === 'handoff'
+          ? ' (hand-off from the product)'
+          : details?.by === 'product_sign_in'
+            ? ' (signed in with the product)'
+            : '';
+      return details && 'from' in details && details.from === null
+        ? html`joined the team as ${as}${via}`
+        : html`made ${person()} ${as}${via}`;
+    }
     case 'member.password.reset':
       return html`reset the password of ${person()}`;
     case 'member.remove':

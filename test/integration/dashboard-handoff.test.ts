@@ -129,6 +129,10 @@ describe.each(DATABASES)('the signed hand-off to the dashboard on $name', (datab
       { user_id: user.id, email, from: null, to: 'member', by: 'handoff' },
       { user_id: user.id, email, from: 'member', to: 'admin', by: 'handoff' },
     ]);
+    // The team's audit page says it in words: joined as a member, then made an admin, by the hand-off.
+    const audit = (await second.request('/dashboard/audit')).text;
+    expect(audit).toContain(`joined the team as a member (hand-off from the product)`);
+    expect(audit).toContain(`made ${email} an admin (hand-off from the product)`);
   });
 
   it('a replayed hand-off (same jti) is refused with 401 and opens no session', async () => {
