@@ -28,6 +28,13 @@ import { memberRemoveCommand } from './commands/member-remove.js';
 import { staffAddCommand, staffDisableCommand, staffListCommand } from './commands/staff.js';
 import { syncTokenAddCommand, syncTokenListCommand, syncTokenRevokeCommand } from './commands/sync-token.js';
 
+// A reader that stops early (`keyport clientlist … | head -1`) is no error: the command's work is
+// done and its output unwanted; end quietly, as Unix tools do, instead of a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command('keyport')
   .description('keyport: OAuth2 credentials for your API')
   .exitOverride()

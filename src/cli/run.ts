@@ -47,12 +47,25 @@ export function print(result: Record<string, unknown>, json: boolean): void {
   printLines(result, '');
 }
 
-/** `key: value` lines; a nested object prints as `key.field: value` (e.g. `share.expires_at`). */
+/**
+ * `key: value` lines; a nested object prints as `key.field: value` (e.g. `share.expires_at`), a
+ * list of objects as `key:` then a line per object, `  field=value field=value`.
+ */
 function printLines(result: Record<string, unknown>, prefix: string): void {
   for (const [key, value] of Object.entries(result)) {
     if (value === undefined) continue;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       printLines(value as Record<string, unknown>, `${prefix}${key}.`);
+      continue;
+    }
+    if (Array.isArray(value) && value.some((item) => item !== null && typeof item === 'object')) {
+      const rows = value.map(
+        (item) =>
+          `  ${Object.entries(item as Record<string, unknown>)
+            .map(([name, v]) => `${name}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+            .join(' ')}`,
+      );
+      process.stdout.write(`${prefix}${key}:${rows.length ? `\n${rows.join('\n')}` : ' (none)'}\n`);
       continue;
     }
     process.stdout.write(`${prefix}${key}: ${Array.isArray(value) ? value.join(' ') : String(value)}\n`);

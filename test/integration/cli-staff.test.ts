@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { createDb, type Db } from '../../src/persistence/sql/knex.js';
 
 /** `staffadd`, `staffdisable`, `stafflist` (issue 29 item 1) on every database. */
@@ -55,5 +56,23 @@ describe.each(DATABASES)('staff CLI on $name', (database) => {
       staff: Array<{ email: string; disabled: boolean }>;
     };
     expect(list.staff).toEqual([expect.objectContaining({ email: 'ana@example.com', disabled: true })]);
+    // Without -json: a line per account, its fields as name=value (it printed "staff: [object Object]").
+    const text = await runCli(env, 'stafflist');
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toContain('[object Object]');
+    expect(text.stdout).toMatch(
+      /^staff:\n {2}staff_id=\d+ email=ana@example\.com role=\w+ enrolled=false disabled=true$/m,
+    );
+  });
+
+  it('a reader that stops early (`stafflist | head -0`) ends the command quietly: no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [CLI, 'stafflist'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The read end is closed before the command writes a line: its write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 });
