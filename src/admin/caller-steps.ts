@@ -82,12 +82,12 @@ export function createCallerSteps({
       await next();
     };
 
-  /** Teams and people are the operator's (issue 24 item 8): a team's own callers are refused, whatever their scopes. */
+  /** Operator-only routes (teams and people, issue 24 item 8; the event stream; product-wide webhooks): a team's own callers are refused, whatever their scopes. */
   const requireOperator: Step = async function requireOperator(ctx, next) {
     const kind = ctx.state.principal?.kind;
     if (kind === 'sync_token') throw new InsufficientPermissions(SYNC_ONLY);
     if (kind !== 'operator')
-      throw new InsufficientPermissions('only the operator (KEYPORT_ADMIN_TOKEN) manages teams and people');
+      throw new InsufficientPermissions('only the operator (KEYPORT_ADMIN_TOKEN) may call this route');
     await next();
   };
 

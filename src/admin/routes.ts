@@ -155,7 +155,7 @@ export const ADMIN_ROUTES = {
     security: 'bearer',
     query: z.object({
       last_event_id: z.coerce
-        .number()
+        .number({ error: 'must be a whole number (an event id)' })
         .int()
         .min(0)
         .max(Number.MAX_SAFE_INTEGER)

@@ -42,7 +42,14 @@ export const SYNC_TOKEN_ROUTES = {
     path: '/api/sync-tokens/:id',
     summary: 'Revoke a sync token (operator): the next call with it answers 401; 204 again when revoked already',
     security: 'bearer',
-    params: z.object({ id: z.coerce.number().int().min(1).max(2_147_483_647).meta({ description: 'token_id' }) }),
+    params: z.object({
+      id: z.coerce
+        .number({ error: 'must be a token_id (a whole number)' })
+        .int()
+        .min(1)
+        .max(2_147_483_647)
+        .meta({ description: 'token_id' }),
+    }),
     status: 204,
     errors: [400, 401, 403, 404, 429],
   }),

@@ -154,7 +154,10 @@ describe.each(DATABASES)('the audit event stream on $name', (database) => {
       headers: { authorization: `Bearer ${key.clientSecret}` },
     });
     expect(team.status).toBe(403);
-    expect(await team.json()).toMatchObject({ error: 'insufficient_permissions' });
+    expect(await team.json()).toMatchObject({
+      error: 'insufficient_permissions',
+      message: 'only the operator (KEYPORT_ADMIN_TOKEN) may call this route',
+    });
     for (const bad of ['abc', '-1', '1e3']) {
       const res = await fetch(`${server.url}/api/events/stream`, {
         headers: { authorization: `Bearer ${OPERATOR}`, 'last-event-id': bad },
@@ -166,6 +169,9 @@ describe.each(DATABASES)('the audit event stream on $name', (database) => {
       headers: { authorization: `Bearer ${OPERATOR}` },
     });
     expect(query.status).toBe(400);
+    expect(((await query.json()) as { message: string }).message).toBe(
+      'last_event_id: must be a whole number (an event id)',
+    );
   });
 
   it('at most 16 streams per process: the next is 429 with Retry-After, and a closed one frees its place', async () => {

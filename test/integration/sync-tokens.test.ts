@@ -136,7 +136,9 @@ describe.each(DATABASES)('sync tokens on $name', (database) => {
     expect((await api(token, 'PUT', '/teams/by-external-id/org_api', { name: 'Api', plan: 'pro' })).status).toBe(401);
     expect((await api(OPERATOR, 'DELETE', `/sync-tokens/${id}`)).status).toBe(204);
     expect((await api(OPERATOR, 'DELETE', '/sync-tokens/999999')).body.error).toBe('not_found');
-    expect((await api(OPERATOR, 'DELETE', '/sync-tokens/abc')).status).toBe(400);
+    const notANumber = await api(OPERATOR, 'DELETE', '/sync-tokens/abc');
+    expect(notANumber.status).toBe(400);
+    expect(notANumber.body.message).toBe('id: must be a token_id (a whole number)');
     expect((await api(OPERATOR, 'POST', '/sync-tokens', { name: '' })).status).toBe(400);
 
     const audited = await server.keyport
