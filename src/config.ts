@@ -389,6 +389,9 @@ const fileSchema = z
 
 export type PlanSettings = z.infer<typeof planSchema>;
 
+/** The config file's keys (`keyport config` prints the effective settings under these names). */
+export const CONFIG_FILE_KEYS: readonly string[] = Object.keys(fileSchema.shape);
+
 /** The settings as the code reads them: camelCase, each derived from its key above. */
 const configSchema = fileSchema.transform((c) => ({
   port: c.port,

@@ -37,6 +37,22 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     handoffKeys: config.handoff?.keys,
     handoffIssuer: config.handoff?.issuer,
     handoffAudience: config.handoff?.audience,
+    // Grouped in the code, flat in the file: printed under the file's names.
+    productRoles: undefined,
+    roles: config.productRoles,
+    webhooks: undefined,
+    webhookAllowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+    webhookPollMs: config.webhooks.pollMs,
+    webhookTimeoutMs: config.webhooks.timeoutMs,
+    webhookRetryBaseMs: config.webhooks.retryBaseMs,
+    webhookRetryForMs: config.webhooks.retryForMs,
+    githubSecretScanning: undefined,
+    githubSecretScanningKeysUrl: config.githubSecretScanning.keysUrl,
+    githubSecretScanningKeysFile: config.githubSecretScanning.keysFile,
+    githubSecretScanningKeysRefreshSeconds: config.githubSecretScanning.refreshSeconds,
+    // Derived, not settings.
+    listensOnLoopbackOnly: undefined,
+    issuerIsSet: undefined,
   };
   return Object.fromEntries(
     Object.entries(masked).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]),
