@@ -66,7 +66,12 @@ export function createSqlTeamSyncStore(db: Db, clock: Clock = systemClock): Team
     },
 
     async externalIdOf(teamId, userId, tx) {
-      const row = await sqlOf(db, tx)('team_memberships').where({ team_id: teamId, user_id: userId }).first('external_id');
+      const row = await sqlOf(
+        db,
+        tx,
+      )('team_memberships')
+        .where({ team_id: teamId, user_id: userId })
+        .first('external_id');
       return row === undefined ? undefined : (row.external_id ?? null);
     },
 
