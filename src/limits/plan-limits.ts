@@ -84,18 +84,23 @@ export function createPlanLimits(counters: PlanCounterStore, config: Config, clo
     };
   }
 
+  async function peek(clientId: string, limits: readonly [number, number, number]): Promise<LimitVerdict> {
+    const now = clock.now();
+    const starts = startsAt(now);
+    return verdictOf(now, starts, await counters.read(clientId, starts), limits);
+  }
+
   return {
     async consume(clientId, limits, cost = 1) {
+      // Nothing to count: the budget as it stands. (An upsert adding 0 changes no row, which
+      // MySQL reports as a row inserted: the counts read were 0, a whole budget shown.)
+      if (cost === 0) return peek(clientId, limits);
       const now = clock.now();
       const starts = startsAt(now);
       return verdictOf(now, starts, await counters.count(clientId, starts, cost), limits);
     },
 
-    async peek(clientId, limits) {
-      const now = clock.now();
-      const starts = startsAt(now);
-      return verdictOf(now, starts, await counters.read(clientId, starts), limits);
-    },
+    peek,
 
     limitsFor({ plan, environment, kind }) {
       if (kind === 'resource_server') return config.resourceServerRateLimits;
