@@ -110,6 +110,9 @@ function keyOf(rawHeaders, url) {
   return { key: carried[0] };
 }
 
+/** The answers to a lease's renewal that leave the lease serving: the key is as it was. */
+const KEPT_ON_RENEWAL = new Set(['VALID', 'RATE_LIMITED', 'USAGE_EXCEEDED']);
+
 /**
  * keyportGuard({ issuer, clientId, clientSecret }): the resource server's
  * credentials (`keyport resourceserveradd`). Options: `timeoutMs` (2000) for
@@ -272,7 +275,11 @@ export function keyportGuard({
     // A mistyped or made-up key costs no round trip, and is not counted among the keys' rates.
     if (!leases.holds(digest) && !isPlausibleKey(key)) return { ...INVALID, headers: {} };
     const local = leases.take(digest, cost, scopes, false, permissions, ip);
-    if (local) return local;
+    if (local) {
+      // Running low: the next lease is asked for now, and this call (and the next) go on from this one.
+      if (!pending.has(digest) && leases.renewalDue(digest)) renew(key, digest, { scopes, permissions, ip });
+      return local;
+    }
     const waiting = pending.get(digest);
     if (waiting) {
       await waiting;
@@ -288,9 +295,25 @@ export function keyportGuard({
     return asked;
   }
 
-  /** One round trip to keyport's POST /keys/verify. */
-  async function ask(key, { scopes, permissions = [], cost, ip }, digest) {
-    const { lease, leasedCalls, mark } = digest ? leases.request(digest) : { lease: 0, leasedCalls: 0 };
+  /**
+   * A busy credential's next lease, asked for before its lease runs out, so
+   * its calls never wait on keyport: a verification with `cost: 0` (no call
+   * of its own; keyport counts nothing for it but its leased calls). A
+   * refusal forgets the credential's client here; a failure leaves the lease
+   * to serve what it holds, and is not tried again for this lease.
+   */
+  function renew(key, digest, options) {
+    const asked = ask(key, { ...options, cost: 0 }, digest, true);
+    pending.set(digest, asked);
+    const done = () => pending.get(digest) === asked && pending.delete(digest);
+    asked.then(done, done);
+  }
+
+  /** One round trip to keyport's POST /keys/verify (with `renewal`, a lease's renewal: none without a lease to ask). */
+  async function ask(key, { scopes, permissions = [], cost, ip }, digest, renewal = false) {
+    const asking = digest ? leases.request(digest, renewal) : { lease: 0, leasedCalls: 0 };
+    if (!asking) return undefined;
+    const { lease, leasedCalls, mark, clientId } = asking;
     let answer;
     try {
       const body = JSON.stringify({
@@ -307,8 +330,13 @@ export function keyportGuard({
       answer = JSON.parse(res.text);
     } catch (err) {
       onError(err);
+      // The calls its leases served go with the client's next report (keyport may not have counted them).
+      if (leasedCalls) leases.giveBack(new Map([[clientId, leasedCalls]]));
       return unavailable();
     }
+    // A renewal refused for the key itself (revoked, expired, its scopes or addresses changed) forgets it;
+    // one refused for the budget leaves the lease to serve the calls it holds (spent, and so allowed).
+    if (renewal && !KEPT_ON_RENEWAL.has(answer.code)) leases.refused(digest);
     let identity;
     if (answer.code === 'VALID') {
       identity = Object.freeze({

@@ -148,6 +148,21 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     req.end();
   }
 
+  /** The calls this credential's next lease asks for. */
+  function wanted(digest) {
+    // About four times the key's calls of the last second or two (the lease
+    // lives up to five seconds); none for a key used once in a while, whose
+    // unspent lease would be budget lost when it expires.
+    // The fading count remembers a busy key through a pause of a few seconds.
+    const rate = rates.get(digest);
+    const s = Math.floor(Date.now() / 1000);
+    const cur = rate?.sec === s ? rate.cur : 0;
+    const prev = rate?.sec === s ? rate.prev : rate?.sec === s - 1 ? rate.cur : 0;
+    const seen = prev + cur - 1;
+    const perSecond = ((rate?.n ?? 0) * 1000) / FADE_MS;
+    return trusted() ? Math.min(maxLease, Math.floor(4 * Math.max(0, seen, perSecond - 1))) : 0;
+  }
+
   function start() {
     if (connection || closed || watchdog) return;
     connect();
@@ -197,6 +212,8 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         if (lot.calls === 0) lots.shift();
       }
       budget.used += cost;
+      // Low on calls: the next lease is asked now, once per lease, while this one still serves (renewalDue()).
+      if (left - cost <= budget.low && entry.renewal === undefined) entry.renewal = 'due';
       onServed();
       const { limit, remaining, reset } = budget.ratelimit;
       return {
@@ -209,30 +226,38 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         identity: entry.identity,
       };
     },
+    /**
+     * Whether this credential's next lease should be asked for now, ahead of
+     * its lease's end: true once per lease, after a call left its client's
+     * leases a quarter of the last one or less (and the guard trusts keyport's stream).
+     */
+    renewalDue(digest) {
+      const entry = entries.get(digest);
+      if (entry?.renewal !== 'due' || !trusted()) return false;
+      entry.renewal = 'asked';
+      return true;
+    },
+    /** Keyport refused a renewal of this credential: its client changed (by hand, or a push still on its way); forget it. */
+    refused(digest) {
+      const clientId = entries.get(digest)?.identity.client_id;
+      if (clientId !== undefined) forget(clientId);
+    },
     /** Whether this credential holds a lease here (keyport found it valid when it granted it). */
     holds(digest) {
       return entries.has(digest);
     },
     /** What to ask keyport for with this credential's next verification, and the mark to store its answer with. */
-    request(digest) {
+    request(digest, renewal = false) {
       const clientId = entries.get(digest)?.identity.client_id;
       const budget = clientId === undefined ? undefined : budgets.get(clientId);
+      const lease = wanted(digest);
+      // A renewal is no call: without a lease to ask for it is not made (and drains nothing).
+      if (renewal && lease === 0) return undefined;
       // The calls the client's leases served here go with the verification (the same client's usage).
       const leasedCalls = clientId === undefined ? 0 : (budget?.used ?? 0) + (unreported.get(clientId) ?? 0);
       if (budget) budget.used = 0;
       if (clientId !== undefined) unreported.delete(clientId);
-      // About four times the key's calls of the last second or two (the lease
-      // lives up to five seconds); none for a key used once in a while, whose
-      // unspent lease would be budget lost when it expires.
-      // The fading count remembers a busy key through a pause of a few seconds.
-      const rate = rates.get(digest);
-      const s = Math.floor(Date.now() / 1000);
-      const cur = rate?.sec === s ? rate.cur : 0;
-      const prev = rate?.sec === s ? rate.prev : rate?.sec === s - 1 ? rate.cur : 0;
-      const seen = prev + cur - 1;
-      const perSecond = ((rate?.n ?? 0) * 1000) / FADE_MS;
-      const lease = trusted() ? Math.min(maxLease, Math.floor(4 * Math.max(0, seen, perSecond - 1))) : 0;
-      return { lease, leasedCalls, mark: generation };
+      return { lease, leasedCalls, mark: generation, clientId };
     },
     /** Keeps a lease with its credential's identity, unless a change arrived while it was being granted. */
     store(digest, mark, answer, identity, ip = undefined) {
@@ -249,9 +274,10 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
           budgets.delete(oldest);
           keep(oldest, evicted.used);
         }
-        budget = { lots: [], ratelimit: answer.ratelimit, used: 0 };
+        budget = { lots: [], ratelimit: answer.ratelimit, used: 0, low: 0 };
         budgets.set(identity.client_id, budget);
       }
+      budget.low = Math.floor(answer.lease.calls / 4);
       // In the order they end, so take() spends the first to end and drops the expired from the front.
       budget.lots = budget.lots.filter((lot) => lot.until > now);
       budget.lots.push({ calls: answer.lease.calls, until });

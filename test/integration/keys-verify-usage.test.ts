@@ -108,4 +108,40 @@ describe.each(DATABASES)('usage counted per /keys/verify outcome, on $name', (da
     expect(await verify({ key: key.secret, leased_calls: 3, scopes: ['api:write'] })).toBe('INSUFFICIENT_SCOPE');
     expect(await countsOf(key.id)).toEqual({ ...none, valid: 9, insufficient_scope: 1, uses: 9 });
   });
+
+  it('a guard renewing a lease ahead of its end (cost 0 with a lease) is no call: it counts nothing, its leased calls do', async () => {
+    const key = await newKey('pro');
+    const res = await fetch(`${server.url}/keys/verify`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+      body: JSON.stringify({ key: key.secret, cost: 0, lease: 10, leased_calls: 4 }),
+    });
+    const body = (await res.json()) as { code: string; lease?: { calls: number } };
+    expect(body.code).toBe('VALID');
+    expect(body.lease?.calls).toBe(10);
+    expect(await countsOf(key.id)).toEqual({ ...none, valid: 4, uses: 4 });
+    // Without a lease asked, a cost-0 verification is still a call (a check of the key that spends nothing).
+    expect(await verify({ key: key.secret, cost: 0 })).toBe('VALID');
+    expect(await countsOf(key.id)).toEqual({ ...none, valid: 5, uses: 5 });
+  });
+
+  it('cost 0 reads the budget as it stands: the remaining shown is what is left, and no lease past it', async () => {
+    const key = await newKey('tight');
+    const answer = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${server.url}/keys/verify`, {
+        method: 'POST',
+        headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+        body: JSON.stringify({ key: key.secret, ...body }),
+      });
+      return (await res.json()) as { code: string; ratelimit: { remaining: number }; lease?: unknown };
+    };
+    expect(await answer({})).toMatchObject({ code: 'VALID', ratelimit: { remaining: 1 } });
+    expect(await answer({ cost: 0 })).toMatchObject({ code: 'VALID', ratelimit: { remaining: 1 } });
+    const renewal = await answer({ cost: 0, lease: 10 });
+    expect(renewal).toMatchObject({ code: 'VALID', ratelimit: { remaining: 1 } });
+    expect(renewal.lease).toBeUndefined();
+    expect(await answer({})).toMatchObject({ code: 'VALID', ratelimit: { remaining: 0 } });
+    expect(await answer({ cost: 0 })).toMatchObject({ ratelimit: { remaining: 0 } });
+    expect(await answer({})).toMatchObject({ code: 'RATE_LIMITED' });
+  });
 });
