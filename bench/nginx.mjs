@@ -12,8 +12,9 @@ export const NGINX = '/usr/sbin/nginx';
 function httpBlock({ listen, api, check }) {
   if (check === undefined)
     return [
-      `upstream hello_api { server 127.0.0.1:${api}; }`,
-      `server { listen 127.0.0.1:${listen}; location / { proxy_pass http://hello_api; } }`,
+      // Kept-alive connections to the API, as docs/gateway.md's configuration has them.
+      `upstream hello_api { server 127.0.0.1:${api}; keepalive 64; }`,
+      `server { listen 127.0.0.1:${listen}; location / { proxy_pass http://hello_api; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
     ].join('\n');
   const block = /```nginx\n([\s\S]*?)```/.exec(readFileSync('docs/gateway.md', 'utf8'));
   if (!block) throw new Error('docs/gateway.md has no nginx configuration');

@@ -7,6 +7,16 @@ export const summarize = (res) => ({
   p99_ms: res.latency.p99,
   ok: res['2xx'],
   not_ok: res.non2xx + res.errors + res.timeouts,
+  // What the answers that were not 2xx were: by status, and connection errors and timeouts.
+  not_ok_by: Object.fromEntries(
+    [
+      ...Object.entries(res.statusCodeStats ?? {})
+        .filter(([code]) => !code.startsWith('2'))
+        .map(([code, { count }]) => [code, count]),
+      ['errors', res.errors],
+      ['timeouts', res.timeouts],
+    ].filter(([, n]) => n > 0),
+  ),
 });
 
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -381,7 +381,7 @@ async function compare(
       if (stopDuring) res.during = await stopDuring();
       rounds[system.name].push(res);
       log(
-        `  ${label} · ${system.name} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms${res.not_ok ? `, ${res.not_ok} not 2xx` : ''}`,
+        `  ${label} · ${system.name} round ${r + 1}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms${res.not_ok ? `, ${res.not_ok} not 2xx ${JSON.stringify(res.not_ok_by)}` : ''}`,
       );
     }
   }
@@ -609,6 +609,14 @@ async function main() {
       requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
     });
     const result = await compare('g', pair, spec, { warmupSeconds: 3, measured: 'checked' });
+    // Where (g)'s time goes: the check called straight, as nginx calls it, with no nginx in front.
+    const alone = summarize(
+      await runLoad('http://127.0.0.1:4812', {
+        ...spec(),
+        headers: { 'x-original-uri': '/hello', 'x-keyport-proxy': 'nginx' },
+      }),
+    );
+    log(`  g · the check alone: ${alone.rps} req/s, p50 ${alone.p50_ms} ms, p99 ${alone.p99_ms} ms`);
     results.push({
       name: 'g',
       title,
