@@ -337,6 +337,9 @@ export function keyportGuard({
     // A renewal refused for the key itself (revoked, expired, its scopes or addresses changed) forgets it;
     // one refused for the budget leaves the lease to serve the calls it holds (spent, and so allowed).
     if (renewal && !KEPT_ON_RENEWAL.has(answer.code)) leases.refused(digest);
+    // Answered VALID with no lease (the budget near its end), the old lease serves on: unless the key changed.
+    else if (renewal && answer.code === 'VALID' && !answer.lease && leases.changed(digest, answer))
+      leases.refused(digest);
     let identity;
     if (answer.code === 'VALID') {
       identity = Object.freeze({
@@ -471,6 +474,8 @@ export function keyportGuard({
      */
     async close() {
       leases?.close();
+      // Verifications on their way carry calls served from leases: a failed one gives them back to the last report.
+      await Promise.allSettled([...pending.values()]);
       await reports?.close();
     },
     /** Express or Connect middleware: `req.keyport` is {team_id, client_id, environment, scopes, meta, permissions}. */

@@ -237,6 +237,22 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       entry.renewal = 'asked';
       return true;
     },
+    /** Whether keyport's VALID `answer` for this credential says other than the identity its lease serves. */
+    changed(digest, answer) {
+      const entry = entries.get(digest);
+      if (!entry) return false;
+      const held = entry.identity;
+      const same = (a = [], b = []) => a.length === b.length && a.every((x, i) => x === b[i]);
+      return (
+        held.client_id !== answer.client_id ||
+        held.team_id !== answer.team_id ||
+        held.environment !== answer.environment ||
+        !same(held.scopes, answer.scopes) ||
+        !same(held.permissions, answer.permissions) ||
+        JSON.stringify(held.meta) !== JSON.stringify(answer.meta ?? null) ||
+        (entry.ip !== undefined) !== Boolean(answer.allowed_ips?.length)
+      );
+    },
     /** Keyport refused a renewal of this credential: its client changed (by hand, or a push still on its way); forget it. */
     refused(digest) {
       const clientId = entries.get(digest)?.identity.client_id;
@@ -317,6 +333,8 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     /** Ends the stream and drops every lease; what they served stays to be drained. */
     close() {
       closed = true;
+      // An answer still on its way stores nothing.
+      generation += 1;
       clearInterval(watchdog);
       connection?.destroy();
       for (const [clientId, budget] of budgets) keep(clientId, budget.used);

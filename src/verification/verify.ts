@@ -124,7 +124,7 @@ export function createKeyVerifier(deps: {
       if (outcome.kind === 'rate_limited') deps.notices?.rateLimited(outcome.key.client, outcome.ratelimit);
       else if (outcome.kind === 'valid' && outcome.credits !== undefined)
         deps.notices?.creditsSpent(outcome.key.client, outcome.credits);
-      const counted = isLeaseRenewal(request) ? undefined : usageOutcomeOf(outcome);
+      const counted = isLeaseRenewal(request, outcome) ? undefined : usageOutcomeOf(outcome);
       if (counted !== undefined && outcome.kind !== 'not_found') {
         deps.keyUsage.record(outcome.key.client.clientId, counted, request.ip);
         if (counted === 'valid') deps.usage.record(outcome.key.client.clientId);
@@ -138,10 +138,13 @@ export function createKeyVerifier(deps: {
  * A guard renewing a busy key's lease before it runs out (`cost: 0` with a
  * lease asked) makes no call of its own: the calls are those its leases
  * serve, counted by `leased_calls`. It counts nothing in the key's usage;
- * every check still applies, so a revoked key gets no lease.
+ * every check still applies, so a revoked key gets no lease. A key with
+ * credits is never leased, so nothing asking a lease of it is a renewal:
+ * that call counts.
  */
-export function isLeaseRenewal(request: VerifyRequest): boolean {
-  return request.cost === 0 && (request.lease ?? 0) > 0;
+export function isLeaseRenewal(request: VerifyRequest, outcome: VerifyOutcome): boolean {
+  if (request.cost !== 0 || (request.lease ?? 0) === 0) return false;
+  return outcome.kind === 'not_found' || !outcome.key.client.credits;
 }
 
 /** The inspector for RFC 7662 introspection of raw keys: the find and check steps of the same pipeline. */

@@ -12,7 +12,11 @@ import { startServer, type TestServer } from '../helpers/server.js';
  * leaves the lease serving and is not tried again on every call.
  */
 const settings = {
-  plans: { pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] } },
+  plans: {
+    pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
+    // 200 a day: a budget a test can bring near its end.
+    daily: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 200] },
+  },
 };
 
 /** A proxy in front of keyport that can hold the guard's verifications (a slow keyport) or fail them. */
@@ -29,10 +33,9 @@ async function holdingProxy(upstream: string) {
         const body = Buffer.concat(chunks);
         const verification = req.method === 'POST' && req.url === '/keys/verify';
         if (verification) proxy.verifications.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
-        if (verification && proxy.fail) {
+        const fail = () =>
           res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
-          return;
-        }
+        if (verification && proxy.fail) return fail();
         const forward = () => {
           const forwarded = httpRequest(
             `${upstream}${req.url}`,
@@ -45,7 +48,8 @@ async function holdingProxy(upstream: string) {
           forwarded.on('error', () => res.destroy());
           forwarded.end(body);
         };
-        if (verification && proxy.hold) proxy.held.push(forward);
+        // A held verification is answered when released: failed if `fail` is set by then.
+        if (verification && proxy.hold) proxy.held.push(() => (proxy.fail ? fail() : forward()));
         else forward();
       });
     }),
@@ -111,8 +115,8 @@ describe.each(DATABASES)('guard lease renewal ahead of the end, on $name', (data
     heard.set(guard, seen);
     return guard;
   };
-  const newKey = async () => {
-    const created = await server.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read'] });
+  const newKey = async (scopes = ['api:read'], team = teamId) => {
+    const created = await server.keyport.clientService.createServiceAccount({ teamId: team, scopes });
     return { id: created.client.client_id, secret: created.clientSecret! };
   };
   /** Calls until one is answered from a lease of 20 (no round trip). */
@@ -229,5 +233,62 @@ describe.each(DATABASES)('guard lease renewal ahead of the end, on $name', (data
     // The calls served meanwhile went with the failed verifications: reported later, not lost.
     expect(proxy.verifications.at(-1)?.leased_calls).toBeGreaterThan(0);
     expect(await usageOf(guard, key.id)).toBe(allowed.get(key.secret));
+  });
+
+  it('close() waits for a renewal on its way: the calls it carried are reported even when it fails', async () => {
+    const guard = guardOf();
+    const key = await newKey();
+    await warm(guard, key.secret);
+    proxy.hold = true;
+    await callUntilAsked(guard, key.secret);
+    expect(proxy.held).toHaveLength(1);
+    expect(proxy.verifications.at(-1)?.leased_calls).toBeGreaterThan(0);
+    const closing = guard.close();
+    proxy.fail = true;
+    proxy.held.shift()!();
+    await closing;
+    await server.keyport.usage.flush();
+    const row = await server.keyport.db('o_auth_clients').where({ client_id: key.id }).first();
+    expect(Number(row.usage_count)).toBe(allowed.get(key.secret));
+  });
+
+  it('a renewal answered VALID with no lease and the key changed (scopes narrowed by hand) drops the key', async () => {
+    const dailyTeam = (await server.keyport.teamService.createTeam({ name: 'Daily', plan: 'daily' })).id;
+    const key = await newKey(['api:read', 'api:write'], dailyTeam);
+    const guard = guardOf();
+    const read = { scopes: ['api:read'] };
+    expect((await guard.verify(key.secret, read)).status).toBe(200);
+    await until(() => guard.live, 'the event stream beats');
+    let before = proxy.verifications.length;
+    for (let i = 0; i < 30 && proxy.verifications.length - before < 3; i++) await guard.verify(key.secret, read);
+    // Nearly all of the day's budget spent elsewhere: a renewal now gets no lease (a quarter of what is left is 0).
+    const look = await fetch(`${server.url}/keys/verify`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${rs.id}:${rs.secret}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ key: key.secret, cost: 0 }),
+    });
+    const left = ((await look.json()) as { ratelimit: { remaining: number } }).ratelimit.remaining;
+    await fetch(`${server.url}/keys/verify`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${rs.id}:${rs.secret}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ key: key.secret, cost: left - 2 }),
+    });
+    // By hand in the table: not pushed. The lease's identity still says api:write.
+    await server.keyport.db('o_auth_clients').where({ client_id: key.id }).update({ scopes: 'api:read' });
+    before = proxy.verifications.length;
+    for (let i = 0; i < 25 && !heard.get(guard)!.includes(key.id); i++) {
+      expect((await guard.verify(key.secret, read)).status).toBe(200);
+      await ioTurn(proxy);
+    }
+    const renewal = proxy.verifications.slice(before).find((v) => v.cost === 0);
+    expect(renewal).toBeDefined();
+    await until(() => heard.get(guard)!.includes(key.id), 'the changed key forgotten');
+    expect((await guard.verify(key.secret, { scopes: ['api:write'] })).status).toBe(403);
   });
 });

@@ -123,6 +123,10 @@ describe.each(DATABASES)('usage counted per /keys/verify outcome, on $name', (da
     // Without a lease asked, a cost-0 verification is still a call (a check of the key that spends nothing).
     expect(await verify({ key: key.secret, cost: 0 })).toBe('VALID');
     expect(await countsOf(key.id)).toEqual({ ...none, valid: 5, uses: 5 });
+    // A key with credits is never leased: asking a lease of it at cost 0 is a call like any other.
+    const metered = await newKey('pro', { credits: { remaining: 3, refill: null } });
+    for (let i = 0; i < 2; i++) expect(await verify({ key: metered.secret, cost: 0, lease: 1 })).toBe('VALID');
+    expect(await countsOf(metered.id)).toEqual({ ...none, valid: 2, uses: 2 });
   });
 
   it('cost 0 reads the budget as it stands: the remaining shown is what is left, and no lease past it', async () => {
