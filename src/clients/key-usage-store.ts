@@ -34,9 +34,10 @@ export interface KeyUsageStore {
   /**
    * Adds a batch, all or nothing: counts add up, an address keeps its first
    * sighting and its latest, and only the ADDRESSES_KEPT most recently seen
-   * addresses of each key written to are kept.
+   * addresses of each key written to are kept. A batch added again under the
+   * same `batchId` (its first try's answer was lost) adds nothing the second time.
    */
-  add(hours: readonly HourCount[], addresses: readonly AddressSeen[]): Promise<void>;
+  add(hours: readonly HourCount[], addresses: readonly AddressSeen[], batchId: string): Promise<void>;
   /** A key's hourly counts from `fromHour` to `to` (epoch seconds), oldest first. */
   hourly(clientId: string, fromHour: number, to: number): Promise<HourCount[]>;
   /** A key's addresses, most recently seen first. */

@@ -58,14 +58,14 @@ export function createKeyUsage(
   }: { flushEveryMs?: number; onError?: (err: Error) => void; clock?: Clock } = {},
 ): KeyUsage {
   const buffer = createWriteBehind<Pending>({
-    async write(batch) {
+    async write(batch, id) {
       const hours: HourCount[] = [];
       const addresses: AddressSeen[] = [];
       for (const entry of batch.values()) {
         if ('hour' in entry) hours.push(entry.hour);
         else addresses.push(entry.address);
       }
-      await store.add(hours, addresses);
+      await store.add(hours, addresses, id);
     },
     merge(into, from) {
       if ('hour' in into && 'hour' in from) for (const o of OUTCOMES) into.hour.counts[o] += from.hour.counts[o];

@@ -12,8 +12,12 @@ export interface UsageCount {
 
 /** Where `usage_count` and `last_used_at` are kept (the clients table). */
 export interface UsageCountStore {
-  /** Adds a batch, all or nothing: several processes share a row, so counts add and the latest time wins. */
-  add(batch: readonly UsageCount[]): Promise<void>;
+  /**
+   * Adds a batch, all or nothing: several processes share a row, so counts
+   * add and the latest time wins. A batch added again under the same
+   * `batchId` (its first try's answer was lost) adds nothing the second time.
+   */
+  add(batch: readonly UsageCount[], batchId: string): Promise<void>;
 }
 
 /**
@@ -45,7 +49,7 @@ export function createUsageRecorder(
   { flushEveryMs = 1000, onError, clock = systemClock }: UsageRecorderOptions = {},
 ): UsageRecorder {
   const buffer = createWriteBehind<UsageCount>({
-    write: (batch) => store.add([...batch.values()]),
+    write: (batch, id) => store.add([...batch.values()], id),
     merge(into, from) {
       into.count += from.count;
       into.lastUsedAt = Math.max(into.lastUsedAt, from.lastUsedAt);

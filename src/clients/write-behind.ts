@@ -1,12 +1,18 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * Counts kept in memory and written in one batch every `flushEveryMs`, so a
  * request never waits on a write (usage counts, key usage by hour). Entries
- * under one key merge; the batch is written whole or not at all, and what a
- * failed write could not write is merged back and goes with the next flush.
+ * under one key merge; each batch is written whole or not at all, under an
+ * id of its own. A write that fails may still have been committed (its
+ * COMMIT was sent and the answer lost), so the failed batch is kept as it
+ * was and written again, first, under the same id, which the store adds
+ * once: nothing is lost and nothing is counted twice. While it waits, what
+ * comes in merges into the next batch.
  * Bounded: at `maxEntries` keys (waiting or being written) a flush starts at
  * once, and a new key beyond that (the database has been failing for a
  * while) is dropped and counted, so memory stays bounded whatever happens
- * downstream; what a failed write gives back is always kept.
+ * downstream.
  */
 export interface WriteBehind<E> {
   /** Merges `entry` into what is waiting under `key`; written with the next flush. */
@@ -22,8 +28,11 @@ export interface WriteBehind<E> {
 }
 
 export interface WriteBehindOptions<E> {
-  /** Writes one batch, all or nothing (a failed batch is retried whole). */
-  write(batch: ReadonlyMap<string, E>): Promise<void>;
+  /**
+   * Writes one batch, all or nothing. A failed batch is written again with
+   * the same `batchId`, which must then add nothing if the first try was committed.
+   */
+  write(batch: ReadonlyMap<string, E>, batchId: string): Promise<void>;
   /** Folds `from` into `into` (both under one key). */
   merge(into: E, from: E): void;
   /** How much an entry counts in `unwritten` (calls, uses); 1 each by default. */
@@ -42,43 +51,51 @@ export function createWriteBehind<E>({
   maxEntries = 100_000,
   onError = () => undefined,
 }: WriteBehindOptions<E>): WriteBehind<E> {
+  type Batch = { readonly id: string; readonly entries: ReadonlyMap<string, E>; readonly weight: number };
   let pending = new Map<string, E>();
+  /** The batch taken from `pending` and not known to be written: being written, or failed and kept for its retry. */
+  let unsure: Batch | undefined;
   let flushing: Promise<void> = Promise.resolve();
-  let writing = 0;
+  let flushes = 0;
   let dropped = 0;
-  let inFlight = 0;
-  let inFlightKeys = 0;
-  const weightOf = (batch: ReadonlyMap<string, E>) => {
+  const weightOf = (entries: ReadonlyMap<string, E>) => {
     let sum = 0;
-    for (const entry of batch.values()) sum += weigh(entry);
+    for (const entry of entries.values()) sum += weigh(entry);
     return sum;
   };
 
-  const keep = (key: string, entry: E, always = false) => {
+  const keep = (key: string, entry: E) => {
     const waiting = pending.get(key);
     if (waiting !== undefined) merge(waiting, entry);
-    else if (always || pending.size + inFlightKeys < maxEntries) pending.set(key, entry);
+    else if (pending.size + (unsure?.entries.size ?? 0) < maxEntries) pending.set(key, entry);
     else dropped += weigh(entry);
   };
 
+  /** Writes `batch`; true once it is written (now, or by an earlier try of the same id). */
+  const written = async (batch: Batch) => {
+    try {
+      await write(batch.entries, batch.id);
+      return true;
+    } catch (err) {
+      onError(err as Error);
+      return false;
+    }
+  };
+
   function flush(): Promise<void> {
-    const batch = pending;
-    pending = new Map();
-    const size = weightOf(batch);
-    writing += size;
-    inFlight += 1;
-    inFlightKeys += batch.size;
+    flushes += 1;
     flushing = flushing
-      .then(() => (batch.size ? write(batch) : undefined))
-      .finally(() => {
-        writing -= size;
-        inFlight -= 1;
-        inFlightKeys -= batch.size;
+      .then(async () => {
+        // A failed batch goes first, unchanged, so its id still names what it holds.
+        if (unsure && !(await written(unsure))) return;
+        unsure = undefined;
+        if (!pending.size) return;
+        unsure = { id: randomUUID(), entries: pending, weight: weightOf(pending) };
+        pending = new Map();
+        if (await written(unsure)) unsure = undefined;
       })
-      .catch((err: unknown) => {
-        // Nothing is lost: what could not be written goes with the next flush.
-        for (const [key, entry] of batch) keep(key, entry, true);
-        onError(err as Error);
+      .finally(() => {
+        flushes -= 1;
       });
     return flushing;
   }
@@ -90,7 +107,7 @@ export function createWriteBehind<E>({
     add(key, entry) {
       keep(key, entry);
       // Full: write now rather than at the next tick, unless a write is already on its way.
-      if (pending.size >= maxEntries && inFlight === 0) void flush();
+      if (pending.size >= maxEntries && flushes === 0) void flush();
     },
     flush,
     async close() {
@@ -98,7 +115,7 @@ export function createWriteBehind<E>({
       await flush();
     },
     get unwritten() {
-      return writing + weightOf(pending) + dropped;
+      return (unsure?.weight ?? 0) + weightOf(pending) + dropped;
     },
     get dropped() {
       return dropped;

@@ -12,6 +12,7 @@ import { deleteIdleCounters } from '../limits/plan-limits.js';
 import type { Logger } from '../observability/logger.js';
 import type { Db } from '../persistence/sql/knex.js';
 import { deleteExpiredPayloads } from '../persistence/sql/oidc-adapter.js';
+import { deleteOldWrittenBatches } from '../persistence/sql/written-batches.js';
 
 export interface JobDeps {
   readonly config: Config;
@@ -54,6 +55,7 @@ export function startJobs(deps: JobDeps): Jobs {
     deps.windowCounters.deleteExpired().catch(report('expired rate-limit counters'));
     deleteIdleCounters(deps.planCounters, config, clock).catch(report('idle plan counters'));
     deleteOldUsage(deps.keyUsageStore, clock).catch(report('API key usage older than 90 days'));
+    deleteOldWrittenBatches(db, clock).catch(report('ids of usage batches written more than a day ago'));
     deleteOldKeyEvents(deps.keyEventStore, clock).catch(report('key change events older than an hour'));
     deps.revokedTokens
       ?.deleteExpired(Math.floor(clock.now() / 1000) - config.clockSkewSeconds)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { createKeyUsage, deleteOldUsage, USAGE_RETENTION_SECONDS } from '../../src/clients/key-usage.js';
@@ -24,6 +25,7 @@ describe.each(TARGETS)('key usage store contract on $name', (target) => {
         (i % 2 ? other : open.store).add(
           [{ clientId: 'busy', hour: T0, counts: { ...none, valid: 1 } }],
           [{ clientId: 'busy', address: '192.0.2.1', first: T0 + i, last: T0 + i, count: 1 }],
+          randomUUID(),
         ),
       ),
     );
@@ -43,7 +45,7 @@ describe.each(TARGETS)('key usage store contract on $name', (target) => {
       last: T0 + i,
       count: 1,
     }));
-    await open.store.add([], seen);
+    await open.store.add([], seen, randomUUID());
     const kept = await open.store.addresses('many', 100);
     expect(kept.map((a) => a.address)).toEqual(
       seen
@@ -102,9 +104,25 @@ describe.each(TARGETS)('key usage store contract on $name', (target) => {
         { clientId: 'aged', hour: T0 + HOUR, counts: { ...none, valid: 1 } },
       ],
       [],
+      randomUUID(),
     );
     clock.advance((USAGE_RETENTION_SECONDS + HOUR) * 1000);
     expect(await deleteOldUsage(open.store, clock)).toBeGreaterThanOrEqual(1);
     expect((await open.store.hourly('aged', 0, T0 + 2 * HOUR)).map((h) => h.hour)).toEqual([T0 + HOUR]);
+  });
+
+  it('a batch added again under the same id (its first answer lost) adds nothing; another id adds again', async () => {
+    const id = randomUUID();
+    const batch = [
+      [{ clientId: 'twice', hour: T0, counts: { ...none, valid: 3 } }],
+      [{ clientId: 'twice', address: '192.0.2.3', first: T0, last: T0 + 1, count: 3 }],
+    ] as const;
+    await open.store.add(...batch, id);
+    await open.store.add(...batch, id);
+    expect((await open.store.hourly('twice', T0, T0))[0]?.counts.valid).toBe(3);
+    expect((await open.store.addresses('twice', 5))[0]?.count).toBe(3);
+    await open.store.add(...batch, randomUUID());
+    expect((await open.store.hourly('twice', T0, T0))[0]?.counts.valid).toBe(6);
+    expect((await open.store.addresses('twice', 5))[0]?.count).toBe(6);
   });
 });

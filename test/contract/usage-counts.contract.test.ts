@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { createUsageRecorder, type UsageCountStore } from '../../src/clients/usage.js';
 import { createSqlUsageCounts } from '../../src/persistence/sql/usage-counts.js';
+import { deleteOldWrittenBatches, WRITTEN_BATCHES_KEPT_SECONDS } from '../../src/persistence/sql/written-batches.js';
 import { anotherProcess, storeTargets, type OpenStore } from './targets.js';
 
 const TARGETS = storeTargets<UsageCountStore>('usage counts', { sql: (db) => createSqlUsageCounts(db) });
@@ -13,7 +15,9 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
   beforeAll(async () => {
     open = await target.open();
     // As a runbook inserts a client: every other column has a default.
-    await open.db!('o_auth_clients').insert(['busy', 'a', 'b', 'kept'].map((client_id) => ({ client_id })));
+    await open.db!('o_auth_clients').insert(
+      ['busy', 'a', 'b', 'kept', 'twice', 'swept'].map((client_id) => ({ client_id })),
+    );
   });
   afterAll(async () => open?.close());
 
@@ -21,19 +25,22 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
     const other = anotherProcess(open);
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? other : open.store).add([{ clientId: 'busy', count: 1, lastUsedAt: 1000 + i }]),
+        (i % 2 ? other : open.store).add([{ clientId: 'busy', count: 1, lastUsedAt: 1000 + i }], randomUUID()),
       ),
     );
     expect(await row('busy')).toEqual({ usage_count: 20, last_used_at: 1019 });
   });
 
   it('a batch writes each client its own count; an unknown client is no error', async () => {
-    await open.store.add([
-      { clientId: 'a', count: 2, lastUsedAt: 5 },
-      { clientId: 'b', count: 3, lastUsedAt: 7 },
-      { clientId: 'nobody', count: 1, lastUsedAt: 7 },
-    ]);
-    await open.store.add([{ clientId: 'a', count: 1, lastUsedAt: 4 }]);
+    await open.store.add(
+      [
+        { clientId: 'a', count: 2, lastUsedAt: 5 },
+        { clientId: 'b', count: 3, lastUsedAt: 7 },
+        { clientId: 'nobody', count: 1, lastUsedAt: 7 },
+      ],
+      randomUUID(),
+    );
+    await open.store.add([{ clientId: 'a', count: 1, lastUsedAt: 4 }], randomUUID());
     expect(await row('a')).toEqual({ usage_count: 3, last_used_at: 5 });
     expect(await row('b')).toEqual({ usage_count: 3, last_used_at: 7 });
   });
@@ -56,5 +63,29 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
     await usage.close();
     expect(usage.unwritten).toBe(0);
     expect(await row('kept')).toEqual({ usage_count: 3, last_used_at: 1_900_000_005 });
+  });
+
+  it('a batch added again under the same id (its first answer lost) adds nothing; another id adds again', async () => {
+    const id = randomUUID();
+    await open.store.add([{ clientId: 'twice', count: 4, lastUsedAt: 10 }], id);
+    await open.store.add([{ clientId: 'twice', count: 4, lastUsedAt: 10 }], id);
+    expect(await row('twice')).toEqual({ usage_count: 4, last_used_at: 10 });
+    await open.store.add([{ clientId: 'twice', count: 4, lastUsedAt: 11 }], randomUUID());
+    expect(await row('twice')).toEqual({ usage_count: 8, last_used_at: 11 });
+  });
+
+  it('the sweep forgets the ids of batches written more than a day ago, and keeps the recent ones', async () => {
+    const [old, recent] = [randomUUID(), randomUUID()];
+    await open.store.add([{ clientId: 'swept', count: 1, lastUsedAt: 10 }], old);
+    await open.store.add([{ clientId: 'swept', count: 1, lastUsedAt: 10 }], recent);
+    const now = Math.floor(Date.now() / 1000);
+    await open.db!('written_batches')
+      .where({ id: old })
+      .update({ written_at: now - WRITTEN_BATCHES_KEPT_SECONDS - 60 });
+    await open.db!('written_batches')
+      .where({ id: recent })
+      .update({ written_at: now - WRITTEN_BATCHES_KEPT_SECONDS + 60 });
+    expect(await deleteOldWrittenBatches(open.db!)).toBeGreaterThanOrEqual(1);
+    expect(await open.db!('written_batches').whereIn('id', [old, recent]).pluck('id')).toEqual([recent]);
   });
 });

@@ -3,8 +3,10 @@ import { createDb, type Db } from '../../src/persistence/sql/knex.js';
 import { startKeyport, startTcpProxy, until, type KeyportProcess, type TcpProxy } from './harness.js';
 import { startLoad, summary, usageOwed, type Load } from './load.js';
 import { assertHeld, recovered, storedUsage } from './checks.js';
+import { DATABASES } from '../helpers/databases.js';
 
-const BASE = process.env.TEST_MYSQL_URL;
+const SERVERS = DATABASES.filter((d) => d.name !== 'sqlite');
+const DEFAULT_PORT = { mysql: 3306, postgres: 5432 } as const;
 
 /** A sample of GET /metrics (every worker's, summed by the primary). */
 async function metric(url: string, sample: string): Promise<number> {
@@ -18,25 +20,24 @@ const TIMEOUT_MS = 1000;
 const BOUND_MS = 4 * TIMEOUT_MS + 1500;
 
 /**
- * Issue 23, item 4: a MariaDB that stops answering (a TCP proxy of the test's
+ * Issue 23, item 4: a MariaDB (or PostgreSQL) that stops answering (a TCP proxy of the test's
  * own in front of the shared server stops forwarding; the server itself is
  * never touched) makes keyport answer 503 with Retry-After within its
  * database timeout, keeps the usage it counted, and recovers by itself.
  */
-describe.skipIf(!BASE)('a frozen database (MariaDB behind a stalled TCP path)', () => {
+describe.each(SERVERS)('a frozen database ($name behind a stalled TCP path)', (database) => {
   let proxy: TcpProxy;
   let kp: KeyportProcess;
   let db: Db;
   let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    const name = `kp_fault_${process.pid}_${Date.now() % 100000}`;
-    const admin = createDb(BASE!);
-    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-    await admin.destroy();
-    const direct = new URL(BASE!);
-    direct.pathname = `/${name}`;
-    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 3306) });
+    const created = await database.create();
+    const direct = new URL(created.url);
+    proxy = await startTcpProxy({
+      host: direct.hostname,
+      port: Number(direct.port || DEFAULT_PORT[database.name as keyof typeof DEFAULT_PORT]),
+    });
     const viaProxy = new URL(direct);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     kp = await startKeyport({
@@ -46,8 +47,8 @@ describe.skipIf(!BASE)('a frozen database (MariaDB behind a stalled TCP path)', 
     });
     db = createDb(direct.toString());
     drop = async () => {
-      await db.raw(`DROP DATABASE IF EXISTS \`${name}\``);
       await db.destroy();
+      await created.drop();
     };
   }, 90_000);
 

@@ -24,6 +24,12 @@ export async function until(check: () => Promise<boolean> | boolean, ms: number)
 export interface TcpProxy {
   readonly port: number;
   pause(): void;
+  /**
+   * Pauses as the next chunk from a client that matches `pattern` (as latin1
+   * text) arrives, before it is forwarded: the statement is sent and its
+   * answer never comes, until `resume()` delivers it. Resolves once held.
+   */
+  holdAt(pattern: RegExp): Promise<void>;
   resume(): void;
   close(): Promise<void>;
 }
@@ -33,13 +39,21 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const waiting: Array<() => void> = [];
   const sockets = new Set<Socket>();
   const later = (action: () => void) => (paused ? waiting.push(action) : action());
+  let hold: { pattern: RegExp; held: () => void } | undefined;
 
   const server: Server = createServer((client) => {
     sockets.add(client);
     const upstream = createConnection(target);
     sockets.add(upstream);
     const forward = (from: Socket, to: Socket) => {
-      from.on('data', (chunk) => later(() => to.write(chunk)));
+      from.on('data', (chunk: Buffer) => {
+        if (hold && from === client && hold.pattern.test(chunk.toString('latin1'))) {
+          paused = true;
+          hold.held();
+          hold = undefined;
+        }
+        later(() => to.write(chunk));
+      });
       from.on('end', () => later(() => to.end()));
       from.on('error', () => later(() => to.destroy()));
       from.on('close', () => {
@@ -56,6 +70,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     pause() {
       paused = true;
+    },
+    holdAt(pattern) {
+      return new Promise<void>((held) => (hold = { pattern, held }));
     },
     resume() {
       paused = false;

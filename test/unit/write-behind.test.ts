@@ -44,12 +44,42 @@ describe('the write-behind buffer', () => {
     expect(buffer.dropped).toBe(5);
     expect(buffer.unwritten).toBe(3 + 5);
     await buffer.flush();
-    // The failed write gave its entries back: they wait for the next flush.
-    expect(errors).toHaveLength(1);
+    // The failed write kept its entries: this flush tried them again, and they wait for the next one.
+    expect(errors).toHaveLength(2);
     expect(buffer.unwritten).toBe(3 + 5);
     fail = false;
     await buffer.close();
     expect(written.sort()).toEqual(['a', 'b', 'c']);
     expect(buffer.unwritten).toBe(5);
+  });
+
+  it('writes a failed batch again unchanged, under the same id, before what came after it', async () => {
+    let fail = true;
+    const tries: Array<{ id: string; batch: Record<string, number> }> = [];
+    const buffer = createWriteBehind<Count>({
+      write: async (batch, id) => {
+        tries.push({ id, batch: Object.fromEntries([...batch].map(([k, v]) => [k, v.n])) });
+        if (fail) throw new Error('COMMIT sent, no answer');
+      },
+      merge,
+      weigh: (c) => c.n,
+      flushEveryMs: 60_000,
+    });
+    buffer.add('a', { n: 2 });
+    await buffer.flush();
+    // What comes in while the failed batch waits goes with a batch of its own: the failed one keeps what its id names.
+    buffer.add('a', { n: 1 });
+    buffer.add('b', { n: 1 });
+    await buffer.flush();
+    expect(buffer.unwritten).toBe(4);
+    fail = false;
+    await buffer.close();
+    expect(buffer.unwritten).toBe(0);
+    const [first, retried, last] = [tries[0]!, tries[tries.length - 2]!, tries[tries.length - 1]!];
+    expect(tries).toHaveLength(4);
+    expect(retried).toEqual(first);
+    expect(first.batch).toEqual({ a: 2 });
+    expect(last.batch).toEqual({ a: 1, b: 1 });
+    expect(last.id).not.toBe(first.id);
   });
 });

@@ -35,6 +35,11 @@ export interface Dialect {
    * prepared on `connection` (one of knex's pool). Absent: through knex.
    */
   prepared?(connection: unknown, sql: string, values: readonly unknown[]): Promise<unknown[]>;
+  /**
+   * Ends a pooled connection at once, marked so the pool never hands it out
+   * again: what a statement with no answer in time does. Present with `prepared`.
+   */
+  endNow?(connection: unknown): void;
 
   // Counting stores (plan counters, failure counters, key usage, oidc payloads).
   /** What turns an INSERT into an upsert on the conflict `keys` (followed by `column = …` assignments). */

@@ -8,6 +8,7 @@ import {
 } from '../../clients/key-usage-store.js';
 import { deleteInBatches } from './batched-delete.js';
 import { dialectOf, type Db } from './knex.js';
+import { writeOnce } from './written-batches.js';
 
 const HOURLY = 'key_usage_hourly';
 const ADDRESSES = 'key_usage_addresses';
@@ -16,7 +17,7 @@ const PER_STATEMENT = 200;
 
 type Num = number | string;
 
-/** Key usage in `key_usage_hourly` and `key_usage_addresses`, each batch one transaction of upserts. */
+/** Key usage in `key_usage_hourly` and `key_usage_addresses`, each batch one transaction of upserts, once per id. */
 export function createSqlKeyUsage(db: Db): KeyUsageStore {
   const d = dialectOf(db);
   const addHours = `${d.onConflictUpdate(['client_id', 'hour'])} ${OUTCOMES.map((o) => `${o} = ${HOURLY}.${o} + ${d.inserted(o)}`).join(', ')}`;
@@ -27,8 +28,8 @@ export function createSqlKeyUsage(db: Db): KeyUsageStore {
     `count = ${ADDRESSES}.count + ${d.inserted('count')}`;
 
   return {
-    async add(hours, addresses) {
-      await db.transaction(async (trx) => {
+    async add(hours, addresses, batchId) {
+      await writeOnce(db, batchId, async (trx) => {
         for (const part of chunks(hours, PER_STATEMENT)) {
           await trx.raw(
             `INSERT INTO ${HOURLY} (client_id, hour, ${OUTCOMES.join(', ')}) VALUES ${part.map(() => `(?, ?, ${OUTCOMES.map(() => '?').join(', ')})`).join(', ')} ${addHours}`,

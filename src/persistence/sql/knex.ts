@@ -94,9 +94,6 @@ export function inList<T>(values: readonly T[]): { marks: string; values: T[] } 
   return { marks: padded.map(() => '?').join(', '), values: padded };
 }
 
-/** A pooled connection knex gave out: ended when a statement on it gets no answer in time. */
-type Connection = { destroy?(): void; end?(): void; __knex__disposed?: unknown };
-
 /**
  * Runs one of the few statements every request makes, without the query
  * builder: where the driver keeps prepared statements (mysql2, pg) as one on
@@ -105,8 +102,8 @@ type Connection = { destroy?(): void; end?(): void; __knex__disposed?: unknown }
  */
 export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[]) => Promise<T[]> {
   const dialect = dialectOf(db);
-  const { prepared } = dialect;
-  if (!prepared)
+  const { prepared, endNow } = dialect;
+  if (!prepared || !endNow)
     return async <T>(sql: string, values: readonly unknown[]) =>
       dialect.rawRows(await db.raw(sql, values as Knex.RawBinding[])) as T[];
   const timeoutMs = (db.client as { timeoutMs?: number }).timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
@@ -118,12 +115,7 @@ export function hotStatement(db: Db): <T>(sql: string, values: readonly unknown[
       bounded(prepared(connection, sql, values), {
         timeoutMs,
         outOfReach: isOutOfReach,
-        end: () => {
-          const c = connection as Connection;
-          c.__knex__disposed = new Error('statement timed out');
-          if (c.destroy) c.destroy();
-          else void c.end?.();
-        },
+        end: () => endNow(connection),
       });
     try {
       // A statement of its own: on a conflict it was rolled back, and runs again.

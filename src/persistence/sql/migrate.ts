@@ -43,6 +43,7 @@ import * as staffRecoveryCodes from '../../../migrations/20261203000801_staff_re
 import * as staffSessions from '../../../migrations/20261203000802_staff_sessions.js';
 import * as staffTotpLastStep from '../../../migrations/20261203000803_staff_totp_last_step.js';
 import * as syncTokens from '../../../migrations/20261203000900_sync_tokens.js';
+import * as writtenBatches from '../../../migrations/20261203001000_written_batches.js';
 import * as resourceServerTokenFormat from '../../../migrations/20261203000300_resource_server_token_format.js';
 import * as revokedAccessTokens from '../../../migrations/20261203000301_revoked_access_tokens.js';
 
@@ -95,6 +96,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Knex.Migration]> = [
   ['20261203000802_staff_sessions', staffSessions],
   ['20261203000803_staff_totp_last_step', staffTotpLastStep],
   ['20261203000900_sync_tokens', syncTokens],
+  ['20261203001000_written_batches', writtenBatches],
 ];
 
 const source: Knex.MigrationSource<readonly [string, Knex.Migration]> = {

@@ -1,5 +1,6 @@
 import type { UsageCountStore } from '../../clients/usage.js';
 import type { Db } from './knex.js';
+import { writeOnce } from './written-batches.js';
 
 /** Clients per UPDATE: one statement stays well under every database's bind-variable limit. */
 const PER_STATEMENT = 300;
@@ -9,11 +10,12 @@ const PER_STATEMENT = 300;
  * clients, all in one transaction (a failed batch is retried whole, so it
  * must have written nothing). Add to the count, keep the latest time; a row
  * inserted by hand with no created time takes its first recorded use as one.
+ * A batch is added once per id, however often it is written (written-batches.ts).
  */
 export function createSqlUsageCounts(db: Db): UsageCountStore {
   return {
-    async add(batch) {
-      await db.transaction(async (trx) => {
+    async add(batch, batchId) {
+      await writeOnce(db, batchId, async (trx) => {
         for (let i = 0; i < batch.length; i += PER_STATEMENT) {
           const part = batch.slice(i, i + PER_STATEMENT);
           const count = part.map(() => 'WHEN ? THEN ?').join(' ');

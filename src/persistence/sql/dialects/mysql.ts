@@ -32,6 +32,13 @@ const outOfReach = (err: unknown) => {
 
 type RawConnection = { destroy(): void; __knex__disposed?: unknown; __knexTxId?: unknown };
 
+/** Ends a mysql2 connection at once, marked so the pool drops it. */
+function endNow(connection: unknown): void {
+  const raw = connection as RawConnection;
+  raw.__knex__disposed = new Error('statement timed out');
+  raw.destroy();
+}
+
 /**
  * knex's mysql2 client with every statement and every connection wait
  * bounded by `timeoutMs` (transactions too: knex builds their clients from
@@ -54,10 +61,7 @@ function boundedClient(timeoutMs: number) {
         bounded(super._query(connection, obj), {
           timeoutMs,
           outOfReach,
-          end: () => {
-            raw.__knex__disposed = new Error('statement timed out');
-            raw.destroy();
-          },
+          end: () => endNow(raw),
         });
       return raw.__knexTxId === undefined ? retryConflicts(once, { isConflict, count: this.conflicts }) : once();
     }
@@ -106,6 +110,7 @@ export const mysql: Dialect = {
     pool: { min: 0, max: 10, afterCreate: causalReads },
   }),
   isOutOfReach: outOfReach,
+  endNow,
   isDuplicateKey: (err) => (err as { code?: string }).code === 'ER_DUP_ENTRY',
   isConflict,
   rowLocks: true,

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import ClientPG from 'knex/lib/dialects/postgres/index.js';
 import type { Dialect } from '../dialect.js';
+import { bounded, unavailableIf } from '../unavailable.js';
 
 /** PostgreSQL's OID of BIGINT (COUNT(*) answers one too). */
 const INT8 = 20;
@@ -36,6 +38,42 @@ const outOfReach = (err: unknown) => {
 };
 
 type PgConnection = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
+type RawConnection = { __knex__disposed?: unknown; connection?: { stream?: { destroy(): void } }; end(): unknown };
+
+/**
+ * Ends a pg connection at once: its socket is destroyed, so a statement
+ * waiting on a stalled path fails now and the pool never hands it out again
+ * (pg's own `end()` would first send a goodbye down the same stalled path).
+ */
+function endNow(connection: unknown): void {
+  const raw = connection as RawConnection;
+  raw.__knex__disposed = new Error('statement timed out');
+  if (raw.connection?.stream) raw.connection.stream.destroy();
+  else void raw.end();
+}
+
+/**
+ * knex's pg client with every statement and every connection wait bounded
+ * by `timeoutMs`, as mysql.ts does for MySQL: a statement with no answer in
+ * time ends its connection and fails as ServiceUnavailable (a 503 with
+ * Retry-After), never as the driver's bare error (a 500).
+ */
+function boundedClient(timeoutMs: number) {
+  return class BoundedPG extends ClientPG {
+    /** Read by hotStatement (knex.ts), which runs prepared statements past knex. */
+    readonly timeoutMs = timeoutMs;
+
+    override _query(connection: unknown, obj: unknown) {
+      return bounded(super._query(connection, obj), { timeoutMs, outOfReach, end: () => endNow(connection) });
+    }
+
+    override acquireConnection() {
+      return Promise.resolve(super.acquireConnection()).catch((err: unknown) => {
+        throw unavailableIf(err, outOfReach, timeoutMs);
+      });
+    }
+  };
+}
 
 export const postgres: Dialect = {
   name: 'postgres',
@@ -43,12 +81,13 @@ export const postgres: Dialect = {
   schemes: ['postgres:', 'postgresql:'],
   // Every statement, connect and wait for a pooled connection bounded by `timeoutMs` (a 503 past it).
   knexConfig: (url, { timeoutMs }) => ({
-    client: 'pg',
+    client: boundedClient(timeoutMs),
     acquireConnectionTimeout: timeoutMs,
-    connection: { connectionString: url, types, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs },
+    connection: { connectionString: url, types, connectionTimeoutMillis: timeoutMs },
     pool: { min: 0, max: 10 },
   }),
   isOutOfReach: outOfReach,
+  endNow,
   // 23505: unique_violation (primary keys included).
   isDuplicateKey: (err) => (err as { code?: string }).code === '23505',
   // serialization_failure, deadlock_detected.
