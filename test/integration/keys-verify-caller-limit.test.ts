@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, startServer, type TestServer } from '../helpers/server.js';
@@ -11,6 +12,8 @@ describe.each(DATABASES)("a resource server's own rate limit at /keys/verify on 
   let server: TestServer;
   let drop: () => Promise<void>;
   let key: string;
+  // The minute window never rolls over between a test's calls (a fixed window ending mid-test let a 4th call through).
+  const clock = manualClock();
 
   const verify = (rs: { id: string; secret: string }) =>
     fetch(`${server.url}/keys/verify`, {
@@ -26,10 +29,14 @@ describe.each(DATABASES)("a resource server's own rate limit at /keys/verify on 
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, {
-      plans: { pro: { api_access: true, max_keys: 10, rate_limits: [1000, 10000, 100000] } },
-      resource_server_rate_limits: [3, 1000, 10000],
-    });
+    server = await startServer(
+      created.url,
+      {
+        plans: { pro: { api_access: true, max_keys: 10, rate_limits: [1000, 10000, 100000] } },
+        resource_server_rate_limits: [3, 1000, 10000],
+      },
+      { clock },
+    );
     const teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     key = (await server.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read'] })).clientSecret!;
   });

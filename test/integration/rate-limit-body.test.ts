@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
@@ -17,6 +18,8 @@ describe.each(DATABASES)('one 429 body on every surface, on $name', (database) =
   let server: TestServer;
   let drop: () => Promise<void>;
   let teamId: number;
+  // The minute window never rolls over between a test's calls (a fixed window ending mid-test let a 4th call through).
+  const clock = manualClock();
 
   const newKey = async () => {
     const created = await server.keyport.clientService.createServiceAccount({
@@ -35,11 +38,15 @@ describe.each(DATABASES)('one 429 body on every surface, on $name', (database) =
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, {
-      admin_token: OPERATOR,
-      plans: { pro: { api_access: true, max_keys: 50, rate_limits: [3, 100, 1000] } },
-      auth_failures: { per_client: 3, per_address: 50, window_seconds: 300 },
-    });
+    server = await startServer(
+      created.url,
+      {
+        admin_token: OPERATOR,
+        plans: { pro: { api_access: true, max_keys: 50, rate_limits: [3, 100, 1000] } },
+        auth_failures: { per_client: 3, per_address: 50, window_seconds: 300 },
+      },
+      { clock },
+    );
     teamId = (await server.keyport.teamService.createTeam({ name: 'Pro', plan: 'pro' })).id;
   });
   beforeEach(async () => {

@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
@@ -25,6 +26,8 @@ describe.each(TARGETS)('limits shared by a team on $database.name, Redis: $redis
   let second: TestServer;
   let drop: () => Promise<void>;
   let rs: { id: string; secret: string };
+  // The minute window never rolls over between a test's calls (a fixed window ending mid-test let a 4th call through).
+  const clock = manualClock();
 
   const newKey = async (teamId: number, environment = 'prod') => {
     const created = await server.keyport.clientService.createServiceAccount({
@@ -53,12 +56,16 @@ describe.each(TARGETS)('limits shared by a team on $database.name, Redis: $redis
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings(redis));
-    second = await startServer(created.url, {
-      ...settings(redis),
-      redis_key_prefix: server.config.redisKeyPrefix,
-      keys_dir: server.config.keysDir,
-    });
+    server = await startServer(created.url, settings(redis), { clock });
+    second = await startServer(
+      created.url,
+      {
+        ...settings(redis),
+        redis_key_prefix: server.config.redisKeyPrefix,
+        keys_dir: server.config.keysDir,
+      },
+      { clock },
+    );
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
   });
