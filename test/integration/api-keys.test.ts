@@ -1,8 +1,12 @@
+import { manualClock } from '../../src/clock.js';
 import bcrypt from 'bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { hasValidChecksum } from '../../src/clients/secrets.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const OPERATOR = 'v'.repeat(40);
 const settings = {
@@ -43,8 +47,8 @@ describe.each(DATABASES)('API keys used directly, on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
-    second = await startServer(created.url, { ...settings, keys_dir: server.config.keysDir });
+    server = await startServer(created.url, settings, { clock: pinnedClock });
+    second = await startServer(created.url, { ...settings, keys_dir: server.config.keysDir }, { clock: pinnedClock });
     teamId = (await server.keyport.teamService.createTeam({ name: 'BugBrain customer', plan: 'pro' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };

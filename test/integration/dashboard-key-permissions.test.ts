@@ -1,7 +1,11 @@
+import { manualClock } from '../../src/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, startServer, type TestServer } from '../helpers/server.js';
 import { Browser, csrfOf } from '../helpers/auth-flow.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const PASSWORD = 'Dashboard-Perms-1';
 
@@ -60,19 +64,23 @@ describe.each(DATABASES)('roles and permissions in the dashboard on $name', (dat
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, {
-      plans: {
-        pro: { api_access: true, max_keys: 100 },
-        shared: { api_access: true, max_keys: 100, limit_per: 'team', rate_limits: [7, 70, 700] },
+    server = await startServer(
+      created.url,
+      {
+        plans: {
+          pro: { api_access: true, max_keys: 100 },
+          shared: { api_access: true, max_keys: 100, limit_per: 'team', rate_limits: [7, 70, 700] },
+        },
+        permissions: {
+          'projects:read': 'Read projects',
+          'projects:write': 'Change projects',
+          'test_runs:read': 'Read test runs',
+          'test_runs:write': 'Report test runs',
+        },
+        roles: { qa_lead: { name: 'QA lead', permissions: ['projects:read', 'test_runs:*'] } },
       },
-      permissions: {
-        'projects:read': 'Read projects',
-        'projects:write': 'Change projects',
-        'test_runs:read': 'Read test runs',
-        'test_runs:write': 'Report test runs',
-      },
-      roles: { qa_lead: { name: 'QA lead', permissions: ['projects:read', 'test_runs:*'] } },
-    });
+      { clock: pinnedClock },
+    );
     const { teamService, clientService } = server.keyport;
     teamId = (await teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     otherTeam = (await teamService.createTeam({ name: 'Globex', plan: 'shared' })).id;

@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -6,6 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 /**
  * Issue 28 item 2 at the gateway check: a route's required permissions, from
@@ -36,14 +40,18 @@ describe('the gateway check and required permissions', () => {
 
   beforeAll(async () => {
     const { url } = await sqlite.create();
-    keyport = await startServer(url, {
-      plans: {
-        pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
-        tiny: { api_access: true, max_keys: 10, rate_limits: [1, 1000, 10_000] },
+    keyport = await startServer(
+      url,
+      {
+        plans: {
+          pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
+          tiny: { api_access: true, max_keys: 10, rate_limits: [1, 1000, 10_000] },
+        },
+        admin_token: OPERATOR,
+        permissions: { 'test_runs:read': 'read runs', 'test_runs:write': 'report runs', 'projects:read': 'see' },
       },
-      admin_token: OPERATOR,
-      permissions: { 'test_runs:read': 'read runs', 'test_runs:write': 'report runs', 'projects:read': 'see' },
-    });
+      { clock: pinnedClock },
+    );
     teamId = (await keyport.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };

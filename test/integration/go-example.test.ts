@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,9 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 /**
  * Issue 27 item 4: a resource server outside Node, without a proxy. The Go example in
@@ -30,12 +34,16 @@ describe('the Go example (examples/go)', () => {
   beforeAll(async () => {
     const created = await DATABASES[0]!.create();
     drop = created.drop;
-    keyport = await startServer(created.url, {
-      plans: {
-        pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
-        tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+    keyport = await startServer(
+      created.url,
+      {
+        plans: {
+          pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
+          tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+        },
       },
-    });
+      { clock: pinnedClock },
+    );
     teamId = (await keyport.keyport.teamService.createTeam({ name: 'Go', plan: 'pro' })).id;
     const rs = await keyport.keyport.clientService.createResourceServer({ name: 'hello-go' });
     built = mkdtempSync(join(tmpdir(), 'keyport-go-'));

@@ -1,9 +1,13 @@
+import { manualClock } from '../../src/clock.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 /**
  * Issue 27 item 3: a client's calls made with its OAuth access token spend
@@ -113,8 +117,8 @@ describe.each(DATABASES)('plan budgets for access tokens at the guard, on $name'
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    a = await startServer(created.url, settings);
-    b = await startServer(created.url, { ...settings, keys_dir: a.config.keysDir });
+    a = await startServer(created.url, settings, { clock: pinnedClock });
+    b = await startServer(created.url, { ...settings, keys_dir: a.config.keysDir }, { clock: pinnedClock });
     const r = await a.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
     const j = await a.keyport.clientService.createResourceServer({ name: 'jwt-api', accessTokenFormat: 'jwt' });

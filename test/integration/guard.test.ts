@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -7,6 +8,9 @@ import { keyportGuard, isPlausibleKey } from '@keyport/guard';
 import { DATABASES } from '../helpers/databases.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { freePort } from '../helpers/cli.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 /** A GET with any headers (several of one name too), from a real client. */
 function get(url: string, headers: Array<[string, string]> = [], method = 'GET') {
@@ -54,12 +58,16 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    keyport = await startServer(created.url, {
-      plans: {
-        pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
-        tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+    keyport = await startServer(
+      created.url,
+      {
+        plans: {
+          pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
+          tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
+        },
       },
-    });
+      { clock: pinnedClock },
+    );
     teamId = (await keyport.keyport.teamService.createTeam({ name: 'Bug0', plan: 'pro' })).id;
     const rs = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
     // The guard reaches keyport through a forwarding proxy that counts its round trips.

@@ -1,6 +1,10 @@
+import { manualClock } from '../../src/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const OPERATOR = 'o'.repeat(40);
 const settings = {
@@ -51,7 +55,7 @@ describe.each(DATABASES)('the order of the key checks, on $name', (database) => 
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
+    server = await startServer(created.url, settings, { clock: pinnedClock });
     for (const plan of ['pro', 'tight'])
       teams[plan] = (await server.keyport.teamService.createTeam({ name: plan, plan })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });

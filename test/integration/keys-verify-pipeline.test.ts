@@ -1,8 +1,12 @@
+import { manualClock } from '../../src/clock.js';
 import bcrypt from 'bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
 import { hasValidChecksum } from '../../src/clients/secrets.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const settings = {
   key_prefix: 'bugbrain',
@@ -52,7 +56,7 @@ describe.each(DATABASES)('the /keys/verify pipeline, on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
+    server = await startServer(created.url, settings, { clock: pinnedClock });
     pro = (await server.keyport.teamService.createTeam({ name: 'Pro', plan: 'pro' })).id;
     tight = (await server.keyport.teamService.createTeam({ name: 'Tight', plan: 'tight' })).id;
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });

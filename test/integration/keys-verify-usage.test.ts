@@ -1,6 +1,10 @@
+import { manualClock } from '../../src/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const settings = {
   plans: {
@@ -52,7 +56,7 @@ describe.each(DATABASES)('usage counted per /keys/verify outcome, on $name', (da
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
+    server = await startServer(created.url, settings, { clock: pinnedClock });
     const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
     rs = { id: r.client.client_id, secret: r.clientSecret! };
   });

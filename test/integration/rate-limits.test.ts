@@ -1,7 +1,11 @@
+import { manualClock } from '../../src/clock.js';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 const OPERATOR = 'x'.repeat(40);
 const settings = {
@@ -65,8 +69,8 @@ describe.each(DATABASES)('rate limits and brute-force protection on $name', (dat
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    server = await startServer(created.url, settings);
-    second = await startServer(created.url, { ...settings, keys_dir: server.config.keysDir });
+    server = await startServer(created.url, settings, { clock: pinnedClock });
+    second = await startServer(created.url, { ...settings, keys_dir: server.config.keysDir }, { clock: pinnedClock });
     teamId = (await server.keyport.teamService.createTeam({ name: 'Pro', plan: 'pro' })).id;
     bigTeam = (await server.keyport.teamService.createTeam({ name: 'Big', plan: 'big' })).id;
   });

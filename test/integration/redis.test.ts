@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/clock.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
@@ -5,6 +6,9 @@ import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { basic, postForm, startServer, type TestServer } from '../helpers/server.js';
+
+// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
+const pinnedClock = manualClock();
 
 /**
  * Issue 18: with REDIS_URL, hot state (failure throttles, shared
@@ -29,7 +33,7 @@ const settings = (prefix: string) => ({
 describe('without REDIS_URL, hot state stays in the database', () => {
   it('a token request counts the plan budget in plan_counters', async () => {
     const { url } = await DATABASES[0]!.create();
-    const server = await startServer(url);
+    const server = await startServer(url, {}, { clock: pinnedClock });
     try {
       const teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
       const key = await server.keyport.clientService.createServiceAccount({ teamId });
@@ -70,8 +74,8 @@ describe.each(TARGETS)('with Redis, on $name', (database) => {
   beforeAll(async () => {
     const created = await database.create();
     drop = created.drop;
-    a = await startServer(created.url, settings(prefix));
-    b = await startServer(created.url, { ...settings(prefix), keys_dir: a.config.keysDir });
+    a = await startServer(created.url, settings(prefix), { clock: pinnedClock });
+    b = await startServer(created.url, { ...settings(prefix), keys_dir: a.config.keysDir }, { clock: pinnedClock });
     redis = new Redis(REDIS!);
     teamId = (await a.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
     const r = await a.keyport.clientService.createResourceServer({ name: 'api' });
