@@ -113,7 +113,7 @@ export async function createKeyport(
 ): Promise<Keyport> {
   const logger = createLogger(config, logOutput);
   const services = await openServices(config, { clock: given });
-  const usage = createUsageRecorder(createSqlUsageCounts(services.db), {
+  const usage = createUsageRecorder(createSqlUsageCounts(services.db, services.clock), {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>
       logger.error({ err: { message: err.message } }, 'writing key usage failed; retrying with the next flush'),
@@ -131,7 +131,7 @@ export async function createKeyport(
   const windowCounters = redis
     ? windowCountersWithFallback(redis.breaker, createRedisWindowCounters(redis.client), databaseCounters)
     : databaseCounters;
-  const keyUsageStore = createSqlKeyUsage(services.db);
+  const keyUsageStore = createSqlKeyUsage(services.db, services.clock);
   const keyUsage = createKeyUsage(keyUsageStore, {
     flushEveryMs: config.usageFlushSeconds * 1000,
     onError: (err) =>

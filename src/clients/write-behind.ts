@@ -19,7 +19,7 @@ export interface WriteBehind<E> {
   add(key: string, entry: E): void;
   /** Writes everything added so far (after any flush still running). */
   flush(): Promise<void>;
-  /** Stops the timer and writes what is left: a clean shutdown loses nothing. */
+  /** Stops the timer and writes what is left: a clean shutdown loses nothing while the database answers. */
   close(): Promise<void>;
   /** What could not be written yet, by `weigh`: waiting, in a write not finished, or dropped. */
   readonly unwritten: number;
@@ -106,8 +106,8 @@ export function createWriteBehind<E>({
   return {
     add(key, entry) {
       keep(key, entry);
-      // Full: write now rather than at the next tick, unless a write is already on its way.
-      if (pending.size >= maxEntries && flushes === 0) void flush();
+      // Full (counting a failed batch waiting for its retry): write now rather than at the next tick, unless a write is already on its way.
+      if (pending.size + (unsure?.entries.size ?? 0) >= maxEntries && flushes === 0) void flush();
     },
     flush,
     async close() {

@@ -82,4 +82,27 @@ describe('the write-behind buffer', () => {
     expect(last.batch).toEqual({ a: 1, b: 1 });
     expect(last.id).not.toBe(first.id);
   });
+
+  it('full counts a failed batch waiting for its retry: reaching maxEntries with it starts a write at once', async () => {
+    let fail = true;
+    const written: string[][] = [];
+    const buffer = createWriteBehind<Count>({
+      write: async (batch) => {
+        if (fail) throw new Error('database away');
+        written.push([...batch.keys()]);
+      },
+      merge,
+      flushEveryMs: 60_000,
+      maxEntries: 3,
+    });
+    buffer.add('a', { n: 1 });
+    buffer.add('b', { n: 1 });
+    await buffer.flush();
+    fail = false;
+    buffer.add('c', { n: 1 }); // 2 waiting for their retry + 1: full
+    for (let i = 0; i < 5 && written.length < 2; i++) await new Promise((r) => setImmediate(r));
+    expect(written).toEqual([['a', 'b'], ['c']]);
+    expect(buffer.dropped).toBe(0);
+    await buffer.close();
+  });
 });

@@ -7,6 +7,7 @@ import {
   type UsageOutcome,
 } from '../../clients/key-usage-store.js';
 import { deleteInBatches } from './batched-delete.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { dialectOf, type Db } from './knex.js';
 import { writeOnce } from './written-batches.js';
 
@@ -18,7 +19,7 @@ const PER_STATEMENT = 200;
 type Num = number | string;
 
 /** Key usage in `key_usage_hourly` and `key_usage_addresses`, each batch one transaction of upserts, once per id. */
-export function createSqlKeyUsage(db: Db): KeyUsageStore {
+export function createSqlKeyUsage(db: Db, clock: Clock = systemClock): KeyUsageStore {
   const d = dialectOf(db);
   const addHours = `${d.onConflictUpdate(['client_id', 'hour'])} ${OUTCOMES.map((o) => `${o} = ${HOURLY}.${o} + ${d.inserted(o)}`).join(', ')}`;
   const addAddresses =
@@ -29,30 +30,35 @@ export function createSqlKeyUsage(db: Db): KeyUsageStore {
 
   return {
     async add(hours, addresses, batchId) {
-      await writeOnce(db, batchId, async (trx) => {
-        for (const part of chunks(hours, PER_STATEMENT)) {
-          await trx.raw(
-            `INSERT INTO ${HOURLY} (client_id, hour, ${OUTCOMES.join(', ')}) VALUES ${part.map(() => `(?, ?, ${OUTCOMES.map(() => '?').join(', ')})`).join(', ')} ${addHours}`,
-            part.flatMap(({ clientId, hour, counts }) => [clientId, hour, ...OUTCOMES.map((o) => counts[o])]),
-          );
-        }
-        for (const part of chunks(addresses, PER_STATEMENT)) {
-          await trx.raw(
-            `INSERT INTO ${ADDRESSES} (client_id, address, first_seen, last_seen, count) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')} ${addAddresses}`,
-            part.flatMap(({ clientId, address, first, last, count }) => [clientId, address, first, last, count]),
-          );
-        }
-        // Keep the most recent addresses of each key written to.
-        for (const clientId of new Set(addresses.map((a) => a.clientId))) {
-          const old = (await trx(ADDRESSES)
-            .where({ client_id: clientId })
-            .orderBy('last_seen', 'desc')
-            .offset(ADDRESSES_KEPT)
-            .limit(1000)
-            .pluck('address')) as string[];
-          if (old.length) await trx(ADDRESSES).where({ client_id: clientId }).whereIn('address', old).delete();
-        }
-      });
+      await writeOnce(
+        db,
+        batchId,
+        async (trx) => {
+          for (const part of chunks(hours, PER_STATEMENT)) {
+            await trx.raw(
+              `INSERT INTO ${HOURLY} (client_id, hour, ${OUTCOMES.join(', ')}) VALUES ${part.map(() => `(?, ?, ${OUTCOMES.map(() => '?').join(', ')})`).join(', ')} ${addHours}`,
+              part.flatMap(({ clientId, hour, counts }) => [clientId, hour, ...OUTCOMES.map((o) => counts[o])]),
+            );
+          }
+          for (const part of chunks(addresses, PER_STATEMENT)) {
+            await trx.raw(
+              `INSERT INTO ${ADDRESSES} (client_id, address, first_seen, last_seen, count) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')} ${addAddresses}`,
+              part.flatMap(({ clientId, address, first, last, count }) => [clientId, address, first, last, count]),
+            );
+          }
+          // Keep the most recent addresses of each key written to.
+          for (const clientId of new Set(addresses.map((a) => a.clientId))) {
+            const old = (await trx(ADDRESSES)
+              .where({ client_id: clientId })
+              .orderBy('last_seen', 'desc')
+              .offset(ADDRESSES_KEPT)
+              .limit(1000)
+              .pluck('address')) as string[];
+            if (old.length) await trx(ADDRESSES).where({ client_id: clientId }).whereIn('address', old).delete();
+          }
+        },
+        clock,
+      );
     },
 
     async hourly(clientId, fromHour, to) {

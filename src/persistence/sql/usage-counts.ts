@@ -1,4 +1,5 @@
 import type { UsageCountStore } from '../../clients/usage.js';
+import { systemClock, type Clock } from '../../clock.js';
 import type { Db } from './knex.js';
 import { writeOnce } from './written-batches.js';
 
@@ -12,28 +13,35 @@ const PER_STATEMENT = 300;
  * inserted by hand with no created time takes its first recorded use as one.
  * A batch is added once per id, however often it is written (written-batches.ts).
  */
-export function createSqlUsageCounts(db: Db): UsageCountStore {
+export function createSqlUsageCounts(db: Db, clock: Clock = systemClock): UsageCountStore {
   return {
     async add(batch, batchId) {
-      await writeOnce(db, batchId, async (trx) => {
-        for (let i = 0; i < batch.length; i += PER_STATEMENT) {
-          const part = batch.slice(i, i + PER_STATEMENT);
-          const count = part.map(() => 'WHEN ? THEN ?').join(' ');
-          const latest = part
-            .map(() => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)')
-            .join(' ');
-          const first = part.map(() => 'WHEN ? THEN ?').join(' ');
-          await trx.raw(
-            `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END), created_at = COALESCE(created_at, CASE client_id ${first} ELSE created_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
-            [
-              ...part.flatMap((u) => [u.clientId, u.count]),
-              ...part.flatMap((u) => [u.clientId, u.lastUsedAt, u.lastUsedAt]),
-              ...part.flatMap((u) => [u.clientId, u.lastUsedAt]),
-              ...part.map((u) => u.clientId),
-            ],
-          );
-        }
-      });
+      await writeOnce(
+        db,
+        batchId,
+        async (trx) => {
+          for (let i = 0; i < batch.length; i += PER_STATEMENT) {
+            const part = batch.slice(i, i + PER_STATEMENT);
+            const count = part.map(() => 'WHEN ? THEN ?').join(' ');
+            const latest = part
+              .map(
+                () => 'WHEN ? THEN (CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END)',
+              )
+              .join(' ');
+            const first = part.map(() => 'WHEN ? THEN ?').join(' ');
+            await trx.raw(
+              `UPDATE o_auth_clients SET usage_count = usage_count + (CASE client_id ${count} ELSE 0 END), last_used_at = (CASE client_id ${latest} ELSE last_used_at END), created_at = COALESCE(created_at, CASE client_id ${first} ELSE created_at END) WHERE client_id IN (${part.map(() => '?').join(', ')})`,
+              [
+                ...part.flatMap((u) => [u.clientId, u.count]),
+                ...part.flatMap((u) => [u.clientId, u.lastUsedAt, u.lastUsedAt]),
+                ...part.flatMap((u) => [u.clientId, u.lastUsedAt]),
+                ...part.map((u) => u.clientId),
+              ],
+            );
+          }
+        },
+        clock,
+      );
     },
   };
 }

@@ -33,7 +33,9 @@ const outOfReach = (err: unknown) => {
     OUT_OF_REACH.has(e?.code ?? '') ||
     (e?.code ?? '').startsWith('08') ||
     e?.name === 'KnexTimeoutError' ||
-    /^(Connection terminated|Query read timeout|timeout expired)/.test(e?.message ?? '')
+    /^(Connection terminated|Query read timeout|timeout expired|Client was closed and is not queryable)/.test(
+      e?.message ?? '',
+    )
   );
 };
 
