@@ -194,7 +194,8 @@ describe.each(DATABASES)('API keys used directly, on $name', (database) => {
         await postForm(
           `${second.url}/token`,
           { grant_type: 'client_credentials' },
-          { authorization: basic(key.id, `${key.secret.slice(0, -1)}x`) },
+          // Another last character: a fixed one would be the secret's own one time in 58.
+          { authorization: basic(key.id, `${key.secret.slice(0, -1)}${key.secret.endsWith('x') ? 'y' : 'x'}`) },
         )
       ).status,
     ).toBe(401);
