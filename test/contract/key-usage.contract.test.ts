@@ -55,6 +55,43 @@ describe.each(TARGETS)('key usage store contract on $name', (target) => {
     );
   });
 
+  it('a batch prunes only the keys past the limit, and costs a few statements, not one per key', async () => {
+    // Key "over" holds ADDRESSES_KEPT addresses already; the batch brings it 3 more (the oldest 3 go) and 300 other keys one each.
+    const address = (clientId: string, i: number) => ({
+      clientId,
+      address: `203.0.113.${i}`,
+      first: T0 + i,
+      last: T0 + i,
+      count: 1,
+    });
+    await open.store.add(
+      [],
+      Array.from({ length: ADDRESSES_KEPT }, (_, i) => address('over', i)),
+      randomUUID(),
+    );
+    const statements: string[] = [];
+    const seen = (q: { sql: string }) => statements.push(q.sql);
+    open.db!.on('query', seen);
+    try {
+      await open.store.add(
+        [],
+        [
+          ...Array.from({ length: 3 }, (_, i) => address('over', ADDRESSES_KEPT + i)),
+          ...Array.from({ length: 300 }, (_, i) => address(`one-${i}`, 1)),
+        ],
+        randomUUID(),
+      );
+    } finally {
+      open.db!.off('query', seen);
+    }
+    const over = await open.store.addresses('over', 100);
+    expect(over.map((a) => a.address)).toEqual(
+      Array.from({ length: ADDRESSES_KEPT }, (_, i) => `203.0.113.${ADDRESSES_KEPT + 2 - i}`),
+    );
+    expect(await open.store.addresses('one-299', 100)).toEqual([address('one-299', 1)]);
+    expect(statements.length).toBeLessThanOrEqual(10);
+  });
+
   it('the recorder counts by hour and outcome, written in one batch, read hourly or daily', async () => {
     const clock = manualClock((T0 + 10) * 1000);
     const usage = createKeyUsage(open.store, { clock, flushEveryMs: 60_000 });

@@ -6,6 +6,9 @@ import { createSqlUsageCounts } from '../../src/persistence/sql/usage-counts.js'
 import { deleteOldWrittenBatches, WRITTEN_BATCHES_KEPT_SECONDS } from '../../src/persistence/sql/written-batches.js';
 import { anotherProcess, storeTargets, type OpenStore } from './targets.js';
 
+/** More clients than one statement writes (300). */
+const MANY = 650;
+
 const TARGETS = storeTargets<UsageCountStore>('usage counts', { sql: (db) => createSqlUsageCounts(db) });
 
 describe.each(TARGETS)('usage count store contract on $name', (target) => {
@@ -16,7 +19,12 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
     open = await target.open();
     // As a runbook inserts a client: every other column has a default.
     await open.db!('o_auth_clients').insert(
-      ['busy', 'a', 'b', 'kept', 'twice', 'swept'].map((client_id) => ({ client_id })),
+      ['busy', 'a', 'b', 'kept', 'twice', 'swept', 'made'].map((client_id) => ({ client_id })),
+    );
+    await open.db!.batchInsert(
+      'o_auth_clients',
+      Array.from({ length: MANY }, (_, i) => ({ client_id: `many-${i}`, created_at: 100 })),
+      200,
     );
   });
   afterAll(async () => open?.close());
@@ -43,6 +51,42 @@ describe.each(TARGETS)('usage count store contract on $name', (target) => {
     await open.store.add([{ clientId: 'a', count: 1, lastUsedAt: 4 }], randomUUID());
     expect(await row('a')).toEqual({ usage_count: 3, last_used_at: 5 });
     expect(await row('b')).toEqual({ usage_count: 3, last_used_at: 7 });
+  });
+
+  it(`a batch of ${MANY} clients writes each its own count and latest time, in a few statements`, async () => {
+    const statements: string[] = [];
+    const seen = (q: { sql: string }) => statements.push(q.sql);
+    open.db!.on('query', seen);
+    try {
+      await open.store.add(
+        Array.from({ length: MANY }, (_, i) => ({ clientId: `many-${i}`, count: i + 1, lastUsedAt: 1000 + i })),
+        randomUUID(),
+      );
+    } finally {
+      open.db!.off('query', seen);
+    }
+    const rows = await open.db!('o_auth_clients')
+      .where('client_id', 'like', 'many-%')
+      .select('client_id', 'usage_count', 'last_used_at', 'created_at');
+    expect(rows).toHaveLength(MANY);
+    for (const row of rows) {
+      const i = Number(String(row.client_id).slice('many-'.length));
+      expect([Number(row.usage_count), Number(row.last_used_at), Number(row.created_at)]).toEqual([
+        i + 1,
+        1000 + i,
+        100,
+      ]);
+    }
+    // One UPDATE per 300 clients, the batch's id, and the transaction: not one statement per client.
+    expect(statements.length).toBeLessThanOrEqual(8);
+  });
+
+  it('a row inserted by hand with no created time takes its first recorded use as one, and keeps it', async () => {
+    const created = () => open.db!('o_auth_clients').where({ client_id: 'made' }).first('created_at');
+    await open.store.add([{ clientId: 'made', count: 1, lastUsedAt: 50 }], randomUUID());
+    await open.store.add([{ clientId: 'made', count: 1, lastUsedAt: 60 }], randomUUID());
+    expect(Number((await created()).created_at)).toBe(50);
+    expect(await row('made')).toEqual({ usage_count: 2, last_used_at: 60 });
   });
 
   it('the recorder keeps what a refused write could not write and writes it with the next flush, once', async () => {

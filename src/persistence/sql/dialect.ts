@@ -64,6 +64,11 @@ export interface Dialect {
   capture?(name: string, expr: string): string;
   /** The statement that reads session variables `names` back, one column each. */
   readCaptured?(names: readonly string[]): string;
+  /**
+   * Whether `UPDATE t SET … FROM (VALUES (…), …) AS v WHERE t.k = v.column1`
+   * updates each row from its own tuple (SQLite, PostgreSQL; MySQL has no such form).
+   */
+  readonly updatesFromValues: boolean;
   /** `(a, b) IN …` over row constructors `tuples` (`(?, ?), (?, ?)`). */
   rowsIn(tuples: string): string;
 }

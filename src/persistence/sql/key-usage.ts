@@ -46,8 +46,19 @@ export function createSqlKeyUsage(db: Db, clock: Clock = systemClock): KeyUsageS
               part.flatMap(({ clientId, address, first, last, count }) => [clientId, address, first, last, count]),
             );
           }
-          // Keep the most recent addresses of each key written to.
-          for (const clientId of new Set(addresses.map((a) => a.clientId))) {
+          // Keep the most recent addresses of each key written to. Which keys are past the limit is one
+          // question per chunk of keys (a flush writes hundreds, and most hold a few addresses).
+          const over: string[] = [];
+          for (const part of chunks([...new Set(addresses.map((a) => a.clientId))], PER_STATEMENT)) {
+            over.push(
+              ...((await trx(ADDRESSES)
+                .whereIn('client_id', part)
+                .groupBy('client_id')
+                .havingRaw('COUNT(*) > ?', [ADDRESSES_KEPT])
+                .pluck('client_id')) as string[]),
+            );
+          }
+          for (const clientId of over) {
             const old = (await trx(ADDRESSES)
               .where({ client_id: clientId })
               .orderBy('last_seen', 'desc')

@@ -135,5 +135,6 @@ export const mysql: Dialect = {
   capture: (name, expr) => `(@${name} := ${expr})`,
   readCaptured: (names) => `SELECT ${names.map((n) => `@${n} AS ${n}`).join(', ')}`,
   // Row constructors read by the primary key.
+  updatesFromValues: false,
   rowsIn: (tuples) => `IN (${tuples})`,
 };

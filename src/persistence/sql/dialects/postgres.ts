@@ -104,6 +104,7 @@ export const postgres: Dialect = {
   // "ON CONFLICT DO UPDATE command cannot affect row a second time".
   upsertRepeats: false,
   returningId: true,
+  updatesFromValues: true,
   rowsIn: (tuples) => `IN (${tuples})`,
   quote: (identifier) => `"${identifier}"`,
   rawRows: (result) => (result as { rows: unknown[] }).rows,

@@ -117,5 +117,6 @@ export const sqlite: Dialect = {
   least: (a, b) => `MIN(${a}, ${b})`,
   upsertReturns: true,
   // SQLite compares row values against a VALUES list.
+  updatesFromValues: true,
   rowsIn: (tuples) => `IN (VALUES ${tuples})`,
 };
