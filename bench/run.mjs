@@ -351,7 +351,7 @@ async function compare(
   label,
   systems,
   specFor,
-  { warmupSeconds = 2, warmupBound = 240, during, measured = 'keyport' } = {},
+  { warmupSeconds = 2, warmupBound = 240, during, measured = 'keyport', roundWarmupSeconds = 0 } = {},
 ) {
   for (const system of systems) {
     const started = Date.now();
@@ -374,6 +374,9 @@ async function compare(
   for (let r = 0; r < ROUNDS; r++) {
     for (const system of systems) {
       const spec = await specFor(system, r);
+      // The guard scenarios: leases end while the other system's round runs, so each round is
+      // preceded by unmeasured load, as the first is by the warm-up (busy keys, in steady use).
+      if (roundWarmupSeconds) await runLoad(system.url, spec, roundWarmupSeconds);
       const stopDuring = during ? await during(system) : undefined;
       const stopMeter = system.name === measured && meter ? await meter.start() : undefined;
       const res = summarize(await runLoad(system.url, spec));
@@ -552,6 +555,36 @@ async function main() {
     });
   }
 
+  /** keyport's answers by route so far (its /metrics), summed over methods and statuses. */
+  const keyportRequests = async () => {
+    const by = {};
+    const text = await (await fetch(`${keyport.url}/metrics`)).text();
+    for (const m of text.matchAll(/keyport_http_requests_total\{([^}]*)\} (\d+)/g)) {
+      const route = /route="([^"]*)"/.exec(m[1])?.[1] ?? '?';
+      by[route] = (by[route] ?? 0) + Number(m[2]);
+    }
+    return by;
+  };
+  /** A `during` for compare(): keyport's answers by route while the guarded system's round ran. */
+  const countKeyport = (measured) => async (system) => {
+    if (system.name !== measured) return undefined;
+    const before = await keyportRequests();
+    return async () => {
+      const after = await keyportRequests();
+      return Object.fromEntries(
+        Object.entries(after)
+          .map(([route, n]) => [route, n - (before[route] ?? 0)])
+          .filter(([route, n]) => n > 0 && route !== '/metrics'),
+      );
+    };
+  };
+  /** Logs what keyport answered per 1,000 calls of the last round (round trips, usage reports). */
+  const logKeyportRequests = (label, round) => {
+    const per = (n) => ((1000 * n) / Math.max(1, round.ok)).toFixed(1);
+    const routes = Object.entries(round.during ?? {}).map(([route, n]) => `${route} ${per(n)}`);
+    log(`  ${label} · keyport's answers per 1,000 calls (last round): ${routes.join(', ') || 'none'}`);
+  };
+
   if (!flags.only || flags.only.split(',').includes('f')) {
     const hello = (name, port, guarded) =>
       startHello(
@@ -574,7 +607,13 @@ async function main() {
       method: 'GET',
       requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
     });
-    const result = await compare('f', pair, spec, { warmupSeconds: 3, measured: 'guarded' });
+    const result = await compare('f', pair, spec, {
+      warmupSeconds: 3,
+      roundWarmupSeconds: 3,
+      measured: 'guarded',
+      during: countKeyport('guarded'),
+    });
+    logKeyportRequests('f', result.guarded.rounds.at(-1));
     results.push({
       name: 'f',
       title,
@@ -608,7 +647,13 @@ async function main() {
       method: 'GET',
       requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
     });
-    const result = await compare('g', pair, spec, { warmupSeconds: 3, measured: 'checked' });
+    const result = await compare('g', pair, spec, {
+      warmupSeconds: 3,
+      roundWarmupSeconds: 3,
+      measured: 'checked',
+      during: countKeyport('checked'),
+    });
+    logKeyportRequests('g', result.checked.rounds.at(-1));
     // Where (g)'s time goes: the check called straight, as nginx calls it, with no nginx in front.
     const alone = summarize(
       await runLoad('http://127.0.0.1:4812', {
@@ -659,7 +704,13 @@ async function main() {
       method: 'GET',
       requests: () => cycling(tokens, (token) => ({ headers: { authorization: `Bearer ${token}` } })),
     });
-    const result = await compare('h', pair, spec, { warmupSeconds: 3, measured: 'jwt' });
+    const result = await compare('h', pair, spec, {
+      warmupSeconds: 3,
+      roundWarmupSeconds: 3,
+      measured: 'jwt',
+      during: countKeyport('jwt'),
+    });
+    logKeyportRequests('h', result.jwt.rounds.at(-1));
     results.push({
       name: 'h',
       title,
