@@ -374,8 +374,6 @@ async function compare(
   for (let r = 0; r < ROUNDS; r++) {
     for (const system of systems) {
       const spec = await specFor(system, r);
-      // The guard scenarios: leases end while the other system's round runs, so each round is
-      // preceded by unmeasured load, as the first is by the warm-up (busy keys, in steady use).
       if (roundWarmupSeconds) await runLoad(system.url, spec, roundWarmupSeconds);
       const stopDuring = during ? await during(system) : undefined;
       const stopMeter = system.name === measured && meter ? await meter.start() : undefined;
@@ -578,11 +576,23 @@ async function main() {
       );
     };
   };
-  /** Logs what keyport answered per 1,000 calls of the last round (round trips, usage reports). */
-  const logKeyportRequests = (label, round) => {
+  /**
+   * compare() for the guard scenarios: leases end while the other system's round runs, so each
+   * round follows unmeasured load, as the first does the warm-up (busy keys, in steady use); and
+   * what keyport answered per 1,000 calls of the last round (round trips, usage reports) is logged.
+   */
+  const compareGuarded = async (label, pair, spec, measured) => {
+    const result = await compare(label, pair, spec, {
+      warmupSeconds: 3,
+      roundWarmupSeconds: 3,
+      measured,
+      during: countKeyport(measured),
+    });
+    const round = result[measured].rounds.at(-1);
     const per = (n) => ((1000 * n) / Math.max(1, round.ok)).toFixed(1);
     const routes = Object.entries(round.during ?? {}).map(([route, n]) => `${route} ${per(n)}`);
     log(`  ${label} · keyport's answers per 1,000 calls (last round): ${routes.join(', ') || 'none'}`);
+    return result;
   };
 
   if (!flags.only || flags.only.split(',').includes('f')) {
@@ -607,13 +617,7 @@ async function main() {
       method: 'GET',
       requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
     });
-    const result = await compare('f', pair, spec, {
-      warmupSeconds: 3,
-      roundWarmupSeconds: 3,
-      measured: 'guarded',
-      during: countKeyport('guarded'),
-    });
-    logKeyportRequests('f', result.guarded.rounds.at(-1));
+    const result = await compareGuarded('f', pair, spec, 'guarded');
     results.push({
       name: 'f',
       title,
@@ -647,13 +651,7 @@ async function main() {
       method: 'GET',
       requests: () => cycling(f.apiKeys, (key) => ({ headers: { 'x-api-key': key } })),
     });
-    const result = await compare('g', pair, spec, {
-      warmupSeconds: 3,
-      roundWarmupSeconds: 3,
-      measured: 'checked',
-      during: countKeyport('checked'),
-    });
-    logKeyportRequests('g', result.checked.rounds.at(-1));
+    const result = await compareGuarded('g', pair, spec, 'checked');
     // Where (g)'s time goes: the check called straight, as nginx calls it, with no nginx in front.
     const alone = summarize(
       await runLoad('http://127.0.0.1:4812', {
@@ -704,13 +702,7 @@ async function main() {
       method: 'GET',
       requests: () => cycling(tokens, (token) => ({ headers: { authorization: `Bearer ${token}` } })),
     });
-    const result = await compare('h', pair, spec, {
-      warmupSeconds: 3,
-      roundWarmupSeconds: 3,
-      measured: 'jwt',
-      during: countKeyport('jwt'),
-    });
-    logKeyportRequests('h', result.jwt.rounds.at(-1));
+    const result = await compareGuarded('h', pair, spec, 'jwt');
     results.push({
       name: 'h',
       title,

@@ -1,15 +1,17 @@
-import { manualClock } from '../../src/clock.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-
-// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
-const pinnedClock = manualClock();
+import {
+  GATEWAY_BIN as BIN,
+  GATEWAY_PLANS,
+  startApiFixture,
+  startGatewayCheck,
+  type ApiFixture,
+  type Listening,
+} from '../helpers/api-fixture.js';
 
 /**
  * Issue 27, item 1: `keyport-guard serve` called the way Traefik's
@@ -18,22 +20,18 @@ const pinnedClock = manualClock();
  * check's status and body to the client, so it answers the real ones. And
  * the command's bad input: exit 2 with a message, nothing served.
  */
-const BIN = join(import.meta.dirname, '../../packages/guard/bin/keyport-guard.js');
-const sqlite = DATABASES.find((d) => d.name === 'sqlite')!;
 const OPERATOR = 'operator-token-for-the-gateway-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'keyport-gateway-check-'));
 
 describe('the gateway check, called as Traefik and Envoy call it', () => {
-  let keyport: TestServer;
-  let gateway: ChildProcess;
+  let fixture: ApiFixture;
+  let keyport: ApiFixture['keyport'];
+  let gateway: Listening;
   let check = '';
   let teamId: number;
-  let rs: { id: string; secret: string };
 
-  const newKey = async (scopes: string[], team = teamId) => {
-    const created = await keyport.keyport.clientService.createServiceAccount({ teamId: team, scopes });
-    return { id: created.client.client_id, secret: created.clientSecret! };
-  };
+  const newKey = (scopes: string[], team = teamId) => fixture.newKey(scopes, { teamId: team });
+
   const ask = async (path: string, headers: Record<string, string>, method = 'GET') => {
     const res = await fetch(`${check}${path}`, { method, headers });
     const text = await res.text();
@@ -41,47 +39,18 @@ describe('the gateway check, called as Traefik and Envoy call it', () => {
   };
 
   beforeAll(async () => {
-    const { url } = await sqlite.create();
-    keyport = await startServer(
-      url,
-      {
-        plans: {
-          pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
-          tiny: { api_access: true, max_keys: 10, rate_limits: [1, 1000, 10_000] },
-        },
-        admin_token: OPERATOR,
-      },
-      { clock: pinnedClock },
-    );
-    teamId = (await keyport.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
-    const r = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
-    rs = { id: r.client.client_id, secret: r.clientSecret! };
+    fixture = await startApiFixture({
+      settings: { plans: GATEWAY_PLANS, admin_token: OPERATOR },
+    });
+    ({ keyport, teamId } = fixture);
     const routes = join(dir, 'routes.json');
     writeFileSync(routes, JSON.stringify([{ method: 'POST', path: '/runs', scopes: ['api:write'] }]));
-    gateway = spawn(
-      process.execPath,
-      [BIN, 'serve', '--issuer', keyport.url, '--listen', '127.0.0.1:0', '--routes', routes],
-      {
-        env: { ...process.env, KEYPORT_CLIENT_ID: rs.id, KEYPORT_CLIENT_SECRET: rs.secret },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    check = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      gateway.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk;
-        const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (found) resolve(found[1]!);
-      });
-      gateway.on('exit', (code) => reject(new Error(`keyport-guard exited (${code})`)));
-    });
+    gateway = await startGatewayCheck(fixture, routes);
+    check = gateway.url;
   });
   afterAll(async () => {
-    if (gateway?.exitCode === null) {
-      gateway.kill('SIGTERM');
-      await once(gateway, 'exit');
-    }
-    await keyport?.close();
+    await gateway?.stop();
+    await fixture?.close();
   });
 
   it('Traefik ForwardAuth: the original method and path in X-Forwarded-*; real statuses and bodies', async () => {
@@ -144,8 +113,8 @@ describe('the gateway check, called as Traefik and Envoy call it', () => {
     const key = await newKey(['api:read']);
     const calls = 40;
     for (let i = 0; i < calls; i++) expect((await ask('/p', { 'x-api-key': key.secret })).status).toBe(200);
-    gateway.kill('SIGTERM');
-    const [code] = await once(gateway, 'exit');
+    gateway.child.kill('SIGTERM');
+    const [code] = await once(gateway.child, 'exit');
     expect(code).toBe(0);
     let usage = 0;
     for (let i = 0; i < 100 && usage < calls; i++) {

@@ -1,37 +1,31 @@
-import { manualClock } from '../../src/clock.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-
-// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
-const pinnedClock = manualClock();
+import {
+  GATEWAY_PLANS,
+  startApiFixture,
+  startGatewayCheck,
+  type ApiFixture,
+  type Listening,
+} from '../helpers/api-fixture.js';
 
 /**
  * Issue 28 item 2 at the gateway check: a route's required permissions, from
  * X-Keyport-Required-Permissions or the --routes table, are checked as the
  * guard checks them; the key's permissions go upstream in X-Keyport-Permissions.
  */
-const BIN = join(import.meta.dirname, '../../packages/guard/bin/keyport-guard.js');
-const sqlite = DATABASES.find((d) => d.name === 'sqlite')!;
 const OPERATOR = 'operator-token-for-the-gateway-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'keyport-gateway-perm-'));
 
 describe('the gateway check and required permissions', () => {
-  let keyport: TestServer;
-  let gateway: ChildProcess;
+  let fixture: ApiFixture;
+  let gateway: Listening;
   let check = '';
-  let teamId: number;
-  let rs: { id: string; secret: string };
 
-  const newKey = async (scopes: string[], permissions: string[] = [], roles: string[] = []) => {
-    const created = await keyport.keyport.clientService.createServiceAccount({ teamId, scopes, permissions, roles });
-    return { id: created.client.client_id, secret: created.clientSecret! };
-  };
+  const newKey = (scopes: string[], permissions: string[] = [], roles: string[] = []) =>
+    fixture.newKey(scopes, { permissions, roles });
+
   const ask = async (path: string, headers: Record<string, string>, method = 'GET') => {
     const res = await fetch(`${check}${path}`, { method, headers });
     const text = await res.text();
@@ -39,48 +33,21 @@ describe('the gateway check and required permissions', () => {
   };
 
   beforeAll(async () => {
-    const { url } = await sqlite.create();
-    keyport = await startServer(
-      url,
-      {
-        plans: {
-          pro: { api_access: true, max_keys: 100, rate_limits: [100_000, 1_000_000, 10_000_000] },
-          tiny: { api_access: true, max_keys: 10, rate_limits: [1, 1000, 10_000] },
-        },
+    fixture = await startApiFixture({
+      settings: {
+        plans: GATEWAY_PLANS,
         admin_token: OPERATOR,
         permissions: { 'test_runs:read': 'read runs', 'test_runs:write': 'report runs', 'projects:read': 'see' },
       },
-      { clock: pinnedClock },
-    );
-    teamId = (await keyport.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
-    const r = await keyport.keyport.clientService.createResourceServer({ name: 'api' });
-    rs = { id: r.client.client_id, secret: r.clientSecret! };
+    });
     const routes = join(dir, 'routes.json');
     writeFileSync(routes, JSON.stringify([{ method: 'POST', path: '/runs', permissions: ['test_runs:write'] }]));
-    gateway = spawn(
-      process.execPath,
-      [BIN, 'serve', '--issuer', keyport.url, '--listen', '127.0.0.1:0', '--routes', routes],
-      {
-        env: { ...process.env, KEYPORT_CLIENT_ID: rs.id, KEYPORT_CLIENT_SECRET: rs.secret },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    check = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      gateway.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk;
-        const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (found) resolve(found[1]!);
-      });
-      gateway.on('exit', (code) => reject(new Error(`keyport-guard exited (${code})`)));
-    });
+    gateway = await startGatewayCheck(fixture, routes);
+    check = gateway.url;
   });
   afterAll(async () => {
-    if (gateway?.exitCode === null) {
-      gateway.kill('SIGTERM');
-      await once(gateway, 'exit');
-    }
-    await keyport?.close();
+    await gateway?.stop();
+    await fixture?.close();
   });
 
   it('the routes table: a key without the permission gets 403 insufficient_permissions, one with it passes', async () => {

@@ -1,15 +1,15 @@
-import { manualClock } from '../../src/clock.js';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-
-// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
-const pinnedClock = manualClock();
+import {
+  EXAMPLE_PLANS,
+  spawnListening,
+  startApiFixture,
+  type ApiFixture,
+  type Listening,
+} from '../helpers/api-fixture.js';
 
 /**
  * Issue 27 item 4: a resource server outside Node, without a proxy. The Go example in
@@ -17,35 +17,20 @@ const pinnedClock = manualClock();
  * each call and maps the answer to the contract's, as the Python example does.
  */
 describe('the Go example (examples/go)', () => {
-  let keyport: TestServer;
-  let drop: () => Promise<void>;
-  let hello: ChildProcess;
+  let fixture: ApiFixture;
+  let hello: Listening;
+  let keyport: ApiFixture['keyport'];
+  let teamId: number;
   let built: string;
   let api: string;
-  let teamId: number;
 
-  const keyOf = async (scopes: string[], teamOf = teamId) => {
-    const made = await keyport.keyport.clientService.createServiceAccount({ teamId: teamOf, name: 'go', scopes });
-    return { id: made.client.client_id, secret: made.clientSecret! };
-  };
+  const keyOf = (scopes: string[], teamOf = teamId) => fixture.newKey(scopes, { teamId: teamOf, name: 'go' });
   const call = (path: string, headers: Record<string, string>, method = 'GET') =>
     fetch(`${api}${path}`, { method, headers });
 
   beforeAll(async () => {
-    const created = await DATABASES[0]!.create();
-    drop = created.drop;
-    keyport = await startServer(
-      created.url,
-      {
-        plans: {
-          pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
-          tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
-        },
-      },
-      { clock: pinnedClock },
-    );
-    teamId = (await keyport.keyport.teamService.createTeam({ name: 'Go', plan: 'pro' })).id;
-    const rs = await keyport.keyport.clientService.createResourceServer({ name: 'hello-go' });
+    fixture = await startApiFixture({ settings: { plans: EXAMPLE_PLANS }, team: 'Go', resourceServer: 'hello-go' });
+    ({ keyport, teamId } = fixture);
     built = mkdtempSync(join(tmpdir(), 'keyport-go-'));
     // The standard library only: no module is fetched (GOPROXY=off), the build cache is the test's own.
     const goEnv = {
@@ -60,25 +45,20 @@ describe('the Go example (examples/go)', () => {
       env: goEnv,
       stdio: 'inherit',
     });
-    hello = spawn(join(built, 'hello-go'), [], {
+    hello = await spawnListening(join(built, 'hello-go'), [], {
       env: {
         PATH: process.env.PATH,
         PORT: '0',
         KEYPORT_ISSUER: keyport.url,
-        KEYPORT_CLIENT_ID: rs.client.client_id,
-        KEYPORT_CLIENT_SECRET: rs.clientSecret!,
+        KEYPORT_CLIENT_ID: fixture.rs.id,
+        KEYPORT_CLIENT_SECRET: fixture.rs.secret,
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = (await createInterface({ input: hello.stdout! })[Symbol.asyncIterator]().next()).value.match(
-      /http:\/\/127\.0\.0\.1:\d+/,
-    );
-    api = line;
+    api = hello.url;
   });
   afterAll(async () => {
-    hello?.kill();
-    await keyport?.close();
-    await drop?.();
+    await hello?.stop();
+    await fixture?.close();
     if (built) rmSync(built, { recursive: true, force: true });
   });
 

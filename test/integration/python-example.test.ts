@@ -1,65 +1,44 @@
-import { manualClock } from '../../src/clock.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-
-// keyport's clock stands still: a fixed budget window ending between a test's calls would let a call through, or refuse one.
-const pinnedClock = manualClock();
+import {
+  EXAMPLE_PLANS,
+  spawnListening,
+  startApiFixture,
+  type ApiFixture,
+  type Listening,
+} from '../helpers/api-fixture.js';
 
 /**
  * Issue 27 item 4: a resource server outside Node, without a proxy. The Python example in
  * examples/python calls POST /keys/verify on each call and maps the answer to the contract's.
  */
 describe('the Python example (examples/python/hello_api.py)', () => {
-  let keyport: TestServer;
-  let drop: () => Promise<void>;
-  let python: ChildProcess;
-  let api: string;
+  let fixture: ApiFixture;
+  let python: Listening;
+  let keyport: ApiFixture['keyport'];
   let teamId: number;
+  let api: string;
 
-  const keyOf = async (scopes: string[], teamOf = teamId) => {
-    const made = await keyport.keyport.clientService.createServiceAccount({ teamId: teamOf, name: 'py', scopes });
-    return { id: made.client.client_id, secret: made.clientSecret! };
-  };
+  const keyOf = (scopes: string[], teamOf = teamId) => fixture.newKey(scopes, { teamId: teamOf, name: 'py' });
   const call = (path: string, headers: Record<string, string>, method = 'GET') =>
     fetch(`${api}${path}`, { method, headers });
 
   beforeAll(async () => {
-    const created = await DATABASES[0]!.create();
-    drop = created.drop;
-    keyport = await startServer(
-      created.url,
-      {
-        plans: {
-          pro: { api_access: true, max_keys: 100, rate_limits: [1000, 10_000, 100_000] },
-          tiny: { api_access: true, max_keys: 10, rate_limits: [2, 100, 1000] },
-        },
-      },
-      { clock: pinnedClock },
-    );
-    teamId = (await keyport.keyport.teamService.createTeam({ name: 'Py', plan: 'pro' })).id;
-    const rs = await keyport.keyport.clientService.createResourceServer({ name: 'hello-py' });
-    python = spawn('python3', ['examples/python/hello_api.py'], {
+    fixture = await startApiFixture({ settings: { plans: EXAMPLE_PLANS }, team: 'Py', resourceServer: 'hello-py' });
+    ({ keyport, teamId } = fixture);
+    python = await spawnListening('python3', ['examples/python/hello_api.py'], {
       env: {
         PATH: process.env.PATH,
         PORT: '0',
         KEYPORT_ISSUER: keyport.url,
-        KEYPORT_CLIENT_ID: rs.client.client_id,
-        KEYPORT_CLIENT_SECRET: rs.clientSecret!,
+        KEYPORT_CLIENT_ID: fixture.rs.id,
+        KEYPORT_CLIENT_SECRET: fixture.rs.secret,
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const [line] = (await createInterface({ input: python.stdout! })[Symbol.asyncIterator]().next()).value.match(
-      /http:\/\/127\.0\.0\.1:\d+/,
-    );
-    api = line;
+    api = python.url;
   });
   afterAll(async () => {
-    python?.kill();
-    await keyport?.close();
-    await drop?.();
+    await python?.stop();
+    await fixture?.close();
   });
 
   it('a valid key (Bearer or x-api-key) reaches the API as its team, with X-RateLimit-*', async () => {
