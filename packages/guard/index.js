@@ -15,6 +15,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { crc32 } from 'node:zlib';
 import { createLeaseCache } from './leases.js';
 import { createUsageReporter } from './reports.js';
+import { createRenewalQueue } from './renewals.js';
 import { grantsAll } from './permissions.js';
 
 export { grantsAll };
@@ -117,12 +118,14 @@ const KEPT_ON_RENEWAL = new Set(['VALID', 'RATE_LIMITED', 'USAGE_EXCEEDED']);
  * keyportGuard({ issuer, clientId, clientSecret }): the resource server's
  * credentials (`keyport resourceserveradd`). Options: `timeoutMs` (2000) for
  * each verification; `onError(err)` to log why keyport could not be reached;
- * `cache` (true) to use leases for busy keys, `maxLease` (100) the most calls
+ * `cache` (true) to use leases for busy keys, `maxLease` (1000, keyport's most) the most calls
  * one lease may hold; `onChange(clientId)` told of each change keyport pushes;
  * `jwt` (false) to check JWT access tokens here with keyport's keys (true, or
  * `{audience, issuer, clockToleranceSeconds}`: the resource indicator its
  * tokens carry, by default `urn:keyport:rs:<clientId>`, and their `iss`, by
- * default `issuer`).
+ * default `issuer`); `renewalWaitMs` (20) how long a lease renewal waits for
+ * others to go with it in one POST /keys/verify/batch, at most until its
+ * key's next call (0: the next turn of the event loop).
  */
 export function keyportGuard({
   issuer,
@@ -131,9 +134,10 @@ export function keyportGuard({
   timeoutMs = 2000,
   onError = () => undefined,
   cache = true,
-  maxLease = 100,
+  maxLease = 1000,
   onChange = () => undefined,
   jwt = false,
+  renewalWaitMs = 20,
 }) {
   if (!issuer || !clientId || !clientSecret)
     throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
@@ -155,6 +159,11 @@ export function keyportGuard({
   // node:http with kept-alive connections: a verification costs a fraction of what fetch() costs.
   const agent = new (endpoint.startsWith('https:') ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 64 });
   const send = endpoint.startsWith('https:') ? httpsRequest : httpRequest;
+
+  const renewals = createRenewalQueue({
+    post: (body, path) => post(body, new URL(path, issuer).href),
+    waitMs: renewalWaitMs,
+  });
 
   /** POSTs a JSON body to /keys/verify (or `url`): the status and the answer's text, within timeoutMs. */
   function post(body, url = endpoint) {
@@ -277,7 +286,10 @@ export function keyportGuard({
     const local = leases.take(digest, cost, scopes, false, permissions, ip);
     if (local) {
       // Running low: the next lease is asked for now, and this call (and the next) go on from this one.
-      if (!pending.has(digest) && leases.renewalDue(digest)) renew(key, digest, { scopes, permissions, ip });
+      if (!pending.has(digest)) {
+        if (leases.renewalDue(digest)) renew(key, digest, { scopes, permissions, ip });
+        // A busy key's renewal waits for the others no longer than its key's next call.
+      } else renewals.hurry(digest);
       return local;
     }
     const waiting = pending.get(digest);
@@ -316,7 +328,7 @@ export function keyportGuard({
     const { lease, leasedCalls, mark, clientId } = asking;
     let answer;
     try {
-      const body = JSON.stringify({
+      const request = {
         key,
         scopes,
         ...(permissions.length ? { permissions } : {}),
@@ -324,10 +336,14 @@ export function keyportGuard({
         ...(ip ? { ip } : {}),
         ...(lease ? { lease } : {}),
         ...(leasedCalls ? { leased_calls: leasedCalls } : {}),
-      });
-      const res = await post(body);
-      if (res.status !== 200) throw new Error(`keyport answered ${res.status} to /keys/verify`);
-      answer = JSON.parse(res.text);
+      };
+      // A renewal goes with the others due (POST /keys/verify/batch); a call waiting on its answer goes alone, now.
+      if (renewal) answer = await renewals.ask(request, digest);
+      else {
+        const res = await post(JSON.stringify(request));
+        if (res.status !== 200) throw new Error(`keyport answered ${res.status} to /keys/verify`);
+        answer = JSON.parse(res.text);
+      }
     } catch (err) {
       onError(err);
       // The calls its leases served go with the client's next report (keyport may not have counted them).
@@ -474,6 +490,7 @@ export function keyportGuard({
      */
     async close() {
       leases?.close();
+      renewals.flush();
       // Verifications on their way carry calls served from leases: a failed one gives them back to the last report.
       await Promise.allSettled([...pending.values()]);
       await reports?.close();

@@ -53,6 +53,8 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
   // A usage report names up to MAX_REPORTED_KEYS clients (about 100 bytes each at their longest):
   // 16 kB held 160 of them, so a guard with more busy clients had every report refused (413).
   const parseReport = parseBody({ enableTypes: ['json'], jsonLimit: '128kb', encoding: 'utf-8' });
+  // A batch holds up to MAX_BATCH keys or access tokens (about 1 kB each for a JWT).
+  const parseBatch = parseReport;
 
   function refuse(ctx: Ctx, status: number, error: string, message: string) {
     ctx.status = status;
@@ -140,13 +142,19 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
    * over it, 429 with Retry-After, before the key's budget is touched.
    */
   async function countCaller(ctx: Ctx, next: Koa.Next) {
+    await spendCaller(ctx, 1);
+    await next();
+  }
+
+  /** `verifications` of the calling resource server's own budget; over it, RateLimitExceeded. */
+  async function spendCaller(ctx: Ctx, verifications: number) {
     const { clientId, environment } = ctx.state.caller as { clientId: string; environment: string };
-    const verdict = await plans.consume(clientId, plans.limitsFor({ environment, kind: 'resource_server' }));
+    const limits = plans.limitsFor({ environment, kind: 'resource_server' });
+    const verdict = await plans.consume(clientId, limits, verifications);
     if (!verdict.allowed) {
       noteRateLimit(ctx.state, 'resource_server_rate_limit');
       throw new RateLimitExceeded(verdict.retryAfter, "the resource server's own rate limit is exceeded");
     }
-    await next();
   }
 
   router.post(
@@ -169,6 +177,30 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
       }
       ctx.state.verifyCode = result.code;
       return result;
+    }),
+  );
+
+  /**
+   * `POST /keys/verify/batch`: up to MAX_BATCH verifications in one round
+   * trip, each answered as /keys/verify answers it (a guard's lease renewals
+   * for many busy keys). Each item is a verification of the caller's own
+   * budget, spent once the whole body is valid; the items run together, so
+   * their reads and counter writes share statements (src/batch.ts).
+   */
+  router.post(
+    R.verifyBatch.path,
+    answerRefusals,
+    parseBatch as never,
+    requireResourceServer,
+    guarded(R.verifyBatch, async (ctx: Ctx, { body }) => {
+      await spendCaller(ctx, body.items.length);
+      const items = await Promise.all(
+        body.items.map(async (request) =>
+          verifyAnswer(await verifier.verify({ ...request, ip: request.ip ?? ctx.ip })),
+        ),
+      );
+      ctx.set('Cache-Control', 'no-store');
+      return { items };
     }),
   );
 

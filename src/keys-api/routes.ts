@@ -50,6 +50,20 @@ export const verifyRequest = z.strictObject({
   client_secret: z.unknown().optional().meta({ description: "the resource server's secret, if not sent with Basic" }),
 });
 
+/** The most verifications one batch may hold. */
+export const MAX_BATCH = 50;
+
+/** The body of POST /keys/verify/batch: verifications as POST /keys/verify takes them, answered in order. */
+export const verifyBatchRequest = z.strictObject({
+  items: z
+    .array(verifyRequest.omit({ client_id: true, client_secret: true }))
+    .min(1)
+    .max(MAX_BATCH)
+    .meta({ description: "each a body of POST /keys/verify (without the caller's credentials)" }),
+  client_id: z.unknown().optional().meta({ description: "the resource server's client_id, if not sent with Basic" }),
+  client_secret: z.unknown().optional().meta({ description: "the resource server's secret, if not sent with Basic" }),
+});
+
 /** The most keys one usage report may name. */
 export const MAX_REPORTED_KEYS = 1000;
 
@@ -149,6 +163,16 @@ export const KEYS_ROUTES = {
     bodyTypes: ['application/json', 'application/x-www-form-urlencoded'],
     status: 200,
     response: verifyAnswer,
+    errors: [400, 401, 429],
+  }),
+  verifyBatch: declareRoute({
+    method: 'post',
+    path: '/keys/verify/batch',
+    summary: `Up to ${MAX_BATCH} verifications in one round trip (a guard's lease renewals), each answered as /keys/verify answers it`,
+    security: 'basic',
+    body: verifyBatchRequest,
+    status: 200,
+    response: z.object({ items: z.array(verifyAnswer).meta({ description: "the items' answers, in their order" }) }),
     errors: [400, 401, 429],
   }),
   usage: declareRoute({

@@ -54,6 +54,7 @@ describe('@keyport/guard from a packed tarball', () => {
         'permissions.js',
         'leases.js',
         'package.json',
+        'renewals.js',
         'reports.js',
       ].sort(),
     );
