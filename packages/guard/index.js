@@ -279,7 +279,9 @@ export function keyportGuard({
   }
 
   /** verify() for a credential whose SHA-256 (base64url) is `digest` ('' with no leases). */
-  async function verifyDigested(key, digest, { scopes = [], permissions = [], cost = 1, ip } = {}) {
+  async function verifyDigested(key, digest, { scopes = [], permissions = [], cost = 1, ip: address } = {}) {
+    // Without an IPv6 zone (`fe80::1%eth0`, as Node gives a link-local peer): keyport takes addresses only.
+    const ip = typeof address === 'string' ? address.replace(/%.*$/s, '') : address;
     if (!leases) return isPlausibleKey(key) ? ask(key, { scopes, permissions, cost, ip }) : { ...INVALID, headers: {} };
     // A mistyped or made-up key costs no round trip, and is not counted among the keys' rates.
     if (!leases.holds(digest) && !isPlausibleKey(key)) return { ...INVALID, headers: {} };
@@ -294,6 +296,8 @@ export function keyportGuard({
     }
     const waiting = pending.get(digest);
     if (waiting) {
+      // Its lease cannot serve this call: a renewal still queued goes now.
+      renewals.hurry(digest);
       await waiting;
       const granted = leases.take(digest, cost, scopes, true, permissions, ip);
       if (granted) return granted;

@@ -212,8 +212,10 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
         if (lot.calls === 0) lots.shift();
       }
       budget.used += cost;
-      // Low on calls: the next lease is asked now, once per lease, while this one still serves (renewalDue()).
-      if (left - cost <= budget.low && entry.renewal === undefined) entry.renewal = 'due';
+      // Low on calls, or on time (a lease sized for more calls than come before it ends): the next
+      // lease is asked now, once per lease, while this one still serves (renewalDue()).
+      if (entry.renewal === undefined && (left - cost <= budget.low || entry.until - now <= entry.ttl / 4))
+        entry.renewal = 'due';
       onServed();
       const { limit, remaining, reset } = budget.ratelimit;
       return {
@@ -229,7 +231,8 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
     /**
      * Whether this credential's next lease should be asked for now, ahead of
      * its lease's end: true once per lease, after a call left its client's
-     * leases a quarter of the last one or less (and the guard trusts keyport's stream).
+     * leases a quarter of the last one or less, or a quarter of its time (and
+     * the guard trusts keyport's stream).
      */
     renewalDue(digest) {
       const entry = entries.get(digest);
@@ -282,7 +285,7 @@ export function createLeaseCache({ issuer, authorization, maxLease, onChange, on
       const until = now + answer.lease.ttl_ms;
       entries.delete(digest);
       if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
-      entries.set(digest, { identity, until, ip });
+      entries.set(digest, { identity, until, ttl: answer.lease.ttl_ms, ip });
       let budget = budgets.get(identity.client_id);
       if (!budget) {
         if (budgets.size >= MAX_ENTRIES) {

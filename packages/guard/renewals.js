@@ -8,6 +8,8 @@
 
 /** The most verifications one batch holds (keyport's limit). */
 export const MAX_BATCH = 50;
+/** Keyport reads a batch of up to 128 kB: the items' JSON stays under it, with room for `{"items":[]}`. */
+const MAX_BATCH_BYTES = 120 * 1024;
 
 /**
  * `post(body, path)` sends a JSON body to keyport and resolves with
@@ -18,6 +20,8 @@ export const MAX_BATCH = 50;
  */
 export function createRenewalQueue({ post, waitMs }) {
   let queue = [];
+  /** The JSON length of what is queued. */
+  let bytes = 0;
   /** The credentials (digests) whose renewals are queued. */
   const queued = new Set();
   let timer;
@@ -37,6 +41,7 @@ export function createRenewalQueue({ post, waitMs }) {
     timer = undefined;
     const items = queue;
     queue = [];
+    bytes = 0;
     queued.clear();
     if (items.length === 0) return;
     if (!batches || items.length === 1) {
@@ -45,8 +50,9 @@ export function createRenewalQueue({ post, waitMs }) {
     }
     post(JSON.stringify({ items: items.map((item) => item.request) }), '/keys/verify/batch')
       .then((res) => {
-        if (res.status === 404) {
-          batches = false;
+        // 404: no batch route. 400/413: one item (a caller's odd address, a long token) refused them all.
+        if (res.status === 404 || res.status === 400 || res.status === 413) {
+          if (res.status === 404) batches = false;
           for (const item of items) verifyOne(item);
           return;
         }
@@ -65,7 +71,10 @@ export function createRenewalQueue({ post, waitMs }) {
     /** The answer to one renewal's verification (`POST /keys/verify`'s body) for credential `digest`, sent with the others due. */
     ask(request, digest) {
       return new Promise((resolve, reject) => {
+        const size = JSON.stringify(request).length + 1;
+        if (queue.length > 0 && bytes + size > MAX_BATCH_BYTES) send();
         queue.push({ request, resolve, reject });
+        bytes += size;
         queued.add(digest);
         if (queue.length >= MAX_BATCH) send();
         else if (timer === undefined) timer = waitMs > 0 ? setTimeout(send, waitMs) : setImmediate(send);

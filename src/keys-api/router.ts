@@ -150,7 +150,12 @@ export function createKeysRouter({ verifier, leasedCalls, clients, secrets, fail
   async function spendCaller(ctx: Ctx, verifications: number) {
     const { clientId, environment } = ctx.state.caller as { clientId: string; environment: string };
     const limits = plans.limitsFor({ environment, kind: 'resource_server' });
-    const verdict = await plans.consume(clientId, limits, verifications);
+    // A batch over what is left is refused whole: it spends none of it (nothing is verified).
+    const room = verifications > 1 ? await plans.peek(clientId, limits) : undefined;
+    const verdict =
+      room && room.room < verifications
+        ? { ...room, allowed: false }
+        : await plans.consume(clientId, limits, verifications);
     if (!verdict.allowed) {
       noteRateLimit(ctx.state, 'resource_server_rate_limit');
       throw new RateLimitExceeded(verdict.retryAfter, "the resource server's own rate limit is exceeded");

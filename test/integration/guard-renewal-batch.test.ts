@@ -1,8 +1,11 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyportGuard, type KeyportGuard } from '@keyport/guard';
+import { manualClock } from '../../src/clock.js';
+// @ts-expect-error the guard's renewal queue is plain JavaScript with no declarations (not part of its API)
+import { createRenewalQueue } from '../../packages/guard/renewals.js';
 import { DATABASES } from '../helpers/databases.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { basic, startServer, type TestServer } from '../helpers/server.js';
 
 /**
  * Issue 27, (f) and (g): a guard with many busy keys renewed each key's lease
@@ -179,6 +182,102 @@ describe.each(DATABASES)('guard lease renewals sent together, on $name', (databa
     expect(Math.max(...asked)).toBeLessThanOrEqual(1000);
   });
 
+  /** The guard's own post() for the renewal queue, straight to keyport: `{status, text}`. */
+  const post = async (body: string, path: string) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: basic(rs.id, rs.secret), 'content-type': 'application/json' },
+      body,
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  type Ask = (request: Record<string, unknown>, digest: string) => Promise<{ code: string }>;
+
+  it("a renewal keyport refuses as malformed (an odd caller address) fails no other key's renewal in its batch", async () => {
+    const [a, b] = (await newKeys(2)).map((k) => k.secret);
+    const queue = createRenewalQueue({ post, waitMs: 50 }) as { ask: Ask };
+    // Whatever the address: a lease serves a key with no allowlist from any, and a renewal carries the last one.
+    const [answerA, answerB] = await Promise.allSettled([
+      queue.ask({ key: a, scopes: [], cost: 0, lease: 10 }, 'digest-a'),
+      queue.ask({ key: b, scopes: [], cost: 0, lease: 10, ip: 'not an address' }, 'digest-b'),
+    ]);
+    expect(answerA).toMatchObject({ status: 'fulfilled', value: { code: 'VALID' } });
+    expect(answerB).toMatchObject({ status: 'rejected' });
+  });
+
+  it("50 renewals of long credentials are answered: a batch stays under keyport's 128 kB", async () => {
+    const queue = createRenewalQueue({ post, waitMs: 50 }) as { ask: Ask };
+    const long = (i: number) => `${'t'.repeat(2990)}${String(i).padStart(10, '0')}`;
+    const answers = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => queue.ask({ key: long(i), scopes: [], cost: 0, lease: 10 }, `d${i}`)),
+    );
+    expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
+    expect(answers[0]).toMatchObject({ status: 'fulfilled', value: { code: 'NOT_FOUND' } });
+  });
+
+  it("a call its lease cannot serve sends its key's queued renewal at once, not after the wait", async () => {
+    const guard = keyportGuard({
+      issuer: server.url,
+      clientId: rs.id,
+      clientSecret: rs.secret,
+      maxLease: 20,
+      renewalWaitMs: 60_000,
+    });
+    guards.push(guard);
+    const waited: number[] = [];
+    // After n calls one of them left a quarter of the lease and queued its renewal (which n, the test does not
+    // know): the next call, costing more than any lease holds, must go to keyport, past the queued renewal.
+    for (let n = 1; n <= 24; n++) {
+      const [key] = await newKeys(1);
+      expect((await guard.verify(key!.secret)).status).toBe(200);
+      await until(() => guard.live, 'the event stream beats');
+      for (let i = 0; i < 40; i++) expect((await guard.verify(key!.secret)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < n; i++) expect((await guard.verify(key!.secret)).status).toBe(200);
+      const big = await Promise.race([
+        guard.verify(key!.secret, { cost: 50 }),
+        new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), 3000).unref()),
+      ]);
+      if (big === 'timed out') waited.push(n);
+      else expect(big.status).toBe(200);
+    }
+    expect(waited, 'calls that waited 3 s on a renewal queued for a minute').toEqual([]);
+  }, 60_000);
+
+  it('many busy keys renewed together, their calls concurrent: each usage_count is the calls allowed', async () => {
+    for (const renewalWaitMs of [0, 5, 50]) {
+      const guard = keyportGuard({
+        issuer: proxy.url,
+        clientId: rs.id,
+        clientSecret: rs.secret,
+        renewalWaitMs,
+        maxLease: 30,
+      });
+      const keys = await newKeys(8);
+      const allowed = new Map<string, number>();
+      const call = async (key: string) => {
+        if ((await guard.verify(key)).status === 200) allowed.set(key, (allowed.get(key) ?? 0) + 1);
+      };
+      for (const key of keys) await call(key.secret);
+      await until(() => guard.live, 'the event stream beats');
+      for (let round = 0; round < 100; round++)
+        await Promise.all(keys.flatMap((k) => [call(k.secret), call(k.secret)]));
+      await guard.close();
+      await server.keyport.usage.flush();
+      for (const key of keys) {
+        const row = await server.keyport.db('o_auth_clients').where({ client_id: key.id }).first();
+        expect([renewalWaitMs, Number(row.usage_count)]).toEqual([renewalWaitMs, allowed.get(key.secret)]);
+      }
+    }
+  }, 60_000);
+
+  it('a caller at a link-local IPv6 address (with its zone, as Node gives it) is verified, not refused 503', async () => {
+    const guard = guardOf();
+    const [key] = await newKeys(1);
+    const answer = await guard.verify(key!.secret, { ip: 'fe80::1%eth0' });
+    expect(answer.status).toBe(200);
+  });
+
   it('a keyport without the batch route (404) gets the renewals one by one, and the leases keep serving', async () => {
     proxy.noBatch = true;
     try {
@@ -196,5 +295,56 @@ describe.each(DATABASES)('guard lease renewals sent together, on $name', (databa
     } finally {
       proxy.noBatch = false;
     }
+  });
+});
+
+describe('a lease whose time runs out before its calls do', () => {
+  let server: TestServer;
+  let drop: () => Promise<void>;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  let guard: KeyportGuard;
+  let key: string;
+
+  beforeAll(async () => {
+    const sqlite = DATABASES.find((d) => d.name === 'sqlite')!;
+    const created = await sqlite.create();
+    drop = created.drop;
+    // keyport's clock stands 2 s before a minute ends: every lease lives 2 s (never past the window's end).
+    const clock = manualClock((Math.floor(Date.now() / 60_000) + 1) * 60_000 - 2000);
+    server = await startServer(created.url, settings, { clock });
+    const teamId = (await server.keyport.teamService.createTeam({ name: 'Acme', plan: 'pro' })).id;
+    const r = await server.keyport.clientService.createResourceServer({ name: 'api' });
+    key = (await server.keyport.clientService.createServiceAccount({ teamId, scopes: ['api:read'] })).clientSecret!;
+    proxy = await recordingProxy(server.url);
+    guard = keyportGuard({
+      issuer: proxy.url,
+      clientId: r.client.client_id,
+      clientSecret: r.clientSecret!,
+      renewalWaitMs: 0,
+    });
+  });
+  afterAll(async () => {
+    await guard?.close();
+    proxy?.server.closeAllConnections();
+    proxy?.server.close();
+    await server?.close();
+    await drop?.();
+  });
+
+  it('is renewed in the background with a quarter of its time left: no call finds it ended', async () => {
+    // Busy first (a lease sized for about four seconds of these calls), then ten calls a second for 5 s:
+    // the lease's calls outlast its 2 s.
+    for (let i = 0; i < 30; i++) expect((await guard.verify(key)).status).toBe(200);
+    await until(() => guard.live, 'the event stream beats');
+    for (let i = 0; i < 30; i++) expect((await guard.verify(key)).status).toBe(200);
+    const before = proxy.verifications.length;
+    for (let i = 0; i < 50; i++) {
+      expect((await guard.verify(key)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const asked = proxy.verifications.slice(before);
+    // Renewals only (cost 0, in the background); a call finding its lease ended would have cost 1.
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.map((v) => v.cost)).toEqual(asked.map(() => 0));
   });
 });

@@ -138,6 +138,62 @@ describe.each(DATABASES)('POST /keys/verify/batch on $name', (database) => {
     expect(await remaining(key)).toBe(1000);
   });
 
+  it("a batch refused for the resource server's own limit spends none of it: nothing was verified", async () => {
+    const own = await newResourceServer('limited api');
+    const key = await newKey();
+    const items = (n: number) => ({ items: Array.from({ length: n }, () => ({ key })) });
+    expect((await post('/keys/verify/batch', items(50), own)).status).toBe(200);
+    expect((await post('/keys/verify/batch', items(40), own)).status).toBe(200);
+    // 10 left of 100 a minute: a batch of 50 is refused, and the 10 are still there.
+    expect((await post('/keys/verify/batch', items(50), own)).status).toBe(429);
+    expect((await post('/keys/verify/batch', items(10), own)).status).toBe(200);
+    expect(await remaining(key)).toBe(1000 - 100);
+  });
+
+  it('odd bodies are 4xx, never 5xx; the same key 50 times spends 50 calls; credits let exactly their number through', async () => {
+    const key = await newKey();
+    const raw = (body: string, type = 'application/json') =>
+      fetch(`${server.url}/keys/verify/batch`, {
+        method: 'POST',
+        headers: { authorization: basic(rs.id, rs.secret), 'content-type': type },
+        body,
+      });
+    const bodies: Array<[string, string?]> = [
+      ['[]'],
+      ['null'],
+      ['{"items":null}'],
+      ['{"items":[null]}'],
+      ['{"items":[{"key":null}]}'],
+      [`{"items":[{"key":"${key}","__proto__":{"x":1}}]}`],
+      [`{"items":[{"key":"${key}","ip":":::::"}]}`],
+      [`{"items":[{"key":"${key}"}]}`, 'text/plain'],
+      ['{"items":[{"key":"a.b.c"}]}'],
+    ];
+    for (const [body, type] of bodies) expect((await raw(body, type)).status, body).toBeLessThan(500);
+    const own = await newResourceServer('duplicates api');
+    const twice = await newKey();
+    const same = await post('/keys/verify/batch', { items: Array.from({ length: 50 }, () => ({ key: twice })) }, own);
+    expect(((await same.json()) as { items: Array<{ code: string }> }).items.every((i) => i.code === 'VALID')).toBe(
+      true,
+    );
+    expect(await remaining(twice)).toBe(950);
+    const metered = (
+      await server.keyport.clientService.createServiceAccount({
+        teamId,
+        scopes: ['api:read'],
+        credits: { remaining: 10, refill: null },
+      })
+    ).clientSecret!;
+    const spent = await post(
+      '/keys/verify/batch',
+      { items: Array.from({ length: 50 }, () => ({ key: metered })) },
+      own,
+    );
+    const codes = ((await spent.json()) as { items: Array<{ code: string }> }).items.map((i) => i.code);
+    expect(codes.filter((c) => c === 'VALID')).toHaveLength(10);
+    expect(codes.filter((c) => c === 'USAGE_EXCEEDED')).toHaveLength(40);
+  });
+
   it("each item counts against the resource server's own limit, as a verification does", async () => {
     // The other tests' resource server spent some of its 100 a minute; this one starts fresh.
     const own = await newResourceServer('batching api');
