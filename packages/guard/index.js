@@ -141,6 +141,9 @@ export function keyportGuard({
 }) {
   if (!issuer || !clientId || !clientSecret)
     throw new TypeError('keyportGuard needs issuer, clientId and clientSecret');
+  // keyport grants at most 1,000 calls a lease and refuses a request asking more (400): every lease would fail.
+  if (!Number.isInteger(maxLease) || maxLease < 1 || maxLease > 1000)
+    throw new TypeError('keyportGuard: maxLease must be a whole number from 1 to 1000');
   const endpoint = new URL('/keys/verify', issuer).href;
   const authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
   const leases = cache

@@ -253,3 +253,14 @@ describe.each(DATABASES)('@keyport/guard on $name', (database) => {
     }
   });
 });
+
+describe('keyportGuard options', () => {
+  it('a maxLease keyport would refuse (over its 1,000, or not a whole number of calls) is refused at once', () => {
+    const base = { issuer: 'http://127.0.0.1:9', clientId: 'rs', clientSecret: 's', cache: false };
+    for (const maxLease of [0, 1001, 2.5, Number.NaN])
+      expect(() => keyportGuard({ ...base, maxLease }), String(maxLease)).toThrow(
+        /maxLease must be a whole number from 1 to 1000/,
+      );
+    expect(() => keyportGuard({ ...base, maxLease: 1000 })).not.toThrow();
+  });
+});
